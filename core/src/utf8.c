@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* utf8.c: strict UTF-8 decoding per RFC 3629 (Unicode Table 3-7 well-formed sequences). */
+#include "wxp/utf8.h"
+
+#include <stdint.h>
+
+/* Length of the sequence a lead byte starts; 0 for bytes that cannot lead. */
+static unsigned seq_len(unsigned char c)
+{
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        return 4;
+    }
+    return 0;
+}
+
+/* Allowed range of the second byte, which is where overlongs, surrogates and > U+10FFFF show. */
+static int second_ok(unsigned char lead, unsigned char c)
+{
+    switch (lead) {
+    case 0xE0:
+        return c >= 0xA0 && c <= 0xBF;
+    case 0xED:
+        return c >= 0x80 && c <= 0x9F;
+    case 0xF0:
+        return c >= 0x90 && c <= 0xBF;
+    case 0xF4:
+        return c >= 0x80 && c <= 0x8F;
+    default:
+        return c >= 0x80 && c <= 0xBF;
+    }
+}
+
+enum wxp_code wxp_utf8_check(const char *p, size_t len, struct wxp_utf8_info *info)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    struct wxp_utf8_info local = {0, 0, 0, 0};
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        unsigned n = seq_len(c);
+
+        if (n == 0 || n > len - i) {
+            goto bad;
+        }
+        if (n >= 2 && !second_ok(c, s[i + 1])) {
+            i += 1;
+            goto bad;
+        }
+        for (unsigned k = 2; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                i += k;
+                goto bad;
+            }
+        }
+        if (n == 1 && (c < 0x20 || c == 0x7F)) {
+            local.ctrl_count++;
+        }
+        if (n > local.max_seq) {
+            local.max_seq = n;
+        }
+        local.chars++;
+        i += n;
+    }
+    if (info) {
+        *info = local;
+    }
+    return WXP_OK;
+bad:
+    local.bad_offset = i;
+    if (info) {
+        *info = local;
+    }
+    return WXP_E_UTF8;
+}
