@@ -35,8 +35,8 @@ static struct wxp_str *slot(struct wxp_authz *a, size_t i)
     return slots[i];
 }
 
-static enum wxp_code fail(struct wxp_err *err, enum wxp_code code, const char *param,
-                          size_t off, const char *what)
+static enum wxp_code fail(struct wxp_err *err, enum wxp_code code, const char *param, size_t off,
+                          const char *what)
 {
     char field[64] = "Authorization";
     if (param != NULL) {
@@ -66,6 +66,29 @@ static bool all_blank(const char *p, size_t n)
     return true;
 }
 
+/* Offset of the first control byte, or n. HTAB counts as one except in the run of blanks after a
+ * separating comma (outside quotes), where the header allows it. */
+static size_t control_at(const char *p, size_t n)
+{
+    bool quoted = false;
+    bool after_comma = false;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\t' && after_comma) {
+            continue;
+        }
+        if (c < 0x20 || c == 0x7F) {
+            return i;
+        }
+        if (c == '"') {
+            quoted = !quoted;
+        }
+        after_comma = (c == ',' && !quoted) || (after_comma && c == ' ');
+    }
+    return n;
+}
+
 /* rule: WECHATPAY2-SHA256-RSA2048, one space, five key="value" pairs, any order, comma-separated.
  * src: docs/protocol.md#authorization-header case: CORE-AUTHZ-* */
 enum wxp_code wxp_authz_parse(const char *hdr, size_t len, struct wxp_authz *out,
@@ -84,12 +107,10 @@ enum wxp_code wxp_authz_parse(const char *hdr, size_t len, struct wxp_authz *out
     if (hdr == NULL || len == 0 || all_blank(hdr, len)) {
         return wxp_err_set(err, WXP_E_AUTHZ_MISSING, "Authorization", NULL);
     }
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)hdr[i];
-        if (c < 0x20 || c == 0x7F) {
-            return fail(err, WXP_E_AUTHZ_SYNTAX, NULL, i,
-                        "control character in the header; it must be one line of text");
-        }
+    i = control_at(hdr, len);
+    if (i < len) {
+        return fail(err, WXP_E_AUTHZ_SYNTAX, NULL, i,
+                    "control character in the header; it must be one line of text");
     }
 
     /* rule: the scheme must be exactly WECHATPAY2-SHA256-RSA2048. src:
@@ -164,8 +185,7 @@ enum wxp_code wxp_authz_parse(const char *hdr, size_t len, struct wxp_authz *out
             break;
         }
         if (hdr[i] != ',') {
-            return fail(err, WXP_E_AUTHZ_SYNTAX, name, i,
-                        "expected ',' between parameters");
+            return fail(err, WXP_E_AUTHZ_SYNTAX, name, i, "expected ',' between parameters");
         }
         i++;
         while (i < len && (hdr[i] == ' ' || hdr[i] == '\t')) {
@@ -173,7 +193,8 @@ enum wxp_code wxp_authz_parse(const char *hdr, size_t len, struct wxp_authz *out
             i++;
         }
         if (i == len) {
-            return fail(err, WXP_E_AUTHZ_SYNTAX, NULL, i, "trailing comma after the last parameter");
+            return fail(err, WXP_E_AUTHZ_SYNTAX, NULL, i,
+                        "trailing comma after the last parameter");
         }
     }
 
@@ -185,8 +206,7 @@ enum wxp_code wxp_authz_parse(const char *hdr, size_t len, struct wxp_authz *out
     }
     /* rule: timestamp is Unix seconds in decimal. src: docs/protocol.md#authorization-header */
     if (!wxp_parse_seconds(out->timestamp, &out->ts)) {
-        return fail(err, WXP_E_AUTHZ_TIMESTAMP, "timestamp",
-                    (size_t)(out->timestamp.ptr - hdr),
+        return fail(err, WXP_E_AUTHZ_TIMESTAMP, "timestamp", (size_t)(out->timestamp.ptr - hdr),
                     "timestamp must be 1 to 18 decimal digits of Unix seconds");
     }
     return WXP_OK;

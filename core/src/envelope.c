@@ -148,6 +148,7 @@ enum wxp_code wxp_envelope_build(struct wxp_buf *out, const char *code, const ch
                                  const char *detail_json, struct wxp_err *err)
 {
     bool first = true;
+    size_t start = out->len;
     enum wxp_code rc;
 
     if (code == NULL || message == NULL) {
@@ -166,8 +167,14 @@ enum wxp_code wxp_envelope_build(struct wxp_buf *out, const char *code, const ch
     if (rc == WXP_OK) {
         rc = wxp_buf_add(out, "}", 1);
     }
-    if (rc != WXP_OK && err != NULL && err->code != rc) {
-        wxp_err_set(err, rc, NULL, "cannot build JSON: %s", wxp_code_desc(rc));
+    if (rc != WXP_OK) {
+        out->len = start;
+        if (out->ptr) {
+            out->ptr[start] = '\0';
+        }
+        if (err != NULL && err->code != rc) {
+            wxp_err_set(err, rc, NULL, "cannot build JSON: %s", wxp_code_desc(rc));
+        }
     }
     return rc;
 }
@@ -201,6 +208,20 @@ enum wxp_code wxp_detail_build(struct wxp_buf *out, const struct wxp_detail *d, 
     return rc;
 }
 
+/* A value's compact JSON text as an owned copy. */
+static enum wxp_code json_text(const cJSON *it, char **out)
+{
+    char *txt = cJSON_PrintUnformatted(it);
+
+    *out = NULL;
+    if (txt == NULL) {
+        return WXP_E_NOMEM;
+    }
+    *out = wxp_strndup(txt, strlen(txt));
+    cJSON_free(txt);
+    return *out ? WXP_OK : WXP_E_NOMEM;
+}
+
 /* A string member as an owned copy; any other value as its JSON text; NULL when absent. */
 static enum wxp_code take(const cJSON *obj, const char *name, bool text_ok, char **out)
 {
@@ -217,13 +238,7 @@ static enum wxp_code take(const cJSON *obj, const char *name, bool text_ok, char
     if (!text_ok) {
         return WXP_E_ENVELOPE;
     }
-    char *txt = cJSON_PrintUnformatted(it);
-    if (txt == NULL) {
-        return WXP_E_NOMEM;
-    }
-    *out = wxp_strndup(txt, strlen(txt));
-    cJSON_free(txt);
-    return *out ? WXP_OK : WXP_E_NOMEM;
+    return json_text(it, out);
 }
 
 void wxp_envelope_free(struct wxp_envelope *e)
@@ -279,7 +294,8 @@ enum wxp_code wxp_envelope_parse(const char *body, size_t len, struct wxp_envelo
     }
     detail = cJSON_GetObjectItemCaseSensitive(root, "detail");
     if (detail != NULL && !cJSON_IsNull(detail)) {
-        rc = take(root, "detail", true, &out->detail_json);
+        /* JSON text whatever its type: a string detail keeps its quotes. */
+        rc = json_text(detail, &out->detail_json);
         if (rc == WXP_OK && cJSON_IsObject(detail)) {
             rc = take(detail, "field", true, &out->field);
             if (rc == WXP_OK) {

@@ -87,8 +87,7 @@ static enum wxp_code wrap(EVP_PKEY *pkey, enum wxp_key_kind kind, struct wxp_key
     if (bits < WXP_KEY_MIN_BITS) {
         EVP_PKEY_free(pkey);
         return wxp_err_set(err, WXP_E_KEY_TOO_SMALL, NULL,
-                           "RSA key has %d bits; at least %d are required", bits,
-                           WXP_KEY_MIN_BITS);
+                           "RSA key has %d bits; at least %d are required", bits, WXP_KEY_MIN_BITS);
     }
     k = wxp_malloc(sizeof *k);
     if (k == NULL) {
@@ -262,8 +261,8 @@ enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *le
             size_t ncap = cap ? cap * 2 : 4096;
             char *p;
             if (cap > max) {
-                rc = wxp_err_set(err, WXP_E_TOO_LARGE, path, "%s is larger than %zu bytes",
-                                 path, max);
+                rc = wxp_err_set(err, WXP_E_TOO_LARGE, path, "%s is larger than %zu bytes", path,
+                                 max);
                 goto out;
             }
             p = wxp_malloc(ncap + 1);

@@ -85,16 +85,15 @@ static enum wxp_code param_fail(struct wxp_err *err, struct wxp_param_issue *iss
     if (code == WXP_E_PARAM_TOO_SHORT || code == WXP_E_PARAM_TOO_LONG) {
         bool short_ = code == WXP_E_PARAM_TOO_SHORT;
         set_issue(issue, f, n, true);
-        return wxp_err_set(err, code, ptr,
-                           "输入源“%s”映射到值字段“%s”字符串规则校验失败，%s %lld，%s %zu", ptr,
-                           f->label, unit, n, short_ ? "小于最小值" : "大于最大值",
-                           short_ ? f->min : f->max);
+        return wxp_err_set(
+            err, code, ptr, "输入源“%s”映射到值字段“%s”字符串规则校验失败，%s %lld，%s %zu", ptr,
+            f->label, unit, n, short_ ? "小于最小值" : "大于最大值", short_ ? f->min : f->max);
     }
     if (code == WXP_E_UTF8) {
         set_issue(issue, f, 0, false);
         return wxp_err_set(err, code, ptr,
-                           "输入源“%s”映射到值字段“%s”字符串规则校验失败，不是合法的UTF-8编码",
-                           ptr, f->label);
+                           "输入源“%s”映射到值字段“%s”字符串规则校验失败，不是合法的UTF-8编码", ptr,
+                           f->label);
     }
     set_issue(issue, f, 0, false);
     return wxp_err_set(err, WXP_E_PARAM_CHARSET, ptr,
@@ -181,8 +180,11 @@ static enum wxp_code duplicates(const struct wxp_schema *s, const cJSON *root,
                 continue;
             }
             if (++seen[i] > 1) {
+                char ptr[64];
+                /* err->field names the member even when the caller passes no issue. */
+                snprintf(ptr, sizeof ptr, "/%s/%s", wxp_loc_name(f->loc), f->name);
                 set_issue(issue, f, 0, false);
-                return wxp_err_set(err, WXP_E_JSON_DUPLICATE_KEY, issue ? issue->pointer : NULL,
+                return wxp_err_set(err, WXP_E_JSON_DUPLICATE_KEY, ptr,
                                    "请求报文主体中的成员“%s”重复出现", f->name);
             }
         }

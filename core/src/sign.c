@@ -25,7 +25,8 @@ enum wxp_code wxp_sign(const struct wxp_key *key, const void *msg, size_t len, c
         return wxp_err_set(err, WXP_E_INVALID_ARG, "key", "signing needs a private key");
     }
     if ((size_t)EVP_PKEY_get_size(key->pkey) > sizeof raw) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, "key", "RSA keys above 4096 bits are not supported");
+        return wxp_err_set(err, WXP_E_TOO_LARGE, "key",
+                           "RSA keys above 4096 bits are not supported");
     }
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
@@ -62,9 +63,10 @@ enum wxp_code wxp_verify(const struct wxp_key *key, const void *msg, size_t len,
         return wxp_err_set(err, WXP_E_SIG_BASE64, "signature",
                            "signature is not standard padded base64");
     }
-    /* A PKCS#1 v1.5 signature is exactly as long as the modulus. */
+    /* A PKCS#1 v1.5 signature is exactly as long as the modulus; sign.h reports any other
+     * length as WXP_E_SIG_BASE64. */
     if (rawlen != (size_t)EVP_PKEY_get_size(key->pkey)) {
-        return wxp_err_set(err, WXP_E_SIG_MISMATCH, "signature",
+        return wxp_err_set(err, WXP_E_SIG_BASE64, "signature",
                            "signature is %zu bytes; the key's signatures are %d bytes", rawlen,
                            EVP_PKEY_get_size(key->pkey));
     }

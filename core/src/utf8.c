@@ -48,19 +48,25 @@ enum wxp_code wxp_utf8_check(const char *p, size_t len, struct wxp_utf8_info *in
     while (i < len) {
         unsigned char c = s[i];
         unsigned n = seq_len(c);
+        /* Bytes of the sequence actually present: a wrong byte is reported at its own offset
+         * whether or not the input goes on; only a clean cut-off reports the lead. */
+        unsigned have = n < len - i ? n : (unsigned)(len - i);
 
-        if (n == 0 || n > len - i) {
+        if (n == 0) {
             goto bad;
         }
-        if (n >= 2 && !second_ok(c, s[i + 1])) {
+        if (have >= 2 && !second_ok(c, s[i + 1])) {
             i += 1;
             goto bad;
         }
-        for (unsigned k = 2; k < n; k++) {
+        for (unsigned k = 2; k < have; k++) {
             if ((s[i + k] & 0xC0) != 0x80) {
                 i += k;
                 goto bad;
             }
+        }
+        if (have < n) {
+            goto bad;
         }
         if (n == 1 && (c < 0x20 || c == 0x7F)) {
             local.ctrl_count++;

@@ -54,8 +54,7 @@ static void test_base64_decodes_rfc4648_vectors(void **state)
         const struct vec *v = &RFC_VECTORS[i];
         unsigned char out[16];
         size_t outlen = 999;
-        if (wxp_base64_decode(v->encoded, strlen(v->encoded), out, sizeof out, &outlen) !=
-            WXP_OK) {
+        if (wxp_base64_decode(v->encoded, strlen(v->encoded), out, sizeof out, &outlen) != WXP_OK) {
             fail_msg("row at line %d: decode of \"%s\" failed", v->line, v->encoded);
         }
         if (outlen != strlen(v->plain) || memcmp(out, v->plain, outlen) != 0) {
@@ -117,7 +116,10 @@ struct bad {
     enum wxp_code want;
 };
 
-#define BAD(s, code) {__LINE__, (s), sizeof(s) - 1, (code)}
+#define BAD(s, code)                                                                               \
+    {                                                                                              \
+        __LINE__, (s), sizeof(s) - 1, (code)                                                       \
+    }
 
 static const struct bad BAD_INPUTS[] = {
     BAD("Z", WXP_E_SIG_BASE64),

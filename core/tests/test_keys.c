@@ -125,9 +125,9 @@ static void test_keys_wrong_pem_type_is_key_pem(void **state)
     assert_non_null(strstr(err.field, "test-merchant-a.cert.pem"));
     assert_int_equal(wxp_key_cert_file(t_fixture("keys/test-merchant-a.key.pem"), &k, &err),
                      WXP_E_KEY_PEM);
-    assert_int_equal(wxp_key_pubkey_file(t_fixture("certs/test-platform.cert.pem"), T_PUBKEY_ID,
-                                         &k, &err),
-                     WXP_E_KEY_PEM);
+    assert_int_equal(
+        wxp_key_pubkey_file(t_fixture("certs/test-platform.cert.pem"), T_PUBKEY_ID, &k, &err),
+        WXP_E_KEY_PEM);
     assert_int_equal(wxp_key_private_pem("garbage", 7, &k, &err), WXP_E_KEY_PEM);
     assert_int_equal(wxp_key_private_pem("", 0, &k, &err), WXP_E_KEY_PEM);
     assert_null(k);
@@ -192,9 +192,9 @@ static void test_keys_file_read_caps_size(void **state)
     assert_int_equal(wxp_file_read(t_fixture("vectors/rsa-sha256.json"), 16, &buf, &len, &err),
                      WXP_E_TOO_LARGE);
     assert_null(buf);
-    assert_int_equal(wxp_file_read(t_fixture("keys/test-platform.pub.pem"), WXP_PEM_MAX, &buf,
-                                   &len, &err),
-                     WXP_OK);
+    assert_int_equal(
+        wxp_file_read(t_fixture("keys/test-platform.pub.pem"), WXP_PEM_MAX, &buf, &len, &err),
+        WXP_OK);
     assert_true(len > 100);
     assert_int_equal(buf[len], '\0');
     wxp_free(buf);

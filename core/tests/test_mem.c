@@ -41,8 +41,9 @@ static const struct wxp_allocator FAILING = {fail_malloc, fail_realloc, free};
 
 static const char BODY[] = "{\"service_id\":\"2002000000000558128851361561536\","
                            "\"appid\":\"wxd678efh567hg6787\",\"reason\":\"用户主动解除\"}";
-static const char ENVELOPE[] = "{\"code\":\"PARAM_ERROR\",\"message\":\"参数错误\",\"detail\":"
-                               "{\"field\":\"/a\",\"value\":3,\"issue\":\"x\",\"location\":\"body\"}}";
+static const char ENVELOPE[] =
+    "{\"code\":\"PARAM_ERROR\",\"message\":\"参数错误\",\"detail\":"
+    "{\"field\":\"/a\",\"value\":3,\"issue\":\"x\",\"location\":\"body\"}}";
 
 static enum wxp_code workload(void)
 {

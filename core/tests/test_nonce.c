@@ -9,8 +9,7 @@ static void test_nonce_is_32_base62_chars(void **state)
 {
     (void)state;
     char n[WXP_NONCE_LEN + 1];
-    static const char allowed[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char allowed[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     for (int i = 0; i < 200; i++) {
         assert_int_equal(wxp_nonce(n, NULL), WXP_OK);
         assert_int_equal(strlen(n), 32);

@@ -40,9 +40,8 @@ static void test_signmsg_request_get_empty_body_ends_with_two_newlines(void **st
     struct wxp_err err;
     wxp_buf_init(&b, WXP_SIGNMSG_MAX);
     assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"),
-                                         WXP_STR_LIT("/v3/certificates?a=1&b=%41"),
-                                         WXP_STR_LIT(TS), WXP_STR_LIT("NONCE"), WXP_STR_LIT(""),
-                                         &err),
+                                         WXP_STR_LIT("/v3/certificates?a=1&b=%41"), WXP_STR_LIT(TS),
+                                         WXP_STR_LIT("NONCE"), WXP_STR_LIT(""), &err),
                      WXP_OK);
     expect_buf(&b, want, sizeof want - 1);
     assert_memory_equal(b.ptr + b.len - 2, "\n\n", 2);
@@ -102,9 +101,8 @@ static void test_signmsg_request_appends_after_existing_contents(void **state)
     struct wxp_buf b;
     wxp_buf_init(&b, WXP_SIGNMSG_MAX);
     assert_int_equal(wxp_buf_addstr(&b, "prefix|"), WXP_OK);
-    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"),
-                                         WXP_STR_LIT("1"), WXP_STR_LIT("n"), WXP_STR_LIT(""),
-                                         NULL),
+    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"), WXP_STR_LIT("1"),
+                                         WXP_STR_LIT("n"), WXP_STR_LIT(""), NULL),
                      WXP_OK);
     expect_buf(&b, want, sizeof want - 1);
     wxp_buf_free(&b);
@@ -128,14 +126,15 @@ static void test_signmsg_response_204_exact_bytes(void **state)
 static void test_signmsg_response_json_body_exact_bytes(void **state)
 {
     (void)state;
-    static const char body[] = "{\"code\":\"PARAM_ERROR\",\"message\":\"\xE5\x8F\x82\xE6\x95\xB0\"}";
+    static const char body[] =
+        "{\"code\":\"PARAM_ERROR\",\"message\":\"\xE5\x8F\x82\xE6\x95\xB0\"}";
     static const char want[] = TS "\nNONCE\n{\"code\":\"PARAM_ERROR\",\"message\":\"\xE5\x8F\x82"
-                               "\xE6\x95\xB0\"}\n";
+                                  "\xE6\x95\xB0\"}\n";
     struct wxp_buf b;
     wxp_buf_init(&b, WXP_SIGNMSG_MAX);
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT(TS), WXP_STR_LIT("NONCE"),
-                                          WXP_STR_LIT(body), NULL),
-                     WXP_OK);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT(TS), WXP_STR_LIT("NONCE"), WXP_STR_LIT(body), NULL),
+        WXP_OK);
     expect_buf(&b, want, sizeof want - 1);
     wxp_buf_free(&b);
 }
@@ -175,8 +174,8 @@ static void test_signmsg_request_rejects_newline_in_single_line_parts(void **sta
         wxp_buf_init(&b, WXP_SIGNMSG_MAX);
         assert_int_equal(wxp_buf_addstr(&b, "keep"), WXP_OK);
         wxp_err_clear(&err);
-        got = wxp_signmsg_request(&b, parts[0], parts[1], parts[2], parts[3],
-                                  WXP_STR_LIT("{\n}"), &err);
+        got = wxp_signmsg_request(&b, parts[0], parts[1], parts[2], parts[3], WXP_STR_LIT("{\n}"),
+                                  &err);
         if (got != WXP_E_INVALID_ARG || err.code != WXP_E_INVALID_ARG ||
             strcmp(err.field, r->field) != 0) {
             fail_msg("row at line %d: got %s field \"%s\", want WXP_E_INVALID_ARG field \"%s\"",
@@ -195,21 +194,21 @@ static void test_signmsg_response_rejects_newline_in_timestamp_and_nonce(void **
     struct wxp_buf b;
     struct wxp_err err;
     wxp_buf_init(&b, WXP_SIGNMSG_MAX);
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT("1\n2"), WXP_STR_LIT("N"),
-                                          WXP_STR_LIT(""), &err),
-                     WXP_E_INVALID_ARG);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT("1\n2"), WXP_STR_LIT("N"), WXP_STR_LIT(""), &err),
+        WXP_E_INVALID_ARG);
     assert_string_equal(err.field, "timestamp");
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N\n"),
-                                          WXP_STR_LIT(""), &err),
-                     WXP_E_INVALID_ARG);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N\n"), WXP_STR_LIT(""), &err),
+        WXP_E_INVALID_ARG);
     assert_string_equal(err.field, "nonce");
     assert_int_equal(b.len, 0);
     assert_string_equal(wxp_buf_cstr(&b), "");
     /* The body line is the last one and may hold newlines. */
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"),
-                                          WXP_STR_LIT("a\nb\n"), &err),
-                     WXP_OK);
-    expect_buf(&b, "1\nN\na\nb\n\n", 10);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"), WXP_STR_LIT("a\nb\n"), &err),
+        WXP_OK);
+    expect_buf(&b, "1\nN\na\nb\n\n", 9);
     wxp_buf_free(&b);
 }
 
@@ -239,25 +238,22 @@ static void test_signmsg_request_too_large_leaves_buffer_unchanged(void **state)
     memset(body, 'b', sizeof body);
     wxp_buf_init(&b, 64);
     assert_int_equal(wxp_buf_addstr(&b, "0123456789"), WXP_OK);
-    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"),
-                                         WXP_STR_LIT("1"), WXP_STR_LIT("n"),
-                                         (struct wxp_str){body, 43}, &err),
+    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"), WXP_STR_LIT("1"),
+                                         WXP_STR_LIT("n"), (struct wxp_str){body, 43}, &err),
                      WXP_OK);
     assert_int_equal(b.len, 64);
     wxp_buf_reset(&b);
     assert_int_equal(wxp_buf_addstr(&b, "0123456789"), WXP_OK);
     wxp_err_clear(&err);
-    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"),
-                                         WXP_STR_LIT("1"), WXP_STR_LIT("n"),
-                                         (struct wxp_str){body, 44}, &err),
+    assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), WXP_STR_LIT("/"), WXP_STR_LIT("1"),
+                                         WXP_STR_LIT("n"), (struct wxp_str){body, 44}, &err),
                      WXP_E_TOO_LARGE);
     assert_int_equal(err.code, WXP_E_TOO_LARGE);
     assert_int_equal(b.len, 10);
     assert_string_equal(wxp_buf_cstr(&b), "0123456789");
     /* Over inside the head, before the body is reached. */
     assert_int_equal(wxp_signmsg_request(&b, WXP_STR_LIT("GET"), (struct wxp_str){body, 60},
-                                         WXP_STR_LIT("1"), WXP_STR_LIT("n"), WXP_STR_LIT(""),
-                                         &err),
+                                         WXP_STR_LIT("1"), WXP_STR_LIT("n"), WXP_STR_LIT(""), &err),
                      WXP_E_TOO_LARGE);
     assert_int_equal(b.len, 10);
     assert_string_equal(wxp_buf_cstr(&b), "0123456789");
@@ -272,14 +268,14 @@ static void test_signmsg_response_too_large_leaves_buffer_unchanged(void **state
     wxp_buf_init(&b, 8);
     assert_int_equal(wxp_buf_addstr(&b, "ab"), WXP_OK);
     /* "1\nN\n" + "x\n" would be 8 bytes total: fits; "xy\n" would be 9: does not. */
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"),
-                                          WXP_STR_LIT("xy"), &err),
-                     WXP_E_TOO_LARGE);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"), WXP_STR_LIT("xy"), &err),
+        WXP_E_TOO_LARGE);
     assert_int_equal(b.len, 2);
     assert_string_equal(wxp_buf_cstr(&b), "ab");
-    assert_int_equal(wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"),
-                                          WXP_STR_LIT("x"), &err),
-                     WXP_OK);
+    assert_int_equal(
+        wxp_signmsg_response(&b, WXP_STR_LIT("1"), WXP_STR_LIT("N"), WXP_STR_LIT("x"), &err),
+        WXP_OK);
     expect_buf(&b, "ab1\nN\nx\n", 8);
     wxp_buf_free(&b);
 }

@@ -30,9 +30,9 @@ static void sign_resp(struct fx *f, const struct wxp_key *key, long long ts, con
     struct wxp_buf msg;
     wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
     snprintf(f->ts, sizeof f->ts, "%lld", ts);
-    assert_int_equal(wxp_signmsg_response(&msg, wxp_str_c(f->ts), wxp_str_c(NONCE),
-                                          wxp_str_c(body), NULL),
-                     WXP_OK);
+    assert_int_equal(
+        wxp_signmsg_response(&msg, wxp_str_c(f->ts), wxp_str_c(NONCE), wxp_str_c(body), NULL),
+        WXP_OK);
     assert_int_equal(wxp_sign(key, msg.ptr, msg.len, f->sig, sizeof f->sig, NULL, NULL), WXP_OK);
     wxp_buf_free(&msg);
     f->resp.timestamp = wxp_str_c(f->ts);
@@ -51,9 +51,8 @@ static int setup(void **state)
     f.ks = wxp_keystore_new();
     assert_non_null(f.ks);
     assert_int_equal(wxp_keystore_add(f.ks, t_cert("certs/test-platform.cert.pem"), &err), WXP_OK);
-    assert_int_equal(wxp_keystore_add(f.ks, t_pubkey("keys/test-platform.pub.pem", T_PUBKEY_ID),
-                                      &err),
-                     WXP_OK);
+    assert_int_equal(
+        wxp_keystore_add(f.ks, t_pubkey("keys/test-platform.pub.pem", T_PUBKEY_ID), &err), WXP_OK);
     f.platform = t_private("keys/test-platform.key.pem");
     f.wrong = t_private("keys/test-wrong.key.pem");
     f.pol.now = NOW;
@@ -158,8 +157,7 @@ static void test_verify_missing_headers_named(void **state)
             struct wxp_str *slot[] = {&r.timestamp, &r.nonce, &r.signature, &r.serial,
                                       &r.request_id};
             *slot[i] = e ? empty : none;
-            assert_int_equal(wxp_resp_verify(f->ks, &r, &f->pol, &err),
-                             WXP_E_RESP_HEADER_MISSING);
+            assert_int_equal(wxp_resp_verify(f->ks, &r, &f->pol, &err), WXP_E_RESP_HEADER_MISSING);
             assert_string_equal(err.field, names[i]);
         }
     }

@@ -39,11 +39,12 @@ static int failed(const char *step, const struct wxp_err *err)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: wxp-selfcheck [--fixtures DIR]\n"
-                 "Signs a sample terminate request with the TEST ONLY fixtures, prints its\n"
-                 "Authorization header, verifies it as the server would, and verifies a signed\n"
-                 "204 response as a client would. Exit status 0 when every step passes.\n"
-                 "  --fixtures DIR  fixtures directory (default: %s)\n",
+    fprintf(out,
+            "usage: wxp-selfcheck [--fixtures DIR]\n"
+            "Signs a sample terminate request with the TEST ONLY fixtures, prints its\n"
+            "Authorization header, verifies it as the server would, and verifies a signed\n"
+            "204 response as a client would. Exit status 0 when every step passes.\n"
+            "  --fixtures DIR  fixtures directory (default: %s)\n",
             WXP_FIXTURES_DIR);
 }
 
@@ -87,8 +88,8 @@ int main(int argc, char **argv)
         rc = failed("loading fixtures", &err);
         goto out;
     }
-    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, body, body_len, NULL, NULL,
-                              &err) != WXP_OK) {
+    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, body, body_len, NULL, NULL, &err) !=
+        WXP_OK) {
         rc = failed("checking the sample body against the schema", &err);
         goto out;
     }
@@ -96,8 +97,8 @@ int main(int argc, char **argv)
     /* Client side: sign. */
     struct wxp_signer signer = {mkey, MCHID, wxp_key_id(mcert)};
     if (wxp_nonce(nonce, &err) != WXP_OK ||
-        wxp_authz_sign(&hdr, &signer, wxp_str_c("POST"), wxp_str_c(TARGET),
-                       wxp_str_c(body), now, nonce, &err) != WXP_OK) {
+        wxp_authz_sign(&hdr, &signer, wxp_str_c("POST"), wxp_str_c(TARGET), wxp_str_c(body), now,
+                       nonce, &err) != WXP_OK) {
         rc = failed("signing the request", &err);
         goto out;
     }

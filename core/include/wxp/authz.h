@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* authz.h: the request's Authorization header:
- *   WECHATPAY2-SHA256-RSA2048 mchid="..",nonce_str="..",timestamp="..",serial_no="..",signature=".."
- * rule: five key="value" parameters in any order. src: docs/protocol.md#authorization-header */
+ *   WECHATPAY2-SHA256-RSA2048
+ * mchid="..",nonce_str="..",timestamp="..",serial_no="..",signature=".." rule: five key="value"
+ * parameters in any order. src: docs/protocol.md#authorization-header */
 #ifndef WXP_AUTHZ_H
 #define WXP_AUTHZ_H
 
@@ -24,8 +25,8 @@ struct wxp_authz {
     struct wxp_str timestamp; /* the digits exactly as sent: they are what was signed */
     struct wxp_str serial_no;
     struct wxp_str signature;
-    int64_t ts;               /* the timestamp's value in seconds */
-    bool spaces_after_comma;  /* the official format rule forbids them; the caller decides */
+    int64_t ts;              /* the timestamp's value in seconds */
+    bool spaces_after_comma; /* the official format rule forbids them; the caller decides */
 };
 
 /* Parses `hdr[0..len)` strictly and never reads past it. Accepts the parameters in any order and

@@ -16,44 +16,44 @@
 
 /* Every code the core can return. The HTTP status and WeChat error code that a server answers
  * for each lives in a second table, envelope.c (wxp_status_of). */
-#define WXP_CODES(X)                                                                             \
-    X(WXP_OK, "ok")                                                                              \
-    X(WXP_E_NOMEM, "out of memory")                                                              \
-    X(WXP_E_INVALID_ARG, "invalid argument")                                                     \
-    X(WXP_E_TOO_LARGE, "input exceeds its size limit")                                           \
-    X(WXP_E_IO, "cannot read file")                                                              \
-    X(WXP_E_CRYPTO, "cryptographic library failure")                                             \
-    X(WXP_E_KEY_PEM, "not a PEM object of the expected type")                                    \
-    X(WXP_E_KEY_NOT_RSA, "key is not an RSA key")                                                \
-    X(WXP_E_KEY_TOO_SMALL, "RSA key is shorter than 2048 bits")                                  \
-    X(WXP_E_KEY_ID, "key id or serial is malformed")                                             \
-    X(WXP_E_AUTHZ_MISSING, "Authorization header is missing or empty")                           \
-    X(WXP_E_AUTHZ_SCHEME, "Authorization scheme is not WECHATPAY2-SHA256-RSA2048")               \
-    X(WXP_E_AUTHZ_SYNTAX, "Authorization header is malformed")                                   \
-    X(WXP_E_AUTHZ_PARAM_MISSING, "Authorization lacks a required parameter")                     \
-    X(WXP_E_AUTHZ_PARAM_DUPLICATE, "Authorization repeats a parameter")                          \
-    X(WXP_E_AUTHZ_PARAM_UNKNOWN, "Authorization has an unknown parameter")                       \
-    X(WXP_E_AUTHZ_UNQUOTED, "Authorization parameter value is not double-quoted")                \
-    X(WXP_E_AUTHZ_UNTERMINATED, "Authorization parameter value has no closing quote")            \
-    X(WXP_E_AUTHZ_EMPTY_VALUE, "Authorization parameter value is empty")                         \
-    X(WXP_E_AUTHZ_TIMESTAMP, "Authorization timestamp is not a decimal number of seconds")       \
-    X(WXP_E_TIMESTAMP_STALE, "timestamp is older than the allowed window")                       \
-    X(WXP_E_TIMESTAMP_FUTURE, "timestamp is further in the future than the allowed window")      \
-    X(WXP_E_SIG_BASE64, "signature is not valid base64")                                         \
-    X(WXP_E_SIG_MISMATCH, "signature does not verify")                                           \
-    X(WXP_E_SIG_PROBE, "signature is a WECHATPAY/SIGNTEST/ probe")                               \
-    X(WXP_E_RESP_HEADER_MISSING, "response lacks a signature header")                            \
-    X(WXP_E_RESP_TIMESTAMP, "Wechatpay-Timestamp is not a decimal number of seconds")            \
-    X(WXP_E_SERIAL_UNKNOWN, "no key is known for that serial or key id")                         \
-    X(WXP_E_UTF8, "text is not valid UTF-8")                                                     \
-    X(WXP_E_JSON_SYNTAX, "body is not valid JSON")                                               \
-    X(WXP_E_JSON_NOT_OBJECT, "body is not a JSON object")                                        \
-    X(WXP_E_JSON_DUPLICATE_KEY, "body repeats a member name")                                    \
-    X(WXP_E_PARAM_MISSING, "required parameter is missing")                                      \
-    X(WXP_E_PARAM_TYPE, "parameter has the wrong type")                                          \
-    X(WXP_E_PARAM_TOO_SHORT, "parameter is shorter than its minimum")                            \
-    X(WXP_E_PARAM_TOO_LONG, "parameter is longer than its maximum")                              \
-    X(WXP_E_PARAM_CHARSET, "parameter has a character that is not allowed")                      \
+#define WXP_CODES(X)                                                                               \
+    X(WXP_OK, "ok")                                                                                \
+    X(WXP_E_NOMEM, "out of memory")                                                                \
+    X(WXP_E_INVALID_ARG, "invalid argument")                                                       \
+    X(WXP_E_TOO_LARGE, "input exceeds its size limit")                                             \
+    X(WXP_E_IO, "cannot read file")                                                                \
+    X(WXP_E_CRYPTO, "cryptographic library failure")                                               \
+    X(WXP_E_KEY_PEM, "not a PEM object of the expected type")                                      \
+    X(WXP_E_KEY_NOT_RSA, "key is not an RSA key")                                                  \
+    X(WXP_E_KEY_TOO_SMALL, "RSA key is shorter than 2048 bits")                                    \
+    X(WXP_E_KEY_ID, "key id or serial is malformed")                                               \
+    X(WXP_E_AUTHZ_MISSING, "Authorization header is missing or empty")                             \
+    X(WXP_E_AUTHZ_SCHEME, "Authorization scheme is not WECHATPAY2-SHA256-RSA2048")                 \
+    X(WXP_E_AUTHZ_SYNTAX, "Authorization header is malformed")                                     \
+    X(WXP_E_AUTHZ_PARAM_MISSING, "Authorization lacks a required parameter")                       \
+    X(WXP_E_AUTHZ_PARAM_DUPLICATE, "Authorization repeats a parameter")                            \
+    X(WXP_E_AUTHZ_PARAM_UNKNOWN, "Authorization has an unknown parameter")                         \
+    X(WXP_E_AUTHZ_UNQUOTED, "Authorization parameter value is not double-quoted")                  \
+    X(WXP_E_AUTHZ_UNTERMINATED, "Authorization parameter value has no closing quote")              \
+    X(WXP_E_AUTHZ_EMPTY_VALUE, "Authorization parameter value is empty")                           \
+    X(WXP_E_AUTHZ_TIMESTAMP, "Authorization timestamp is not a decimal number of seconds")         \
+    X(WXP_E_TIMESTAMP_STALE, "timestamp is older than the allowed window")                         \
+    X(WXP_E_TIMESTAMP_FUTURE, "timestamp is further in the future than the allowed window")        \
+    X(WXP_E_SIG_BASE64, "signature is not valid base64")                                           \
+    X(WXP_E_SIG_MISMATCH, "signature does not verify")                                             \
+    X(WXP_E_SIG_PROBE, "signature is a WECHATPAY/SIGNTEST/ probe")                                 \
+    X(WXP_E_RESP_HEADER_MISSING, "response lacks a signature header")                              \
+    X(WXP_E_RESP_TIMESTAMP, "Wechatpay-Timestamp is not a decimal number of seconds")              \
+    X(WXP_E_SERIAL_UNKNOWN, "no key is known for that serial or key id")                           \
+    X(WXP_E_UTF8, "text is not valid UTF-8")                                                       \
+    X(WXP_E_JSON_SYNTAX, "body is not valid JSON")                                                 \
+    X(WXP_E_JSON_NOT_OBJECT, "body is not a JSON object")                                          \
+    X(WXP_E_JSON_DUPLICATE_KEY, "body repeats a member name")                                      \
+    X(WXP_E_PARAM_MISSING, "required parameter is missing")                                        \
+    X(WXP_E_PARAM_TYPE, "parameter has the wrong type")                                            \
+    X(WXP_E_PARAM_TOO_SHORT, "parameter is shorter than its minimum")                              \
+    X(WXP_E_PARAM_TOO_LONG, "parameter is longer than its maximum")                                \
+    X(WXP_E_PARAM_CHARSET, "parameter has a character that is not allowed")                        \
     X(WXP_E_ENVELOPE, "body is not an APIv3 error envelope")
 
 #define WXP_AS_ENUM(name, desc) name,

@@ -2,7 +2,8 @@
 /* schema.h: request parameters as data. A schema is a table of rows; checking walks the table.
  * A new API adds a table, not code.
  * rule: terminate-by-openid takes openid string(1..128) in the path and service_id (1..32),
- *       appid (1..32), reason (1..50) in the body, all required. src: docs/protocol.md#terminate-schema */
+ *       appid (1..32), reason (1..50) in the body, all required. src:
+ * docs/protocol.md#terminate-schema */
 #ifndef WXP_SCHEMA_H
 #define WXP_SCHEMA_H
 
@@ -68,7 +69,8 @@ enum wxp_code wxp_schema_check_value(const struct wxp_field *f, const char *p, s
  * (null is a wrong type), each value within its row. Unknown members are ignored. On success, and
  * when `out` is not NULL, fills it (free with wxp_values_free). Returns WXP_OK or the first
  * failure: WXP_E_TOO_LARGE, WXP_E_UTF8, WXP_E_JSON_SYNTAX, WXP_E_JSON_NOT_OBJECT,
- * WXP_E_JSON_DUPLICATE_KEY, WXP_E_PARAM_MISSING, WXP_E_PARAM_TYPE, then wxp_schema_check_value's. */
+ * WXP_E_JSON_DUPLICATE_KEY, WXP_E_PARAM_MISSING, WXP_E_PARAM_TYPE, then wxp_schema_check_value's.
+ */
 enum wxp_code wxp_schema_check_body(const struct wxp_schema *s, const char *body, size_t len,
                                     struct wxp_values *out, struct wxp_param_issue *issue,
                                     struct wxp_err *err) WXP_MUST_CHECK;

@@ -8,10 +8,10 @@
 #include "err.h"
 
 struct wxp_utf8_info {
-    size_t chars;       /* code points */
-    unsigned max_seq;   /* longest encoded sequence seen, 1..4 (0 for empty input) */
-    size_t bad_offset;  /* on failure: offset of the first byte that is not valid */
-    size_t ctrl_count;  /* code points below U+0020 or U+007F */
+    size_t chars;      /* code points */
+    unsigned max_seq;  /* longest encoded sequence seen, 1..4 (0 for empty input) */
+    size_t bad_offset; /* on failure: offset of the first byte that is not valid */
+    size_t ctrl_count; /* code points below U+0020 or U+007F */
 };
 
 /* Returns WXP_OK, or WXP_E_UTF8 with info->bad_offset set. `info` may be NULL. */

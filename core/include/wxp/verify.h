@@ -2,7 +2,8 @@
 /* verify.h: the client's check of a signed response, a key store of platform keys, and the
  * timestamp window both sides apply.
  * rule: verify TIMESTAMP\nNONCE\nBODY\n with the key Wechatpay-Serial names (exact match); reject
- *       a timestamp more than the window (300 s) away. src: docs/protocol.md#response-verification */
+ *       a timestamp more than the window (300 s) away. src: docs/protocol.md#response-verification
+ */
 #ifndef WXP_VERIFY_H
 #define WXP_VERIFY_H
 
