@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* admin.c: the /__admin/ endpoints that tests use to inspect and steer the mock (journal, state,
+ * scenarios, reset). JSON in and out, never signed. Reference: docs/mock-admin.md. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mock.h"
+#include "wxp/envelope.h"
+
+/* A full journal can be large (64 KiB bodies, 64 headers per entry): its dump gets its own cap,
+ * and beyond it the caller is told to use ?limit=. */
+#define ADMIN_DUMP_MAX ((size_t)64 * 1024 * 1024)
+/* Longest decoded query parameter value. */
+#define QUERY_VALUE_MAX 256
+
+/* ---- answers ----------------------------------------------------------------------------- */
+
+/* An error envelope; `field` (may be NULL) goes into detail.field. Never fails: a message that
+ * cannot be encoded is replaced by a fixed one. */
+static void answer_error(struct mock_response *resp, unsigned status, const char *code,
+                         const char *message, const char *field)
+{
+    struct wxp_buf detail;
+    const char *dj = NULL;
+
+    wxp_buf_init(&detail, 1024);
+    if (field != NULL && field[0] != '\0' && wxp_buf_addstr(&detail, "{\"field\":") == WXP_OK &&
+        wxp_json_quote(&detail, field, strlen(field), NULL) == WXP_OK &&
+        wxp_buf_addstr(&detail, "}") == WXP_OK) {
+        dj = detail.ptr;
+    }
+    if (mock_response_error(resp, status, code, message, dj) != WXP_OK &&
+        mock_response_error(resp, status, code, "invalid admin request", NULL) != WXP_OK) {
+        wxp_buf_reset(&resp->body);
+        resp->status = status;
+    }
+    resp->sign = false;
+    wxp_buf_free(&detail);
+}
+
+static void answer_empty(struct mock_response *resp, unsigned status)
+{
+    wxp_buf_reset(&resp->body);
+    resp->status = status;
+    resp->code[0] = '\0';
+    resp->sign = false;
+}
+
+/* Sets the status of a body already written, or a 500 when writing it failed. */
+static void answer_body(struct mock_response *resp, unsigned status, enum wxp_code rc)
+{
+    if (rc == WXP_E_TOO_LARGE) {
+        answer_error(resp, 500, "SYSTEM_ERROR",
+                     "response exceeds the admin size cap; use ?limit=", NULL);
+        return;
+    }
+    if (rc != WXP_OK) {
+        answer_error(resp, 500, "SYSTEM_ERROR", wxp_code_desc(rc), NULL);
+        return;
+    }
+    resp->status = status;
+    resp->code[0] = '\0';
+    resp->sign = false;
+}
+
+/* ---- token ------------------------------------------------------------------------------- */
+
+/* Constant time over equal lengths; the length itself is not hidden. */
+static bool secret_eq(const char *given, size_t len, const char *want)
+{
+    size_t n = strlen(want);
+    return len == n && CRYPTO_memcmp(given, want, n) == 0;
+}
+
+/* Either `Authorization: Bearer <token>` or `X-Admin-Token: <token>`. A NULL or empty token in
+ * the config leaves the admin API open. */
+static bool token_ok(const struct mock_server *srv, const struct mock_request *req)
+{
+    const char *want = srv->cfg.admin_token;
+    const char *x;
+    const char *a;
+
+    if (want == NULL || want[0] == '\0') {
+        return true;
+    }
+    x = mock_request_header(req, "X-Admin-Token");
+    if (x != NULL && secret_eq(x, strlen(x), want)) {
+        return true;
+    }
+    a = mock_request_header(req, "Authorization");
+    if (a != NULL && strlen(a) > 7 &&
+        wxp_str_eq_nocase((struct wxp_str){a, 7}, WXP_STR_LIT("Bearer "))) {
+        return secret_eq(a + 7, strlen(a + 7), want);
+    }
+    return false;
+}
+
+/* ---- query string ------------------------------------------------------------------------ */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into dst (NUL-terminated). '+' stays '+'. False for a bad escape,
+ * an encoded NUL, an empty value or one longer than cap - 1. */
+static bool decode(struct wxp_str s, char *dst, size_t cap)
+{
+    size_t n = 0;
+
+    if (s.len == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c == '%') {
+            int hi;
+            int lo;
+            if (s.len - i < 3) {
+                return false;
+            }
+            hi = hexval(s.ptr[i + 1]);
+            lo = hexval(s.ptr[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return false;
+            }
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (n + 1 >= cap) {
+            return false;
+        }
+        dst[n++] = c;
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+struct req_query {
+    char method[QUERY_VALUE_MAX];
+    char path[QUERY_VALUE_MAX];
+    char failed_check[QUERY_VALUE_MAX];
+    char status[QUERY_VALUE_MAX];
+    char limit[QUERY_VALUE_MAX];
+};
+
+/* Parses 1..9 digits. */
+static bool parse_count(const char *s, unsigned long *out)
+{
+    unsigned long v = 0;
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 9) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Fills `f` from the query of GET /__admin/requests. On failure writes the message and the
+ * offending parameter ("query.status") and returns false. */
+static bool parse_filter(struct wxp_str query, struct req_query *q, struct mock_journal_filter *f,
+                         char *msg, size_t msgcap, char *field, size_t fieldcap)
+{
+    struct {
+        const char *name;
+        char *dst;
+        bool seen;
+    } params[] = {
+        {"method", q->method, false}, {"path", q->path, false},
+        {"status", q->status, false}, {"failed_check", q->failed_check, false},
+        {"limit", q->limit, false},
+    };
+    const size_t nparams = sizeof params / sizeof params[0];
+    size_t i = 0;
+    unsigned long v;
+
+    memset(f, 0, sizeof *f);
+    while (i < query.len) {
+        size_t end = i;
+        size_t eq;
+        size_t k = 0;
+        struct wxp_str name;
+        struct wxp_str value;
+        while (end < query.len && query.ptr[end] != '&') {
+            end++;
+        }
+        eq = i;
+        while (eq < end && query.ptr[eq] != '=') {
+            eq++;
+        }
+        name = (struct wxp_str){query.ptr + i, eq - i};
+        value =
+            (struct wxp_str){query.ptr + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0};
+        i = end + 1;
+        if (name.len == 0 && value.len == 0) {
+            continue;
+        }
+        while (k < nparams && !wxp_str_eq(name, wxp_str_c(params[k].name))) {
+            k++;
+        }
+        if (k == nparams) {
+            snprintf(field, fieldcap, "query");
+            snprintf(msg, msgcap,
+                     "unknown query parameter; use method, path, status, "
+                     "failed_check or limit");
+            return false;
+        }
+        snprintf(field, fieldcap, "query.%s", params[k].name);
+        if (params[k].seen) {
+            snprintf(msg, msgcap, "query parameter %s is repeated", params[k].name);
+            return false;
+        }
+        params[k].seen = true;
+        if (!decode(value, params[k].dst, QUERY_VALUE_MAX)) {
+            snprintf(msg, msgcap,
+                     "query parameter %s is empty, badly percent-encoded or longer than %d bytes",
+                     params[k].name, QUERY_VALUE_MAX - 1);
+            return false;
+        }
+    }
+    f->method = params[0].seen ? q->method : NULL;
+    f->path = params[1].seen ? q->path : NULL;
+    f->failed_check = params[3].seen ? q->failed_check : NULL;
+    if (params[2].seen) {
+        snprintf(field, fieldcap, "query.status");
+        if (!parse_count(q->status, &v) || strlen(q->status) != 3 || v < 100 || v > 599) {
+            snprintf(msg, msgcap, "status must be an HTTP status code, 100 to 599");
+            return false;
+        }
+        f->status = (unsigned)v;
+    }
+    if (params[4].seen) {
+        snprintf(field, fieldcap, "query.limit");
+        if (!parse_count(q->limit, &v)) {
+            snprintf(msg, msgcap, "limit must be a number of entries, 0 to 999999999");
+            return false;
+        }
+        f->limit = (size_t)v;
+    }
+    return true;
+}
+
+/* ---- endpoints --------------------------------------------------------------------------- */
+
+static void health(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
+                   struct mock_response *resp)
+{
+    uint64_t seq;
+
+    (void)req;
+    (void)query;
+    pthread_mutex_lock(&srv->seq_lock);
+    seq = srv->seq;
+    pthread_mutex_unlock(&srv->seq_lock);
+    wxp_buf_reset(&resp->body);
+    answer_body(resp, 200,
+                wxp_buf_addf(&resp->body, "{\"status\":\"ok\",\"requests\":%" PRIu64 "}", seq));
+}
+
+static void requests_get(struct mock_server *srv, const struct mock_request *req,
+                         struct wxp_str query, struct mock_response *resp)
+{
+    struct req_query q;
+    struct mock_journal_filter f;
+    char msg[200];
+    char field[48];
+
+    (void)req;
+    if (!parse_filter(query, &q, &f, msg, sizeof msg, field, sizeof field)) {
+        answer_error(resp, 400, "INVALID_REQUEST", msg, field);
+        return;
+    }
+    wxp_buf_reset(&resp->body);
+    resp->body.max = ADMIN_DUMP_MAX;
+    answer_body(resp, 200, mock_journal_dump(srv->journal, &f, &resp->body));
+}
+
+static void requests_delete(struct mock_server *srv, const struct mock_request *req,
+                            struct wxp_str query, struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    mock_journal_clear(srv->journal);
+    answer_empty(resp, 204);
+}
+
+static void scenarios_get(struct mock_server *srv, const struct mock_request *req,
+                          struct wxp_str query, struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    wxp_buf_reset(&resp->body);
+    resp->body.max = ADMIN_DUMP_MAX;
+    answer_body(resp, 200, mock_scenarios_dump(srv->scenarios, &resp->body));
+}
+
+/* Rules in a scenario document the scenario module accepted: an array of rules or
+ * {"rules":[...]}. */
+static int count_rules(const char *json, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, NULL, 0);
+    const cJSON *rules = root;
+    int n;
+
+    if (cJSON_IsObject(root)) {
+        rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
+    }
+    n = cJSON_IsArray(rules) ? cJSON_GetArraySize(rules) : 0;
+    cJSON_Delete(root);
+    return n;
+}
+
+static void scenarios_post(struct mock_server *srv, const struct mock_request *req,
+                           struct wxp_str query, struct mock_response *resp)
+{
+    struct wxp_err err;
+    const char *body = wxp_buf_cstr(&req->body);
+
+    (void)query;
+    wxp_err_clear(&err);
+    if (mock_scenarios_add_json(srv->scenarios, body, req->body.len, "admin", &err) != WXP_OK) {
+        answer_error(resp, 400, "INVALID_REQUEST", err.msg[0] ? err.msg : "invalid scenario",
+                     err.field);
+        return;
+    }
+    wxp_buf_reset(&resp->body);
+    answer_body(resp, 201,
+                wxp_buf_addf(&resp->body, "{\"added\":%d}", count_rules(body, req->body.len)));
+}
+
+static void scenarios_delete(struct mock_server *srv, const struct mock_request *req,
+                             struct wxp_str query, struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    mock_scenarios_clear(srv->scenarios);
+    answer_empty(resp, 204);
+}
+
+static void state_get(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
+                      struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    wxp_buf_reset(&resp->body);
+    resp->body.max = ADMIN_DUMP_MAX;
+    answer_body(resp, 200, mock_state_dump(srv->state, &resp->body));
+}
+
+static void state_put(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
+                      struct mock_response *resp)
+{
+    struct wxp_err err;
+
+    (void)query;
+    wxp_err_clear(&err);
+    if (mock_state_load_json(srv->state, wxp_buf_cstr(&req->body), req->body.len, &err) != WXP_OK) {
+        answer_error(resp, 400, "INVALID_REQUEST", err.msg[0] ? err.msg : "invalid state",
+                     err.field);
+        return;
+    }
+    answer_empty(resp, 204);
+}
+
+/* Back to the start: records from the config, and no journal, nonces or scenarios. Scenarios
+ * loaded at start-up with --scenario are cleared too, not reloaded. */
+static void reset(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
+                  struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    mock_state_reset(srv->state);
+    mock_journal_clear(srv->journal);
+    mock_scenarios_clear(srv->scenarios);
+    mock_nonces_clear(srv->nonces);
+    answer_empty(resp, 204);
+}
+
+/* One row per (path, method); rows of one path are adjacent. */
+static const struct route {
+    const char *path;
+    const char *method;
+    bool has_body;
+    void (*fn)(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
+               struct mock_response *resp);
+} ROUTES[] = {
+    {"/__admin/health", "GET", false, health},
+    {"/__admin/requests", "GET", false, requests_get},
+    {"/__admin/requests", "DELETE", false, requests_delete},
+    {"/__admin/scenarios", "GET", false, scenarios_get},
+    {"/__admin/scenarios", "POST", true, scenarios_post},
+    {"/__admin/scenarios", "DELETE", false, scenarios_delete},
+    {"/__admin/state", "GET", false, state_get},
+    {"/__admin/state", "PUT", true, state_put},
+    {"/__admin/reset", "POST", false, reset},
+};
+
+void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
+                       struct mock_response *resp)
+{
+    const char *target = req->target != NULL ? req->target : "";
+    const char *q = strchr(target, '?');
+    struct wxp_str path = {target, q != NULL ? (size_t)(q - target) : strlen(target)};
+    struct wxp_str query = {q != NULL ? q + 1 : "", q != NULL ? strlen(q + 1) : 0};
+    bool path_known = false;
+
+    resp->sign = false;
+    resp->failed_check = NULL;
+    if (!token_ok(srv, req)) {
+        answer_error(resp, 401, "UNAUTHORIZED", "admin token required", NULL);
+        return;
+    }
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        const struct route *r = &ROUTES[i];
+        if (!wxp_str_eq(path, wxp_str_c(r->path))) {
+            continue;
+        }
+        path_known = true;
+        if (strcmp(req->method, r->method) != 0) {
+            continue;
+        }
+        if (r->has_body && req->body_too_large) {
+            answer_error(resp, 413, "INVALID_REQUEST", "request body is too large", NULL);
+            return;
+        }
+        r->fn(srv, req, query, resp);
+        return;
+    }
+    if (path_known) {
+        answer_error(resp, 405, "METHOD_NOT_ALLOWED", "method not allowed on this admin endpoint",
+                     NULL);
+        return;
+    }
+    answer_error(resp, 404, "NOT_FOUND", "no such admin endpoint; see docs/mock-admin.md", NULL);
+}

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: the mock's configuration: embedded TEST ONLY defaults, then an optional JSON file. */
+#include <cjson/cJSON.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "embed.h"
+#include "mock.h"
+#include "wxp/json.h"
+#include "wxp/mem.h"
+
+#define CONFIG_MAX ((size_t)1024 * 1024)
+
+static char **strv_dup(const char *const *src, size_t n)
+{
+    char **v = wxp_malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = wxp_strndup(src[i], strlen(src[i]));
+        if (v[i] == NULL) {
+            while (i-- > 0) {
+                wxp_free(v[i]);
+            }
+            wxp_free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n && v != NULL; i++) {
+        wxp_free(v[i]);
+    }
+    wxp_free(v);
+}
+
+static void merchants_free(struct mock_merchant *m, size_t n)
+{
+    for (size_t i = 0; i < n && m != NULL; i++) {
+        wxp_key_free(m[i].cert);
+        strv_free(m[i].appids, m[i].nappids);
+        strv_free(m[i].service_ids, m[i].nservice_ids);
+    }
+    wxp_free(m);
+}
+
+static void signers_free(struct mock_platform *p, size_t n)
+{
+    for (size_t i = 0; i < n && p != NULL; i++) {
+        wxp_key_free(p[i].key);
+    }
+    wxp_free(p);
+}
+
+void mock_config_free(struct mock_config *c)
+{
+    merchants_free(c->merchants, c->nmerchants);
+    signers_free(c->signers, c->nsigners);
+    wxp_key_free(c->forge_key);
+    wxp_free(c->records);
+    wxp_free(c->admin_token);
+    memset(c, 0, sizeof *c);
+}
+
+const struct mock_merchant *mock_config_merchant(const struct mock_config *c, struct wxp_str mchid)
+{
+    for (size_t i = 0; i < c->nmerchants; i++) {
+        if (wxp_str_eq(wxp_str_c(c->merchants[i].mchid), mchid)) {
+            return &c->merchants[i];
+        }
+    }
+    return NULL;
+}
+
+static enum wxp_code pem_cert(const char *pem, struct wxp_key **out, struct wxp_err *err)
+{
+    return wxp_key_cert_pem(pem, strlen(pem), out, err);
+}
+
+/* rule: the defaults are the fixtures' test merchants and platform key (fixtures/fixtures.json),
+ * so `wxpay-mock` with no arguments serves the demo merchant 1900000109. */
+enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
+{
+    static const char *const appids_a[] = {"wxd678efh567hg6787"};
+    static const char *const services_a[] = {"2002000000000558128851361561536"};
+    static const char *const appids_b[] = {"wx1234567890abcdef"};
+    static const char *const services_b[] = {"2002000000000558128851361561999"};
+    struct wxp_key *pcert = NULL;
+    enum wxp_code rc;
+
+    memset(c, 0, sizeof *c);
+    c->skew = 300;
+    c->replay_check = true;
+    c->journal_size = 1000;
+    c->unknown_policy = MOCK_UNKNOWN_AUTHORIZED;
+    c->merchants = wxp_malloc(2 * sizeof *c->merchants);
+    c->signers = wxp_malloc(2 * sizeof *c->signers);
+    if (c->merchants == NULL || c->signers == NULL) {
+        rc = wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+        goto fail;
+    }
+    memset(c->merchants, 0, 2 * sizeof *c->merchants);
+    memset(c->signers, 0, 2 * sizeof *c->signers);
+    c->nmerchants = 2;
+    c->nsigners = 2;
+    snprintf(c->merchants[0].mchid, sizeof c->merchants[0].mchid, "1900000109");
+    snprintf(c->merchants[1].mchid, sizeof c->merchants[1].mchid, "1900000110");
+    c->merchants[0].appids = strv_dup(appids_a, 1);
+    c->merchants[0].service_ids = strv_dup(services_a, 1);
+    c->merchants[1].appids = strv_dup(appids_b, 1);
+    c->merchants[1].service_ids = strv_dup(services_b, 1);
+    if (!c->merchants[0].appids || !c->merchants[0].service_ids || !c->merchants[1].appids ||
+        !c->merchants[1].service_ids) {
+        rc = wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+        goto fail;
+    }
+    c->merchants[0].nappids = c->merchants[0].nservice_ids = 1;
+    c->merchants[1].nappids = c->merchants[1].nservice_ids = 1;
+    rc = pem_cert(mock_embed_merchant_a_cert, &c->merchants[0].cert, err);
+    if (rc == WXP_OK) {
+        rc = pem_cert(mock_embed_merchant_b_cert, &c->merchants[1].cert, err);
+    }
+    if (rc == WXP_OK) {
+        rc = pem_cert(mock_embed_platform_cert, &pcert, err);
+    }
+    /* Certificate mode first (the default signer), then public-key mode with the same key. */
+    if (rc == WXP_OK) {
+        rc = wxp_key_private_pem(mock_embed_platform_key, strlen(mock_embed_platform_key),
+                                 &c->signers[0].key, err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_key_private_pem(mock_embed_platform_key, strlen(mock_embed_platform_key),
+                                 &c->signers[1].key, err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_key_private_pem(mock_embed_wrong_key, strlen(mock_embed_wrong_key), &c->forge_key,
+                                 err);
+    }
+    if (rc != WXP_OK) {
+        goto fail;
+    }
+    snprintf(c->signers[0].id, sizeof c->signers[0].id, "%s", wxp_key_id(pcert));
+    snprintf(c->signers[1].id, sizeof c->signers[1].id, "%s", MOCK_EMBED_PUBKEY_ID);
+    wxp_key_free(pcert);
+    return WXP_OK;
+fail:
+    wxp_key_free(pcert);
+    mock_config_free(c);
+    return rc;
+}
+
+/* ---- the JSON file ---------------------------------------------------------------------- */
+
+struct loader {
+    const char *file;
+    char dir[1024];
+    struct wxp_err *err;
+};
+
+static enum wxp_code bad(struct loader *L, const char *field, const char *why)
+{
+    return wxp_err_set(L->err, WXP_E_INVALID_ARG, field, "%s: %s: %s", L->file, field, why);
+}
+
+/* A path relative to the config file's directory. */
+static void resolve(struct loader *L, const char *p, char *out, size_t cap)
+{
+    if (p[0] == '/') {
+        snprintf(out, cap, "%s", p);
+    } else {
+        snprintf(out, cap, "%s/%s", L->dir, p);
+    }
+}
+
+/* Checks that obj has only the listed member names. */
+static enum wxp_code only(struct loader *L, const cJSON *obj, const char *where,
+                          const char *const *names, size_t n)
+{
+    char field[160];
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        bool ok = false;
+        for (size_t i = 0; i < n && !ok; i++) {
+            ok = strcmp(it->string, names[i]) == 0;
+        }
+        if (!ok) {
+            snprintf(field, sizeof field, "%s%s%s", where, where[0] ? "." : "", it->string);
+            return bad(L, field, "unknown member");
+        }
+    }
+    return WXP_OK;
+}
+
+/* Optional string member: NULL when absent; error when not a string or empty. */
+static enum wxp_code opt_str(struct loader *L, const cJSON *obj, const char *name,
+                             const char *where, const char **out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char field[160];
+
+    *out = NULL;
+    if (it == NULL) {
+        return WXP_OK;
+    }
+    snprintf(field, sizeof field, "%s%s%s", where, where[0] ? "." : "", name);
+    if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+        return bad(L, field, "must be a non-empty string");
+    }
+    *out = it->valuestring;
+    return WXP_OK;
+}
+
+static enum wxp_code str_array(struct loader *L, const cJSON *obj, const char *name,
+                               const char *where, char ***out, size_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char field[160];
+    size_t count, i = 0;
+
+    snprintf(field, sizeof field, "%s.%s", where, name);
+    if (arr == NULL) {
+        *out = NULL;
+        *n = 0;
+        return WXP_OK;
+    }
+    if (!cJSON_IsArray(arr)) {
+        return bad(L, field, "must be an array of strings");
+    }
+    count = (size_t)cJSON_GetArraySize(arr);
+    *out = wxp_malloc((count ? count : 1) * sizeof **out);
+    if (*out == NULL) {
+        return wxp_err_set(L->err, WXP_E_NOMEM, field, NULL);
+    }
+    for (const cJSON *it = arr->child; it != NULL; it = it->next, i++) {
+        if (!cJSON_IsString(it) || it->valuestring[0] == '\0' ||
+            strlen(it->valuestring) > MOCK_ID_MAX) {
+            strv_free(*out, i);
+            *out = NULL;
+            return bad(L, field, "must hold non-empty strings of at most 128 bytes");
+        }
+        (*out)[i] = wxp_strndup(it->valuestring, strlen(it->valuestring));
+        if ((*out)[i] == NULL) {
+            strv_free(*out, i);
+            *out = NULL;
+            return wxp_err_set(L->err, WXP_E_NOMEM, field, NULL);
+        }
+    }
+    *n = count;
+    return WXP_OK;
+}
+
+/* Loads a key with the core, prefixing the error with the config field. */
+static enum wxp_code key_from(struct loader *L, const char *field, enum wxp_key_kind kind,
+                              const char *path, const char *pem, const char *id,
+                              struct wxp_key **out)
+{
+    char full[1200];
+    enum wxp_code rc;
+    struct wxp_err e;
+
+    if (path != NULL) {
+        resolve(L, path, full, sizeof full);
+    }
+    switch (kind) {
+    case WXP_KEY_PRIVATE:
+        rc = path ? wxp_key_private_file(full, out, &e)
+                  : wxp_key_private_pem(pem, strlen(pem), out, &e);
+        break;
+    case WXP_KEY_CERT:
+        rc = path ? wxp_key_cert_file(full, out, &e) : wxp_key_cert_pem(pem, strlen(pem), out, &e);
+        break;
+    case WXP_KEY_PUBKEY:
+    default:
+        rc = WXP_E_INVALID_ARG;
+        wxp_err_set(&e, rc, NULL, "unsupported key kind");
+        break;
+    }
+    (void)id;
+    if (rc != WXP_OK) {
+        return wxp_err_set(L->err, rc, field, "%s: %s: %s", L->file, field, e.msg);
+    }
+    return WXP_OK;
+}
+
+static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct mock_config *c)
+{
+    static const char *const names[] = {"mchid",  "cert",   "cert_pem",
+                                        "serial", "appids", "service_ids"};
+    struct mock_merchant *m;
+    size_t n, i = 0;
+    enum wxp_code rc = WXP_OK;
+    char where[64];
+
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
+        return bad(L, "merchants", "must be a non-empty array");
+    }
+    n = (size_t)cJSON_GetArraySize(arr);
+    m = wxp_malloc(n * sizeof *m);
+    if (m == NULL) {
+        return wxp_err_set(L->err, WXP_E_NOMEM, "merchants", NULL);
+    }
+    memset(m, 0, n * sizeof *m);
+    for (const cJSON *it = arr->child; it != NULL && rc == WXP_OK; it = it->next, i++) {
+        const char *mchid, *cert, *cert_pem, *serial;
+        snprintf(where, sizeof where, "merchants[%zu]", i);
+        if (!cJSON_IsObject(it)) {
+            rc = bad(L, where, "must be an object");
+            break;
+        }
+        rc = only(L, it, where, names, sizeof names / sizeof names[0]);
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "mchid", where, &mchid);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "cert", where, &cert);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "cert_pem", where, &cert_pem);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "serial", where, &serial);
+        }
+        if (rc != WXP_OK) {
+            break;
+        }
+        if (mchid == NULL || strlen(mchid) >= sizeof m[i].mchid) {
+            rc = bad(L, where, "needs \"mchid\", a string of at most 31 characters");
+            break;
+        }
+        if ((cert == NULL) == (cert_pem == NULL)) {
+            rc = bad(L, where, "needs exactly one of \"cert\" (a PEM file) or \"cert_pem\"");
+            break;
+        }
+        snprintf(m[i].mchid, sizeof m[i].mchid, "%s", mchid);
+        snprintf(where, sizeof where, "merchants[%zu].%s", i, cert ? "cert" : "cert_pem");
+        rc = key_from(L, where, WXP_KEY_CERT, cert, cert_pem, NULL, &m[i].cert);
+        if (rc == WXP_OK && serial != NULL &&
+            !wxp_str_eq_nocase(wxp_str_c(serial), wxp_str_c(wxp_key_id(m[i].cert)))) {
+            snprintf(where, sizeof where, "merchants[%zu].serial", i);
+            rc = bad(L, where, "does not match the certificate's serial");
+        }
+        snprintf(where, sizeof where, "merchants[%zu]", i);
+        if (rc == WXP_OK) {
+            rc = str_array(L, it, "appids", where, &m[i].appids, &m[i].nappids);
+        }
+        if (rc == WXP_OK) {
+            rc = str_array(L, it, "service_ids", where, &m[i].service_ids, &m[i].nservice_ids);
+        }
+    }
+    if (rc != WXP_OK) {
+        merchants_free(m, n);
+        return rc;
+    }
+    merchants_free(c->merchants, c->nmerchants);
+    c->merchants = m;
+    c->nmerchants = n;
+    return WXP_OK;
+}
+
+static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mock_config *c)
+{
+    static const char *const names[] = {"key",      "key_pem",       "cert",
+                                        "cert_pem", "public_key_id", "default"};
+    const char *key, *key_pem, *cert, *cert_pem, *pkid, *def;
+    struct mock_platform *p = NULL;
+    struct wxp_key *pc = NULL;
+    size_t n = 0;
+    enum wxp_code rc;
+
+    if (!cJSON_IsObject(obj)) {
+        return bad(L, "platform", "must be an object");
+    }
+    rc = only(L, obj, "platform", names, sizeof names / sizeof names[0]);
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "key", "platform", &key);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "key_pem", "platform", &key_pem);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "cert", "platform", &cert);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "cert_pem", "platform", &cert_pem);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "public_key_id", "platform", &pkid);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, obj, "default", "platform", &def);
+    }
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    if ((key == NULL) == (key_pem == NULL)) {
+        return bad(L, "platform", "needs exactly one of \"key\" (a PEM file) or \"key_pem\"");
+    }
+    if (cert != NULL && cert_pem != NULL) {
+        return bad(L, "platform", "give \"cert\" or \"cert_pem\", not both");
+    }
+    if (cert == NULL && cert_pem == NULL && pkid == NULL) {
+        return bad(L, "platform",
+                   "needs a certificate (\"cert\"/\"cert_pem\"), a "
+                   "\"public_key_id\", or both");
+    }
+    if (def != NULL && strcmp(def, "certificate") != 0 && strcmp(def, "public_key") != 0) {
+        return bad(L, "platform.default", "must be \"certificate\" or \"public_key\"");
+    }
+    p = wxp_malloc(2 * sizeof *p);
+    if (p == NULL) {
+        return wxp_err_set(L->err, WXP_E_NOMEM, "platform", NULL);
+    }
+    memset(p, 0, 2 * sizeof *p);
+    if (cert != NULL || cert_pem != NULL) {
+        rc = key_from(L, cert ? "platform.cert" : "platform.cert_pem", WXP_KEY_CERT, cert, cert_pem,
+                      NULL, &pc);
+        if (rc == WXP_OK) {
+            rc = key_from(L, key ? "platform.key" : "platform.key_pem", WXP_KEY_PRIVATE, key,
+                          key_pem, NULL, &p[n].key);
+        }
+        if (rc == WXP_OK && !wxp_key_same_public(pc, p[n].key)) {
+            rc = bad(L, "platform.cert", "is not the certificate of platform.key");
+        }
+        if (rc == WXP_OK) {
+            snprintf(p[n].id, sizeof p[n].id, "%s", wxp_key_id(pc));
+            n++;
+        }
+    }
+    if (rc == WXP_OK && pkid != NULL) {
+        if (strncmp(pkid, "PUB_KEY_ID_", 11) != 0 || strlen(pkid) > WXP_KEY_ID_MAX) {
+            rc = bad(L, "platform.public_key_id", "must start with PUB_KEY_ID_ (at most 64 chars)");
+        } else {
+            rc = key_from(L, key ? "platform.key" : "platform.key_pem", WXP_KEY_PRIVATE, key,
+                          key_pem, NULL, &p[n].key);
+            if (rc == WXP_OK) {
+                snprintf(p[n].id, sizeof p[n].id, "%s", pkid);
+                n++;
+            }
+        }
+    }
+    wxp_key_free(pc);
+    if (rc != WXP_OK) {
+        signers_free(p, 2);
+        return rc;
+    }
+    if (def != NULL && strcmp(def, "public_key") == 0) {
+        if (pkid == NULL) {
+            signers_free(p, 2);
+            return bad(L, "platform.default", "is \"public_key\" but no public_key_id is set");
+        }
+        if (n == 2) {
+            struct mock_platform t = p[0];
+            p[0] = p[1];
+            p[1] = t;
+        }
+    } else if (def != NULL && pkid != NULL && n == 1) {
+        signers_free(p, 2);
+        return bad(L, "platform.default", "is \"certificate\" but no certificate is set");
+    }
+    signers_free(c->signers, c->nsigners);
+    c->signers = p;
+    c->nsigners = n;
+    return WXP_OK;
+}
+
+static enum wxp_code load_records(struct loader *L, const cJSON *arr, struct mock_config *c)
+{
+    static const char *const names[] = {"mchid", "openid", "appid", "service_id", "state"};
+    struct mock_record *r;
+    size_t n, i = 0;
+    char where[64];
+    enum wxp_code rc = WXP_OK;
+
+    if (!cJSON_IsArray(arr)) {
+        return bad(L, "authorizations", "must be an array");
+    }
+    n = (size_t)cJSON_GetArraySize(arr);
+    r = wxp_malloc((n ? n : 1) * sizeof *r);
+    if (r == NULL) {
+        return wxp_err_set(L->err, WXP_E_NOMEM, "authorizations", NULL);
+    }
+    memset(r, 0, (n ? n : 1) * sizeof *r);
+    for (const cJSON *it = arr->child; it != NULL && rc == WXP_OK; it = it->next, i++) {
+        const char *v[5] = {NULL};
+        snprintf(where, sizeof where, "authorizations[%zu]", i);
+        if (!cJSON_IsObject(it)) {
+            rc = bad(L, where, "must be an object");
+            break;
+        }
+        rc = only(L, it, where, names, 5);
+        for (size_t k = 0; k < 5 && rc == WXP_OK; k++) {
+            rc = opt_str(L, it, names[k], where, &v[k]);
+        }
+        if (rc != WXP_OK) {
+            break;
+        }
+        if (v[0] == NULL || v[1] == NULL || v[3] == NULL) {
+            rc = bad(L, where, "needs \"mchid\", \"openid\" and \"service_id\"");
+            break;
+        }
+        if (strlen(v[0]) >= sizeof r[i].mchid || strlen(v[1]) > MOCK_ID_MAX ||
+            (v[2] && strlen(v[2]) > MOCK_ID_MAX) || strlen(v[3]) > MOCK_ID_MAX) {
+            rc = bad(L, where, "a value is too long (mchid 31, others 128 bytes)");
+            break;
+        }
+        snprintf(r[i].mchid, sizeof r[i].mchid, "%s", v[0]);
+        snprintf(r[i].openid, sizeof r[i].openid, "%s", v[1]);
+        snprintf(r[i].appid, sizeof r[i].appid, "%s", v[2] ? v[2] : "");
+        snprintf(r[i].service_id, sizeof r[i].service_id, "%s", v[3]);
+        if (v[4] == NULL || strcmp(v[4], "AVAILABLE") == 0) {
+            r[i].state = MOCK_AUTH_AVAILABLE;
+        } else if (strcmp(v[4], "UNAVAILABLE") == 0) {
+            r[i].state = MOCK_AUTH_UNAVAILABLE;
+        } else if (strcmp(v[4], "UNBINDUSER") == 0) {
+            r[i].state = MOCK_AUTH_UNBINDUSER;
+        } else {
+            snprintf(where, sizeof where, "authorizations[%zu].state", i);
+            rc = bad(L, where, "must be AVAILABLE, UNAVAILABLE or UNBINDUSER");
+        }
+    }
+    if (rc != WXP_OK) {
+        wxp_free(r);
+        return rc;
+    }
+    wxp_free(c->records);
+    c->records = r;
+    c->nrecords = n;
+    return WXP_OK;
+}
+
+static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mock_config *c)
+{
+    const cJSON *it;
+    const char *s;
+    enum wxp_code rc;
+
+    it = cJSON_GetObjectItemCaseSensitive(root, "skew");
+    if (it != NULL) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 86400 ||
+            it->valuedouble != (double)(int64_t)it->valuedouble) {
+            return bad(L, "skew", "must be an integer number of seconds, 1..86400");
+        }
+        c->skew = (int64_t)it->valuedouble;
+    }
+    it = cJSON_GetObjectItemCaseSensitive(root, "journal_size");
+    if (it != NULL) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 1000000 ||
+            it->valuedouble != (double)(int64_t)it->valuedouble) {
+            return bad(L, "journal_size", "must be an integer, 1..1000000");
+        }
+        c->journal_size = (size_t)it->valuedouble;
+    }
+    const struct {
+        const char *name;
+        bool *dst;
+    } flags[] = {
+        {"replay_check", &c->replay_check},
+        {"sign_errors", &c->sign_errors},
+        {"allow_spaces_in_authorization", &c->allow_spaces_in_authz},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        it = cJSON_GetObjectItemCaseSensitive(root, flags[i].name);
+        if (it == NULL) {
+            continue;
+        }
+        if (!cJSON_IsBool(it)) {
+            return bad(L, flags[i].name, "must be true or false");
+        }
+        *flags[i].dst = cJSON_IsTrue(it);
+    }
+    rc = opt_str(L, root, "unknown_openid", "", &s);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    if (s != NULL) {
+        if (strcmp(s, "authorized") == 0) {
+            c->unknown_policy = MOCK_UNKNOWN_AUTHORIZED;
+        } else if (strcmp(s, "not_found") == 0) {
+            c->unknown_policy = MOCK_UNKNOWN_NOT_FOUND;
+        } else {
+            return bad(L, "unknown_openid", "must be \"authorized\" or \"not_found\"");
+        }
+    }
+    rc = opt_str(L, root, "admin_token", "", &s);
+    if (rc == WXP_OK && s != NULL) {
+        wxp_free(c->admin_token);
+        c->admin_token = wxp_strndup(s, strlen(s));
+        if (c->admin_token == NULL) {
+            return wxp_err_set(L->err, WXP_E_NOMEM, "admin_token", NULL);
+        }
+    }
+    return rc;
+}
+
+enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct wxp_err *err)
+{
+    static const char *const names[] = {"_comment",
+                                        "merchants",
+                                        "platform",
+                                        "authorizations",
+                                        "unknown_openid",
+                                        "skew",
+                                        "replay_check",
+                                        "sign_errors",
+                                        "journal_size",
+                                        "admin_token",
+                                        "allow_spaces_in_authorization"};
+    struct loader L = {path, ".", err};
+    char copy[1024];
+    char *text = NULL;
+    size_t len = 0;
+    cJSON *root = NULL;
+    const cJSON *it;
+    enum wxp_code rc;
+
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(L.dir, sizeof L.dir, "%s", dirname(copy));
+    rc = wxp_file_read(path, CONFIG_MAX, &text, &len, err);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    rc = wxp_json_check(text, len, NULL, err);
+    if (rc != WXP_OK) {
+        rc = wxp_err_set(err, WXP_E_INVALID_ARG, "", "%s: %s", path, err ? err->msg : "bad JSON");
+        goto out;
+    }
+    root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        rc = bad(&L, "(top level)", "must be a JSON object");
+        goto out;
+    }
+    rc = only(&L, root, "", names, sizeof names / sizeof names[0]);
+    if (rc == WXP_OK && (it = cJSON_GetObjectItemCaseSensitive(root, "merchants")) != NULL) {
+        rc = load_merchants(&L, it, c);
+    }
+    if (rc == WXP_OK && (it = cJSON_GetObjectItemCaseSensitive(root, "platform")) != NULL) {
+        rc = load_platform(&L, it, c);
+    }
+    if (rc == WXP_OK && (it = cJSON_GetObjectItemCaseSensitive(root, "authorizations")) != NULL) {
+        rc = load_records(&L, it, c);
+    }
+    if (rc == WXP_OK) {
+        rc = load_scalars(&L, root, c);
+    }
+out:
+    cJSON_Delete(root);
+    wxp_free(text);
+    return rc;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.c: libmicrohttpd glue only. The raw request target comes from the URI log callback
+ * (the handler's url is decoded and cut at '?'), headers and body are copied into a
+ * struct mock_request, and mock_handle decides the answer. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wxp/mem.h"
+
+struct mock_daemon {
+    struct MHD_Daemon *mhd;
+    struct mock_server *srv;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void request_free(struct mock_request *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    wxp_free(r->target);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        wxp_free(r->headers[i].name);
+        wxp_free(r->headers[i].value);
+    }
+    wxp_buf_free(&r->body);
+    wxp_free(r);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: called once per request with the raw target; the per-request
+ * struct is created here and freed in completed(). */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    struct mock_daemon *d = cls;
+    struct mock_request *r = wxp_malloc(sizeof *r);
+
+    (void)con;
+    if (r == NULL) {
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    wxp_buf_init(&r->body, MOCK_BODY_MAX);
+    r->target = wxp_strndup(uri, strlen(uri));
+    r->received_ms = now_ms();
+    pthread_mutex_lock(&d->srv->seq_lock);
+    r->seq = ++d->srv->seq;
+    pthread_mutex_unlock(&d->srv->seq_lock);
+    if (r->target == NULL) {
+        request_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)con;
+    (void)toe;
+    request_free(*req_cls);
+    *req_cls = NULL;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct mock_request *r = cls;
+    (void)kind;
+    if (r->nheaders == MOCK_HEADERS_MAX) {
+        return MHD_NO;
+    }
+    struct mock_header *h = &r->headers[r->nheaders];
+    h->name = wxp_strndup(key, strlen(key));
+    h->value = wxp_strndup(value ? value : "", value ? strlen(value) : 0);
+    if (h->name == NULL || h->value == NULL) {
+        wxp_free(h->name);
+        wxp_free(h->value);
+        return MHD_NO;
+    }
+    r->nheaders++;
+    return MHD_YES;
+}
+
+static void log_request(const struct mock_server *srv, const struct mock_request *req,
+                        const struct mock_response *resp)
+{
+    const char *q;
+    int path_len;
+    long long latency = (long long)(now_ms() - req->received_ms);
+
+    if (srv->quiet) {
+        return;
+    }
+    q = strchr(req->target, '?');
+    path_len = (int)(q ? (size_t)(q - req->target) : strlen(req->target));
+    if (path_len > 300) {
+        path_len = 300;
+    }
+    if (srv->log_json) {
+        fprintf(stderr,
+                "{\"seq\":%llu,\"method\":\"%s\",\"path\":\"%.*s\",\"status\":%u,\"code\":%s%s%s,"
+                "\"latency_ms\":%lld,\"failed_check\":%s%s%s}\n",
+                (unsigned long long)req->seq, req->method, path_len, req->target,
+                resp->drop ? 0U : resp->status, resp->code[0] ? "\"" : "",
+                resp->code[0] ? resp->code : "null", resp->code[0] ? "\"" : "", latency,
+                resp->failed_check ? "\"" : "", resp->failed_check ? resp->failed_check : "null",
+                resp->failed_check ? "\"" : "");
+        return;
+    }
+    fprintf(stderr,
+            "wxpay-mock: seq=%llu method=%s path=%.*s status=%u code=%s latency_ms=%lld "
+            "check=%s%s\n",
+            (unsigned long long)req->seq, req->method, path_len, req->target,
+            resp->drop ? 0U : resp->status, resp->code[0] ? resp->code : "-", latency,
+            resp->failed_check ? resp->failed_check : "-", resp->drop ? " dropped=1" : "");
+}
+
+/* JSON paths contain only printable ASCII once escaped by the client; anything else in the log
+ * line is cut by the %.*s bound above and by MHD's own URI checks. */
+
+static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
+                              struct mock_request *req)
+{
+    struct mock_response resp;
+    struct mock_out_headers h;
+    struct MHD_Response *mr = NULL;
+    struct wxp_err err;
+    enum MHD_Result ret = MHD_NO;
+
+    mock_response_init(&resp);
+    mock_handle(d->srv, req, &resp);
+    if (resp.delay_ms > 0) {
+        struct timespec ts = {resp.delay_ms / 1000, (resp.delay_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+    if (resp.drop) {
+        mock_journal_add(d->srv->journal, req, &resp);
+        log_request(d->srv, req, &resp);
+        mock_response_free(&resp);
+        return MHD_NO; /* MHD closes the connection without answering */
+    }
+    if (mock_sign_response(d->srv, req, &resp, &h, &err) != WXP_OK) {
+        mock_response_free(&resp);
+        mock_response_init(&resp);
+        mock_response_error(&resp, 500, "SYSTEM_ERROR", "系统异常，请稍后重试", NULL);
+        resp.failed_check = "internal";
+        memset(&h, 0, sizeof h);
+    }
+    static char empty[1];
+    mr = MHD_create_response_from_buffer(resp.body.len, resp.body.ptr ? resp.body.ptr : empty,
+                                         MHD_RESPMEM_MUST_COPY);
+    if (mr == NULL) {
+        goto out;
+    }
+    if (resp.body.len > 0) {
+        MHD_add_response_header(mr, "Content-Type", "application/json; charset=utf-8");
+    }
+    MHD_add_response_header(mr, "Request-ID", h.request_id);
+    if (h.has_sig) {
+        const struct {
+            const char *name;
+            const char *value;
+        } sig[] = {
+            {"Wechatpay-Nonce", h.nonce},
+            {"Wechatpay-Signature", h.signature},
+            {"Wechatpay-Timestamp", h.timestamp},
+            {"Wechatpay-Serial", h.serial},
+            {"Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048"},
+        };
+        for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++) {
+            if (strcasecmp(resp.omit_header, sig[i].name) != 0) {
+                MHD_add_response_header(mr, sig[i].name, sig[i].value);
+            }
+        }
+    }
+    if (strcasecmp(resp.omit_header, "Request-ID") == 0) {
+        MHD_del_response_header(mr, "Request-ID", h.request_id);
+    }
+    ret = MHD_queue_response(con, resp.status, mr);
+    MHD_destroy_response(mr);
+out:
+    mock_journal_add(d->srv->journal, req, &resp);
+    log_request(d->srv, req, &resp);
+    mock_response_free(&resp);
+    return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **req_cls)
+{
+    struct mock_daemon *d = cls;
+    struct mock_request *req = *req_cls;
+
+    (void)url;
+    (void)version;
+    if (req == NULL) {
+        return MHD_NO;
+    }
+    if (req->method[0] == '\0') {
+        const union MHD_ConnectionInfo *ci;
+        snprintf(req->method, sizeof req->method, "%s", method);
+        MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, req);
+        ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci != NULL && ci->client_addr != NULL && ci->client_addr->sa_family == AF_INET) {
+            const struct sockaddr_in *in =
+                (const struct sockaddr_in *)(const void *)ci->client_addr;
+            const unsigned char *ip = (const unsigned char *)&in->sin_addr;
+            snprintf(req->remote, sizeof req->remote, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3],
+                     (unsigned)ntohs(in->sin_port));
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!req->body_too_large &&
+            wxp_buf_add(&req->body, upload_data, *upload_data_size) != WXP_OK) {
+            req->body_too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return answer(d, con, req);
+}
+
+struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
+                                      unsigned threads, struct wxp_err *err)
+{
+    struct mock_daemon *d = wxp_malloc(sizeof *d);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+
+    if (d == NULL) {
+        wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+        return NULL;
+    }
+    d->srv = srv;
+    if (addr->sa_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    if (threads == 0) {
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
+    } else {
+        flags |= MHD_USE_EPOLL;
+    }
+    d->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, d, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_URI_LOG_CALLBACK,
+        uri_log, d, MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
+        MHD_OPTION_END);
+    if (d->mhd == NULL) {
+        wxp_err_set(err, WXP_E_IO, "listen", "cannot listen: %s",
+                    errno ? strerror(errno) : "libmicrohttpd refused to start");
+        wxp_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+uint16_t mock_daemon_port(const struct mock_daemon *d)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
+{
+    if (d == NULL) {
+        return;
+    }
+    MHD_quiesce_daemon(d->mhd);
+    for (unsigned waited = 0; waited < grace_ms; waited += 10) {
+        const union MHD_DaemonInfo *i =
+            MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (i == NULL || i->num_connections == 0) {
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(d->mhd);
+    wxp_free(d);
+}

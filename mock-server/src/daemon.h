@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.h: libmicrohttpd glue: raw request in, mock_handle, signed response out. */
+#ifndef MOCK_DAEMON_H
+#define MOCK_DAEMON_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mock.h"
+
+struct mock_daemon;
+
+/* Binds `addr` and serves. threads == 0: one thread per connection (delays block only their own
+ * connection); threads > 0: a pool of that many threads. NULL on failure (err says why). */
+struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
+                                      unsigned threads, struct wxp_err *err);
+uint16_t mock_daemon_port(const struct mock_daemon *d);
+/* Stops accepting, lets in-flight requests finish (up to grace_ms), then stops. */
+void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms);
+
+#endif

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.c: what the mock received and answered, kept in a bounded ring (newest `cap` entries)
+ * for the admin API (GET /__admin/requests). */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "mock.h"
+#include "wxp/base64.h"
+#include "wxp/envelope.h"
+#include "wxp/mem.h"
+#include "wxp/utf8.h"
+
+/* Bodies kept per entry; the rest is counted in body_len only. */
+#define JOURNAL_BODY_MAX ((size_t)64 * 1024)
+
+struct jheader {
+    char *name;
+    char *value;
+    size_t value_len;
+};
+
+struct jentry {
+    uint64_t seq;
+    int64_t received_ms;
+    char method[16];
+    char *target;
+    struct jheader *headers;
+    size_t nheaders;
+    char *body;
+    size_t body_kept;
+    size_t body_len; /* as received */
+    char remote[64];
+    unsigned status;
+    char code[64];
+    char failed_check[32];
+    int64_t latency_ms;
+    bool sign;
+};
+
+struct mock_journal {
+    pthread_mutex_t lock;
+    struct jentry **ring; /* ring[(first + i) % cap], i < n, oldest first */
+    size_t cap;
+    size_t first;
+    size_t n;
+};
+
+static void entry_free(struct jentry *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < e->nheaders; i++) {
+        wxp_free(e->headers[i].name);
+        wxp_free(e->headers[i].value);
+    }
+    wxp_free(e->headers);
+    wxp_free(e->target);
+    wxp_free(e->body);
+    wxp_free(e);
+}
+
+struct mock_journal *mock_journal_new(size_t cap)
+{
+    struct mock_journal *j = wxp_malloc(sizeof *j);
+
+    if (j == NULL) {
+        return NULL;
+    }
+    memset(j, 0, sizeof *j);
+    j->cap = cap ? cap : 1;
+    if (j->cap > SIZE_MAX / sizeof *j->ring) {
+        wxp_free(j);
+        return NULL;
+    }
+    j->ring = wxp_malloc(j->cap * sizeof *j->ring);
+    if (j->ring == NULL || pthread_mutex_init(&j->lock, NULL) != 0) {
+        wxp_free(j->ring);
+        wxp_free(j);
+        return NULL;
+    }
+    memset(j->ring, 0, j->cap * sizeof *j->ring);
+    return j;
+}
+
+static void drop_all(struct mock_journal *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        size_t at = (j->first + i) % j->cap;
+        entry_free(j->ring[at]);
+        j->ring[at] = NULL;
+    }
+    j->first = 0;
+    j->n = 0;
+}
+
+void mock_journal_free(struct mock_journal *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    drop_all(j);
+    pthread_mutex_destroy(&j->lock);
+    wxp_free(j->ring);
+    wxp_free(j);
+}
+
+void mock_journal_clear(struct mock_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    drop_all(j);
+    pthread_mutex_unlock(&j->lock);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void copy_cstr(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+}
+
+static bool name_is(const char *name, const char *want)
+{
+    return wxp_str_eq_nocase(wxp_str_c(name), wxp_str_c(want));
+}
+
+/* The admin token is a secret: its headers are journaled without it. Merchant Authorization
+ * headers carry only a signature and are kept as sent. */
+static const char *redacted(const struct mock_header *h)
+{
+    if (name_is(h->name, "X-Admin-Token")) {
+        return "<redacted>";
+    }
+    if (name_is(h->name, "Authorization") && strlen(h->value) >= 7 &&
+        wxp_str_eq_nocase((struct wxp_str){h->value, 7}, WXP_STR_LIT("Bearer "))) {
+        return "Bearer <redacted>";
+    }
+    return NULL;
+}
+
+static bool copy_headers(struct jentry *e, const struct mock_request *req)
+{
+    size_t n = req->nheaders < MOCK_HEADERS_MAX ? req->nheaders : MOCK_HEADERS_MAX;
+
+    if (n == 0) {
+        return true;
+    }
+    e->headers = wxp_malloc(n * sizeof *e->headers);
+    if (e->headers == NULL) {
+        return false;
+    }
+    memset(e->headers, 0, n * sizeof *e->headers);
+    e->nheaders = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct mock_header *h = &req->headers[i];
+        const char *v = h->value != NULL ? h->value : "";
+        size_t len;
+        if (h->name != NULL && redacted(h) != NULL) {
+            v = redacted(h);
+        }
+        len = strlen(v);
+        if (len > MOCK_HEADER_VALUE_MAX) {
+            len = MOCK_HEADER_VALUE_MAX;
+        }
+        e->headers[i].name = wxp_strndup(h->name ? h->name : "", h->name ? strlen(h->name) : 0);
+        e->headers[i].value = wxp_strndup(v, len);
+        e->headers[i].value_len = len;
+        if (e->headers[i].name == NULL || e->headers[i].value == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct jentry *entry_new(const struct mock_request *req, const struct mock_response *resp)
+{
+    struct jentry *e = wxp_malloc(sizeof *e);
+    const char *target = req->target != NULL ? req->target : "";
+
+    if (e == NULL) {
+        return NULL;
+    }
+    memset(e, 0, sizeof *e);
+    e->seq = req->seq;
+    e->received_ms = req->received_ms;
+    copy_cstr(e->method, sizeof e->method, req->method);
+    copy_cstr(e->remote, sizeof e->remote, req->remote);
+    e->target = wxp_strndup(target, strlen(target));
+    e->body_len = req->body.len;
+    e->body_kept = req->body.len < JOURNAL_BODY_MAX ? req->body.len : JOURNAL_BODY_MAX;
+    e->body = wxp_strndup(req->body.ptr != NULL ? req->body.ptr : "", e->body_kept);
+    if (e->target == NULL || e->body == NULL || !copy_headers(e, req)) {
+        entry_free(e);
+        return NULL;
+    }
+    if (resp != NULL) {
+        e->status = resp->status;
+        copy_cstr(e->code, sizeof e->code, resp->code);
+        copy_cstr(e->failed_check, sizeof e->failed_check, resp->failed_check);
+        e->sign = resp->sign;
+    }
+    e->latency_ms = now_ms() - req->received_ms;
+    if (e->latency_ms < 0) {
+        e->latency_ms = 0;
+    }
+    return e;
+}
+
+void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
+                      const struct mock_response *resp)
+{
+    /* Copied outside the lock; an entry that cannot be allocated is not journaled. */
+    struct jentry *e = entry_new(req, resp);
+    struct jentry *old = NULL;
+
+    if (e == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&j->lock);
+    if (j->n == j->cap) {
+        old = j->ring[j->first];
+        j->ring[j->first] = e;
+        j->first = (j->first + 1) % j->cap;
+    } else {
+        j->ring[(j->first + j->n) % j->cap] = e;
+        j->n++;
+    }
+    pthread_mutex_unlock(&j->lock);
+    entry_free(old);
+}
+
+/* ---- dump ------------------------------------------------------------------------------ */
+
+/* Bytes of the sequence a lead byte starts, 1 for bytes that cannot lead. */
+static size_t seq_len(unsigned char c)
+{
+    if (c >= 0xF0) {
+        return 4;
+    }
+    if (c >= 0xE0) {
+        return 3;
+    }
+    if (c >= 0xC0) {
+        return 2;
+    }
+    return 1;
+}
+
+/* Appends p[0..len) as a JSON string; bytes that are not valid UTF-8 become U+FFFD. Targets and
+ * header values come from the network and may hold anything. */
+static enum wxp_code add_text(struct wxp_buf *out, const char *p, size_t len)
+{
+    enum wxp_code rc;
+    size_t i = 0;
+
+    if (wxp_utf8_check(p, len, NULL) == WXP_OK) {
+        return wxp_json_quote(out, p, len, NULL);
+    }
+    rc = wxp_buf_add(out, "\"", 1);
+    while (i < len && rc == WXP_OK) {
+        unsigned char c = (unsigned char)p[i];
+        size_t n = seq_len(c);
+        if (n > len - i || wxp_utf8_check(p + i, n, NULL) != WXP_OK) {
+            rc = wxp_buf_addstr(out, "\\ufffd");
+            i++;
+        } else if (c < 0x20 || c == '"' || c == '\\') {
+            rc = c == '"' || c == '\\' ? wxp_buf_addf(out, "\\%c", (char)c)
+                                       : wxp_buf_addf(out, "\\u%04x", (unsigned)c);
+            i++;
+        } else {
+            rc = wxp_buf_add(out, p + i, n);
+            i += n;
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_add(out, "\"", 1);
+    }
+    return rc;
+}
+
+static enum wxp_code add_cstr_or_null(struct wxp_buf *out, const char *s)
+{
+    if (s[0] == '\0') {
+        return wxp_buf_addstr(out, "null");
+    }
+    return add_text(out, s, strlen(s));
+}
+
+/* RFC 3339 UTC with milliseconds: 2025-01-02T03:04:05.678Z */
+static enum wxp_code add_time(struct wxp_buf *out, int64_t ms)
+{
+    int64_t sec = ms / 1000;
+    int64_t rem = ms % 1000;
+    time_t t;
+    struct tm tm;
+
+    if (rem < 0) {
+        rem += 1000;
+        sec -= 1;
+    }
+    t = (time_t)sec;
+    if (gmtime_r(&t, &tm) == NULL) {
+        return wxp_buf_addstr(out, "null");
+    }
+    return wxp_buf_addf(out, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
+}
+
+static enum wxp_code add_headers(struct wxp_buf *out, const struct jentry *e)
+{
+    enum wxp_code rc = wxp_buf_addstr(out, "{");
+    bool first = true;
+
+    for (size_t i = 0; i < e->nheaders && rc == WXP_OK; i++) {
+        bool dup = false;
+        /* A repeated name keeps its first value (the one mock_request_header returns). */
+        for (size_t k = 0; k < i && !dup; k++) {
+            dup = name_is(e->headers[k].name, e->headers[i].name);
+        }
+        if (dup) {
+            continue;
+        }
+        if (!first) {
+            rc = wxp_buf_addstr(out, ",");
+        }
+        first = false;
+        if (rc == WXP_OK) {
+            rc = add_text(out, e->headers[i].name, strlen(e->headers[i].name));
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, ":");
+        }
+        if (rc == WXP_OK) {
+            rc = add_text(out, e->headers[i].value, e->headers[i].value_len);
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "}");
+    }
+    return rc;
+}
+
+static enum wxp_code add_body(struct wxp_buf *out, const struct jentry *e)
+{
+    size_t cap = WXP_BASE64_ENCODED_LEN(e->body_kept) + 1;
+    size_t n = 0;
+    char *b64;
+    enum wxp_code rc;
+
+    if (wxp_utf8_check(e->body, e->body_kept, NULL) == WXP_OK) {
+        rc = wxp_buf_addstr(out, "\"body\":");
+        return rc == WXP_OK ? wxp_json_quote(out, e->body, e->body_kept, NULL) : rc;
+    }
+    b64 = wxp_malloc(cap);
+    if (b64 == NULL) {
+        return WXP_E_NOMEM;
+    }
+    rc = wxp_base64_encode(e->body, e->body_kept, b64, cap, &n);
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "\"body_base64\":\"");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_add(out, b64, n);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "\"");
+    }
+    wxp_free(b64);
+    return rc;
+}
+
+static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e)
+{
+    const char *q = strchr(e->target, '?');
+    size_t plen = q != NULL ? (size_t)(q - e->target) : strlen(e->target);
+    enum wxp_code rc = wxp_buf_addf(out, "{\"seq\":%" PRIu64 ",\"time\":", e->seq);
+
+    if (rc == WXP_OK) {
+        rc = add_time(out, e->received_ms);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"method\":");
+    }
+    if (rc == WXP_OK) {
+        rc = add_text(out, e->method, strlen(e->method));
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"path\":");
+    }
+    if (rc == WXP_OK) {
+        rc = add_text(out, e->target, plen);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"query\":");
+    }
+    if (rc == WXP_OK) {
+        rc = q != NULL ? add_text(out, q + 1, strlen(q + 1)) : wxp_buf_addstr(out, "null");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"headers\":");
+    }
+    if (rc == WXP_OK) {
+        rc = add_headers(out, e);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",");
+    }
+    if (rc == WXP_OK) {
+        rc = add_body(out, e);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(out, ",\"body_len\":%zu,\"remote\":", e->body_len);
+    }
+    if (rc == WXP_OK) {
+        rc = add_text(out, e->remote, strlen(e->remote));
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(out, ",\"status\":%u,\"code\":", e->status);
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr_or_null(out, e->code);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"failed_check\":");
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr_or_null(out, e->failed_check);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(out, ",\"latency_ms\":%" PRId64 ",\"signed\":%s}", e->latency_ms,
+                          e->sign ? "true" : "false");
+    }
+    return rc;
+}
+
+static bool matches(const struct jentry *e, const struct mock_journal_filter *f)
+{
+    if (f == NULL) {
+        return true;
+    }
+    if (f->method != NULL && strcmp(e->method, f->method) != 0) {
+        return false;
+    }
+    if (f->path != NULL) {
+        const char *q = strchr(e->target, '?');
+        size_t plen = q != NULL ? (size_t)(q - e->target) : strlen(e->target);
+        size_t n = strlen(f->path);
+        if (n > plen || memcmp(e->target, f->path, n) != 0) {
+            return false;
+        }
+    }
+    if (f->status != 0 && e->status != f->status) {
+        return false;
+    }
+    if (f->failed_check != NULL && strcmp(e->failed_check, f->failed_check) != 0) {
+        return false;
+    }
+    return true;
+}
+
+enum wxp_code mock_journal_dump(struct mock_journal *j, const struct mock_journal_filter *f,
+                                struct wxp_buf *out)
+{
+    size_t start = out->len;
+    size_t total = 0;
+    size_t skip = 0;
+    bool first = true;
+    enum wxp_code rc;
+
+    pthread_mutex_lock(&j->lock);
+    for (size_t i = 0; i < j->n; i++) {
+        total += matches(j->ring[(j->first + i) % j->cap], f);
+    }
+    /* Only the newest `limit` matching entries, still oldest first. */
+    if (f != NULL && f->limit != 0 && total > f->limit) {
+        skip = total - f->limit;
+    }
+    rc = wxp_buf_addstr(out, "[");
+    for (size_t i = 0; i < j->n && rc == WXP_OK; i++) {
+        const struct jentry *e = j->ring[(j->first + i) % j->cap];
+        if (!matches(e, f)) {
+            continue;
+        }
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if (!first) {
+            rc = wxp_buf_addstr(out, ",");
+        }
+        first = false;
+        if (rc == WXP_OK) {
+            rc = dump_entry(out, e);
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "]");
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (rc != WXP_OK && out->ptr != NULL) {
+        out->len = start;
+        out->ptr[start] = '\0';
+    }
+    return rc;
+}

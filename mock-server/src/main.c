@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: wxpay-mock's command line, start-up and shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "mock.h"
+#include "wxp/mem.h"
+
+#define MAX_SCENARIOS 64
+
+struct opts {
+    const char *listen;
+    const char *ready_file;
+    const char *config;
+    const char *scenarios[MAX_SCENARIOS];
+    size_t nscenarios;
+    long threads;
+    int log_json;
+    int quiet;
+    long skew;
+    int no_replay;
+    long journal_size;
+    const char *admin_token;
+    int allow_remote;
+    int sign_errors;
+};
+
+/* The option table: one row per flag; `arg` names its value for --help. */
+static const struct {
+    const char *name;
+    const char *arg;
+    const char *help;
+} OPTIONS[] = {
+    {"--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8080; port 0 = any free)"},
+    {"--ready-file", "PATH", "write the base URL to PATH (atomically) once listening"},
+    {"--config", "FILE", "JSON configuration (merchants, platform keys, records, policy)"},
+    {"--scenario", "FILE", "JSON scenario rules; repeatable, applied in order"},
+    {"--threads", "N", "worker threads; 0 (default) = one thread per connection"},
+    {"--log-format", "text|json", "request log format on stderr (default text)"},
+    {"--quiet", NULL, "no per-request log lines"},
+    {"--skew", "SECONDS", "request timestamp window (default 300)"},
+    {"--no-replay-check", NULL, "accept a nonce seen before within the window"},
+    {"--journal-size", "N", "requests kept for GET /__admin/requests (default 1000)"},
+    {"--admin-token", "TOKEN", "require this token on /__admin/ (Bearer or X-Admin-Token)"},
+    {"--sign-errors", NULL, "sign error responses too (the default leaves them unsigned)"},
+    {"--allow-remote", NULL, "allow a non-loopback listen address (test keys become reachable)"},
+    {"--help", NULL, "show this help"},
+    {"--version", NULL, "show the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: wxpay-mock [options]\n\n"
+            "A mock of WeChat Pay APIv3 POST /v3/payscore/permissions/openid/{openid}/terminate\n"
+            "for tests. Uses TEST ONLY keys (merchant 1900000109); never real credentials.\n\n");
+    for (size_t i = 0; i < sizeof OPTIONS / sizeof OPTIONS[0]; i++) {
+        char left[48];
+        snprintf(left, sizeof left, "%s%s%s", OPTIONS[i].name, OPTIONS[i].arg ? " " : "",
+                 OPTIONS[i].arg ? OPTIONS[i].arg : "");
+        fprintf(out, "  %-28s %s\n", left, OPTIONS[i].help);
+    }
+    fprintf(out, "\nDocumentation: docs/mock-server.md\n");
+}
+
+static int bad_usage(const char *fmt, ...) WXP_PRINTF(1, 2);
+
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "wxpay-mock: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'wxpay-mock --help'.\n");
+    return 2;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = false;
+        for (size_t k = 0; k < sizeof OPTIONS / sizeof OPTIONS[0]; k++) {
+            if (strcmp(a, OPTIONS[k].name) == 0) {
+                takes = OPTIONS[k].arg != NULL;
+            }
+        }
+        if (takes && v == NULL) {
+            return bad_usage("option %s needs a value", a);
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("wxpay-mock %s\n", WXP_VERSION);
+            exit(0);
+        } else if (strcmp(a, "--listen") == 0) {
+            o->listen = v;
+        } else if (strcmp(a, "--ready-file") == 0) {
+            o->ready_file = v;
+        } else if (strcmp(a, "--config") == 0) {
+            o->config = v;
+        } else if (strcmp(a, "--scenario") == 0) {
+            if (o->nscenarios == MAX_SCENARIOS) {
+                return bad_usage("at most %d --scenario files", MAX_SCENARIOS);
+            }
+            o->scenarios[o->nscenarios++] = v;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!parse_long(v, 0, 256, &o->threads)) {
+                return bad_usage("--threads takes 0..256, not '%s'", v);
+            }
+        } else if (strcmp(a, "--log-format") == 0) {
+            if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+                return bad_usage("--log-format takes text or json, not '%s'", v);
+            }
+            o->log_json = strcmp(v, "json") == 0;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+        } else if (strcmp(a, "--skew") == 0) {
+            if (!parse_long(v, 1, 86400, &o->skew)) {
+                return bad_usage("--skew takes 1..86400 seconds, not '%s'", v);
+            }
+        } else if (strcmp(a, "--no-replay-check") == 0) {
+            o->no_replay = 1;
+        } else if (strcmp(a, "--journal-size") == 0) {
+            if (!parse_long(v, 1, 1000000, &o->journal_size)) {
+                return bad_usage("--journal-size takes 1..1000000, not '%s'", v);
+            }
+        } else if (strcmp(a, "--admin-token") == 0) {
+            if (v[0] == '\0') {
+                return bad_usage("--admin-token must not be empty");
+            }
+            o->admin_token = v;
+        } else if (strcmp(a, "--sign-errors") == 0) {
+            o->sign_errors = 1;
+        } else if (strcmp(a, "--allow-remote") == 0) {
+            o->allow_remote = 1;
+        } else {
+            return bad_usage("unknown option '%s'", a);
+        }
+        if (takes) {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* HOST:PORT or [IPv6]:PORT, numeric hosts plus "localhost". */
+static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *loopback)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr(s, ':');
+    long port;
+    size_t hl;
+
+    memset(ss, 0, sizeof *ss);
+    if (colon == NULL || !parse_long(colon + 1, 0, 65535, &port)) {
+        return false;
+    }
+    hl = (size_t)(colon - s);
+    if (hl == 0 || hl >= sizeof host) {
+        return false;
+    }
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (strcmp(host, "localhost") == 0) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    }
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1) {
+            return false;
+        }
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+        return true;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
+        return false;
+    }
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    return true;
+}
+
+static int write_ready_file(const char *path, const char *url)
+{
+    char tmp[PATH_MAX];
+    FILE *f;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        return -1;
+    }
+    if (fprintf(f, "%s\n", url) < 0 || fclose(f) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return rename(tmp, path);
+}
+
+static int load_scenario_file(struct mock_server *srv, const char *path)
+{
+    struct wxp_err err;
+    char *text = NULL;
+    size_t len = 0;
+    enum wxp_code rc = wxp_file_read(path, 1024 * 1024, &text, &len, &err);
+    if (rc == WXP_OK) {
+        rc = mock_scenarios_add_json(srv->scenarios, text, len, path, &err);
+    }
+    wxp_free(text);
+    if (rc != WXP_OK) {
+        fprintf(stderr, "wxpay-mock: scenario %s: %s%s%s%s\n", path, err.msg,
+                err.field[0] ? " (at " : "", err.field[0] ? err.field : "",
+                err.field[0] ? ")" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {"127.0.0.1:8080", NULL, NULL, {NULL}, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
+    struct mock_server srv;
+    struct mock_daemon *d = NULL;
+    struct sockaddr_storage ss;
+    struct wxp_err err;
+    bool loopback = false;
+    char url[128];
+    sigset_t set;
+    int sig = 0, rc;
+
+    rc = parse_args(argc, argv, &o);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!parse_listen(o.listen, &ss, &loopback)) {
+        return bad_usage("--listen takes HOST:PORT or [IPv6]:PORT with a numeric host, not '%s'",
+                         o.listen);
+    }
+    if (!loopback && !o.allow_remote) {
+        return bad_usage("refusing to listen on %s: not a loopback address; the mock uses public "
+                         "TEST keys (add --allow-remote to do it anyway)",
+                         o.listen);
+    }
+    memset(&srv, 0, sizeof srv);
+    if (mock_config_defaults(&srv.cfg, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-mock: built-in configuration: %s\n", err.msg);
+        return 1;
+    }
+    if (o.config != NULL && mock_config_load(&srv.cfg, o.config, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-mock: config refused: %s\n", err.msg);
+        mock_config_free(&srv.cfg);
+        return 1;
+    }
+    if (o.skew) {
+        srv.cfg.skew = o.skew;
+    }
+    if (o.no_replay) {
+        srv.cfg.replay_check = false;
+    }
+    if (o.sign_errors) {
+        srv.cfg.sign_errors = true;
+    }
+    if (o.journal_size) {
+        srv.cfg.journal_size = (size_t)o.journal_size;
+    }
+    if (o.admin_token) {
+        wxp_free(srv.cfg.admin_token);
+        srv.cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));
+    }
+    srv.log_json = o.log_json;
+    srv.quiet = o.quiet;
+    pthread_mutex_init(&srv.seq_lock, NULL);
+    srv.state = mock_state_new(&srv.cfg);
+    srv.nonces = mock_nonces_new(MOCK_NONCE_CACHE_MAX);
+    srv.journal = mock_journal_new(srv.cfg.journal_size);
+    srv.scenarios = mock_scenarios_new();
+    rc = 1;
+    if (!srv.state || !srv.nonces || !srv.journal || !srv.scenarios) {
+        fprintf(stderr, "wxpay-mock: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < o.nscenarios; i++) {
+        if (load_scenario_file(&srv, o.scenarios[i]) != 0) {
+            goto out;
+        }
+    }
+
+    /* Block the stop signals in every thread; main waits for them with sigwait. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads, &err);
+    if (d == NULL) {
+        fprintf(stderr, "wxpay-mock: %s on %s\n", err.msg, o.listen);
+        goto out;
+    }
+    if (ss.ss_family == AF_INET6) {
+        char h[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h, sizeof h);
+        snprintf(url, sizeof url, "http://[%s]:%u", h, (unsigned)mock_daemon_port(d));
+    } else {
+        char h[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
+        snprintf(url, sizeof url, "http://%s:%u", h, (unsigned)mock_daemon_port(d));
+    }
+    if (o.ready_file != NULL && write_ready_file(o.ready_file, url) != 0) {
+        fprintf(stderr, "wxpay-mock: cannot write ready file %s: %s\n", o.ready_file,
+                strerror(errno));
+        goto out;
+    }
+    printf("wxpay-mock listening on %s\n", url);
+    fflush(stdout);
+    sigwait(&set, &sig);
+    if (!o.quiet) {
+        fprintf(stderr, "wxpay-mock: signal %d, finishing in-flight requests\n", sig);
+    }
+    rc = 0;
+out:
+    mock_daemon_stop(d, 2000);
+    mock_scenarios_free(srv.scenarios);
+    mock_journal_free(srv.journal);
+    mock_nonces_free(srv.nonces);
+    mock_state_free(srv.state);
+    mock_config_free(&srv.cfg);
+    pthread_mutex_destroy(&srv.seq_lock);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* mock.h: types and functions shared across the files of wxpay-mock. Nothing here is installed;
+ * the `mock_` prefix marks what crosses a file boundary inside the server. */
+#ifndef MOCK_H
+#define MOCK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wxp/buf.h"
+#include "wxp/err.h"
+#include "wxp/keys.h"
+#include "wxp/str.h"
+
+/* ---- limits ---------------------------------------------------------------------------- */
+#define MOCK_BODY_MAX ((size_t)64 * 1024)     /* request body cap (413 beyond) */
+#define MOCK_HEADERS_MAX 64                   /* request headers kept per request */
+#define MOCK_HEADER_VALUE_MAX 8192            /* longer header values are cut in the journal */
+#define MOCK_ID_MAX 128                       /* mchid, appid, service_id, openid copies */
+#define MOCK_NONCE_CACHE_MAX ((size_t)200000) /* remembered request nonces (replay check) */
+
+/* ---- a request as received -------------------------------------------------------------- */
+struct mock_header {
+    char *name;
+    char *value;
+};
+
+struct mock_request {
+    uint64_t seq;        /* 1, 2, ... in arrival order */
+    int64_t received_ms; /* wall clock, Unix ms */
+    char method[16];
+    char *target; /* raw request target, path and query exactly as sent */
+    struct mock_header headers[MOCK_HEADERS_MAX];
+    size_t nheaders;
+    struct wxp_buf body; /* raw bytes, capped at MOCK_BODY_MAX */
+    bool body_too_large;
+    char remote[64];
+};
+
+/* Header value by case-insensitive name; NULL when absent. First occurrence wins. */
+const char *mock_request_header(const struct mock_request *r, const char *name);
+
+/* ---- a response to send ----------------------------------------------------------------- */
+enum mock_sigmode {
+    MOCK_SIG_VALID,  /* signed correctly over what is sent */
+    MOCK_SIG_FORGED, /* base64 of the right length, signed by the wrong key */
+    MOCK_SIG_PROBE,  /* WECHATPAY/SIGNTEST/ + base64 */
+};
+
+struct mock_response {
+    unsigned status;          /* 204, 400, ... */
+    struct wxp_buf body;      /* exact bytes sent */
+    char code[64];            /* WeChat error code, "" on success (a copy) */
+    bool sign;                /* add Wechatpay-* headers */
+    const char *failed_check; /* which check failed, NULL when none: "route", "headers",
+                                 "authorization", "timestamp", "serial", "replay", "signature",
+                                 "path", "body", "business", "scenario" */
+    /* Tampering applied when signing (scenario actions). */
+    enum mock_sigmode sigmode;
+    bool unknown_serial;  /* Wechatpay-Serial names no key the client has */
+    int64_t ts_offset;    /* seconds added to Wechatpay-Timestamp */
+    char omit_header[48]; /* one Wechatpay-* header left out, "" for none */
+    char *sign_over;      /* when set, sign over these bytes instead of the body (owned) */
+    bool drop;            /* close the connection without answering */
+    long delay_ms;        /* wait this long before answering */
+};
+
+void mock_response_init(struct mock_response *resp);
+void mock_response_free(struct mock_response *resp);
+/* Sets status, code and an APIv3 envelope body; `detail_json` may be NULL. */
+enum wxp_code mock_response_error(struct mock_response *resp, unsigned status, const char *code,
+                                  const char *message, const char *detail_json);
+
+/* ---- configuration ---------------------------------------------------------------------- */
+struct mock_merchant {
+    char mchid[32];
+    struct wxp_key *cert; /* verifies the merchant's requests; id = serial */
+    char **appids;
+    size_t nappids;
+    char **service_ids;
+    size_t nservice_ids;
+};
+
+enum mock_auth_state { MOCK_AUTH_AVAILABLE, MOCK_AUTH_UNAVAILABLE, MOCK_AUTH_UNBINDUSER };
+
+struct mock_record {
+    char mchid[32];
+    char openid[MOCK_ID_MAX + 1];
+    char appid[MOCK_ID_MAX + 1];
+    char service_id[MOCK_ID_MAX + 1];
+    enum mock_auth_state state;
+    int64_t terminated_at; /* Unix seconds, 0 when not terminated */
+    char reason[256];
+};
+
+/* What to do for an (openid, service_id) with no record. */
+enum mock_unknown_policy {
+    MOCK_UNKNOWN_AUTHORIZED, /* treat as authorized once: the first terminate succeeds */
+    MOCK_UNKNOWN_NOT_FOUND   /* 404 ORDER_NOT_EXIST */
+};
+
+struct mock_platform {
+    struct wxp_key *key;         /* private key that signs responses */
+    char id[WXP_KEY_ID_MAX + 1]; /* certificate serial or PUB_KEY_ID_... */
+};
+
+struct mock_config {
+    struct mock_merchant *merchants;
+    size_t nmerchants;
+    /* Response signers: [0] is the default. When a request's Wechatpay-Serial names one of them,
+     * that one signs (research R10). Both a certificate signer and a PUB_KEY_ID signer may be
+     * configured at once. */
+    struct mock_platform *signers;
+    size_t nsigners;
+    struct wxp_key *forge_key;   /* signs MOCK_SIG_FORGED responses */
+    struct mock_record *records; /* initial authorization records */
+    size_t nrecords;
+    enum mock_unknown_policy unknown_policy;
+    int64_t skew; /* request timestamp window, seconds */
+    bool replay_check;
+    bool sign_errors;
+    bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
+    size_t journal_size;
+    char *admin_token; /* NULL: admin API open */
+};
+
+/* Defaults: the embedded test merchant 1900000109 and platform key. */
+enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err);
+/* Applies a JSON config file on top of `c`. Errors name the file and the field. */
+enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct wxp_err *err);
+void mock_config_free(struct mock_config *c);
+const struct mock_merchant *mock_config_merchant(const struct mock_config *c, struct wxp_str mchid);
+
+/* ---- authorization state (thread-safe) ---------------------------------------------------- */
+struct mock_state;
+
+struct mock_state *mock_state_new(const struct mock_config *c);
+void mock_state_free(struct mock_state *s);
+/* Back to the config's records. */
+void mock_state_reset(struct mock_state *s);
+
+enum mock_term_result {
+    MOCK_TERM_OK,
+    MOCK_TERM_NOT_FOUND, /* no record and policy says so */
+    MOCK_TERM_ALREADY,   /* record exists and is not AVAILABLE */
+};
+/* Atomically: if (openid, service_id) of mchid is AVAILABLE (or unknown and the policy treats it
+ * as authorized), mark it UNAVAILABLE and return MOCK_TERM_OK. */
+enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mchid,
+                                           const char *openid, const char *appid,
+                                           const char *service_id, const char *reason, int64_t now);
+/* The records as a JSON array (appended to out). */
+enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out);
+/* Replaces all records from a JSON array as produced by mock_state_dump. */
+enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_t len,
+                                   struct wxp_err *err);
+
+/* ---- nonce cache (replay check, thread-safe) -------------------------------------------- */
+struct mock_nonces;
+struct mock_nonces *mock_nonces_new(size_t max);
+void mock_nonces_free(struct mock_nonces *n);
+/* true when (mchid, nonce) was seen with a timestamp still inside the window; otherwise
+ * remembers it and returns false. Entries older than the window are forgotten. */
+bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_str nonce, int64_t ts,
+                      int64_t now, int64_t window);
+void mock_nonces_clear(struct mock_nonces *n);
+
+/* ---- journal (bounded ring, thread-safe) ------------------------------------------------ */
+struct mock_journal;
+struct mock_journal *mock_journal_new(size_t cap);
+void mock_journal_free(struct mock_journal *j);
+void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
+                      const struct mock_response *resp);
+void mock_journal_clear(struct mock_journal *j);
+/* Entries as a JSON array, oldest first, filtered (NULL = any): method, path prefix, status,
+ * failed_check; at most `limit` newest (0 = all). */
+struct mock_journal_filter {
+    const char *method;
+    const char *path;
+    unsigned status;
+    const char *failed_check;
+    size_t limit;
+};
+enum wxp_code mock_journal_dump(struct mock_journal *j, const struct mock_journal_filter *f,
+                                struct wxp_buf *out);
+
+/* ---- scenarios (thread-safe) ------------------------------------------------------------ */
+struct mock_scenarios;
+struct mock_scenarios *mock_scenarios_new(void);
+void mock_scenarios_free(struct mock_scenarios *s);
+/* Adds the rules of a scenario document (a JSON array of rules, or {"rules":[...]}).
+ * `origin` names the file or "admin" in errors. All-or-nothing. */
+enum wxp_code mock_scenarios_add_json(struct mock_scenarios *s, const char *json, size_t len,
+                                      const char *origin, struct wxp_err *err);
+void mock_scenarios_clear(struct mock_scenarios *s);
+/* Rules with their remaining counts, as JSON. */
+enum wxp_code mock_scenarios_dump(struct mock_scenarios *s, struct wxp_buf *out);
+/* Finds the first rule that matches `req` (counting it) and applies its action to `resp`:
+ * returns true when the action answers by itself (respond/drop/malformed body), so the normal
+ * checks must be skipped; false when it only tampers with (or delays) the normal answer, or when
+ * no rule matched (resp untouched). `openid` is the decoded path openid or NULL, `mchid` the
+ * Authorization mchid or NULL. */
+bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *req,
+                          const char *openid, const char *mchid, struct mock_response *resp);
+
+/* ---- the server ------------------------------------------------------------------------ */
+struct mock_server {
+    struct mock_config cfg;
+    struct mock_state *state;
+    struct mock_nonces *nonces;
+    struct mock_journal *journal;
+    struct mock_scenarios *scenarios;
+    pthread_mutex_t seq_lock;
+    uint64_t seq;
+    int log_json;
+    int quiet;
+};
+
+/* The whole checking order for one request (check.c). Fills `resp`. */
+void mock_handle(struct mock_server *srv, const struct mock_request *req,
+                 struct mock_response *resp);
+/* Signs `resp` in place per its flags, adding the Wechatpay-* headers to `hdrs` (sign.c). */
+struct mock_out_headers {
+    char request_id[64];
+    char timestamp[24];
+    char nonce[40];
+    char serial[WXP_KEY_ID_MAX + 1];
+    char signature[800];
+    bool has_sig;
+};
+enum wxp_code mock_sign_response(const struct mock_server *srv, const struct mock_request *req,
+                                 const struct mock_response *resp, struct mock_out_headers *out,
+                                 struct wxp_err *err);
+/* /__admin/ endpoints (admin.c). */
+void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
+                       struct mock_response *resp);
+
+#endif

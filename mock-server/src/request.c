@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* request.c: header lookup on a received request, and the life cycle of a response (including
+ * the APIv3 error envelope every failing check answers with). */
+#include <string.h>
+
+#include "mock.h"
+#include "wxp/envelope.h"
+#include "wxp/mem.h"
+
+/* An error body is a few hundred bytes; admin dumps raise the cap on their own response. */
+#define RESPONSE_BODY_MAX ((size_t)1024 * 1024)
+
+const char *mock_request_header(const struct mock_request *r, const char *name)
+{
+    struct wxp_str want = wxp_str_c(name);
+    size_t n = r->nheaders < MOCK_HEADERS_MAX ? r->nheaders : MOCK_HEADERS_MAX;
+
+    if (name == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct mock_header *h = &r->headers[i];
+        if (h->name != NULL && wxp_str_eq_nocase(wxp_str_c(h->name), want)) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+void mock_response_init(struct mock_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    wxp_buf_init(&resp->body, RESPONSE_BODY_MAX);
+    resp->sigmode = MOCK_SIG_VALID;
+    resp->sign = false;
+}
+
+void mock_response_free(struct mock_response *resp)
+{
+    if (resp == NULL) {
+        return;
+    }
+    wxp_buf_free(&resp->body);
+    wxp_free(resp->sign_over);
+    mock_response_init(resp);
+}
+
+enum wxp_code mock_response_error(struct mock_response *resp, unsigned status, const char *code,
+                                  const char *message, const char *detail_json)
+{
+    struct wxp_buf body;
+    enum wxp_code rc;
+
+    if (code == NULL || strlen(code) >= sizeof resp->code) {
+        return WXP_E_INVALID_ARG;
+    }
+    /* Built aside so that a failure leaves `resp` as it was. */
+    wxp_buf_init(&body, resp->body.max ? resp->body.max : RESPONSE_BODY_MAX);
+    rc = wxp_envelope_build(&body, code, message, detail_json, NULL);
+    if (rc != WXP_OK) {
+        wxp_buf_free(&body);
+        return rc;
+    }
+    wxp_buf_free(&resp->body);
+    resp->body = body;
+    resp->status = status;
+    memcpy(resp->code, code, strlen(code) + 1);
+    resp->sign = false;
+    return WXP_OK;
+}

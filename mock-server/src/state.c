@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/* state.c: the authorization records the terminate API acts on, keyed by (mchid, openid,
+ * service_id), behind one mutex so that concurrent terminates of one triple succeed once. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mock.h"
+#include "wxp/envelope.h"
+#include "wxp/json.h"
+#include "wxp/mem.h"
+#include "wxp/utf8.h"
+
+/* Hard cap on records, initial plus learned (about 700 bytes each). Beyond it an unknown triple
+ * answers NOT_FOUND rather than OK, so that retries cannot all succeed. */
+#define STATE_RECORDS_MAX ((size_t)1000000)
+/* Slots of the index, a power of two kept at least twice the record count. */
+#define INDEX_MIN 64
+#define NO_SLOT 0 /* slots hold index + 1 */
+
+struct records {
+    struct mock_record *v;
+    size_t n;
+    size_t cap;
+    size_t *slot; /* open addressing, linear probing, never deleted from */
+    size_t nslot;
+};
+
+struct mock_state {
+    pthread_mutex_t lock;
+    struct records cur;
+    struct mock_record *initial; /* a copy of the config's records, for reset */
+    size_t ninitial;
+    enum mock_unknown_policy policy;
+};
+
+static const char *const STATE_NAMES[] = {
+    [MOCK_AUTH_AVAILABLE] = "AVAILABLE",
+    [MOCK_AUTH_UNAVAILABLE] = "UNAVAILABLE",
+    [MOCK_AUTH_UNBINDUSER] = "UNBINDUSER",
+};
+
+/* FNV-1a over the three key strings, each followed by a 0 byte so ("ab","c") != ("a","bc"). */
+static uint64_t key_hash(const char *mchid, const char *openid, const char *service_id)
+{
+    const char *parts[3] = {mchid, openid, service_id};
+    uint64_t h = 14695981039346656037u;
+
+    for (size_t k = 0; k < 3; k++) {
+        for (const unsigned char *p = (const unsigned char *)parts[k];; p++) {
+            h ^= *p;
+            h *= 1099511628211u;
+            if (*p == '\0') {
+                break;
+            }
+        }
+    }
+    return h;
+}
+
+static bool key_eq(const struct mock_record *r, const char *mchid, const char *openid,
+                   const char *service_id)
+{
+    return strcmp(r->mchid, mchid) == 0 && strcmp(r->openid, openid) == 0 &&
+           strcmp(r->service_id, service_id) == 0;
+}
+
+static void records_free(struct records *rs)
+{
+    wxp_free(rs->v);
+    wxp_free(rs->slot);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* Index of the record with that key, or SIZE_MAX. */
+static size_t records_find(const struct records *rs, const char *mchid, const char *openid,
+                           const char *service_id)
+{
+    size_t mask;
+    size_t i;
+
+    if (rs->nslot == 0) {
+        return SIZE_MAX;
+    }
+    mask = rs->nslot - 1;
+    i = (size_t)key_hash(mchid, openid, service_id) & mask;
+    while (rs->slot[i] != NO_SLOT) {
+        size_t at = rs->slot[i] - 1;
+        if (key_eq(&rs->v[at], mchid, openid, service_id)) {
+            return at;
+        }
+        i = (i + 1) & mask;
+    }
+    return SIZE_MAX;
+}
+
+static void index_put(struct records *rs, size_t at)
+{
+    const struct mock_record *r = &rs->v[at];
+    size_t mask = rs->nslot - 1;
+    size_t i = (size_t)key_hash(r->mchid, r->openid, r->service_id) & mask;
+
+    while (rs->slot[i] != NO_SLOT) {
+        i = (i + 1) & mask;
+    }
+    rs->slot[i] = at + 1;
+}
+
+/* Room for one more record and its index slot. WXP_E_TOO_LARGE beyond STATE_RECORDS_MAX. */
+static enum wxp_code records_reserve(struct records *rs)
+{
+    if (rs->n >= STATE_RECORDS_MAX) {
+        return WXP_E_TOO_LARGE;
+    }
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        struct mock_record *v = wxp_realloc(rs->v, cap * sizeof *v);
+        if (v == NULL) {
+            return WXP_E_NOMEM;
+        }
+        rs->v = v;
+        rs->cap = cap;
+    }
+    if ((rs->n + 1) * 2 > rs->nslot) {
+        size_t nslot = rs->nslot ? rs->nslot * 2 : INDEX_MIN;
+        size_t *slot = wxp_malloc(nslot * sizeof *slot);
+        if (slot == NULL) {
+            return WXP_E_NOMEM;
+        }
+        memset(slot, 0, nslot * sizeof *slot);
+        wxp_free(rs->slot);
+        rs->slot = slot;
+        rs->nslot = nslot;
+        for (size_t i = 0; i < rs->n; i++) {
+            index_put(rs, i);
+        }
+    }
+    return WXP_OK;
+}
+
+/* Appends a copy of `r`; the caller has checked that its key is new. */
+static enum wxp_code records_add(struct records *rs, const struct mock_record *r)
+{
+    enum wxp_code rc = records_reserve(rs);
+
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    rs->v[rs->n] = *r;
+    index_put(rs, rs->n);
+    rs->n++;
+    return WXP_OK;
+}
+
+/* Builds a set from an array; a later duplicate key replaces nothing and is skipped. */
+static enum wxp_code records_from(struct records *rs, const struct mock_record *v, size_t n)
+{
+    memset(rs, 0, sizeof *rs);
+    for (size_t i = 0; i < n; i++) {
+        enum wxp_code rc;
+        if (records_find(rs, v[i].mchid, v[i].openid, v[i].service_id) != SIZE_MAX) {
+            continue;
+        }
+        rc = records_add(rs, &v[i]);
+        if (rc != WXP_OK) {
+            records_free(rs);
+            return rc;
+        }
+    }
+    return WXP_OK;
+}
+
+struct mock_state *mock_state_new(const struct mock_config *c)
+{
+    struct mock_state *s = wxp_malloc(sizeof *s);
+    size_t n = c != NULL ? c->nrecords : 0;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->policy = c != NULL ? c->unknown_policy : MOCK_UNKNOWN_NOT_FOUND;
+    if (n > 0) {
+        s->initial = wxp_malloc(n * sizeof *s->initial);
+        if (s->initial == NULL) {
+            goto fail;
+        }
+        memcpy(s->initial, c->records, n * sizeof *s->initial);
+        s->ninitial = n;
+    }
+    if (records_from(&s->cur, s->initial, s->ninitial) != WXP_OK) {
+        goto fail;
+    }
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        records_free(&s->cur);
+        goto fail;
+    }
+    return s;
+fail:
+    wxp_free(s->initial);
+    wxp_free(s);
+    return NULL;
+}
+
+void mock_state_free(struct mock_state *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&s->lock);
+    records_free(&s->cur);
+    wxp_free(s->initial);
+    wxp_free(s);
+}
+
+void mock_state_reset(struct mock_state *s)
+{
+    struct records fresh;
+    struct records old;
+
+    /* Built outside the lock. If memory runs out the records are left as they were. */
+    if (records_from(&fresh, s->initial, s->ninitial) != WXP_OK) {
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    old = s->cur;
+    s->cur = fresh;
+    pthread_mutex_unlock(&s->lock);
+    records_free(&old);
+}
+
+/* Copies a C string into a fixed field; false when it does not fit. */
+static bool copy_field(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Copies at most cap-1 bytes of `src`, cut back to the end of its last whole valid UTF-8
+ * character, so the stored reason can always be dumped as JSON. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    struct wxp_utf8_info info;
+
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    while (n > 0 && wxp_utf8_check(src, n, &info) != WXP_OK) {
+        n = info.bad_offset < n ? info.bad_offset : n - 1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static bool is_text(const char *s)
+{
+    return wxp_utf8_check(s, strlen(s), NULL) == WXP_OK;
+}
+
+enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mchid,
+                                           const char *openid, const char *appid,
+                                           const char *service_id, const char *reason, int64_t now)
+{
+    struct mock_record fresh;
+    enum mock_term_result res;
+    size_t at;
+
+    if (mchid == NULL || openid == NULL || service_id == NULL) {
+        return MOCK_TERM_NOT_FOUND;
+    }
+    pthread_mutex_lock(&s->lock);
+    at = records_find(&s->cur, mchid, openid, service_id);
+    if (at != SIZE_MAX) {
+        struct mock_record *r = &s->cur.v[at];
+        if (r->state != MOCK_AUTH_AVAILABLE) {
+            res = MOCK_TERM_ALREADY;
+            goto out;
+        }
+        r->state = MOCK_AUTH_UNAVAILABLE;
+        r->terminated_at = now;
+        copy_text(r->reason, sizeof r->reason, reason ? reason : "");
+        res = MOCK_TERM_OK;
+        goto out;
+    }
+    res = MOCK_TERM_NOT_FOUND;
+    if (s->policy != MOCK_UNKNOWN_AUTHORIZED) {
+        goto out;
+    }
+    /* An unknown triple is authorized once: remember it as terminated, so that a second
+     * terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) and a full
+     * table answer NOT_FOUND: answering OK would make every retry succeed again. */
+    memset(&fresh, 0, sizeof fresh);
+    if (!copy_field(fresh.mchid, sizeof fresh.mchid, mchid) ||
+        !copy_field(fresh.openid, sizeof fresh.openid, openid) ||
+        !copy_field(fresh.service_id, sizeof fresh.service_id, service_id) ||
+        !copy_field(fresh.appid, sizeof fresh.appid, appid ? appid : "") || !is_text(mchid) ||
+        !is_text(openid) || !is_text(service_id) || !is_text(fresh.appid)) {
+        goto out;
+    }
+    fresh.state = MOCK_AUTH_UNAVAILABLE;
+    fresh.terminated_at = now;
+    copy_text(fresh.reason, sizeof fresh.reason, reason ? reason : "");
+    if (records_add(&s->cur, &fresh) == WXP_OK) {
+        res = MOCK_TERM_OK;
+    }
+out:
+    pthread_mutex_unlock(&s->lock);
+    return res;
+}
+
+/* Appends "name":"value" (or null when `null_if_empty` and the value is ""). */
+static enum wxp_code add_member(struct wxp_buf *out, const char *name, const char *value,
+                                bool null_if_empty)
+{
+    enum wxp_code rc = wxp_buf_addf(out, "\"%s\":", name);
+
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    if (null_if_empty && value[0] == '\0') {
+        return wxp_buf_addstr(out, "null");
+    }
+    return wxp_json_quote(out, value, strlen(value), NULL);
+}
+
+static enum wxp_code dump_record(struct wxp_buf *out, const struct mock_record *r)
+{
+    enum wxp_code rc = wxp_buf_addstr(out, "{");
+
+    if (rc == WXP_OK) {
+        rc = add_member(out, "mchid", r->mchid, false);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",");
+    }
+    if (rc == WXP_OK) {
+        rc = add_member(out, "openid", r->openid, false);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",");
+    }
+    if (rc == WXP_OK) {
+        rc = add_member(out, "appid", r->appid, false);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",");
+    }
+    if (rc == WXP_OK) {
+        rc = add_member(out, "service_id", r->service_id, false);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(out, ",\"state\":\"%s\",\"terminated_at\":", STATE_NAMES[r->state]);
+    }
+    if (rc == WXP_OK) {
+        rc = r->terminated_at != 0 ? wxp_buf_addf(out, "%" PRId64, r->terminated_at)
+                                   : wxp_buf_addstr(out, "null");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",");
+    }
+    if (rc == WXP_OK) {
+        rc = add_member(out, "reason", r->reason, true);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "}");
+    }
+    return rc;
+}
+
+enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
+{
+    size_t start = out->len;
+    enum wxp_code rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = wxp_buf_addstr(out, "[");
+    for (size_t i = 0; i < s->cur.n && rc == WXP_OK; i++) {
+        if (i > 0) {
+            rc = wxp_buf_addstr(out, ",");
+        }
+        if (rc == WXP_OK) {
+            rc = dump_record(out, &s->cur.v[i]);
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, "]");
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != WXP_OK && out->ptr != NULL) {
+        out->len = start;
+        out->ptr[start] = '\0';
+    }
+    return rc;
+}
+
+/* ---- load ------------------------------------------------------------------------------ */
+
+enum field_kind { F_ID, F_TEXT, F_STATE, F_TIME };
+
+/* The members of one record object: rows, not ifs. */
+struct field_row {
+    const char *name;
+    enum field_kind kind;
+    bool required;
+    size_t offset; /* of the char array in struct mock_record (unused for F_STATE, F_TIME) */
+    size_t size;
+};
+
+#define ROW(n, k, req)                                                                             \
+    {                                                                                              \
+#n, k, req, offsetof(struct mock_record, n), sizeof(((struct mock_record *)0)->n)          \
+    }
+static const struct field_row FIELDS[] = {
+    ROW(mchid, F_ID, true),      ROW(openid, F_ID, true),   ROW(appid, F_TEXT, false),
+    ROW(service_id, F_ID, true), ROW(state, F_STATE, true), ROW(terminated_at, F_TIME, false),
+    ROW(reason, F_TEXT, false),
+};
+#undef ROW
+#define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
+
+/* Largest terminated_at accepted: exactly representable in a double. */
+#define TIME_MAX 9007199254740991.0
+
+static enum wxp_code load_state_name(const char *v, enum mock_auth_state *out)
+{
+    for (size_t i = 0; i < sizeof STATE_NAMES / sizeof STATE_NAMES[0]; i++) {
+        if (strcmp(v, STATE_NAMES[i]) == 0) {
+            *out = (enum mock_auth_state)i;
+            return WXP_OK;
+        }
+    }
+    return WXP_E_INVALID_ARG;
+}
+
+static enum wxp_code load_member(const struct field_row *f, const cJSON *item, size_t idx,
+                                 struct mock_record *r, struct wxp_err *err)
+{
+    char field[64];
+    size_t n;
+
+    snprintf(field, sizeof field, "state[%zu].%s", idx, f->name);
+    if (cJSON_IsNull(item) && !f->required) {
+        return WXP_OK;
+    }
+    if (f->kind == F_TIME) {
+        double d = item->valuedouble;
+        if (!cJSON_IsNumber(item) || d < 0 || d > TIME_MAX || d != (double)(int64_t)d) {
+            return wxp_err_set(err, WXP_E_PARAM_TYPE, field,
+                               "%s must be a non-negative integer number of seconds or null",
+                               field);
+        }
+        r->terminated_at = (int64_t)d;
+        return WXP_OK;
+    }
+    if (!cJSON_IsString(item)) {
+        return wxp_err_set(err, WXP_E_PARAM_TYPE, field, "%s must be a string", field);
+    }
+    n = strlen(item->valuestring);
+    if (f->kind == F_STATE) {
+        if (load_state_name(item->valuestring, &r->state) != WXP_OK) {
+            return wxp_err_set(err, WXP_E_INVALID_ARG, field,
+                               "%s must be AVAILABLE, UNAVAILABLE or UNBINDUSER", field);
+        }
+        return WXP_OK;
+    }
+    if (f->kind == F_ID && n == 0) {
+        return wxp_err_set(err, WXP_E_PARAM_TOO_SHORT, field, "%s must not be empty", field);
+    }
+    if (n >= f->size) {
+        return wxp_err_set(err, WXP_E_PARAM_TOO_LONG, field, "%s is longer than %zu bytes", field,
+                           f->size - 1);
+    }
+    memcpy((char *)r + f->offset, item->valuestring, n + 1);
+    return WXP_OK;
+}
+
+static enum wxp_code load_record(const cJSON *obj, size_t idx, struct mock_record *r,
+                                 struct wxp_err *err)
+{
+    const cJSON *seen[NFIELDS] = {NULL};
+    char field[64];
+
+    memset(r, 0, sizeof *r);
+    snprintf(field, sizeof field, "state[%zu]", idx);
+    if (!cJSON_IsObject(obj)) {
+        return wxp_err_set(err, WXP_E_PARAM_TYPE, field, "%s must be an object", field);
+    }
+    /* Walk the members in order: unknown and repeated names are refused, not ignored. */
+    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+        size_t k = 0;
+        while (k < NFIELDS && strcmp(FIELDS[k].name, m->string) != 0) {
+            k++;
+        }
+        snprintf(field, sizeof field, "state[%zu].%s", idx, m->string);
+        if (k == NFIELDS) {
+            return wxp_err_set(err, WXP_E_INVALID_ARG, field, "%s is not a record member", field);
+        }
+        if (seen[k] != NULL) {
+            return wxp_err_set(err, WXP_E_JSON_DUPLICATE_KEY, field, "%s appears twice", field);
+        }
+        seen[k] = m;
+    }
+    for (size_t k = 0; k < NFIELDS; k++) {
+        enum wxp_code rc;
+        if (seen[k] == NULL) {
+            if (!FIELDS[k].required) {
+                continue;
+            }
+            snprintf(field, sizeof field, "state[%zu].%s", idx, FIELDS[k].name);
+            return wxp_err_set(err, WXP_E_PARAM_MISSING, field, "%s is required", field);
+        }
+        rc = load_member(&FIELDS[k], seen[k], idx, r, err);
+        if (rc != WXP_OK) {
+            return rc;
+        }
+    }
+    return WXP_OK;
+}
+
+enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_t len,
+                                   struct wxp_err *err)
+{
+    struct records fresh;
+    struct records old;
+    cJSON *root = NULL;
+    const char *end = NULL;
+    size_t idx = 0;
+    enum wxp_code rc;
+
+    memset(&fresh, 0, sizeof fresh);
+    rc = wxp_json_check(json, len, NULL, err);
+    if (rc != WXP_OK) {
+        if (err != NULL) {
+            snprintf(err->field, sizeof err->field, "state");
+        }
+        return rc;
+    }
+    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (root == NULL) {
+        /* The text passed the strict check, so this is cJSON running out of memory. */
+        return wxp_err_set(err, WXP_E_NOMEM, "state", "cannot parse the state document");
+    }
+    if (!cJSON_IsArray(root)) {
+        rc = wxp_err_set(err, WXP_E_PARAM_TYPE, "state", "state must be a JSON array of records");
+        goto out;
+    }
+    for (const cJSON *item = root->child; item != NULL; item = item->next, idx++) {
+        struct mock_record r;
+        char field[64];
+        rc = load_record(item, idx, &r, err);
+        if (rc != WXP_OK) {
+            goto out;
+        }
+        snprintf(field, sizeof field, "state[%zu]", idx);
+        if (records_find(&fresh, r.mchid, r.openid, r.service_id) != SIZE_MAX) {
+            rc = wxp_err_set(err, WXP_E_INVALID_ARG, field,
+                             "%s repeats the (mchid, openid, service_id) of an earlier record",
+                             field);
+            goto out;
+        }
+        rc = records_add(&fresh, &r);
+        if (rc != WXP_OK) {
+            rc = rc == WXP_E_TOO_LARGE
+                     ? wxp_err_set(err, rc, "state", "more than %zu records", STATE_RECORDS_MAX)
+                     : wxp_err_set(err, rc, "state", "out of memory at record %zu", idx);
+            goto out;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    old = s->cur;
+    s->cur = fresh;
+    pthread_mutex_unlock(&s->lock);
+    memset(&fresh, 0, sizeof fresh);
+    records_free(&old);
+    rc = WXP_OK;
+out:
+    records_free(&fresh);
+    cJSON_Delete(root);
+    return rc;
+}

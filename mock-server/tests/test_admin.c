@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* test_admin.c: the /__admin/ endpoints in process: token, routing (404/405), journal, state,
+ * scenarios, reset, and 400s that name the bad input. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mock.h"
+#include "testutil.h"
+#include "wxp/mem.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+struct rq {
+    struct mock_request req;
+    char target[512];
+    char name[4][32];
+    char value[4][128];
+};
+
+static struct mock_record the_record;
+
+static struct mock_server *srv_new(const char *token)
+{
+    struct mock_server *srv = wxp_malloc(sizeof *srv);
+
+    assert_non_null(srv);
+    memset(srv, 0, sizeof *srv);
+    memset(&the_record, 0, sizeof the_record);
+    snprintf(the_record.mchid, sizeof the_record.mchid, "%s", T_MCHID_A);
+    snprintf(the_record.openid, sizeof the_record.openid, "%s", "oA");
+    snprintf(the_record.service_id, sizeof the_record.service_id, "%s", "S1");
+    srv->cfg.records = &the_record;
+    srv->cfg.nrecords = 1;
+    srv->cfg.unknown_policy = MOCK_UNKNOWN_NOT_FOUND;
+    srv->cfg.admin_token = token ? wxp_strndup(token, strlen(token)) : NULL;
+    srv->state = mock_state_new(&srv->cfg);
+    srv->journal = mock_journal_new(10);
+    srv->nonces = mock_nonces_new(10);
+    srv->scenarios = mock_scenarios_new();
+    assert_non_null(srv->state);
+    assert_non_null(srv->journal);
+    assert_non_null(srv->nonces);
+    assert_non_null(srv->scenarios);
+    assert_int_equal(pthread_mutex_init(&srv->seq_lock, NULL), 0);
+    srv->seq = 42;
+    return srv;
+}
+
+static void srv_free(struct mock_server *srv)
+{
+    mock_state_free(srv->state);
+    mock_journal_free(srv->journal);
+    mock_nonces_free(srv->nonces);
+    mock_scenarios_free(srv->scenarios);
+    pthread_mutex_destroy(&srv->seq_lock);
+    wxp_free(srv->cfg.admin_token);
+    wxp_free(srv);
+}
+
+static void rq_init(struct rq *r, const char *method, const char *target, const char *body)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->req.method, sizeof r->req.method, "%s", method);
+    snprintf(r->target, sizeof r->target, "%s", target);
+    r->req.target = r->target;
+    wxp_buf_init(&r->req.body, MOCK_BODY_MAX);
+    if (body != NULL) {
+        assert_int_equal(wxp_buf_addstr(&r->req.body, body), WXP_OK);
+    }
+}
+
+static void rq_header(struct rq *r, const char *name, const char *value)
+{
+    size_t i = r->req.nheaders++;
+    snprintf(r->name[i], sizeof r->name[i], "%s", name);
+    snprintf(r->value[i], sizeof r->value[i], "%s", value);
+    r->req.headers[i].name = r->name[i];
+    r->req.headers[i].value = r->value[i];
+}
+
+/* Runs one admin request; returns the status and leaves the body in `out` (caller frees). */
+static unsigned call_rq(struct mock_server *srv, struct rq *r, char **out)
+{
+    struct mock_response resp;
+    unsigned status;
+
+    mock_response_init(&resp);
+    mock_admin_handle(srv, &r->req, &resp);
+    assert_false(resp.sign);
+    status = resp.status;
+    *out = wxp_strndup(wxp_buf_cstr(&resp.body), resp.body.len);
+    mock_journal_add(srv->journal, &r->req, &resp);
+    mock_response_free(&resp);
+    wxp_buf_free(&r->req.body);
+    return status;
+}
+
+static unsigned call(struct mock_server *srv, const char *method, const char *target,
+                     const char *body, char **out)
+{
+    struct rq r;
+    rq_init(&r, method, target, body);
+    return call_rq(srv, &r, out);
+}
+
+/* Asserts status and exact body, frees the body. */
+static void expect(struct mock_server *srv, const char *method, const char *target,
+                   const char *body, unsigned status, const char *want)
+{
+    char *got = NULL;
+    unsigned st = call(srv, method, target, body, &got);
+    if (st != status || strcmp(got, want) != 0) {
+        fail_msg("%s %s: got %u %s, want %u %s", method, target, st, got, status, want);
+    }
+    wxp_free(got);
+}
+
+static void test_admin_token_required(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new("s3cret");
+    static const struct {
+        int line;
+        const char *name;
+        const char *value;
+        unsigned status;
+    } rows[] = {
+        {__LINE__, NULL, NULL, 401},
+        {__LINE__, "Authorization", "Bearer s3cret", 200},
+        {__LINE__, "authorization", "bearer s3cret", 200},
+        {__LINE__, "X-Admin-Token", "s3cret", 200},
+        {__LINE__, "x-admin-token", "s3cret", 200},
+        {__LINE__, "Authorization", "Bearer s3cre", 401},
+        {__LINE__, "Authorization", "Bearer s3cret ", 401},
+        {__LINE__, "Authorization", "Bearer ", 401},
+        {__LINE__, "Authorization", "Basic s3cret", 401},
+        {__LINE__, "Authorization", "s3cret", 401},
+        {__LINE__, "X-Admin-Token", "S3CRET", 401},
+        {__LINE__, "X-Admin-Token", "", 401},
+    };
+
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        struct rq r;
+        char *body = NULL;
+        unsigned st;
+        rq_init(&r, "GET", "/__admin/health", NULL);
+        if (rows[i].name != NULL) {
+            rq_header(&r, rows[i].name, rows[i].value);
+        }
+        st = call_rq(srv, &r, &body);
+        if (st != rows[i].status) {
+            fail_msg("row at line %d: got %u %s", rows[i].line, st, body);
+        }
+        if (st == 401 &&
+            strcmp(body, "{\"code\":\"UNAUTHORIZED\",\"message\":\"admin token required\"}") != 0) {
+            fail_msg("row at line %d: body %s", rows[i].line, body);
+        }
+        wxp_free(body);
+    }
+    /* Without the token even an unknown path says 401, revealing nothing. */
+    expect(srv, "GET", "/__admin/nope", NULL, 401,
+           "{\"code\":\"UNAUTHORIZED\",\"message\":\"admin token required\"}");
+    srv_free(srv);
+}
+
+static void test_admin_routing(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    const char *nf = "{\"code\":\"NOT_FOUND\",\"message\":\"no such admin endpoint; see "
+                     "docs/mock-admin.md\"}";
+    const char *na = "{\"code\":\"METHOD_NOT_ALLOWED\",\"message\":\"method not allowed on this "
+                     "admin endpoint\"}";
+
+    expect(srv, "GET", "/__admin/health", NULL, 200, "{\"status\":\"ok\",\"requests\":42}");
+    expect(srv, "GET", "/__admin/health?x=1", NULL, 200, "{\"status\":\"ok\",\"requests\":42}");
+    expect(srv, "GET", "/__admin/", NULL, 404, nf);
+    expect(srv, "GET", "/__admin", NULL, 404, nf);
+    expect(srv, "GET", "/__admin/health/", NULL, 404, nf);
+    expect(srv, "GET", "/__admin/HEALTH", NULL, 404, nf);
+    expect(srv, "POST", "/__admin/health", NULL, 405, na);
+    expect(srv, "PUT", "/__admin/requests", NULL, 405, na);
+    expect(srv, "GET", "/__admin/reset", NULL, 405, na);
+    expect(srv, "POST", "/__admin/state", "[]", 405, na);
+    srv_free(srv);
+}
+
+static void test_admin_requests_journal(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    char *body = NULL;
+    cJSON *root;
+
+    /* Each call journals itself after answering (call_rq), so the dump sees the earlier ones. */
+    expect(srv, "GET", "/__admin/health", NULL, 200, "{\"status\":\"ok\",\"requests\":42}");
+    expect(srv, "GET", "/__admin/nope", NULL, 404,
+           "{\"code\":\"NOT_FOUND\",\"message\":\"no such admin endpoint; see "
+           "docs/mock-admin.md\"}");
+    assert_int_equal(call(srv, "GET", "/__admin/requests", NULL, &body), 200);
+    root = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(root), 2);
+    cJSON_Delete(root);
+    wxp_free(body);
+    assert_int_equal(
+        call(srv, "GET", "/__admin/requests?status=404&path=%2F__admin%2Fno", NULL, &body), 200);
+    root = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, 0), "path")->valuestring,
+        "/__admin/nope");
+    cJSON_Delete(root);
+    wxp_free(body);
+    assert_int_equal(call(srv, "GET", "/__admin/requests?limit=1&method=GET", NULL, &body), 200);
+    root = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, 0), "query")->valuestring,
+        "status=404&path=%2F__admin%2Fno");
+    cJSON_Delete(root);
+    wxp_free(body);
+    expect(srv, "DELETE", "/__admin/requests", NULL, 204, "");
+    expect(srv, "GET", "/__admin/requests?failed_check=route", NULL, 200, "[]");
+    srv_free(srv);
+}
+
+static void test_admin_requests_bad_query_names_parameter(void **unused)
+{
+    (void)unused;
+    static const struct {
+        int line;
+        const char *target;
+        const char *field;
+    } rows[] = {
+        {__LINE__, "/__admin/requests?status=20", "query.status"},
+        {__LINE__, "/__admin/requests?status=600", "query.status"},
+        {__LINE__, "/__admin/requests?status=2x0", "query.status"},
+        {__LINE__, "/__admin/requests?status=", "query.status"},
+        {__LINE__, "/__admin/requests?limit=-1", "query.limit"},
+        {__LINE__, "/__admin/requests?limit=1234567890", "query.limit"},
+        {__LINE__, "/__admin/requests?path=%2", "query.path"},
+        {__LINE__, "/__admin/requests?path=%zz", "query.path"},
+        {__LINE__, "/__admin/requests?path=%00", "query.path"},
+        {__LINE__, "/__admin/requests?method=GET&method=POST", "query.method"},
+        {__LINE__, "/__admin/requests?bogus=1", "query"},
+        {__LINE__, "/__admin/requests?Method=GET", "query"},
+    };
+    struct mock_server *srv = srv_new(NULL);
+
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        char *body = NULL;
+        unsigned st = call(srv, "GET", rows[i].target, NULL, &body);
+        cJSON *root = cJSON_Parse(body);
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "code");
+        const cJSON *detail = cJSON_GetObjectItemCaseSensitive(root, "detail");
+        const cJSON *field = cJSON_GetObjectItemCaseSensitive(detail, "field");
+        if (st != 400 || !cJSON_IsString(code) || strcmp(code->valuestring, "INVALID_REQUEST") ||
+            !cJSON_IsString(field) || strcmp(field->valuestring, rows[i].field) != 0) {
+            fail_msg("row at line %d: got %u %s, want 400 field %s", rows[i].line, st, body,
+                     rows[i].field);
+        }
+        cJSON_Delete(root);
+        wxp_free(body);
+    }
+    srv_free(srv);
+    /* Empty pieces are skipped. */
+    srv = srv_new(NULL);
+    expect(srv, "GET", "/__admin/requests?&&", NULL, 200, "[]");
+    srv_free(srv);
+}
+
+static void test_admin_state_get_put(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    const char *initial = "[{\"mchid\":\"1900000109\",\"openid\":\"oA\",\"appid\":\"\","
+                          "\"service_id\":\"S1\",\"state\":\"AVAILABLE\",\"terminated_at\":null,"
+                          "\"reason\":null}]";
+    const char *loaded = "[{\"mchid\":\"1\",\"openid\":\"o\",\"appid\":\"\",\"service_id\":\"s\","
+                         "\"state\":\"UNBINDUSER\",\"terminated_at\":null,\"reason\":null}]";
+
+    expect(srv, "GET", "/__admin/state", NULL, 200, initial);
+    expect(srv, "PUT", "/__admin/state", loaded, 204, "");
+    expect(srv, "GET", "/__admin/state", NULL, 200, loaded);
+    expect(srv, "PUT", "/__admin/state",
+           "[{\"mchid\":\"1\",\"openid\":\"o\",\"service_id\":\"s\",\"state\":\"GONE\"}]", 400,
+           "{\"code\":\"INVALID_REQUEST\",\"detail\":{\"field\":\"state[0].state\"},"
+           "\"message\":\"state[0].state must be AVAILABLE, UNAVAILABLE or UNBINDUSER\"}");
+    expect(srv, "PUT", "/__admin/state", "", 400,
+           "{\"code\":\"INVALID_REQUEST\",\"detail\":{\"field\":\"state\"},\"message\":"
+           "\"body is not valid JSON: unexpected end of input at offset 0\"}");
+    expect(srv, "GET", "/__admin/state", NULL, 200, loaded);
+    /* Reset restores the config's records. */
+    expect(srv, "POST", "/__admin/reset", NULL, 204, "");
+    expect(srv, "GET", "/__admin/state", NULL, 200, initial);
+    srv_free(srv);
+}
+
+static void test_admin_body_too_large(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    struct rq r;
+    char *body = NULL;
+
+    rq_init(&r, "PUT", "/__admin/state", "[");
+    r.req.body_too_large = true;
+    assert_int_equal(call_rq(srv, &r, &body), 413);
+    assert_string_equal(body,
+                        "{\"code\":\"INVALID_REQUEST\",\"message\":\"request body is too large\"}");
+    wxp_free(body);
+    srv_free(srv);
+}
+
+static void test_admin_reset_clears_everything(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    char *body = NULL;
+
+    assert_int_equal(mock_state_terminate(srv->state, T_MCHID_A, "oA", "", "S1", "r", 5),
+                     MOCK_TERM_OK);
+    assert_false(mock_nonces_seen(srv->nonces, WXP_STR_LIT("1"), WXP_STR_LIT("n"), 5, 5, 300));
+    assert_int_equal(call(srv, "POST", "/__admin/scenarios",
+                          "[{\"match\":{\"method\":\"POST\"},\"action\":{\"drop\":true}}]", &body),
+                     201);
+    assert_string_equal(body, "{\"added\":1}");
+    wxp_free(body);
+    expect(srv, "POST", "/__admin/reset", NULL, 204, "");
+    /* The reset request itself is journaled after it ran. */
+    assert_int_equal(call(srv, "GET", "/__admin/requests", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"path\":\"/__admin/reset\""));
+    assert_null(strstr(body, "/__admin/scenarios"));
+    wxp_free(body);
+    assert_int_equal(mock_state_terminate(srv->state, T_MCHID_A, "oA", "", "S1", "r", 6),
+                     MOCK_TERM_OK);
+    assert_false(mock_nonces_seen(srv->nonces, WXP_STR_LIT("1"), WXP_STR_LIT("n"), 5, 5, 300));
+    assert_int_equal(call(srv, "GET", "/__admin/scenarios", NULL, &body), 200);
+    assert_null(strstr(body, "drop"));
+    wxp_free(body);
+    srv_free(srv);
+}
+
+static void test_admin_scenarios(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    char *body = NULL;
+
+    assert_int_equal(
+        call(srv, "POST", "/__admin/scenarios",
+             "{\"rules\":[{\"match\":{\"method\":\"POST\"},\"action\":{\"drop\":true}},"
+             "{\"match\":{\"method\":\"GET\"},\"action\":{\"drop\":true}}]}",
+             &body),
+        201);
+    assert_string_equal(body, "{\"added\":2}");
+    wxp_free(body);
+    assert_int_equal(call(srv, "GET", "/__admin/scenarios", NULL, &body), 200);
+    assert_non_null(strstr(body, "\"drop\":true"));
+    wxp_free(body);
+    expect(srv, "POST", "/__admin/scenarios", "[{}]", 400,
+           "{\"code\":\"INVALID_REQUEST\",\"detail\":{\"field\":\"admin: rules[0].action\"},"
+           "\"message\":\"required\"}");
+    expect(srv, "DELETE", "/__admin/scenarios", NULL, 204, "");
+    assert_int_equal(call(srv, "GET", "/__admin/scenarios", NULL, &body), 200);
+    assert_null(strstr(body, "drop"));
+    wxp_free(body);
+    srv_free(srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_admin_token_required),
+        cmocka_unit_test(test_admin_routing),
+        cmocka_unit_test(test_admin_requests_journal),
+        cmocka_unit_test(test_admin_requests_bad_query_names_parameter),
+        cmocka_unit_test(test_admin_state_get_put),
+        cmocka_unit_test(test_admin_body_too_large),
+        cmocka_unit_test(test_admin_reset_clears_everything),
+        cmocka_unit_test(test_admin_scenarios),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

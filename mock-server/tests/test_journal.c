@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/* test_journal.c: the request journal keeps the newest `cap` entries and dumps them as JSON
+ * that cJSON parses, with every documented field, filters, and base64 for non-UTF-8 bodies. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mock.h"
+#include "testutil.h"
+#include "wxp/mem.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define T_MS 1700000000123LL /* 2023-11-14T22:13:20.123Z */
+
+struct fake {
+    struct mock_request req;
+    struct mock_response resp;
+    char target[256];
+    char name[3][32];
+    char value[3][64];
+};
+
+static void set_header(struct fake *f, size_t i, const char *name, const char *value)
+{
+    snprintf(f->name[i], sizeof f->name[i], "%s", name);
+    snprintf(f->value[i], sizeof f->value[i], "%s", value);
+    f->req.headers[i].name = f->name[i];
+    f->req.headers[i].value = f->value[i];
+}
+
+/* A request with two headers and a body; `status` 0 leaves the response at its defaults. */
+static void fake_init(struct fake *f, uint64_t seq, const char *method, const char *target,
+                      const char *body, size_t body_len, unsigned status, const char *code,
+                      const char *failed_check)
+{
+    memset(&f->req, 0, sizeof f->req);
+    f->req.seq = seq;
+    f->req.received_ms = T_MS;
+    snprintf(f->req.method, sizeof f->req.method, "%s", method);
+    snprintf(f->target, sizeof f->target, "%s", target);
+    f->req.target = f->target;
+    set_header(f, 0, "Content-Type", "application/json");
+    set_header(f, 1, "Authorization", "WECHATPAY2-SHA256-RSA2048 x=\"1\"");
+    set_header(f, 2, "content-type", "text/plain");
+    f->req.nheaders = 3;
+    wxp_buf_init(&f->req.body, MOCK_BODY_MAX);
+    assert_int_equal(wxp_buf_add(&f->req.body, body, body_len), WXP_OK);
+    snprintf(f->req.remote, sizeof f->req.remote, "127.0.0.1:5555");
+    mock_response_init(&f->resp);
+    f->resp.status = status;
+    snprintf(f->resp.code, sizeof f->resp.code, "%s", code ? code : "");
+    f->resp.failed_check = failed_check;
+    f->resp.sign = status < 300;
+}
+
+static void fake_free(struct fake *f)
+{
+    wxp_buf_free(&f->req.body);
+    mock_response_free(&f->resp);
+}
+
+static void add(struct mock_journal *j, uint64_t seq, const char *method, const char *target,
+                unsigned status, const char *code, const char *failed_check)
+{
+    struct fake f;
+    fake_init(&f, seq, method, target, "{}", 2, status, code, failed_check);
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+}
+
+/* The dump parsed; the caller deletes it. */
+static cJSON *dump(struct mock_journal *j, const struct mock_journal_filter *f)
+{
+    struct wxp_buf b;
+    cJSON *root;
+
+    wxp_buf_init(&b, (size_t)64 << 20);
+    assert_int_equal(mock_journal_dump(j, f, &b), WXP_OK);
+    root = cJSON_ParseWithLength(b.ptr, b.len);
+    assert_non_null(root);
+    assert_true(cJSON_IsArray(root));
+    wxp_buf_free(&b);
+    return root;
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_IsNull(v)) {
+        return NULL;
+    }
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+/* The seq numbers of a dump, as "1,2,3". */
+static void seqs(const cJSON *root, char *out, size_t cap)
+{
+    size_t n = 0;
+    const cJSON *e;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(e, root)
+    {
+        n += (size_t)snprintf(out + n, cap - n, "%s%.0f", n ? "," : "", num(e, "seq"));
+    }
+}
+
+static void test_journal_ring_keeps_newest(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(3);
+    cJSON *root;
+    char s[64];
+
+    for (uint64_t i = 1; i <= 5; i++) {
+        add(j, i, "POST", "/v3/x", 204, NULL, NULL);
+    }
+    root = dump(j, NULL);
+    seqs(root, s, sizeof s);
+    assert_string_equal(s, "3,4,5");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+    mock_journal_free(NULL);
+}
+
+static void test_journal_zero_cap_keeps_one(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(0);
+    cJSON *root;
+    char s[64];
+
+    add(j, 1, "GET", "/a", 200, NULL, NULL);
+    add(j, 2, "GET", "/b", 200, NULL, NULL);
+    root = dump(j, NULL);
+    seqs(root, s, sizeof s);
+    assert_string_equal(s, "2");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+static void test_journal_dump_has_every_field(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(10);
+    struct fake f;
+    const char body[] = "{\"appid\":\"wx\",\"reason\":\"\xE4\xB8\xAD\\n\"}";
+    cJSON *root;
+    const cJSON *e;
+    const cJSON *h;
+
+    fake_init(&f, 7, "POST", "/v3/payscore/permissions/openid/o1/terminate?a=1&b=%41", body,
+              sizeof body - 1, 400, "PARAM_ERROR", "body");
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+    add(j, 8, "GET", "/v3/y", 204, NULL, NULL);
+    root = dump(j, NULL);
+    assert_int_equal(cJSON_GetArraySize(root), 2);
+    e = cJSON_GetArrayItem(root, 0);
+    assert_int_equal(num(e, "seq"), 7);
+    assert_string_equal(str(e, "time"), "2023-11-14T22:13:20.123Z");
+    assert_string_equal(str(e, "method"), "POST");
+    assert_string_equal(str(e, "path"), "/v3/payscore/permissions/openid/o1/terminate");
+    assert_string_equal(str(e, "query"), "a=1&b=%41");
+    h = cJSON_GetObjectItemCaseSensitive(e, "headers");
+    assert_true(cJSON_IsObject(h));
+    assert_int_equal(cJSON_GetArraySize(h), 2); /* the repeated content-type is dropped */
+    assert_string_equal(str(h, "Content-Type"), "application/json");
+    assert_string_equal(str(h, "Authorization"), "WECHATPAY2-SHA256-RSA2048 x=\"1\"");
+    assert_string_equal(str(e, "body"), body);
+    assert_null(cJSON_GetObjectItemCaseSensitive(e, "body_base64"));
+    assert_int_equal(num(e, "body_len"), sizeof body - 1);
+    assert_string_equal(str(e, "remote"), "127.0.0.1:5555");
+    assert_int_equal(num(e, "status"), 400);
+    assert_string_equal(str(e, "code"), "PARAM_ERROR");
+    assert_string_equal(str(e, "failed_check"), "body");
+    assert_true(num(e, "latency_ms") >= 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "signed")));
+    e = cJSON_GetArrayItem(root, 1);
+    assert_null(str(e, "query"));
+    assert_null(str(e, "code"));
+    assert_null(str(e, "failed_check"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "signed")));
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+static void test_journal_non_utf8_body_is_base64(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(10);
+    struct fake f;
+    cJSON *root;
+    const cJSON *e;
+
+    fake_init(&f, 1, "POST", "/p\xFF?q=\xC3", "\xC3(\x00z", 4, 400, "PARAM_ERROR", "body");
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+    root = dump(j, NULL);
+    e = cJSON_GetArrayItem(root, 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(e, "body"));
+    assert_string_equal(str(e, "body_base64"), "wygAeg==");
+    assert_int_equal(num(e, "body_len"), 4);
+    /* A target that is not UTF-8 still gives valid JSON, bad bytes as U+FFFD. */
+    assert_string_equal(str(e, "path"), "/p\xEF\xBF\xBD");
+    assert_string_equal(str(e, "query"), "q=\xEF\xBF\xBD");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+static void test_journal_cuts_long_header_values(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(10);
+    struct fake f;
+    char *big = wxp_malloc(MOCK_HEADER_VALUE_MAX + 100);
+    cJSON *root;
+
+    memset(big, 'v', MOCK_HEADER_VALUE_MAX + 99);
+    big[MOCK_HEADER_VALUE_MAX + 99] = '\0';
+    fake_init(&f, 1, "GET", "/", "", 0, 200, NULL, NULL);
+    f.req.headers[0].value = big;
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+    wxp_free(big);
+    root = dump(j, NULL);
+    assert_int_equal(
+        strlen(str(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, 0), "headers"),
+                   "Content-Type")),
+        MOCK_HEADER_VALUE_MAX);
+    assert_string_equal(str(cJSON_GetArrayItem(root, 0), "body"), "");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+static void test_journal_redacts_admin_token(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(10);
+    struct fake f;
+    cJSON *root;
+    const cJSON *h;
+
+    fake_init(&f, 1, "GET", "/__admin/health", "", 0, 200, NULL, NULL);
+    set_header(&f, 1, "Authorization", "Bearer s3cret");
+    set_header(&f, 2, "X-Admin-Token", "s3cret");
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+    root = dump(j, NULL);
+    h = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, 0), "headers");
+    assert_string_equal(str(h, "Authorization"), "Bearer <redacted>");
+    assert_string_equal(str(h, "X-Admin-Token"), "<redacted>");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+struct filter_row {
+    int line;
+    struct mock_journal_filter f;
+    const char *want;
+};
+
+static void test_journal_filters(void **unused)
+{
+    (void)unused;
+    static const struct filter_row rows[] = {
+        {__LINE__, {NULL, NULL, 0, NULL, 0}, "1,2,3,4,5"},
+        {__LINE__, {"GET", NULL, 0, NULL, 0}, "2,5"},
+        {__LINE__, {"get", NULL, 0, NULL, 0}, ""},
+        {__LINE__, {NULL, "/v3/payscore", 0, NULL, 0}, "1,3,4"},
+        {__LINE__, {NULL, "/v3/payscore/permissions/openid/o1/terminate", 0, NULL, 0}, "1,4"},
+        /* The prefix is matched against the path only, never the query. */
+        {__LINE__, {NULL, "/v3/other?x", 0, NULL, 0}, ""},
+        {__LINE__, {NULL, NULL, 401, NULL, 0}, "3,4"},
+        {__LINE__, {NULL, NULL, 0, "signature", 0}, "4"},
+        {__LINE__, {NULL, NULL, 0, NULL, 2}, "4,5"},
+        {__LINE__, {NULL, NULL, 0, NULL, 99}, "1,2,3,4,5"},
+        {__LINE__, {"POST", NULL, 0, NULL, 1}, "4"},
+        {__LINE__, {"POST", "/v3/payscore", 401, "signature", 0}, "4"},
+    };
+    struct mock_journal *j = mock_journal_new(10);
+
+    add(j, 1, "POST", "/v3/payscore/permissions/openid/o1/terminate", 204, NULL, NULL);
+    add(j, 2, "GET", "/v3/other?x=1", 404, "NOT_FOUND", "route");
+    add(j, 3, "POST", "/v3/payscore/permissions/openid/o2/terminate", 401, "SIGN_ERROR",
+        "timestamp");
+    add(j, 4, "POST", "/v3/payscore/permissions/openid/o1/terminate?z", 401, "SIGN_ERROR",
+        "signature");
+    add(j, 5, "GET", "/__admin/health", 200, NULL, NULL);
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        cJSON *root = dump(j, &rows[i].f);
+        char s[64];
+        seqs(root, s, sizeof s);
+        if (strcmp(s, rows[i].want) != 0) {
+            fail_msg("row at line %d: got [%s], want [%s]", rows[i].line, s, rows[i].want);
+        }
+        cJSON_Delete(root);
+    }
+    mock_journal_free(j);
+}
+
+static void test_journal_clear_empties(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(3);
+    struct wxp_buf b;
+    cJSON *root;
+    char s[64];
+
+    for (uint64_t i = 1; i <= 4; i++) {
+        add(j, i, "GET", "/", 200, NULL, NULL);
+    }
+    mock_journal_clear(j);
+    wxp_buf_init(&b, 1024);
+    assert_int_equal(mock_journal_dump(j, NULL, &b), WXP_OK);
+    assert_string_equal(wxp_buf_cstr(&b), "[]");
+    wxp_buf_free(&b);
+    /* Usable after a clear, and the ring restarts cleanly. */
+    for (uint64_t i = 10; i <= 14; i++) {
+        add(j, i, "GET", "/", 200, NULL, NULL);
+    }
+    root = dump(j, NULL);
+    seqs(root, s, sizeof s);
+    assert_string_equal(s, "12,13,14");
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
+static void test_journal_dump_too_large_leaves_buffer(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(3);
+    struct wxp_buf b;
+
+    add(j, 1, "GET", "/", 200, NULL, NULL);
+    wxp_buf_init(&b, 20);
+    assert_int_equal(wxp_buf_addstr(&b, "x"), WXP_OK);
+    assert_int_equal(mock_journal_dump(j, NULL, &b), WXP_E_TOO_LARGE);
+    assert_string_equal(wxp_buf_cstr(&b), "x");
+    wxp_buf_free(&b);
+    mock_journal_free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_journal_ring_keeps_newest),
+        cmocka_unit_test(test_journal_zero_cap_keeps_one),
+        cmocka_unit_test(test_journal_dump_has_every_field),
+        cmocka_unit_test(test_journal_non_utf8_body_is_base64),
+        cmocka_unit_test(test_journal_cuts_long_header_values),
+        cmocka_unit_test(test_journal_redacts_admin_token),
+        cmocka_unit_test(test_journal_filters),
+        cmocka_unit_test(test_journal_clear_empties),
+        cmocka_unit_test(test_journal_dump_too_large_leaves_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
