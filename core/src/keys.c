@@ -101,12 +101,19 @@ static enum wxp_code wrap(EVP_PKEY *pkey, enum wxp_key_kind kind, struct wxp_key
     return WXP_OK;
 }
 
-static BIO *mem_bio(const char *pem, size_t len)
+/* A read-only BIO over PEM text, after the size check every loader makes. */
+static enum wxp_code pem_bio(const char *pem, size_t len, BIO **out, struct wxp_err *err)
 {
-    if (len > WXP_PEM_MAX || len > (size_t)INT32_MAX) {
-        return NULL;
+    *out = NULL;
+    if (len > WXP_PEM_MAX) {
+        return wxp_err_set(err, WXP_E_TOO_LARGE, NULL, "PEM text is larger than %d bytes",
+                           WXP_PEM_MAX);
     }
-    return BIO_new_mem_buf(pem, (int)len);
+    *out = BIO_new_mem_buf(pem, (int)len);
+    if (*out == NULL) {
+        return wxp_err_openssl(err, WXP_E_NOMEM, "cannot wrap PEM text");
+    }
+    return WXP_OK;
 }
 
 static char empty_passphrase[] = "";
@@ -116,15 +123,12 @@ enum wxp_code wxp_key_private_pem(const char *pem, size_t len, struct wxp_key **
 {
     EVP_PKEY *pkey;
     BIO *bio;
+    enum wxp_code rc;
 
     *out = NULL;
-    if (len > WXP_PEM_MAX) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, NULL, "PEM text is larger than %d bytes",
-                           WXP_PEM_MAX);
-    }
-    bio = mem_bio(pem, len);
-    if (bio == NULL) {
-        return wxp_err_openssl(err, WXP_E_NOMEM, "cannot wrap PEM text");
+    rc = pem_bio(pem, len, &bio, err);
+    if (rc != WXP_OK) {
+        return rc;
     }
     /* An empty passphrase callback: an encrypted key fails instead of prompting. */
     pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, empty_passphrase);
@@ -177,13 +181,9 @@ enum wxp_code wxp_key_cert_pem(const char *pem, size_t len, struct wxp_key **out
     enum wxp_code rc;
 
     *out = NULL;
-    if (len > WXP_PEM_MAX) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, NULL, "PEM text is larger than %d bytes",
-                           WXP_PEM_MAX);
-    }
-    bio = mem_bio(pem, len);
-    if (bio == NULL) {
-        return wxp_err_openssl(err, WXP_E_NOMEM, "cannot wrap PEM text");
+    rc = pem_bio(pem, len, &bio, err);
+    if (rc != WXP_OK) {
+        return rc;
     }
     x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     BIO_free(bio);
@@ -216,13 +216,9 @@ enum wxp_code wxp_key_pubkey_pem(const char *pem, size_t len, const char *id, st
     enum wxp_code rc;
 
     *out = NULL;
-    if (len > WXP_PEM_MAX) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, NULL, "PEM text is larger than %d bytes",
-                           WXP_PEM_MAX);
-    }
-    bio = mem_bio(pem, len);
-    if (bio == NULL) {
-        return wxp_err_openssl(err, WXP_E_NOMEM, "cannot wrap PEM text");
+    rc = pem_bio(pem, len, &bio, err);
+    if (rc != WXP_OK) {
+        return rc;
     }
     pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     BIO_free(bio);

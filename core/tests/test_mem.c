@@ -10,35 +10,6 @@
 #include "wxp/mem.h"
 #include "wxp/schema.h"
 
-static long countdown = -1; /* allocations left before one fails; -1 = never */
-static long allocations;
-
-static void *fail_malloc(size_t n)
-{
-    allocations++;
-    if (countdown == 0) {
-        return NULL;
-    }
-    if (countdown > 0) {
-        countdown--;
-    }
-    return malloc(n);
-}
-
-static void *fail_realloc(void *p, size_t n)
-{
-    allocations++;
-    if (countdown == 0) {
-        return NULL;
-    }
-    if (countdown > 0) {
-        countdown--;
-    }
-    return realloc(p, n);
-}
-
-static const struct wxp_allocator FAILING = {fail_malloc, fail_realloc, free};
-
 static const char BODY[] = "{\"service_id\":\"2002000000000558128851361561536\","
                            "\"appid\":\"wxd678efh567hg6787\",\"reason\":\"用户主动解除\"}";
 static const char ENVELOPE[] =
@@ -74,21 +45,21 @@ static void test_mem_every_failed_allocation_is_reported(void **state)
     (void)state;
     long total;
 
-    wxp_mem_set_allocator(&FAILING);
-    countdown = -1;
-    allocations = 0;
+    wxp_mem_set_allocator(&T_FAILING);
+    t_fail_countdown = -1;
+    t_fail_allocations = 0;
     assert_int_equal(workload(), WXP_OK);
-    total = allocations;
+    total = t_fail_allocations;
     assert_true(total > 5);
     for (long n = 0; n < total; n++) {
-        countdown = n;
+        t_fail_countdown = n;
         enum wxp_code rc = workload();
         if (rc != WXP_E_NOMEM) {
             fail_msg("failing allocation %ld of %ld gave %s, not WXP_E_NOMEM", n, total,
                      wxp_code_name(rc));
         }
     }
-    countdown = total;
+    t_fail_countdown = total;
     assert_int_equal(workload(), WXP_OK);
     wxp_mem_set_allocator(NULL);
 }

@@ -3,6 +3,9 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <stdbool.h>
 
 #include "wxp/err.h"
 #include "wxp/mem.h"
@@ -58,3 +61,30 @@ struct wxp_key *t_pubkey(const char *rel, const char *id)
     }
     return k;
 }
+
+long t_fail_countdown = -1;
+long t_fail_allocations;
+
+static bool fail_now(void)
+{
+    t_fail_allocations++;
+    if (t_fail_countdown == 0) {
+        return true;
+    }
+    if (t_fail_countdown > 0) {
+        t_fail_countdown--;
+    }
+    return false;
+}
+
+static void *fail_malloc(size_t n)
+{
+    return fail_now() ? NULL : malloc(n);
+}
+
+static void *fail_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : realloc(p, n);
+}
+
+const struct wxp_allocator T_FAILING = {fail_malloc, fail_realloc, free};

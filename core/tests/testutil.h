@@ -30,4 +30,11 @@ struct wxp_key *t_private(const char *rel);
 struct wxp_key *t_cert(const char *rel);
 struct wxp_key *t_pubkey(const char *rel, const char *id);
 
+/* failmalloc: install T_FAILING with wxp_mem_set_allocator; t_fail_countdown is how many
+ * allocations succeed before one fails (-1: never), t_fail_allocations counts every call. */
+#include "wxp/mem.h"
+extern long t_fail_countdown;
+extern long t_fail_allocations;
+extern const struct wxp_allocator T_FAILING;
+
 #endif

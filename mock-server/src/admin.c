@@ -100,52 +100,12 @@ static bool token_ok(const struct mock_server *srv, const struct mock_request *r
 
 /* ---- query string ------------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into dst (NUL-terminated). '+' stays '+'. False for a bad escape,
  * an encoded NUL, an empty value or one longer than cap - 1. */
 static bool decode(struct wxp_str s, char *dst, size_t cap)
 {
     size_t n = 0;
-
-    if (s.len == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (c == '%') {
-            int hi;
-            int lo;
-            if (s.len - i < 3) {
-                return false;
-            }
-            hi = hexval(s.ptr[i + 1]);
-            lo = hexval(s.ptr[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                return false;
-            }
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (n + 1 >= cap) {
-            return false;
-        }
-        dst[n++] = c;
-    }
-    dst[n] = '\0';
-    return true;
+    return s.len > 0 && mock_pct_decode(s, dst, cap, &n) && memchr(dst, '\0', n) == NULL;
 }
 
 struct req_query {

@@ -26,44 +26,6 @@
 #define MSG_NOT_FOUND "用户授权关系不存在"
 #define MSG_STATE "用户授权状态不允许解除（已解除或未授权）"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into out (cap >= n + 1). False on a malformed escape. */
-static bool pct_decode(const char *s, size_t n, char *out, size_t *outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        if (i + 2 >= n) {
-            return false;
-        }
-        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[o++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return true;
-}
-
 /* The raw openid segment of a terminate path, or false when the path is not that route. */
 static bool route(struct wxp_str path, struct wxp_str *seg)
 {
@@ -204,7 +166,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     }
     routed = route(path, &seg);
     if (routed && seg.len < sizeof openid) {
-        decoded = pct_decode(seg.ptr, seg.len, openid, &openid_len);
+        decoded = mock_pct_decode(seg, openid, sizeof openid, &openid_len);
     }
     authz_ok = authz != NULL && wxp_authz_parse(authz, strlen(authz), &a, NULL) == WXP_OK;
     if (authz_ok) {

@@ -68,3 +68,46 @@ enum wxp_code mock_response_error(struct mock_response *resp, unsigned status, c
     resp->sign = false;
     return WXP_OK;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+bool mock_pct_decode(struct wxp_str s, char *dst, size_t cap, size_t *outlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c == '%') {
+            int hi, lo;
+            if (s.len - i < 3) {
+                return false;
+            }
+            hi = hexval(s.ptr[i + 1]);
+            lo = hexval(s.ptr[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (n + 1 >= cap) {
+            return false;
+        }
+        dst[n++] = c;
+    }
+    dst[n] = '\0';
+    *outlen = n;
+    return true;
+}

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "mock.h"
 #include "wxp/nonce.h"
 #include "wxp/sign.h"
@@ -32,19 +34,24 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
                                  struct wxp_err *err)
 {
     const struct mock_platform *signer = pick_signer(srv, req);
-    unsigned char rnd[WXP_NONCE_LEN + 1];
+    unsigned char rnd[18];
     struct wxp_buf msg;
     struct wxp_str body;
     size_t off = 0;
     enum wxp_code rc;
 
     memset(out, 0, sizeof *out);
-    /* rule: every answer carries a unique Request-ID. src: docs/mock-server.md (D-BASIC-M) */
-    rc = wxp_nonce((char *)rnd, err);
-    if (rc != WXP_OK) {
-        return rc;
+    /* rule: every answer carries a unique Request-ID, shaped like the live ones (uppercase hex,
+     * '-', a counter). src: docs/mock-server.md#response-signing ([D-BASIC-M], [D-VERIFY-PK]) */
+    if (RAND_bytes(rnd, 18) != 1) {
+        return wxp_err_openssl(err, WXP_E_CRYPTO, "RAND_bytes failed");
     }
-    snprintf(out->request_id, sizeof out->request_id, "%.24s-%llu", (const char *)rnd,
+    for (size_t i = 0; i < 18; i++) {
+        static const char HEX[] = "0123456789ABCDEF";
+        out->request_id[2 * i] = HEX[rnd[i] >> 4];
+        out->request_id[2 * i + 1] = HEX[rnd[i] & 15];
+    }
+    snprintf(out->request_id + 36, sizeof out->request_id - 36, "-%llu",
              (unsigned long long)req->seq);
     if (!(resp->sign || (srv->cfg.sign_errors && resp->status >= 400))) {
         return WXP_OK;

@@ -442,35 +442,6 @@ static void test_scenario_garbage_never_crashes(void **state)
 
 /* ---- failmalloc ------------------------------------------------------------------------- */
 
-static long countdown = -1;
-static long allocations;
-
-static void *fail_malloc(size_t n)
-{
-    allocations++;
-    if (countdown == 0) {
-        return NULL;
-    }
-    if (countdown > 0) {
-        countdown--;
-    }
-    return malloc(n);
-}
-
-static void *fail_realloc(void *p, size_t n)
-{
-    allocations++;
-    if (countdown == 0) {
-        return NULL;
-    }
-    if (countdown > 0) {
-        countdown--;
-    }
-    return realloc(p, n);
-}
-
-static const struct wxp_allocator FAILING = {fail_malloc, fail_realloc, free};
-
 static void test_scenario_every_failed_allocation_is_reported(void **state)
 {
     (void)state;
@@ -484,19 +455,19 @@ static void test_scenario_every_failed_allocation_is_reported(void **state)
     long total;
 
     assert_non_null(s);
-    wxp_mem_set_allocator(&FAILING);
-    countdown = -1;
-    allocations = 0;
+    wxp_mem_set_allocator(&T_FAILING);
+    t_fail_countdown = -1;
+    t_fail_allocations = 0;
     assert_int_equal(mock_scenarios_add_json(s, DOC, sizeof DOC - 1, ORIGIN, NULL), WXP_OK);
-    total = allocations;
+    total = t_fail_allocations;
     mock_scenarios_clear(s);
     assert_true(total > 10);
     for (long n = 0; n < total; n++) {
         struct wxp_err err;
         enum wxp_code rc;
-        countdown = n;
+        t_fail_countdown = n;
         rc = mock_scenarios_add_json(s, DOC, sizeof DOC - 1, ORIGIN, &err);
-        countdown = -1;
+        t_fail_countdown = -1;
         if (rc != WXP_E_NOMEM) {
             fail_msg("failing allocation %ld of %ld gave %s", n, total, wxp_code_name(rc));
         }
