@@ -87,7 +87,8 @@ static enum wxp_code pem_cert(const char *pem, struct wxp_key **out, struct wxp_
 enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
 {
     static const char *const appids_a[] = {"wxd678efh567hg6787"};
-    static const char *const services_a[] = {"2002000000000558128851361561536"};
+    /* 500001 is the official docs' example service_id (W-6_1_4), so copied examples work. */
+    static const char *const services_a[] = {"2002000000000558128851361561536", "500001"};
     static const char *const appids_b[] = {"wx1234567890abcdef"};
     static const char *const services_b[] = {"2002000000000558128851361561999"};
     struct wxp_key *pcert = NULL;
@@ -111,7 +112,7 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     snprintf(c->merchants[0].mchid, sizeof c->merchants[0].mchid, "1900000109");
     snprintf(c->merchants[1].mchid, sizeof c->merchants[1].mchid, "1900000110");
     c->merchants[0].appids = strv_dup(appids_a, 1);
-    c->merchants[0].service_ids = strv_dup(services_a, 1);
+    c->merchants[0].service_ids = strv_dup(services_a, 2);
     c->merchants[1].appids = strv_dup(appids_b, 1);
     c->merchants[1].service_ids = strv_dup(services_b, 1);
     if (!c->merchants[0].appids || !c->merchants[0].service_ids || !c->merchants[1].appids ||
@@ -119,7 +120,8 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
         rc = wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
         goto fail;
     }
-    c->merchants[0].nappids = c->merchants[0].nservice_ids = 1;
+    c->merchants[0].nappids = 1;
+    c->merchants[0].nservice_ids = 2;
     c->merchants[1].nappids = c->merchants[1].nservice_ids = 1;
     rc = pem_cert(mock_embed_merchant_a_cert, &c->merchants[0].cert, err);
     if (rc == WXP_OK) {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -170,7 +171,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     if (mr == NULL) {
         goto out;
     }
-    if (resp.body.len > 0) {
+    if (resp.body.len > 0 && resp.status != 204 && resp.status != 304) {
         MHD_add_response_header(mr, "Content-Type", "application/json; charset=utf-8");
     }
     MHD_add_response_header(mr, "Request-ID", h.request_id);
@@ -240,6 +241,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
     return answer(d, con, req);
 }
 
+/* libmicrohttpd's own messages go to our log, except the one every scripted "drop" causes (the
+ * handler refuses the request on purpose, and libmicrohttpd reports that as an error). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) WXP_PRINTF(2, 0);
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    const struct mock_daemon *d = cls;
+    char line[512];
+
+    vsnprintf(line, sizeof line, fmt, ap);
+    if (d->srv->quiet || strstr(line, "Application reported internal error") != NULL) {
+        return;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    fprintf(stderr, "wxpay-mock: libmicrohttpd: %s\n", line);
+}
+
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
                                       unsigned threads, struct wxp_err *err)
 {
@@ -263,9 +281,9 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         flags, 0, NULL, NULL, handler, d, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_URI_LOG_CALLBACK,
         uri_log, d, MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
     if (d->mhd == NULL) {
         wxp_err_set(err, WXP_E_IO, "listen", "cannot listen: %s",
                     errno ? strerror(errno) : "libmicrohttpd refused to start");

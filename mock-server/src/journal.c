@@ -139,9 +139,9 @@ static bool name_is(const char *name, const char *want)
     return wxp_str_eq_nocase(wxp_str_c(name), wxp_str_c(want));
 }
 
-/* The admin token is a secret: its headers are journaled without it. Merchant Authorization
- * headers carry only a signature and are kept as sent. */
-static const char *redacted(const struct mock_header *h)
+/* The admin token is a secret: its headers are journaled without it, and so is any Authorization
+ * sent to /__admin/. Merchant Authorization headers carry only a signature and are kept as sent. */
+static const char *redacted(const struct mock_header *h, bool admin)
 {
     if (name_is(h->name, "X-Admin-Token")) {
         return "<redacted>";
@@ -150,12 +150,16 @@ static const char *redacted(const struct mock_header *h)
         wxp_str_eq_nocase((struct wxp_str){h->value, 7}, WXP_STR_LIT("Bearer "))) {
         return "Bearer <redacted>";
     }
+    if (admin && name_is(h->name, "Authorization")) {
+        return "<redacted>";
+    }
     return NULL;
 }
 
 static bool copy_headers(struct jentry *e, const struct mock_request *req)
 {
     size_t n = req->nheaders < MOCK_HEADERS_MAX ? req->nheaders : MOCK_HEADERS_MAX;
+    bool admin = req->target != NULL && strncmp(req->target, "/__admin", 8) == 0;
 
     if (n == 0) {
         return true;
@@ -170,8 +174,8 @@ static bool copy_headers(struct jentry *e, const struct mock_request *req)
         const struct mock_header *h = &req->headers[i];
         const char *v = h->value != NULL ? h->value : "";
         size_t len;
-        if (h->name != NULL && redacted(h) != NULL) {
-            v = redacted(h);
+        if (h->name != NULL && redacted(h, admin) != NULL) {
+            v = redacted(h, admin);
         }
         len = strlen(v);
         if (len > MOCK_HEADER_VALUE_MAX) {

@@ -59,7 +59,8 @@ struct mock_response {
     char code[64];            /* WeChat error code, "" on success (a copy) */
     bool sign;                /* add Wechatpay-* headers */
     const char *failed_check; /* which check failed, NULL when none: "route", "headers",
-                                 "authorization", "timestamp", "serial", "replay", "signature",
+                                 "authorization", "merchant", "timestamp", "serial", "replay",
+                                 "signature", "internal",
                                  "path", "body", "business", "scenario" */
     /* Tampering applied when signing (scenario actions). */
     enum mock_sigmode sigmode;

@@ -32,7 +32,7 @@ enum answer {
     ANSWER_NONE,      /* tamper only; the normal checks answer */
     ANSWER_RESPOND,   /* "respond": a status with an error envelope or a raw body */
     ANSWER_DROP,      /* "drop": close without answering */
-    ANSWER_BODY,      /* "body": a raw, signed body with "status" (default 204) */
+    ANSWER_BODY,      /* "body": a raw, signed body with "status" (default 200) */
     ANSWER_MALFORMED, /* "malformed_json": truncated JSON with "status" (default 200) */
 };
 
@@ -713,7 +713,9 @@ static enum wxp_code parse_action(const struct pctx *c, struct rule *r, const cJ
         }
         r->status = (unsigned)v;
     } else if (r->answer == ANSWER_BODY) {
-        r->status = 204;
+        /* HTTP/1.1 framing gives a 204 no body (libmicrohttpd sends none), so the default is a
+         * 200; a 204 with "body" arrives empty but signed over the body (see the docs). */
+        r->status = 200;
     } else if (r->answer == ANSWER_MALFORMED) {
         r->status = 200;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +19,11 @@
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
 #include "wxp/verify.h"
+
+void e2e_child_setup(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
 
 void e2e_start(struct e2e_mock *m, const char *const *args)
 {
@@ -42,6 +48,7 @@ void e2e_start(struct e2e_mock *m, const char *const *args)
     m->pid = fork();
     assert_true(m->pid >= 0);
     if (m->pid == 0) {
+        e2e_child_setup();
         if (freopen("/dev/null", "w", stdout) == NULL) {
             _exit(127);
         }

@@ -20,6 +20,10 @@ struct e2e_mock {
 /* Starts wxpay-mock with extra arguments (NULL-terminated list, may be NULL) and waits for its
  * ready file. */
 void e2e_start(struct e2e_mock *m, const char *const *args);
+/* In a forked child before exec: die with the test process, so a failed test never leaves a
+ * mock running (and holding ctest's output pipe open). */
+void e2e_child_setup(void);
+
 /* SIGTERM, then waits; asserts it exited 0. */
 void e2e_stop(struct e2e_mock *m);
 
