@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wxp/envelope.h"
 #include "wxp/mem.h"
 
 struct mock_daemon {
@@ -115,14 +116,18 @@ static void log_request(const struct mock_server *srv, const struct mock_request
         path_len = 300;
     }
     if (srv->log_json) {
+        struct wxp_buf path;
+        wxp_buf_init(&path, 2048);
+        bool quoted = wxp_json_quote(&path, req->target, (size_t)path_len, NULL) == WXP_OK;
         fprintf(stderr,
-                "{\"seq\":%llu,\"method\":\"%s\",\"path\":\"%.*s\",\"status\":%u,\"code\":%s%s%s,"
+                "{\"seq\":%llu,\"method\":\"%s\",\"path\":%s,\"status\":%u,\"code\":%s%s%s,"
                 "\"latency_ms\":%lld,\"failed_check\":%s%s%s}\n",
-                (unsigned long long)req->seq, req->method, path_len, req->target,
+                (unsigned long long)req->seq, req->method, quoted ? wxp_buf_cstr(&path) : "null",
                 resp->drop ? 0U : resp->status, resp->code[0] ? "\"" : "",
                 resp->code[0] ? resp->code : "null", resp->code[0] ? "\"" : "", latency,
                 resp->failed_check ? "\"" : "", resp->failed_check ? resp->failed_check : "null",
                 resp->failed_check ? "\"" : "");
+        wxp_buf_free(&path);
         return;
     }
     fprintf(stderr,
@@ -132,9 +137,6 @@ static void log_request(const struct mock_server *srv, const struct mock_request
             resp->drop ? 0U : resp->status, resp->code[0] ? resp->code : "-", latency,
             resp->failed_check ? resp->failed_check : "-", resp->drop ? " dropped=1" : "");
 }
-
-/* JSON paths contain only printable ASCII once escaped by the client; anything else in the log
- * line is cut by the %.*s bound above and by MHD's own URI checks. */
 
 static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
                               struct mock_request *req)
@@ -278,11 +280,11 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         flags |= MHD_USE_EPOLL;
     }
     d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, d, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_URI_LOG_CALLBACK,
-        uri_log, d, MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        flags, 0, NULL, NULL, handler, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
+        MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_URI_LOG_CALLBACK, uri_log, d,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
     if (d->mhd == NULL) {
         wxp_err_set(err, WXP_E_IO, "listen", "cannot listen: %s",
