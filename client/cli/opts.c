@@ -1,0 +1,1286 @@
+/* SPDX-License-Identifier: MIT */
+/* opts.c: the wxpay option table, --help, and the merging of flags > environment > config file >
+ * built-in TEST defaults into struct cli_opts. The only place besides main.c that reads getenv. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "cli.h"
+#include "wxpay/wxpay.h"
+
+/* A config file larger than this is refused before it is parsed. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+/* A PEM file read to check WXPAY_PLATFORM_SERIAL. */
+#define PEM_MAX_BYTES (256 * 1024)
+
+enum opt_id {
+    O_BASE_URL,
+    O_MCHID,
+    O_MCH_SERIAL,
+    O_MCH_KEY,
+    O_MCH_CERT,
+    O_PLATFORM_CERT,
+    O_PUBKEY,
+    O_PUBKEY_ID,
+    O_ACCEPT_SERIAL,
+    O_CA_FILE,
+    O_TIMEOUT,
+    O_CONNECT_TIMEOUT,
+    O_SKEW,
+    O_RETRIES,
+    O_CONFIG,
+    O_JSON,
+    O_VERBOSE,
+    O_HELP,
+    O_VERSION,
+    O_OPENID,
+    O_SERVICE_ID,
+    O_APPID,
+    O_REASON,
+    O_QUERY,
+    O_DATA,
+    O_COUNT
+};
+
+/* Continuation lines of a help text line up under its first line. */
+#define HELP_INDENT "                                   "
+
+/* The option table: one row per flag. `arg` names its value for --help (NULL: takes none);
+ * `cmd` is the command it belongs to (CLI_CMD_NONE: global, allowed anywhere on the line). */
+static const struct opt {
+    enum opt_id id;
+    const char *name;
+    const char *alias;
+    const char *arg;
+    enum cli_cmd cmd;
+    int repeat;
+    const char *help;
+} OPTIONS[] = {
+    {O_BASE_URL, "--base-url", NULL, "URL", CLI_CMD_NONE, 0,
+     "API base URL (default " WXPAY_DEFAULT_BASE_URL ";\n" HELP_INDENT CLI_TEST_BASE_URL
+     " with the built-in TEST merchant)"},
+    {O_MCHID, "--mchid", NULL, "MCHID", CLI_CMD_NONE, 0, "merchant id"},
+    {O_MCH_SERIAL, "--mch-serial", NULL, "SERIAL", CLI_CMD_NONE, 0,
+     "merchant certificate serial (hex); not needed with --mch-cert"},
+    {O_MCH_KEY, "--mch-key", NULL, "FILE", CLI_CMD_NONE, 0, "merchant private key (PEM)"},
+    {O_MCH_CERT, "--mch-cert", NULL, "FILE", CLI_CMD_NONE, 0,
+     "merchant certificate (PEM): its serial is used"},
+    {O_PLATFORM_CERT, "--platform-cert", NULL, "FILE", CLI_CMD_NONE, 1,
+     "platform certificate to verify answers with; repeatable"},
+    {O_PUBKEY, "--platform-public-key", NULL, "FILE", CLI_CMD_NONE, 1,
+     "platform public key (PEM); repeatable, paired in order with:"},
+    {O_PUBKEY_ID, "--platform-public-key-id", NULL, "ID", CLI_CMD_NONE, 1,
+     "its id, PUB_KEY_ID_...; repeatable"},
+    {O_ACCEPT_SERIAL, "--accept-serial", NULL, "SERIAL", CLI_CMD_NONE, 0,
+     "Wechatpay-Serial header to send (\"\" = none; default: the first\n" HELP_INDENT
+     "public key id, else the first certificate serial)"},
+    {O_CA_FILE, "--ca-file", NULL, "FILE", CLI_CMD_NONE, 0,
+     "HTTPS trust anchors (default: the system's)"},
+    {O_TIMEOUT, "--timeout-ms", NULL, "N", CLI_CMD_NONE, 0,
+     "whole-request timeout, 1..3600000 (default 30000)"},
+    {O_CONNECT_TIMEOUT, "--connect-timeout-ms", NULL, "N", CLI_CMD_NONE, 0,
+     "connect timeout, 1..600000 (default 5000)"},
+    {O_SKEW, "--skew", NULL, "SECONDS", CLI_CMD_NONE, 0,
+     "allowed clock skew of answers, 1..86400 (default 300)"},
+    {O_RETRIES, "--retries", NULL, "N", CLI_CMD_NONE, 0,
+     "retries of 429, 5xx and transport failures, 0..10 (default 0)"},
+    {O_CONFIG, "--config", NULL, "FILE", CLI_CMD_NONE, 0,
+     "JSON config file (lowest precedence; see docs/client.md)"},
+    {O_JSON, "--json", NULL, NULL, CLI_CMD_NONE, 1,
+     "print exactly one JSON object on stdout, whatever happens"},
+    {O_VERBOSE, "--verbose", "-v", NULL, CLI_CMD_NONE, 1,
+     "trace the signing string, request and response on stderr"},
+    {O_HELP, "--help", "-h", NULL, CLI_CMD_NONE, 1, "show help (also after a command)"},
+    {O_VERSION, "--version", NULL, NULL, CLI_CMD_NONE, 1, "show the version"},
+    {O_OPENID, "--openid", NULL, "OPENID", CLI_CMD_TERMINATE, 0,
+     "the user's openid (1..128 bytes)"},
+    {O_SERVICE_ID, "--service-id", NULL, "ID", CLI_CMD_TERMINATE, 0,
+     "the payscore service id (1..32 bytes)"},
+    {O_APPID, "--appid", NULL, "APPID", CLI_CMD_TERMINATE, 0, "the appid (1..32 bytes)"},
+    {O_REASON, "--reason", NULL, "TEXT", CLI_CMD_TERMINATE, 0,
+     "why the authorization ends (1..50 characters)"},
+    {O_QUERY, "--query", NULL, "QUERY", CLI_CMD_REQUEST, 0,
+     "query string without '?', sent as given (or put it in PATH)"},
+    {O_DATA, "--data", NULL, "JSON", CLI_CMD_REQUEST, 0, "JSON request body, sent as given"},
+};
+
+#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+static const struct {
+    enum cli_cmd cmd;
+    const char *synopsis;
+    const char *what;
+} COMMANDS[] = {
+    {CLI_CMD_TERMINATE,
+     "payscore permissions terminate --openid OPENID --service-id ID --appid APPID --reason TEXT",
+     "POST /v3/payscore/permissions/openid/{openid}/terminate (end a user's authorization)"},
+    {CLI_CMD_REQUEST, "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON]",
+     "any signed APIv3 call; PATH starts with '/' and is sent as given (percent-encoded)"},
+};
+
+/* One source of settings. NULL / -1 / 0 entries mean "not given here". */
+struct layer {
+    const char *base_url;
+    const char *mchid;
+    const char *mch_serial;
+    const char *mch_key;
+    const char *mch_cert;
+    const char *accept_serial;
+    const char *ca_file;
+    const char *certs[CLI_MAX_KEYS];
+    size_t ncerts;
+    const char *pub_files[CLI_MAX_KEYS];
+    size_t npub_files;
+    const char *pub_ids[CLI_MAX_KEYS];
+    size_t npub_ids;
+    long timeout_ms;
+    long connect_timeout_ms;
+    long skew;
+    long retries;
+    const char *config;        /* flags and environment only */
+    const char *expect_serial; /* environment only: WXPAY_PLATFORM_SERIAL for a certificate */
+};
+
+static void layer_init(struct layer *l)
+{
+    memset(l, 0, sizeof *l);
+    l->timeout_ms = -1;
+    l->connect_timeout_ms = -1;
+    l->skew = -1;
+    l->retries = -1;
+}
+
+static enum cli_exit fail(char *err, size_t errsz, const char *fmt, ...) CLI_PRINTF(3, 4);
+
+static enum cli_exit fail(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+void cli_opts_init(struct cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+    for (size_t i = 0; i < o->nowned; i++) {
+        free(o->owned[i]);
+    }
+    free(o->owned);
+    cli_opts_init(o);
+}
+
+/* Takes ownership of `s` (freed by cli_opts_free); returns it, or NULL (and frees it) when out
+ * of memory. */
+static char *own(struct cli_opts *o, char *s)
+{
+    char **grown;
+    if (s == NULL) {
+        return NULL;
+    }
+    grown = realloc(o->owned, (o->nowned + 1) * sizeof *grown);
+    if (grown == NULL) {
+        free(s);
+        return NULL;
+    }
+    o->owned = grown;
+    o->owned[o->nowned++] = s;
+    return s;
+}
+
+static char *own_dup(struct cli_opts *o, const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return own(o, d);
+}
+
+/* ---- help ---- */
+
+static void print_options(FILE *out, enum cli_cmd cmd)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char left[64];
+        if (OPTIONS[i].cmd != cmd) {
+            continue;
+        }
+        snprintf(left, sizeof left, "%s%s%s%s%s", OPTIONS[i].alias ? OPTIONS[i].alias : "",
+                 OPTIONS[i].alias ? ", " : "", OPTIONS[i].name, OPTIONS[i].arg ? " " : "",
+                 OPTIONS[i].arg ? OPTIONS[i].arg : "");
+        fprintf(out, "  %-32s %s\n", left, OPTIONS[i].help);
+    }
+}
+
+static void print_tail(FILE *out)
+{
+    fprintf(out,
+            "\nEnvironment (used when the flag is absent): WXPAY_BASE_URL WXPAY_MCHID "
+            "WXPAY_MCH_SERIAL\n"
+            "  WXPAY_MCH_KEY WXPAY_MCH_CERT WXPAY_PLATFORM_CERT WXPAY_PLATFORM_KEY_KIND "
+            "(certificate|public_key)\n"
+            "  WXPAY_PLATFORM_SERIAL (checked against the certificate; the key id for a public "
+            "key) WXPAY_CONFIG\n"
+            "Precedence: flags > environment > config file > built-in TEST defaults.\n"
+            "With no merchant configured, the built-in TEST merchant " CLI_TEST_MCHID
+            " talks to\n  " CLI_TEST_BASE_URL " (a default wxpay-mock).\n"
+            "\nExit status: 0 success (2xx, signature verified), 1 WeChat Pay error (non-2xx),\n"
+            "  2 usage or configuration error, 3 signature verification failed (treat as "
+            "forged),\n"
+            "  4 transport failure (no answer), 5 input refused before sending.\n"
+            "\nDocumentation: docs/client.md\n");
+}
+
+void cli_usage(FILE *out, enum cli_cmd cmd)
+{
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (COMMANDS[i].cmd != cmd) {
+            continue;
+        }
+        fprintf(out, "usage: wxpay [options] %s\n\n%s\n\nOptions of this command:\n",
+                COMMANDS[i].synopsis, COMMANDS[i].what);
+        print_options(out, cmd);
+        fprintf(out, "\nGlobal options:\n");
+        print_options(out, CLI_CMD_NONE);
+        print_tail(out);
+        return;
+    }
+    fprintf(out, "usage: wxpay [options] COMMAND [command options]\n\n"
+                 "Calls WeChat Pay APIv3 with libwxpay: signs the request, verifies the answer.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        fprintf(out, "  wxpay %s\n      %s\n", COMMANDS[i].synopsis, COMMANDS[i].what);
+    }
+    fprintf(out, "\nGlobal options (before or after the command words):\n");
+    print_options(out, CLI_CMD_NONE);
+    fprintf(out, "\n'wxpay COMMAND --help' shows a command's options.\n");
+    print_tail(out);
+}
+
+/* ---- values ---- */
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The range of each numeric setting, for flags and config file alike. */
+static const struct {
+    enum opt_id id;
+    const char *config_name;
+    long lo, hi;
+} NUMBERS[] = {
+    {O_TIMEOUT, "timeout_ms", 1, 3600000},
+    {O_CONNECT_TIMEOUT, "connect_timeout_ms", 1, 600000},
+    {O_SKEW, "skew", 1, 86400},
+    {O_RETRIES, "retries", 0, 10},
+};
+
+static long *layer_number(struct layer *l, enum opt_id id)
+{
+    switch (id) {
+    case O_TIMEOUT:
+        return &l->timeout_ms;
+    case O_CONNECT_TIMEOUT:
+        return &l->connect_timeout_ms;
+    case O_SKEW:
+        return &l->skew;
+    case O_RETRIES:
+        return &l->retries;
+    case O_BASE_URL:
+    case O_MCHID:
+    case O_MCH_SERIAL:
+    case O_MCH_KEY:
+    case O_MCH_CERT:
+    case O_PLATFORM_CERT:
+    case O_PUBKEY:
+    case O_PUBKEY_ID:
+    case O_ACCEPT_SERIAL:
+    case O_CA_FILE:
+    case O_CONFIG:
+    case O_JSON:
+    case O_VERBOSE:
+    case O_HELP:
+    case O_VERSION:
+    case O_OPENID:
+    case O_SERVICE_ID:
+    case O_APPID:
+    case O_REASON:
+    case O_QUERY:
+    case O_DATA:
+    case O_COUNT:
+        break;
+    }
+    return NULL;
+}
+
+static const char **layer_string(struct layer *l, enum opt_id id)
+{
+    switch (id) {
+    case O_BASE_URL:
+        return &l->base_url;
+    case O_MCHID:
+        return &l->mchid;
+    case O_MCH_SERIAL:
+        return &l->mch_serial;
+    case O_MCH_KEY:
+        return &l->mch_key;
+    case O_MCH_CERT:
+        return &l->mch_cert;
+    case O_ACCEPT_SERIAL:
+        return &l->accept_serial;
+    case O_CA_FILE:
+        return &l->ca_file;
+    case O_CONFIG:
+        return &l->config;
+    case O_PLATFORM_CERT:
+    case O_PUBKEY:
+    case O_PUBKEY_ID:
+    case O_TIMEOUT:
+    case O_CONNECT_TIMEOUT:
+    case O_SKEW:
+    case O_RETRIES:
+    case O_JSON:
+    case O_VERBOSE:
+    case O_HELP:
+    case O_VERSION:
+    case O_OPENID:
+    case O_SERVICE_ID:
+    case O_APPID:
+    case O_REASON:
+    case O_QUERY:
+    case O_DATA:
+    case O_COUNT:
+        break;
+    }
+    return NULL;
+}
+
+static int add_key(const char **list, size_t *n, const char *v)
+{
+    if (*n == CLI_MAX_KEYS) {
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
+/* ---- flags ---- */
+
+struct parsed {
+    const char *words[8];
+    size_t nwords;
+    const struct opt *cmd_opt_seen[O_COUNT]; /* command options given, for the command check */
+};
+
+static const struct opt *find_option(const char *a, size_t len)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if ((strlen(OPTIONS[i].name) == len && strncmp(a, OPTIONS[i].name, len) == 0) ||
+            (OPTIONS[i].alias != NULL && strlen(OPTIONS[i].alias) == len &&
+             strncmp(a, OPTIONS[i].alias, len) == 0)) {
+            return &OPTIONS[i];
+        }
+    }
+    return NULL;
+}
+
+static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struct opt *op,
+                                const char *v, char *err, size_t errsz)
+{
+    long *num = layer_number(f, op->id);
+    const char **str = layer_string(f, op->id);
+
+    if (num != NULL) {
+        for (size_t i = 0; i < sizeof NUMBERS / sizeof NUMBERS[0]; i++) {
+            if (NUMBERS[i].id == op->id && parse_long(v, NUMBERS[i].lo, NUMBERS[i].hi, num) != 0) {
+                return fail(err, errsz, "%s takes an integer %ld..%ld, not '%s'", op->name,
+                            NUMBERS[i].lo, NUMBERS[i].hi, v);
+            }
+        }
+        return CLI_EXIT_OK;
+    }
+    if (str != NULL) {
+        if (v[0] == '\0' && op->id != O_ACCEPT_SERIAL) {
+            return fail(err, errsz, "%s must not be empty", op->name);
+        }
+        *str = v;
+        return CLI_EXIT_OK;
+    }
+    switch (op->id) {
+    case O_PLATFORM_CERT:
+    case O_PUBKEY:
+    case O_PUBKEY_ID:
+        if (v[0] == '\0') {
+            return fail(err, errsz, "%s must not be empty", op->name);
+        }
+        if (add_key(op->id == O_PLATFORM_CERT ? f->certs
+                    : op->id == O_PUBKEY      ? f->pub_files
+                                              : f->pub_ids,
+                    op->id == O_PLATFORM_CERT ? &f->ncerts
+                    : op->id == O_PUBKEY      ? &f->npub_files
+                                              : &f->npub_ids,
+                    v) != 0) {
+            return fail(err, errsz, "at most %d %s", CLI_MAX_KEYS, op->name);
+        }
+        return CLI_EXIT_OK;
+    case O_JSON:
+        o->json = 1;
+        return CLI_EXIT_OK;
+    case O_VERBOSE:
+        o->verbose = 1;
+        return CLI_EXIT_OK;
+    case O_HELP:
+        o->help = 1;
+        return CLI_EXIT_OK;
+    case O_VERSION:
+        o->version = 1;
+        return CLI_EXIT_OK;
+    case O_OPENID:
+        o->openid = v;
+        return CLI_EXIT_OK;
+    case O_SERVICE_ID:
+        o->service_id = v;
+        return CLI_EXIT_OK;
+    case O_APPID:
+        o->appid = v;
+        return CLI_EXIT_OK;
+    case O_REASON:
+        o->reason = v;
+        return CLI_EXIT_OK;
+    case O_QUERY:
+        o->query = v;
+        return CLI_EXIT_OK;
+    case O_DATA:
+        o->data = v;
+        return CLI_EXIT_OK;
+    case O_BASE_URL:
+    case O_MCHID:
+    case O_MCH_SERIAL:
+    case O_MCH_KEY:
+    case O_MCH_CERT:
+    case O_ACCEPT_SERIAL:
+    case O_CA_FILE:
+    case O_CONFIG:
+    case O_TIMEOUT:
+    case O_CONNECT_TIMEOUT:
+    case O_SKEW:
+    case O_RETRIES:
+    case O_COUNT:
+        break;
+    }
+    return CLI_EXIT_OK;
+}
+
+static enum cli_exit parse_argv(struct cli_opts *o, int argc, char **argv, struct layer *f,
+                                struct parsed *p, char *err, size_t errsz)
+{
+    unsigned char seen[O_COUNT] = {0};
+    int only_words = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq;
+        const char *v = NULL;
+        const struct opt *op;
+        enum cli_exit rc;
+        size_t nlen;
+
+        if (only_words || a[0] != '-' || a[1] == '\0') {
+            if (p->nwords == sizeof p->words / sizeof p->words[0]) {
+                return fail(err, errsz, "too many arguments at '%s'", a);
+            }
+            p->words[p->nwords++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_words = 1;
+            continue;
+        }
+        eq = a[1] == '-' ? strchr(a, '=') : NULL;
+        nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        op = find_option(a, nlen);
+        if (op == NULL) {
+            return fail(err, errsz, "unknown option '%.*s'", (int)(nlen > 64 ? 64 : nlen), a);
+        }
+        if (op->arg == NULL && eq != NULL) {
+            return fail(err, errsz, "%s takes no value", op->name);
+        }
+        if (op->arg != NULL) {
+            if (eq != NULL) {
+                v = eq + 1;
+            } else if (i + 1 < argc) {
+                v = argv[++i];
+            } else {
+                return fail(err, errsz, "%s needs a value (%s)", op->name, op->arg);
+            }
+        }
+        if (seen[op->id] && !op->repeat) {
+            return fail(err, errsz, "%s given twice", op->name);
+        }
+        seen[op->id] = 1;
+        if (op->cmd != CLI_CMD_NONE) {
+            p->cmd_opt_seen[op->id] = op;
+        }
+        rc = apply_flag(o, f, op, v, err, errsz);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Resolves the command words. With `lenient` (for --help) an unknown command is not an error. */
+static enum cli_exit resolve_command(struct cli_opts *o, const struct parsed *p, int lenient,
+                                     char *err, size_t errsz)
+{
+    const char *const *w = p->words;
+    size_t n = p->nwords;
+
+    if (n > 0 && strcmp(w[0], "help") == 0) {
+        o->help = 1;
+        w++;
+        n--;
+        lenient = 1;
+    }
+    if (n == 0) {
+        return lenient ? CLI_EXIT_OK : fail(err, errsz, "no command given");
+    }
+    if (strcmp(w[0], "payscore") == 0) {
+        if (n >= 3 && strcmp(w[1], "permissions") == 0 && strcmp(w[2], "terminate") == 0) {
+            o->cmd = CLI_CMD_TERMINATE;
+            if (n > 3 && !lenient) {
+                return fail(err, errsz, "unexpected argument '%s'", w[3]);
+            }
+            return CLI_EXIT_OK;
+        }
+        return lenient
+                   ? CLI_EXIT_OK
+                   : fail(err, errsz,
+                          "unknown command 'payscore%s%s%s%s': the payscore command is "
+                          "'payscore permissions terminate'",
+                          n > 1 ? " " : "", n > 1 ? w[1] : "", n > 2 ? " " : "", n > 2 ? w[2] : "");
+    }
+    if (strcmp(w[0], "request") == 0) {
+        o->cmd = CLI_CMD_REQUEST;
+        if (lenient) {
+            return CLI_EXIT_OK;
+        }
+        if (n != 3) {
+            return fail(err, errsz,
+                        "request takes METHOD and PATH, e.g. 'wxpay request GET "
+                        "/v3/certificates'");
+        }
+        o->method = w[1];
+        o->path = w[2];
+        return CLI_EXIT_OK;
+    }
+    return lenient ? CLI_EXIT_OK : fail(err, errsz, "unknown command '%s'", w[0]);
+}
+
+/* PATH must start with '/'; a '?' splits off the query. */
+static enum cli_exit split_path(struct cli_opts *o, char *err, size_t errsz)
+{
+    const char *q = strchr(o->path, '?');
+    if (o->path[0] != '/') {
+        return fail(err, errsz, "PATH must start with '/', not '%s'", o->path);
+    }
+    if (q == NULL) {
+        return CLI_EXIT_OK;
+    }
+    if (o->query != NULL) {
+        return fail(err, errsz, "give the query either in PATH or with --query, not both");
+    }
+    o->query = q[1] != '\0' ? q + 1 : NULL;
+    o->path = own_dup(o, o->path, (size_t)(q - o->path));
+    if (o->path == NULL) {
+        return fail(err, errsz, "out of memory");
+    }
+    return CLI_EXIT_OK;
+}
+
+static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed *p, char *err,
+                                        size_t errsz)
+{
+    for (size_t i = 0; i < O_COUNT; i++) {
+        const struct opt *op = p->cmd_opt_seen[i];
+        if (op != NULL && op->cmd != o->cmd) {
+            return fail(err, errsz, "%s is an option of '%s'", op->name,
+                        op->cmd == CLI_CMD_TERMINATE ? "payscore permissions terminate"
+                                                     : "request");
+        }
+    }
+    switch (o->cmd) {
+    case CLI_CMD_TERMINATE:
+        if (o->openid == NULL || o->service_id == NULL || o->appid == NULL || o->reason == NULL) {
+            return fail(err, errsz, "payscore permissions terminate needs %s",
+                        o->openid == NULL       ? "--openid"
+                        : o->service_id == NULL ? "--service-id"
+                        : o->appid == NULL      ? "--appid"
+                                                : "--reason");
+        }
+        return CLI_EXIT_OK;
+    case CLI_CMD_REQUEST:
+        return split_path(o, err, errsz);
+    case CLI_CMD_NONE:
+        break;
+    }
+    return fail(err, errsz, "no command given");
+}
+
+/* ---- environment ---- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static enum cli_exit read_env(struct layer *e, char *err, size_t errsz)
+{
+    const char *cert = env("WXPAY_PLATFORM_CERT");
+    const char *kind = env("WXPAY_PLATFORM_KEY_KIND");
+    const char *serial = env("WXPAY_PLATFORM_SERIAL");
+
+    e->base_url = env("WXPAY_BASE_URL");
+    e->mchid = env("WXPAY_MCHID");
+    e->mch_serial = env("WXPAY_MCH_SERIAL");
+    e->mch_key = env("WXPAY_MCH_KEY");
+    e->mch_cert = env("WXPAY_MCH_CERT");
+    e->config = env("WXPAY_CONFIG");
+    if (kind != NULL && strcmp(kind, "certificate") != 0 && strcmp(kind, "public_key") != 0) {
+        return fail(err, errsz, "WXPAY_PLATFORM_KEY_KIND is certificate or public_key, not '%s'",
+                    kind);
+    }
+    if (cert == NULL) {
+        return CLI_EXIT_OK;
+    }
+    if (kind != NULL && strcmp(kind, "public_key") == 0) {
+        if (serial == NULL) {
+            return fail(err, errsz,
+                        "WXPAY_PLATFORM_KEY_KIND=public_key needs the key id in "
+                        "WXPAY_PLATFORM_SERIAL (PUB_KEY_ID_...)");
+        }
+        e->pub_files[0] = cert;
+        e->pub_ids[0] = serial;
+        e->npub_files = e->npub_ids = 1;
+        return CLI_EXIT_OK;
+    }
+    e->certs[0] = cert;
+    e->ncerts = 1;
+    e->expect_serial = serial;
+    return CLI_EXIT_OK;
+}
+
+/* ---- files ---- */
+
+/* Reads a whole file, up to `max` bytes; the text is NUL-terminated. Returns NULL with `why`. */
+static char *read_file(const char *path, size_t max, size_t *len, const char **why)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+
+    if (fp == NULL) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    buf = malloc(max + 1);
+    if (buf == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    n = fread(buf, 1, max + 1, fp);
+    if (ferror(fp)) {
+        *why = strerror(errno);
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    if (n > max) {
+        *why = "file too large";
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[n] = '\0';
+    *len = n;
+out:
+    fclose(fp);
+    return buf;
+}
+
+/* ---- DER: just enough to find a certificate's serial ---- */
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+/* Reads one tag-length header at p[*off]; on success *off is at the content. */
+static int der_header(const unsigned char *p, size_t n, size_t *off, unsigned char *tag,
+                      size_t *len)
+{
+    size_t i = *off, l;
+    if (i + 2 > n) {
+        return -1;
+    }
+    *tag = p[i++];
+    l = p[i++];
+    if (l & 0x80) {
+        size_t k = l & 0x7f;
+        if (k == 0 || k > 3 || i + k > n) {
+            return -1;
+        }
+        l = 0;
+        while (k-- > 0) {
+            l = (l << 8) | p[i++];
+        }
+    }
+    if (l > n - i) {
+        return -1;
+    }
+    *off = i;
+    *len = l;
+    return 0;
+}
+
+int cli_pem_cert_serial(const char *pem, size_t len, char *hex, size_t hexsz)
+{
+    static const char BEGIN[] = "-----BEGIN CERTIFICATE-----";
+    static const char END[] = "-----END CERTIFICATE-----";
+    const char *s = NULL, *e;
+    unsigned char *der = NULL;
+    size_t nder = 0, off = 0, clen;
+    unsigned char tag;
+    unsigned acc = 0;
+    int bits = 0, rc = -1;
+
+    for (size_t i = 0; i + sizeof BEGIN - 1 <= len; i++) {
+        if (memcmp(pem + i, BEGIN, sizeof BEGIN - 1) == 0) {
+            s = pem + i + sizeof BEGIN - 1;
+            break;
+        }
+    }
+    if (s == NULL) {
+        return -1;
+    }
+    der = malloc(len);
+    if (der == NULL) {
+        return -1;
+    }
+    for (e = s; e < pem + len && *e != '-' && *e != '='; e++) {
+        int v = b64_value((unsigned char)*e);
+        if (v < 0) {
+            if (!isspace((unsigned char)*e)) {
+                goto out;
+            }
+            continue;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            der[nder++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    while (e < pem + len && (*e == '=' || isspace((unsigned char)*e))) {
+        e++;
+    }
+    if ((size_t)(pem + len - e) < sizeof END - 1 || memcmp(e, END, sizeof END - 1) != 0) {
+        goto out;
+    }
+    /* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serial INTEGER */
+    if (der_header(der, nder, &off, &tag, &clen) != 0 || tag != 0x30 ||
+        der_header(der, nder, &off, &tag, &clen) != 0 || tag != 0x30 ||
+        der_header(der, nder, &off, &tag, &clen) != 0) {
+        goto out;
+    }
+    if (tag == 0xa0) {
+        off += clen;
+        if (der_header(der, nder, &off, &tag, &clen) != 0) {
+            goto out;
+        }
+    }
+    if (tag != 0x02 || clen == 0) {
+        goto out;
+    }
+    while (clen > 1 && der[off] == 0) {
+        off++;
+        clen--;
+    }
+    if (clen * 2 + 1 > hexsz) {
+        goto out;
+    }
+    for (size_t i = 0; i < clen; i++) {
+        snprintf(hex + 2 * i, 3, "%02X", der[off + i]);
+    }
+    rc = 0;
+out:
+    free(der);
+    return rc;
+}
+
+/* Serials compare as hex numbers: case-insensitive, leading zeros ignored. */
+static int same_serial(const char *a, const char *b)
+{
+    while (*a == '0' && a[1] != '\0') {
+        a++;
+    }
+    while (*b == '0' && b[1] != '\0') {
+        b++;
+    }
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        if (toupper((unsigned char)*a) != toupper((unsigned char)*b)) {
+            return 0;
+        }
+    }
+    return *a == *b;
+}
+
+static enum cli_exit check_platform_serial(const char *file, const char *expect, char *err,
+                                           size_t errsz)
+{
+    const char *why = NULL;
+    size_t len = 0;
+    char serial[128];
+    char *pem = read_file(file, PEM_MAX_BYTES, &len, &why);
+    int rc;
+
+    if (pem == NULL) {
+        return fail(err, errsz, "WXPAY_PLATFORM_CERT: cannot read %s: %s", file, why);
+    }
+    rc = cli_pem_cert_serial(pem, len, serial, sizeof serial);
+    free(pem);
+    if (rc != 0) {
+        return fail(err, errsz,
+                    "WXPAY_PLATFORM_CERT: %s holds no readable certificate (set "
+                    "WXPAY_PLATFORM_KEY_KIND=public_key for a public key)",
+                    file);
+    }
+    if (!same_serial(serial, expect)) {
+        return fail(err, errsz,
+                    "WXPAY_PLATFORM_SERIAL is %.64s but the certificate in %s has serial %s",
+                    expect, file, serial);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ---- config file ---- */
+
+struct cfgctx {
+    struct cli_opts *o;
+    const char *file;
+    const char *dir; /* directory of the file, "" when it has none */
+    size_t dirlen;
+    char *err;
+    size_t errsz;
+};
+
+static enum cli_exit cfg_fail(const struct cfgctx *x, const char *field, const char *why)
+{
+    return fail(x->err, x->errsz, "config refused: %s: %s: %s", x->file, field, why);
+}
+
+/* A JSON string member; with `is_path` relative paths are made relative to the file. */
+static enum cli_exit cfg_string(const struct cfgctx *x, const cJSON *it, const char *field,
+                                int is_path, int may_be_empty, const char **out)
+{
+    const char *v = cJSON_GetStringValue(it);
+    char *s;
+    size_t n;
+
+    if (v == NULL) {
+        return cfg_fail(x, field, "must be a string");
+    }
+    if (v[0] == '\0' && !may_be_empty) {
+        return cfg_fail(x, field, "must not be empty");
+    }
+    if (!is_path || v[0] == '/' || x->dirlen == 0) {
+        *out = own_dup(x->o, v, strlen(v));
+    } else {
+        n = x->dirlen + 1 + strlen(v) + 1;
+        s = malloc(n);
+        if (s != NULL) {
+            snprintf(s, n, "%.*s/%s", (int)x->dirlen, x->dir, v);
+        }
+        *out = own(x->o, s);
+    }
+    return *out != NULL ? CLI_EXIT_OK : cfg_fail(x, field, "out of memory");
+}
+
+static enum cli_exit cfg_number(const struct cfgctx *x, const cJSON *it, const char *field, long lo,
+                                long hi, long *out)
+{
+    char why[96];
+    double d;
+    if (!cJSON_IsNumber(it)) {
+        return cfg_fail(x, field, "must be an integer");
+    }
+    d = it->valuedouble;
+    if (!(d >= (double)lo && d <= (double)hi) || d != (double)(long)d) {
+        snprintf(why, sizeof why, "must be an integer %ld..%ld", lo, hi);
+        return cfg_fail(x, field, why);
+    }
+    *out = (long)d;
+    return CLI_EXIT_OK;
+}
+
+/* Members of one object must be unique (cJSON keeps duplicates; lookups would see the first). */
+static const cJSON *duplicate_member(const cJSON *obj)
+{
+    for (const cJSON *a = obj->child; a != NULL; a = a->next) {
+        for (const cJSON *b = a->next; b != NULL; b = b->next) {
+            if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0) {
+                return b;
+            }
+        }
+    }
+    return NULL;
+}
+
+static enum cli_exit cfg_pubkeys(const struct cfgctx *x, const cJSON *arr, struct layer *c)
+{
+    char field[96];
+    size_t i = 0;
+    enum cli_exit rc;
+
+    if (!cJSON_IsArray(arr)) {
+        return cfg_fail(x, "platform_public_keys", "must be an array of {\"id\",\"file\"}");
+    }
+    for (const cJSON *k = arr->child; k != NULL; k = k->next, i++) {
+        const cJSON *dup;
+        const char *id = NULL, *file = NULL;
+        snprintf(field, sizeof field, "platform_public_keys[%zu]", i);
+        if (!cJSON_IsObject(k)) {
+            return cfg_fail(x, field, "must be an object {\"id\",\"file\"}");
+        }
+        dup = duplicate_member(k);
+        if (dup != NULL) {
+            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i, dup->string);
+            return cfg_fail(x, field, "given twice");
+        }
+        for (const cJSON *m = k->child; m != NULL; m = m->next) {
+            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i, m->string);
+            if (strcmp(m->string, "id") == 0) {
+                rc = cfg_string(x, m, field, 0, 0, &id);
+            } else if (strcmp(m->string, "file") == 0) {
+                rc = cfg_string(x, m, field, 1, 0, &file);
+            } else {
+                rc = cfg_fail(x, field, "unknown member");
+            }
+            if (rc != CLI_EXIT_OK) {
+                return rc;
+            }
+        }
+        snprintf(field, sizeof field, "platform_public_keys[%zu]", i);
+        if (id == NULL || file == NULL) {
+            return cfg_fail(x, field, id == NULL ? "needs \"id\"" : "needs \"file\"");
+        }
+        if (add_key(c->pub_files, &c->npub_files, file) != 0 ||
+            add_key(c->pub_ids, &c->npub_ids, id) != 0) {
+            return cfg_fail(x, field, "too many public keys");
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static enum cli_exit cfg_certs(const struct cfgctx *x, const cJSON *arr, struct layer *c)
+{
+    char field[64];
+    size_t i = 0;
+    enum cli_exit rc;
+
+    if (!cJSON_IsArray(arr)) {
+        return cfg_fail(x, "platform_certs", "must be an array of file names");
+    }
+    for (const cJSON *k = arr->child; k != NULL; k = k->next, i++) {
+        const char *file = NULL;
+        snprintf(field, sizeof field, "platform_certs[%zu]", i);
+        rc = cfg_string(x, k, field, 1, 0, &file);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+        if (add_key(c->certs, &c->ncerts, file) != 0) {
+            return cfg_fail(x, field, "too many certificates");
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static enum cli_exit cfg_member(const struct cfgctx *x, const cJSON *m, struct layer *c)
+{
+    static const struct {
+        const char *name;
+        enum opt_id id;
+        int is_path;
+    } STRINGS[] = {
+        {"base_url", O_BASE_URL, 0},     {"mchid", O_MCHID, 0},
+        {"mch_serial", O_MCH_SERIAL, 0}, {"mch_key", O_MCH_KEY, 1},
+        {"mch_cert", O_MCH_CERT, 1},     {"accept_serial", O_ACCEPT_SERIAL, 0},
+        {"ca_file", O_CA_FILE, 1},
+    };
+    const char *name = m->string;
+
+    for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++) {
+        if (strcmp(name, STRINGS[i].name) == 0) {
+            return cfg_string(x, m, name, STRINGS[i].is_path, STRINGS[i].id == O_ACCEPT_SERIAL,
+                              layer_string(c, STRINGS[i].id));
+        }
+    }
+    for (size_t i = 0; i < sizeof NUMBERS / sizeof NUMBERS[0]; i++) {
+        if (strcmp(name, NUMBERS[i].config_name) == 0) {
+            return cfg_number(x, m, name, NUMBERS[i].lo, NUMBERS[i].hi,
+                              layer_number(c, NUMBERS[i].id));
+        }
+    }
+    if (strcmp(name, "platform_certs") == 0) {
+        return cfg_certs(x, m, c);
+    }
+    if (strcmp(name, "platform_public_keys") == 0) {
+        return cfg_pubkeys(x, m, c);
+    }
+    return cfg_fail(x, name, "unknown member");
+}
+
+static enum cli_exit read_config(struct cli_opts *o, const char *file, struct layer *c, char *err,
+                                 size_t errsz)
+{
+    struct cfgctx x = {o, file, file, 0, err, errsz};
+    const char *slash = strrchr(file, '/');
+    const char *why = NULL;
+    const char *end = NULL;
+    const cJSON *dup;
+    cJSON *root = NULL;
+    size_t len = 0;
+    char *text = read_file(file, CONFIG_MAX_BYTES, &len, &why);
+    enum cli_exit rc = CLI_EXIT_USAGE;
+
+    if (text == NULL) {
+        return fail(err, errsz, "config refused: %s: cannot read: %s", file, why);
+    }
+    x.dirlen = slash == NULL ? 0 : slash == file ? 1 : (size_t)(slash - file);
+    if (memchr(text, '\0', len) != NULL) {
+        fail(err, errsz, "config refused: %s: contains a NUL byte", file);
+        goto out;
+    }
+    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root == NULL) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t pos = at != NULL && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+        fail(err, errsz, "config refused: %s: not valid JSON near byte %zu", file, pos);
+        goto out;
+    }
+    while (end != NULL && end < text + len && isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (end != text + len) {
+        fail(err, errsz, "config refused: %s: trailing bytes after the JSON object", file);
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        fail(err, errsz, "config refused: %s: must be a JSON object", file);
+        goto out;
+    }
+    dup = duplicate_member(root);
+    if (dup != NULL) {
+        rc = cfg_fail(&x, dup->string, "given twice");
+        goto out;
+    }
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        rc = cfg_member(&x, m, c);
+        if (rc != CLI_EXIT_OK) {
+            goto out;
+        }
+    }
+    rc = CLI_EXIT_OK;
+out:
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+/* ---- merging ---- */
+
+static const char *pick(const char *a, const char *b, const char *c)
+{
+    return a != NULL ? a : b != NULL ? b : c;
+}
+
+static long pick_long(long a, long b, long c)
+{
+    return a >= 0 ? a : b >= 0 ? b : c >= 0 ? c : 0;
+}
+
+static int has_merchant(const struct layer *l)
+{
+    return l->mchid != NULL || l->mch_serial != NULL || l->mch_key != NULL || l->mch_cert != NULL;
+}
+
+static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const struct layer *e,
+                           const struct layer *c, char *err, size_t errsz)
+{
+    const struct layer *layers[3] = {f, e, c};
+    const struct layer *plat = NULL;
+
+    o->mchid = pick(f->mchid, e->mchid, c->mchid);
+    o->mch_serial = pick(f->mch_serial, e->mch_serial, c->mch_serial);
+    o->mch_key = pick(f->mch_key, e->mch_key, c->mch_key);
+    o->mch_cert = pick(f->mch_cert, e->mch_cert, c->mch_cert);
+    o->accept_serial = pick(f->accept_serial, e->accept_serial, c->accept_serial);
+    o->ca_file = pick(f->ca_file, e->ca_file, c->ca_file);
+    o->timeout_ms = pick_long(f->timeout_ms, e->timeout_ms, c->timeout_ms);
+    o->connect_timeout_ms =
+        pick_long(f->connect_timeout_ms, e->connect_timeout_ms, c->connect_timeout_ms);
+    o->skew = pick_long(f->skew, e->skew, c->skew);
+    o->retries = pick_long(f->retries, e->retries, c->retries);
+    o->builtin_merchant = !has_merchant(f) && !has_merchant(e) && !has_merchant(c);
+    o->base_url = pick(f->base_url, e->base_url, c->base_url);
+    if (o->base_url == NULL) {
+        o->base_url = o->builtin_merchant ? CLI_TEST_BASE_URL : WXPAY_DEFAULT_BASE_URL;
+    }
+    if (strncmp(o->base_url, "http://", 7) != 0 && strncmp(o->base_url, "https://", 8) != 0) {
+        return fail(err, errsz, "the base URL must start with http:// or https://, not '%s'",
+                    o->base_url);
+    }
+
+    /* The platform keys are one setting: the first source naming any key gives all of them. */
+    for (size_t i = 0; i < 3 && plat == NULL; i++) {
+        if (layers[i]->ncerts + layers[i]->npub_files + layers[i]->npub_ids > 0) {
+            plat = layers[i];
+        }
+    }
+    o->builtin_platform = plat == NULL;
+    if (plat != NULL) {
+        if (plat->npub_files != plat->npub_ids) {
+            return fail(err, errsz,
+                        "%zu --platform-public-key but %zu --platform-public-key-id: give one id "
+                        "per key, in the same order",
+                        plat->npub_files, plat->npub_ids);
+        }
+        memcpy(o->platform_certs, plat->certs, plat->ncerts * sizeof plat->certs[0]);
+        memcpy(o->pubkey_files, plat->pub_files, plat->npub_files * sizeof plat->pub_files[0]);
+        memcpy(o->pubkey_ids, plat->pub_ids, plat->npub_ids * sizeof plat->pub_ids[0]);
+        if (plat == e && e->expect_serial != NULL) {
+            enum cli_exit rc = check_platform_serial(e->certs[0], e->expect_serial, err, errsz);
+            if (rc != CLI_EXIT_OK) {
+                return rc;
+            }
+        }
+    }
+    if (o->builtin_merchant) {
+        return CLI_EXIT_OK;
+    }
+    if (o->mchid == NULL) {
+        return fail(err, errsz,
+                    "no merchant id: give --mchid, WXPAY_MCHID or \"mchid\" in the "
+                    "config file");
+    }
+    if (o->mch_key == NULL) {
+        return fail(err, errsz,
+                    "no merchant private key: give --mch-key, WXPAY_MCH_KEY or "
+                    "\"mch_key\" in the config file");
+    }
+    if (o->mch_serial == NULL && o->mch_cert == NULL) {
+        return fail(err, errsz,
+                    "no merchant certificate serial: give --mch-serial or --mch-cert "
+                    "(or WXPAY_MCH_SERIAL / WXPAY_MCH_CERT)");
+    }
+    if (o->builtin_platform) {
+        return fail(err, errsz,
+                    "no platform key to verify answers with: give --platform-cert or "
+                    "--platform-public-key with --platform-public-key-id (or "
+                    "WXPAY_PLATFORM_CERT)");
+    }
+    return CLI_EXIT_OK;
+}
+
+enum cli_exit cli_opts_load(struct cli_opts *o, int argc, char **argv, char *err, size_t errsz)
+{
+    struct layer f, e, c;
+    struct parsed p;
+    const char *config;
+    enum cli_exit rc;
+
+    layer_init(&f);
+    layer_init(&e);
+    layer_init(&c);
+    memset(&p, 0, sizeof p);
+    err[0] = '\0';
+    /* Known before anything can fail, so that a usage error is reported in the right form. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        o->json |= strcmp(argv[i], "--json") == 0;
+    }
+    rc = parse_argv(o, argc, argv, &f, &p, err, errsz);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (p.nwords > 0 && strcmp(p.words[0], "help") == 0) {
+        o->help = 1;
+    }
+    if (o->help || o->version) {
+        return resolve_command(o, &p, 1, err, errsz);
+    }
+    rc = resolve_command(o, &p, 0, err, errsz);
+    if (rc == CLI_EXIT_OK) {
+        rc = check_command_args(o, &p, err, errsz);
+    }
+    if (rc == CLI_EXIT_OK) {
+        rc = read_env(&e, err, errsz);
+    }
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    config = pick(f.config, e.config, NULL);
+    if (config != NULL) {
+        rc = read_config(o, config, &c, err, errsz);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+    }
+    o->tmp_base = env("TMPDIR");
+    if (o->tmp_base == NULL) {
+        o->tmp_base = "/tmp";
+    }
+    return merge(o, &f, &e, &c, err, errsz);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* wxpay.h: libwxpay, the reference client of WeChat Pay APIv3, on libcurl and OpenSSL.
+ *
+ * It signs each request (WECHATPAY2-SHA256-RSA2048), sends it, verifies the signature of every
+ * 2xx answer, and reports what happened in a struct wxpay_result that callers can branch on
+ * without parsing strings. The only header libwxpay installs.
+ *
+ * Thread safety: a struct wxpay_client holds one curl handle (one kept-alive connection) and is
+ * NOT safe to share between threads; use one client per thread. Different clients are
+ * independent. Call curl_global_init() once before creating clients in a multi-threaded program
+ * (wxpay_client_new calls it otherwise, which is not thread-safe).
+ *
+ * Example:
+ *     struct wxpay_config cfg = {0};
+ *     cfg.mchid = "1900000109"; cfg.mch_serial = "3B2A..."; cfg.mch_key_file = "apiclient_key.pem";
+ *     const char *certs[] = {"wechatpay_platform.pem", NULL}; cfg.platform_cert_files = certs;
+ *     struct wxpay_client *c; struct wxpay_result r;
+ *     if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) { puts(r.error); ... }
+ *     struct wxpay_terminate t = {"oUpF8...", "500001", "wxd678efh567hg6787", "用户解约"};
+ *     if (wxpay_payscore_terminate(c, &t, &r) == WXPAY_OK) { ... 204, verified ... }
+ *     wxpay_result_free(&r); wxpay_client_free(c);
+ */
+#ifndef WXPAY_H
+#define WXPAY_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WXPAY_EXPORT __attribute__((visibility("default")))
+#else
+#define WXPAY_EXPORT
+#endif
+
+#define WXPAY_VERSION "0.1.0"
+#define WXPAY_DEFAULT_BASE_URL "https://api.mch.weixin.qq.com"
+
+/* What happened to a call. Exactly one holds; 0 is success. */
+enum wxpay_result_kind {
+    WXPAY_OK = 0,        /* a 2xx whose signature verified */
+    WXPAY_ERR_LOCAL,     /* bad input or configuration; nothing was sent */
+    WXPAY_ERR_TRANSPORT, /* no HTTP answer: connect, TLS, timeout... (curl_code, error) */
+    WXPAY_ERR_VERIFY,    /* a 2xx whose signature failed: treat it as forged, never as success */
+    WXPAY_ERR_WECHAT     /* a non-2xx answer (http_status, code, message, detail) */
+};
+
+/* The state of an answer's signature. */
+enum wxpay_signature {
+    WXPAY_SIG_NONE = 0, /* no answer, or not looked at */
+    WXPAY_SIG_VALID,    /* all Wechatpay-* headers present and the signature verifies */
+    WXPAY_SIG_INVALID,  /* signature headers present but the check failed (see verify_failure) */
+    WXPAY_SIG_UNSIGNED  /* no Wechatpay-Signature header at all */
+};
+
+/* Why a signature check failed. */
+enum wxpay_verify_failure {
+    WXPAY_VF_NONE = 0,
+    WXPAY_VF_MISSING_HEADER, /* a Wechatpay-* header or Request-ID is absent (verify_detail says) */
+    WXPAY_VF_BAD_TIMESTAMP,  /* Wechatpay-Timestamp is not decimal seconds */
+    WXPAY_VF_STALE,          /* older than the skew window */
+    WXPAY_VF_FUTURE,         /* further ahead than the skew window */
+    WXPAY_VF_UNKNOWN_SERIAL, /* Wechatpay-Serial names no configured certificate or public key */
+    WXPAY_VF_PROBE,          /* a WECHATPAY/SIGNTEST/ probe: the server checks that we refuse it */
+    WXPAY_VF_BAD_SIGNATURE   /* does not verify (or is not base64) */
+};
+
+/* Filled by every call; free with wxpay_result_free. Strings are NUL-terminated, "" when unset. */
+struct wxpay_result {
+    enum wxpay_result_kind kind;
+    long http_status;     /* 0 when no answer came */
+    char request_id[128]; /* Request-ID of the answer */
+    /* WXPAY_ERR_WECHAT: the APIv3 error envelope, when the body is one. */
+    char code[64];
+    char message[512];
+    char detail_field[128];
+    char detail_value[256]; /* a non-string value as its JSON text */
+    char detail_issue[256];
+    char detail_location[64];
+    /* The answer's signature (any status). */
+    enum wxpay_signature signature;
+    enum wxpay_verify_failure verify_failure;
+    char verify_detail[320];
+    /* WXPAY_ERR_TRANSPORT */
+    int curl_code; /* CURLcode */
+    /* Always set when kind != WXPAY_OK: one line saying what went wrong. */
+    char error[512];
+    /* The raw answer body (owned; NULL when empty). */
+    char *body;
+    size_t body_len;
+    unsigned attempts; /* 1 + retries made */
+};
+
+WXPAY_EXPORT void wxpay_result_free(struct wxpay_result *r);
+/* "ok", "local", "transport", "verify", "wechat". */
+WXPAY_EXPORT const char *wxpay_result_kind_name(enum wxpay_result_kind k);
+/* "none", "valid", "invalid", "unsigned". */
+WXPAY_EXPORT const char *wxpay_signature_name(enum wxpay_signature s);
+/* "none", "missing_header", "bad_timestamp", "stale", "future", "unknown_serial", "probe",
+ * "bad_signature". */
+WXPAY_EXPORT const char *wxpay_verify_failure_name(enum wxpay_verify_failure f);
+
+/* Optional trace of what goes over the wire (for -v); `what` is "signing-string",
+ * "request-line", "request-header", "request-body", "response-header", "response-body",
+ * "verify-string". `text` is not NUL-terminated. Never called with private key material. */
+struct wxpay_trace {
+    void (*fn)(void *ud, const char *what, const char *text, size_t len);
+    void *ud;
+};
+
+/* Retries of 429, 5xx and transport failures with exponential backoff and full jitter: attempt n
+ * waits uniform(0, min(max_delay_ms, base_delay_ms * 2^n)). Off when max_retries is 0. A call
+ * whose answer failed verification is never retried. Each retry is freshly signed. */
+struct wxpay_retry {
+    unsigned max_retries;
+    long base_delay_ms; /* 0: 200 */
+    long max_delay_ms;  /* 0: 5000 */
+};
+
+struct wxpay_config {
+    const char *base_url;      /* NULL: WXPAY_DEFAULT_BASE_URL; no trailing '/' needed */
+    const char *mchid;         /* required */
+    const char *mch_serial;    /* required unless mch_cert_file is given: the merchant certificate
+                                  serial, hex */
+    const char *mch_cert_file; /* optional: the merchant certificate; its serial is used, and it
+                                  must match mch_key */
+    const char *mch_key_file;  /* the merchant private key (PEM), or */
+    const char *mch_key_pem;   /* the same as PEM text */
+    /* Verification keys: platform certificates (their serials name them) and/or public keys
+     * with their PUB_KEY_ID_... ids. NULL-terminated lists; at least one key in all. */
+    const char *const *platform_cert_files;
+    const char *const *platform_pubkey_files;
+    const char *const *platform_pubkey_ids; /* same length as platform_pubkey_files */
+    /* The Wechatpay-Serial request header, naming the key we verify with. NULL: the first public
+     * key id if any, else the first certificate serial (as wechatpay-go and -java do). "" sends
+     * none (as wechatpay-php and the axios plugin do by default). */
+    const char *accept_serial;
+    const char *ca_file;     /* HTTPS trust anchors; NULL: the system's */
+    const char *user_agent;  /* NULL: "libwxpay/<ver> (<os>) curl/<ver>" */
+    long connect_timeout_ms; /* 0: 5000 */
+    long timeout_ms;         /* 0: 30000 */
+    long skew;               /* allowed clock skew for answers, seconds; 0: 300 */
+    struct wxpay_retry retry;
+    struct wxpay_trace trace;
+};
+
+struct wxpay_client;
+
+/* Loads the keys and prepares a curl handle. Returns WXPAY_OK and *out, or WXPAY_ERR_LOCAL with
+ * res->error naming the field and the reason (a missing file, a key that is not RSA-2048, a
+ * certificate that does not match the key...). `res` must be freed in both cases. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg,
+                                                     struct wxpay_client **out,
+                                                     struct wxpay_result *res);
+/* NULL-safe. Wipes the private key. */
+WXPAY_EXPORT void wxpay_client_free(struct wxpay_client *c);
+
+/* POST /v3/payscore/permissions/openid/{openid}/terminate (解除用户授权关系).
+ * The inputs are checked against the API's schema first (WXPAY_ERR_LOCAL, nothing sent, error
+ * names the field: openid 1..128 bytes, service_id and appid 1..32 bytes, reason 1..50
+ * characters, UTF-8 without 4-byte characters). The openid is percent-encoded in the path, and
+ * the path signed is exactly the path sent. Success is a 204 whose signature verifies. */
+struct wxpay_terminate {
+    const char *openid;
+    const char *service_id;
+    const char *appid;
+    const char *reason;
+};
+WXPAY_EXPORT enum wxpay_result_kind wxpay_payscore_terminate(struct wxpay_client *c,
+                                                             const struct wxpay_terminate *t,
+                                                             struct wxpay_result *res);
+
+/* Any APIv3 call: METHOD base_url+path[?query] with an optional JSON body (sent as is; it must
+ * be valid JSON). `path` starts with '/' and is sent as given (already percent-encoded);
+ * `query` (no '?') may be NULL. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_request(struct wxpay_client *c, const char *method,
+                                                  const char *path, const char *query,
+                                                  const char *json_body, struct wxpay_result *res);
+
+/* What a terminate call would send, without sending it: the target (path as sent), the compact
+ * JSON body, the signing string and the Authorization value. For tests and debugging. Free with
+ * wxpay_prepared_free. Returns WXPAY_OK or WXPAY_ERR_LOCAL (res->error). */
+struct wxpay_prepared {
+    char *target;
+    char *body;
+    char *signing_string;
+    char *authorization;
+};
+WXPAY_EXPORT enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
+                                                            const struct wxpay_terminate *t,
+                                                            long long timestamp, const char *nonce,
+                                                            struct wxpay_prepared *out,
+                                                            struct wxpay_result *res);
+WXPAY_EXPORT void wxpay_prepared_free(struct wxpay_prepared *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

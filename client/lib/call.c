@@ -1,0 +1,771 @@
+/* SPDX-License-Identifier: MIT */
+/* call.c: the API calls: check the inputs, build and sign the request, send it (with retries when
+ * asked), and turn the answer into a struct wxpay_result. */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "wxp/authz.h"
+#include "wxp/envelope.h"
+#include "wxp/json.h"
+#include "wxp/mem.h"
+#include "wxp/nonce.h"
+#include "wxp/schema.h"
+#include "wxp/signmsg.h"
+
+#define TARGET_MAX ((size_t)8192)
+#define HEADER_LINE_MAX ((size_t)8192)
+#define TERMINATE_PREFIX "/v3/payscore/permissions/openid/"
+#define TERMINATE_SUFFIX "/terminate"
+
+/* rule: a path segment keeps the RFC 3986 unreserved characters and percent-encodes every other
+ * byte as %XX, uppercase (RFC 3986 §2.1, §2.3); what is signed is exactly this encoded target.
+ * src: docs/protocol.md#request-signing-string */
+static const unsigned char UNRESERVED[256] = {
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['.'] = 1,
+    ['_'] = 1, ['~'] = 1,
+};
+
+/* A request ready to sign: method, target (path[?query] as sent) and body (NULL: none). */
+struct call {
+    const char *method;
+    struct wxp_buf target;
+    struct wxp_buf body;
+    bool has_body;
+    bool terminate; /* success is a 204 */
+};
+
+static void call_init(struct call *k, const char *method)
+{
+    k->method = method;
+    wxp_buf_init(&k->target, TARGET_MAX);
+    wxp_buf_init(&k->body, WXP_BODY_MAX);
+    k->has_body = false;
+    k->terminate = false;
+}
+
+static void call_free(struct call *k)
+{
+    wxp_buf_free(&k->target);
+    wxp_buf_free(&k->body); /* zeroed: it may hold personal data */
+}
+
+static struct wxp_str call_body(const struct call *k)
+{
+    struct wxp_str s = {wxp_buf_cstr(&k->body), k->body.len};
+    return s;
+}
+
+static struct wxp_str buf_str(const struct wxp_buf *b)
+{
+    struct wxp_str s = {wxp_buf_cstr(b), b->len};
+    return s;
+}
+
+/* ---- terminate: inputs, target, body ---------------------------------------------------- */
+
+/* One of the four inputs of terminate, with its schema row. */
+struct input {
+    const char *name;
+    const char *value;
+    enum wxp_loc loc;
+};
+
+/* "reason must be 1..50 characters of UTF-8 without 4-byte or control characters" */
+static void hint(const struct wxp_field *f, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s must be %zu..%zu %s of UTF-8 without 4-byte or control characters",
+             f->name, f->min, f->max, f->unit == WXP_UNIT_CHARS ? "characters" : "bytes");
+}
+
+/* rule: inputs are checked against the API's schema before anything is sent.
+ * src: docs/protocol.md#terminate-schema, docs/protocol.md#charset */
+static enum wxpay_result_kind check_terminate(const struct wxpay_terminate *t,
+                                              struct wxpay_result *res)
+{
+    const struct input in[] = {
+        {"openid", t->openid, WXP_LOC_URI_TEMPLATE},
+        {"service_id", t->service_id, WXP_LOC_BODY},
+        {"appid", t->appid, WXP_LOC_BODY},
+        {"reason", t->reason, WXP_LOC_BODY},
+    };
+    struct wxp_err err;
+    char h[160];
+
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        const struct wxp_field *f =
+            wxp_schema_field(&WXP_SCHEMA_TERMINATE_BY_OPENID, in[i].name, in[i].loc);
+        if (f == NULL) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: not in the terminate schema", in[i].name);
+        }
+        hint(f, h, sizeof h);
+        if (in[i].value == NULL) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: required (%s)", in[i].name, h);
+        }
+        wxp_err_clear(&err);
+        if (wxp_schema_check_value(f, in[i].value, strlen(in[i].value), NULL, &err) != WXP_OK) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: %s (%s)", in[i].name, err.msg, h);
+        }
+    }
+    return WXPAY_OK;
+}
+
+static enum wxp_code percent_encode(struct wxp_buf *out, const char *s, size_t len)
+{
+    static const char HEX[] = "0123456789ABCDEF";
+    enum wxp_code rc = WXP_OK;
+
+    for (size_t i = 0; i < len && rc == WXP_OK; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (UNRESERVED[ch]) {
+            rc = wxp_buf_add(out, s + i, 1);
+            continue;
+        }
+        char esc[3] = {'%', HEX[ch >> 4], HEX[ch & 15]};
+        rc = wxp_buf_add(out, esc, 3);
+    }
+    return rc;
+}
+
+/* The member order is that of the API doc's example; non-ASCII stays raw UTF-8 (Java's Gson with
+ * disableHtmlEscaping writes the same bytes). */
+static enum wxp_code terminate_body(struct wxp_buf *b, const struct wxpay_terminate *t,
+                                    struct wxp_err *err)
+{
+    enum wxp_code rc = wxp_buf_addstr(b, "{\"service_id\":");
+
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(b, t->service_id, strlen(t->service_id), err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, ",\"appid\":");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(b, t->appid, strlen(t->appid), err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, ",\"reason\":");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(b, t->reason, strlen(t->reason), err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "}");
+    }
+    return rc;
+}
+
+/* Checks the inputs and fills `k` with the terminate request. */
+static enum wxpay_result_kind build_terminate(const struct wxpay_terminate *t, struct call *k,
+                                              struct wxpay_result *res)
+{
+    struct wxp_err err;
+    enum wxp_code rc;
+    enum wxpay_result_kind kind;
+
+    if (t == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "terminate: the request is required");
+    }
+    kind = check_terminate(t, res);
+    if (kind != WXPAY_OK) {
+        return kind;
+    }
+    wxp_err_clear(&err);
+    k->terminate = true;
+    k->has_body = true;
+    rc = wxp_buf_addstr(&k->target, TERMINATE_PREFIX);
+    if (rc == WXP_OK) {
+        rc = percent_encode(&k->target, t->openid, strlen(t->openid));
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&k->target, TERMINATE_SUFFIX);
+    }
+    if (rc == WXP_OK) {
+        rc = terminate_body(&k->body, t, &err);
+    }
+    if (rc != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "building the request: %s",
+                        err.msg[0] != '\0' ? err.msg : wxp_code_desc(rc));
+    }
+    /* What we built must pass the same check the server applies to what it receives. */
+    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, k->body.ptr, k->body.len, NULL, NULL,
+                              &err) != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: %s", err.field, err.msg);
+    }
+    return WXPAY_OK;
+}
+
+/* ---- generic request: inputs ------------------------------------------------------------ */
+
+/* Path and query go on the wire byte for byte, so they must already be percent-encoded
+ * printable ASCII: curl would otherwise rewrite them and the signature would not match. */
+static bool target_bytes_ok(const char *s, bool is_path)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= 0x20 || ch >= 0x7F || ch == '#' || (is_path && ch == '?')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum wxpay_result_kind build_request(const char *method, const char *path, const char *query,
+                                            const char *json_body, struct call *k,
+                                            struct wxpay_result *res)
+{
+    static const char *const METHODS[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    struct wxp_err err;
+    size_t off = 0;
+    bool known = false;
+    enum wxp_code rc;
+
+    if (method == NULL || path == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "method and path are required");
+    }
+    for (size_t i = 0; i < sizeof METHODS / sizeof METHODS[0]; i++) {
+        known = known || strcmp(method, METHODS[i]) == 0;
+    }
+    if (!known) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "method: must be GET, POST, PUT, PATCH or DELETE (uppercase)");
+    }
+    if (path[0] != '/' || !target_bytes_ok(path, true)) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "path: must start with '/' and hold only percent-encoded printable "
+                        "ASCII without spaces, '?' or '#'");
+    }
+    if (query != NULL && !target_bytes_ok(query, false)) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "query: must be percent-encoded printable ASCII without spaces or '#'");
+    }
+    rc = wxp_buf_addstr(&k->target, path);
+    if (rc == WXP_OK && query != NULL && query[0] != '\0') {
+        rc = wxp_buf_addf(&k->target, "?%s", query);
+    }
+    if (rc != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "path, query: %s", wxp_code_desc(rc));
+    }
+    /* NULL or "" sends no body. */
+    if (json_body == NULL || json_body[0] == '\0') {
+        return WXPAY_OK;
+    }
+    wxp_err_clear(&err);
+    if (wxp_buf_addstr(&k->body, json_body) != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "json_body: larger than %zu bytes", WXP_BODY_MAX);
+    }
+    if (wxp_json_check(k->body.ptr, k->body.len, &off, &err) != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "json_body: not valid JSON at byte %zu: %s", off,
+                        err.msg);
+    }
+    k->has_body = true;
+    return WXPAY_OK;
+}
+
+/* ---- signing ---------------------------------------------------------------------------- */
+
+/* Appends the Authorization value to `authz` and, when `sigstr` is not NULL, the string signed. */
+static enum wxpay_result_kind sign_call(const struct wxpay_client *c, const struct call *k,
+                                        int64_t ts, const char *nonce, struct wxp_buf *authz,
+                                        struct wxp_buf *sigstr, struct wxpay_result *res)
+{
+    struct wxp_signer s = {c->key, c->mchid, c->serial};
+    struct wxp_err err;
+    char tsbuf[24];
+
+    wxp_err_clear(&err);
+    if (wxp_authz_sign(authz, &s, wxp_str_c(k->method), buf_str(&k->target), call_body(k), ts,
+                       nonce, &err) != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "signing: %s%s%s", err.field,
+                        err.field[0] != '\0' ? ": " : "", err.msg);
+    }
+    if (sigstr == NULL) {
+        return WXPAY_OK;
+    }
+    snprintf(tsbuf, sizeof tsbuf, "%" PRId64, ts);
+    if (wxp_signmsg_request(sigstr, wxp_str_c(k->method), buf_str(&k->target), wxp_str_c(tsbuf),
+                            wxp_str_c(nonce), call_body(k), &err) != WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "signing: %s", err.msg);
+    }
+    return WXPAY_OK;
+}
+
+/* ---- the answer ------------------------------------------------------------------------- */
+
+/* Core verification codes to the public reason (-Wswitch-enum: a table, not a switch). */
+static const struct {
+    enum wxp_code code;
+    enum wxpay_verify_failure vf;
+} FAILURES[] = {
+    {WXP_E_RESP_HEADER_MISSING, WXPAY_VF_MISSING_HEADER},
+    {WXP_E_RESP_TIMESTAMP, WXPAY_VF_BAD_TIMESTAMP},
+    {WXP_E_TIMESTAMP_STALE, WXPAY_VF_STALE},
+    {WXP_E_TIMESTAMP_FUTURE, WXPAY_VF_FUTURE},
+    {WXP_E_SERIAL_UNKNOWN, WXPAY_VF_UNKNOWN_SERIAL},
+    {WXP_E_SIG_PROBE, WXPAY_VF_PROBE},
+};
+
+static enum wxpay_verify_failure failure_of(enum wxp_code rc)
+{
+    for (size_t i = 0; i < sizeof FAILURES / sizeof FAILURES[0]; i++) {
+        if (FAILURES[i].code == rc) {
+            return FAILURES[i].vf;
+        }
+    }
+    return WXPAY_VF_BAD_SIGNATURE; /* WXP_E_SIG_MISMATCH and anything unexpected */
+}
+
+static struct wxp_str hdr_str(const struct wxl_response *r, enum wxl_hdr h)
+{
+    struct wxp_str s = {NULL, 0};
+
+    if (r->hdr[h].present) {
+        s.ptr = wxp_buf_cstr(&r->hdr[h].value);
+        s.len = r->hdr[h].value.len;
+    }
+    return s;
+}
+
+/* Classifies the answer's signature, whatever its status. */
+static void check_signature(const struct wxpay_client *c, const struct wxl_response *r,
+                            struct wxpay_result *res)
+{
+    struct wxp_resp in = {
+        hdr_str(r, WXL_H_TIMESTAMP), hdr_str(r, WXL_H_NONCE),      hdr_str(r, WXL_H_SIGNATURE),
+        hdr_str(r, WXL_H_SERIAL),    hdr_str(r, WXL_H_REQUEST_ID), buf_str(&r->body),
+    };
+    struct wxp_resp_policy pol = {(int64_t)time(NULL), (int64_t)c->skew, true};
+    struct wxp_err err;
+    enum wxp_code rc;
+
+    if (!r->hdr[WXL_H_SIGNATURE].present) {
+        res->signature = WXPAY_SIG_UNSIGNED;
+        return;
+    }
+    if (c->trace.fn != NULL && in.timestamp.ptr != NULL && in.nonce.ptr != NULL) {
+        struct wxp_buf msg;
+        wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
+        if (wxp_signmsg_response(&msg, in.timestamp, in.nonce, in.body, NULL) == WXP_OK) {
+            wxl_trace(c, "verify-string", wxp_buf_cstr(&msg), msg.len);
+        }
+        wxp_buf_free(&msg);
+    }
+    wxp_err_clear(&err);
+    /* rule: every Wechatpay-* header and Request-ID present, timestamp within the window, a known
+     * serial, and RSA-SHA256 over TIMESTAMP\nNONCE\nBODY\n. src:
+     * docs/protocol.md#response-verification */
+    rc = wxp_resp_verify(c->keys, &in, &pol, &err);
+    if (rc == WXP_OK) {
+        res->signature = WXPAY_SIG_VALID;
+        return;
+    }
+    res->signature = WXPAY_SIG_INVALID;
+    res->verify_failure = failure_of(rc);
+    wxl_copy(res->verify_detail, sizeof res->verify_detail, err.msg, strlen(err.msg));
+}
+
+/* An envelope member, NULL when absent. */
+static void copy_opt(char *dst, size_t cap, const char *src)
+{
+    wxl_copy(dst, cap, src, src != NULL ? strlen(src) : 0);
+}
+
+static void copy_envelope(const struct wxl_response *r, struct wxpay_result *res, bool *is_env)
+{
+    struct wxp_envelope env;
+    struct wxp_err err;
+
+    memset(&env, 0, sizeof env);
+    *is_env = false;
+    if (r->body.len == 0 || wxp_envelope_parse(r->body.ptr, r->body.len, &env, &err) != WXP_OK) {
+        return;
+    }
+    *is_env = true;
+    copy_opt(res->code, sizeof res->code, env.code);
+    copy_opt(res->message, sizeof res->message, env.message);
+    copy_opt(res->detail_field, sizeof res->detail_field, env.field);
+    copy_opt(res->detail_value, sizeof res->detail_value, env.value);
+    copy_opt(res->detail_issue, sizeof res->detail_issue, env.issue);
+    copy_opt(res->detail_location, sizeof res->detail_location, env.location);
+    wxp_envelope_free(&env);
+}
+
+/* Turns an HTTP answer into the result. `url` only names the request in messages. */
+static enum wxpay_result_kind classify(const struct wxpay_client *c, const struct call *k,
+                                       const struct wxl_response *r, const char *url,
+                                       struct wxpay_result *res)
+{
+    bool is_env = false;
+
+    if (r->curl_code != CURLE_OK) {
+        res->curl_code = (int)r->curl_code;
+        if (r->too_large) {
+            return wxl_fail(res, WXPAY_ERR_TRANSPORT,
+                            "transport: the answer is too large (body over %zu bytes or a header "
+                            "over %zu bytes) (%s)",
+                            WXL_BODY_MAX, WXL_HEADER_MAX, url);
+        }
+        return wxl_fail(res, WXPAY_ERR_TRANSPORT, "transport: %s (%s)%s%s",
+                        curl_easy_strerror(r->curl_code), url, r->errbuf[0] != '\0' ? ": " : "",
+                        r->errbuf);
+    }
+    res->http_status = r->status;
+    if (r->hdr[WXL_H_REQUEST_ID].present) {
+        wxl_copy(res->request_id, sizeof res->request_id, r->hdr[WXL_H_REQUEST_ID].value.ptr,
+                 r->hdr[WXL_H_REQUEST_ID].value.len);
+    }
+    if (r->body.len > 0) {
+        res->body = wxp_strndup(r->body.ptr, r->body.len);
+        if (res->body == NULL) {
+            return wxl_fail(res, WXPAY_ERR_TRANSPORT, "transport: out of memory (%s)", url);
+        }
+        res->body_len = r->body.len;
+    }
+    check_signature(c, r, res);
+
+    if (r->status >= 200 && r->status < 300) {
+        if (res->signature == WXPAY_SIG_UNSIGNED) {
+            /* rule: a 2xx without a signature is forged or tampered with.
+             * src: docs/protocol.md#response-verification */
+            res->verify_failure = WXPAY_VF_MISSING_HEADER;
+            snprintf(res->verify_detail, sizeof res->verify_detail,
+                     "response has no Wechatpay-Signature header");
+        }
+        if (res->signature != WXPAY_SIG_VALID) {
+            return wxl_fail(res, WXPAY_ERR_VERIFY,
+                            "verification failed: %s; the answer must be treated as forged",
+                            res->verify_detail);
+        }
+        /* Choice: terminate answers 204 No Content (src: research §5 [D-TERM]); any other 2xx,
+         * even a verified one, is not the documented success, so it is reported as a WeChat-side
+         * surprise (kind WECHAT) rather than OK. A forged one was caught above as VERIFY. */
+        if (k->terminate && r->status != 204) {
+            return wxl_fail(res, WXPAY_ERR_WECHAT,
+                            "unexpected HTTP %ld for terminate (expected 204)", r->status);
+        }
+        res->kind = WXPAY_OK;
+        return WXPAY_OK;
+    }
+
+    copy_envelope(r, res, &is_env);
+    if (!is_env) {
+        return wxl_fail(res, WXPAY_ERR_WECHAT, "HTTP %ld (%s)%s%s", r->status,
+                        r->body.len == 0 ? "empty body, no error envelope"
+                                         : "the body is not an APIv3 error envelope",
+                        res->signature == WXPAY_SIG_INVALID ? "; its signature does not verify: "
+                                                            : "",
+                        res->signature == WXPAY_SIG_INVALID ? res->verify_detail : "");
+    }
+    return wxl_fail(res, WXPAY_ERR_WECHAT, "HTTP %ld %s: %s%s%s", r->status, res->code,
+                    res->message,
+                    res->signature == WXPAY_SIG_INVALID ? "; its signature does not verify: " : "",
+                    res->signature == WXPAY_SIG_INVALID ? res->verify_detail : "");
+}
+
+/* ---- sending, with retries -------------------------------------------------------------- */
+
+/* Transport failures that fail the same way every time: not worth another try. */
+static const CURLcode PERMANENT[] = {
+    CURLE_UNSUPPORTED_PROTOCOL, CURLE_FAILED_INIT,           CURLE_URL_MALFORMAT,
+    CURLE_OUT_OF_MEMORY,        CURLE_BAD_FUNCTION_ARGUMENT, CURLE_PEER_FAILED_VERIFICATION,
+    CURLE_SSL_CACERT_BADFILE,   CURLE_SSL_CERTPROBLEM,
+};
+
+static bool transient_transport(CURLcode cc, bool too_large)
+{
+    if (too_large) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof PERMANENT / sizeof PERMANENT[0]; i++) {
+        if (PERMANENT[i] == cc) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* rule: retry 429, 5xx and transport failures; never LOCAL, never a verification failure.
+ * Choice: an error answer whose signature is present but invalid is not retried either (the
+ * peer may be an impostor). src: wxpay.h struct wxpay_retry */
+static bool should_retry(const struct wxpay_result *res, const struct wxl_response *r)
+{
+    switch (res->kind) {
+    case WXPAY_ERR_TRANSPORT:
+        return res->http_status == 0 && transient_transport(r->curl_code, r->too_large);
+    case WXPAY_ERR_WECHAT:
+        return (res->http_status == 429 || res->http_status >= 500) &&
+               res->signature != WXPAY_SIG_INVALID;
+    case WXPAY_OK:
+    case WXPAY_ERR_LOCAL:
+    case WXPAY_ERR_VERIFY:
+        return false;
+    }
+    return false;
+}
+
+/* Full jitter: uniform(0, min(max, base * 2^n)) milliseconds, from OpenSSL's CSPRNG. */
+static long backoff_ms(const struct wxpay_retry *rt, unsigned n)
+{
+    long ceiling = rt->base_delay_ms;
+    uint64_t rnd = 0;
+    unsigned char b[8];
+
+    for (unsigned i = 0; i < n && ceiling < rt->max_delay_ms; i++) {
+        ceiling = ceiling > rt->max_delay_ms / 2 ? rt->max_delay_ms : ceiling * 2;
+    }
+    if (ceiling > rt->max_delay_ms) {
+        ceiling = rt->max_delay_ms;
+    }
+    if (ceiling <= 0) {
+        return 0;
+    }
+    if (RAND_bytes(b, (int)sizeof b) != 1) {
+        return ceiling;
+    }
+    for (size_t i = 0; i < sizeof b; i++) {
+        rnd = (rnd << 8) | b[i];
+    }
+    return (long)(rnd % ((uint64_t)ceiling + 1));
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* One attempt: fresh timestamp and nonce, sign, send, classify. */
+static enum wxpay_result_kind attempt(struct wxpay_client *c, const struct call *k, const char *url,
+                                      struct wxl_response *r, struct wxpay_result *res)
+{
+    struct wxp_buf authz;
+    struct wxp_buf sigstr;
+    struct wxp_buf line[5];
+    const char *lines[6] = {NULL};
+    char nonce[WXP_NONCE_LEN + 1];
+    size_t n = 0;
+    struct wxp_err err;
+    enum wxpay_result_kind kind;
+    enum wxp_code rc = WXP_OK;
+    bool content_type = k->has_body || strcmp(k->method, "POST") == 0 ||
+                        strcmp(k->method, "PUT") == 0 || strcmp(k->method, "PATCH") == 0;
+
+    wxp_buf_init(&authz, HEADER_LINE_MAX);
+    wxp_buf_init(&sigstr, WXP_SIGNMSG_MAX);
+    for (size_t i = 0; i < sizeof line / sizeof line[0]; i++) {
+        wxp_buf_init(&line[i], HEADER_LINE_MAX);
+    }
+    wxp_err_clear(&err);
+    if (wxp_nonce(nonce, &err) != WXP_OK) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "nonce: %s", err.msg);
+        goto out;
+    }
+    kind = sign_call(c, k, (int64_t)time(NULL), nonce, &authz, c->trace.fn != NULL ? &sigstr : NULL,
+                     res);
+    if (kind != WXPAY_OK) {
+        goto out;
+    }
+    wxl_trace(c, "signing-string", wxp_buf_cstr(&sigstr), sigstr.len);
+
+    /* rule: Authorization, Accept: application/json, Content-Type: application/json and a
+     * User-Agent on every call; Wechatpay-Serial names the key we verify with. src: research §3,
+     * docs/protocol.md#authorization-header */
+    rc = wxp_buf_addf(&line[n++], "Authorization: %s", wxp_buf_cstr(&authz));
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&line[n++], "Accept: application/json");
+    }
+    if (rc == WXP_OK && content_type) {
+        rc = wxp_buf_addstr(&line[n++], "Content-Type: application/json");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&line[n++], "User-Agent: %s", c->user_agent);
+    }
+    if (rc == WXP_OK && c->accept_serial[0] != '\0') {
+        rc = wxp_buf_addf(&line[n++], "Wechatpay-Serial: %s", c->accept_serial);
+    }
+    if (rc != WXP_OK) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "headers: %s", wxp_code_desc(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lines[i] = wxp_buf_cstr(&line[i]);
+    }
+    {
+        struct wxl_request req = {k->method, url, lines, k->has_body ? k->body.ptr : NULL,
+                                  k->body.len};
+        (void)wxl_http_perform(c, &req, r);
+    }
+    kind = classify(c, k, r, url, res);
+out:
+    for (size_t i = 0; i < sizeof line / sizeof line[0]; i++) {
+        wxp_buf_free(&line[i]);
+    }
+    wxp_buf_free(&sigstr);
+    wxp_buf_free(&authz);
+    return kind;
+}
+
+static enum wxpay_result_kind send_call(struct wxpay_client *c, const struct call *k,
+                                        struct wxpay_result *res)
+{
+    struct wxp_buf url;
+    enum wxpay_result_kind kind;
+    unsigned tries = 0;
+
+    wxp_buf_init(&url, TARGET_MAX + 2048);
+    if (wxp_buf_addstr(&url, c->base_url) != WXP_OK ||
+        wxp_buf_add(&url, k->target.ptr, k->target.len) != WXP_OK) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "the URL is too long");
+        goto out;
+    }
+    for (;;) {
+        struct wxl_response r;
+
+        wxl_response_init(&r);
+        kind = attempt(c, k, wxp_buf_cstr(&url), &r, res);
+        /* A LOCAL failure (nonce, signing) sent nothing this time. */
+        res->attempts = kind == WXPAY_ERR_LOCAL ? tries : tries + 1;
+        if (tries >= c->retry.max_retries || !should_retry(res, &r)) {
+            wxl_response_free(&r);
+            break;
+        }
+        wxl_response_free(&r);
+        sleep_ms(backoff_ms(&c->retry, tries));
+        tries++;
+        /* The next attempt's result replaces this one entirely. */
+        wxpay_result_free(res);
+    }
+out:
+    wxp_buf_free(&url);
+    return kind;
+}
+
+/* ---- the public calls ------------------------------------------------------------------- */
+
+enum wxpay_result_kind wxpay_payscore_terminate(struct wxpay_client *c,
+                                                const struct wxpay_terminate *t,
+                                                struct wxpay_result *res)
+{
+    struct call k;
+    enum wxpay_result_kind kind;
+
+    wxl_result_reset(res);
+    if (c == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "client: required");
+    }
+    call_init(&k, "POST");
+    kind = build_terminate(t, &k, res);
+    if (kind == WXPAY_OK) {
+        kind = send_call(c, &k, res);
+    }
+    call_free(&k);
+    return kind;
+}
+
+enum wxpay_result_kind wxpay_request(struct wxpay_client *c, const char *method, const char *path,
+                                     const char *query, const char *json_body,
+                                     struct wxpay_result *res)
+{
+    struct call k;
+    enum wxpay_result_kind kind;
+
+    wxl_result_reset(res);
+    if (c == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "client: required");
+    }
+    call_init(&k, method);
+    kind = build_request(method, path, query, json_body, &k, res);
+    if (kind == WXPAY_OK) {
+        kind = send_call(c, &k, res);
+    }
+    call_free(&k);
+    return kind;
+}
+
+static char *dup_buf(const struct wxp_buf *b)
+{
+    return wxp_strndup(wxp_buf_cstr(b), b->len);
+}
+
+enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
+                                               const struct wxpay_terminate *t, long long timestamp,
+                                               const char *nonce, struct wxpay_prepared *out,
+                                               struct wxpay_result *res)
+{
+    struct call k;
+    struct wxp_buf authz;
+    struct wxp_buf sigstr;
+    struct wxp_err err;
+    char fresh[WXP_NONCE_LEN + 1];
+    enum wxpay_result_kind kind;
+
+    wxl_result_reset(res);
+    if (out != NULL) {
+        memset(out, 0, sizeof *out);
+    }
+    if (c == NULL || out == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "client and out are required");
+    }
+    if (timestamp < 0) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "timestamp: must not be negative");
+    }
+    call_init(&k, "POST");
+    wxp_buf_init(&authz, HEADER_LINE_MAX);
+    wxp_buf_init(&sigstr, WXP_SIGNMSG_MAX);
+    kind = build_terminate(t, &k, res);
+    if (kind != WXPAY_OK) {
+        goto out;
+    }
+    if (nonce == NULL) {
+        wxp_err_clear(&err);
+        if (wxp_nonce(fresh, &err) != WXP_OK) {
+            kind = wxl_fail(res, WXPAY_ERR_LOCAL, "nonce: %s", err.msg);
+            goto out;
+        }
+        nonce = fresh;
+    }
+    kind = sign_call(c, &k, (int64_t)timestamp, nonce, &authz, &sigstr, res);
+    if (kind != WXPAY_OK) {
+        goto out;
+    }
+    out->target = dup_buf(&k.target);
+    out->body = dup_buf(&k.body);
+    out->signing_string = dup_buf(&sigstr);
+    out->authorization = dup_buf(&authz);
+    if (out->target == NULL || out->body == NULL || out->signing_string == NULL ||
+        out->authorization == NULL) {
+        wxpay_prepared_free(out);
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "out of memory");
+    }
+out:
+    wxp_buf_free(&sigstr);
+    wxp_buf_free(&authz);
+    call_free(&k);
+    return kind;
+}
+
+void wxpay_prepared_free(struct wxpay_prepared *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    wxp_free(p->target);
+    wxp_free(p->body);
+    wxp_free(p->signing_string);
+    wxp_free(p->authorization);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* test_client_e2e.c: libwxpay against wxpay-mock: success, each error class, and each forged or
+ * stale answer the mock's scenarios produce. The client must never call a forged 2xx a success,
+ * and must classify every error answer's signature. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "wxpay/wxpay.h"
+
+static struct e2e_mock mock;
+static char key_path[1024], cert_path[1024], pub_path[1024];
+
+static int start(void **state)
+{
+    (void)state;
+    snprintf(key_path, sizeof key_path, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    snprintf(cert_path, sizeof cert_path, "%s", t_fixture("certs/test-platform.cert.pem"));
+    snprintf(pub_path, sizeof pub_path, "%s", t_fixture("keys/test-platform.pub.pem"));
+    e2e_start(&mock, NULL);
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    e2e_stop(&mock);
+    return 0;
+}
+
+enum mode { CERT, PUBKEY };
+
+/* A client for merchant A against `m`; certificate or public-key mode. */
+static struct wxpay_client *client_for(const struct e2e_mock *m, enum mode mode, unsigned retries,
+                                       long timeout_ms)
+{
+    static const char *certs[2], *pubs[2], *ids[2];
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+
+    memset(&cfg, 0, sizeof cfg);
+    certs[0] = cert_path;
+    pubs[0] = pub_path;
+    ids[0] = T_PUBKEY_ID;
+    cfg.base_url = m->url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key_path;
+    if (mode == CERT) {
+        cfg.platform_cert_files = certs;
+    } else {
+        cfg.platform_pubkey_files = pubs;
+        cfg.platform_pubkey_ids = ids;
+    }
+    cfg.retry.max_retries = retries;
+    cfg.retry.base_delay_ms = 10;
+    cfg.timeout_ms = timeout_ms;
+    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fail_msg("client: %s", r.error);
+    }
+    wxpay_result_free(&r);
+    return c;
+}
+
+static enum wxpay_result_kind terminate(struct wxpay_client *c, const char *openid,
+                                        struct wxpay_result *r)
+{
+    struct wxpay_terminate t = {openid, "500001", "wxd678efh567hg6787", "client e2e"};
+    return wxpay_payscore_terminate(c, &t, r);
+}
+
+static void add_rules(const struct e2e_mock *m, const char *json)
+{
+    const char *h[] = {"Content-Type: application/json", NULL};
+    struct e2e_resp r;
+    e2e_send(m, "POST", "/__admin/scenarios", h, json, strlen(json), &r);
+    if (r.status != 201) {
+        fail_msg("scenario refused (%ld): %s", r.status, wxp_buf_cstr(&r.body));
+    }
+    e2e_resp_free(&r);
+}
+
+static void test_client_success_is_verified_204(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_result r;
+    assert_int_equal(terminate(c, "oClientOk", &r), WXPAY_OK);
+    assert_int_equal(r.kind, WXPAY_OK);
+    assert_int_equal(r.http_status, 204);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_int_equal(r.verify_failure, WXPAY_VF_NONE);
+    assert_true(strlen(r.request_id) > 10);
+    assert_int_equal(r.attempts, 1);
+    wxpay_result_free(&r);
+    /* The same authorization again: the documented state error, unsigned like the live one. */
+    assert_int_equal(terminate(c, "oClientOk", &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.http_status, 400);
+    assert_string_equal(r.code, "INVALID_ORDER_STATE");
+    assert_true(strlen(r.message) > 0);
+    assert_int_equal(r.signature, WXPAY_SIG_UNSIGNED);
+    assert_true(strlen(r.error) > 0);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+static void test_client_public_key_mode(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, PUBKEY, 0, 0);
+    struct wxpay_result r;
+    /* The client names its PUB_KEY_ID in Wechatpay-Serial; the mock signs with that key. */
+    assert_int_equal(terminate(c, "oClientPub", &r), WXPAY_OK);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+static void test_client_rejects_every_forged_2xx(void **state)
+{
+    (void)state;
+    const struct {
+        int line;
+        const char *action;
+        enum wxpay_verify_failure want;
+        enum wxpay_signature sig;
+    } rows[] = {
+        {__LINE__, "{\"signature\":\"forged\"}", WXPAY_VF_BAD_SIGNATURE, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"signature\":\"probe\"}", WXPAY_VF_PROBE, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"serial\":\"unknown\"}", WXPAY_VF_UNKNOWN_SERIAL, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"timestamp_offset\":-400}", WXPAY_VF_STALE, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"timestamp_offset\":400}", WXPAY_VF_FUTURE, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"omit_header\":\"Wechatpay-Nonce\"}", WXPAY_VF_MISSING_HEADER,
+         WXPAY_SIG_INVALID},
+        {__LINE__, "{\"omit_header\":\"Wechatpay-Timestamp\"}", WXPAY_VF_MISSING_HEADER,
+         WXPAY_SIG_INVALID},
+        {__LINE__, "{\"omit_header\":\"Wechatpay-Serial\"}", WXPAY_VF_MISSING_HEADER,
+         WXPAY_SIG_INVALID},
+        {__LINE__, "{\"omit_header\":\"Request-ID\"}", WXPAY_VF_MISSING_HEADER, WXPAY_SIG_INVALID},
+        {__LINE__, "{\"omit_header\":\"Wechatpay-Signature\"}", WXPAY_VF_MISSING_HEADER,
+         WXPAY_SIG_UNSIGNED},
+        {__LINE__, "{\"sign_over\":\"{}\"}", WXPAY_VF_BAD_SIGNATURE, WXPAY_SIG_INVALID},
+    };
+    struct wxpay_client *c = client_for(&mock, CERT, 3, 0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char openid[32], rule[512];
+        struct wxpay_result r;
+        enum wxpay_result_kind k;
+        snprintf(openid, sizeof openid, "oForged%zu", i);
+        snprintf(rule, sizeof rule, "[{\"match\":{\"openid\":\"%s\"},\"action\":%s}]", openid,
+                 rows[i].action);
+        add_rules(&mock, rule);
+        k = terminate(c, openid, &r);
+        if (k != WXPAY_ERR_VERIFY || r.verify_failure != rows[i].want ||
+            r.signature != rows[i].sig || r.http_status != 204 || r.attempts != 1) {
+            fail_msg("row at line %d: kind %s, failure %s, signature %s, status %ld, attempts %u "
+                     "(%s)",
+                     rows[i].line, wxpay_result_kind_name(k),
+                     wxpay_verify_failure_name(r.verify_failure), wxpay_signature_name(r.signature),
+                     r.http_status, r.attempts, r.error);
+        }
+        assert_true(strlen(r.error) > 0);
+        wxpay_result_free(&r);
+    }
+    wxpay_client_free(c);
+}
+
+static void test_client_error_statuses_are_wechat_errors(void **state)
+{
+    (void)state;
+    const struct {
+        int line;
+        long status;
+        const char *code;
+    } rows[] = {
+        {__LINE__, 400, "PARAM_ERROR"},
+        {__LINE__, 401, "SIGN_ERROR"},
+        {__LINE__, 403, "NO_AUTH"},
+        {__LINE__, 404, "ORDER_NOT_EXIST"},
+        {__LINE__, 429, "FREQUENCY_LIMITED"},
+        {__LINE__, 500, "SYSTEM_ERROR"},
+        {__LINE__, 503, "SERVICE_UNAVAILABLE"},
+    };
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char openid[32], rule[512];
+        struct wxpay_result r;
+        snprintf(openid, sizeof openid, "oStatus%zu", i);
+        snprintf(rule, sizeof rule,
+                 "[{\"match\":{\"openid\":\"%s\"},\"action\":{\"respond\":{\"status\":%ld,"
+                 "\"code\":\"%s\",\"message\":\"m\",\"detail\":{\"field\":\"/x\",\"value\":3,"
+                 "\"location\":\"body\"}}}}]",
+                 openid, rows[i].status, rows[i].code);
+        add_rules(&mock, rule);
+        if (terminate(c, openid, &r) != WXPAY_ERR_WECHAT || r.http_status != rows[i].status ||
+            strcmp(r.code, rows[i].code) != 0 || r.signature != WXPAY_SIG_UNSIGNED) {
+            fail_msg("row at line %d: %s %ld %s sig=%s", rows[i].line,
+                     wxpay_result_kind_name(r.kind), r.http_status, r.code,
+                     wxpay_signature_name(r.signature));
+        }
+        assert_string_equal(r.message, "m");
+        assert_string_equal(r.detail_field, "/x");
+        assert_string_equal(r.detail_value, "3");
+        assert_string_equal(r.detail_location, "body");
+        wxpay_result_free(&r);
+    }
+    wxpay_client_free(c);
+}
+
+static void test_client_classifies_signed_errors(void **state)
+{
+    (void)state;
+    struct e2e_mock signing;
+    const char *args[] = {"--sign-errors", NULL};
+    struct wxpay_client *c;
+    struct wxpay_result r;
+
+    e2e_start(&signing, args);
+    c = client_for(&signing, CERT, 0, 0);
+    assert_int_equal(terminate(c, "oSigned", &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oSigned", &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    wxpay_result_free(&r);
+    add_rules(&signing, "[{\"match\":{\"openid\":\"oSignedBad\"},\"action\":{\"respond\":"
+                        "{\"status\":500,\"code\":\"SYSTEM_ERROR\",\"message\":\"x\"},"
+                        "\"signature\":\"forged\"}}]");
+    assert_int_equal(terminate(c, "oSignedBad", &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.signature, WXPAY_SIG_INVALID);
+    assert_int_equal(r.verify_failure, WXPAY_VF_BAD_SIGNATURE);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+    e2e_stop(&signing);
+}
+
+static void test_client_transport_failures(void **state)
+{
+    (void)state;
+    struct e2e_mock closed = mock;
+    struct wxpay_client *c;
+    struct wxpay_result r;
+
+    /* Port 9 (discard) on loopback: nothing listens there in the test environment. */
+    snprintf(closed.url, sizeof closed.url, "http://127.0.0.1:9");
+    c = client_for(&closed, CERT, 0, 2000);
+    assert_int_equal(terminate(c, "oNoServer", &r), WXPAY_ERR_TRANSPORT);
+    assert_int_equal(r.http_status, 0);
+    assert_int_not_equal(r.curl_code, 0);
+    assert_true(strlen(r.error) > 0);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+
+    c = client_for(&mock, CERT, 0, 300);
+    add_rules(&mock, "[{\"match\":{\"openid\":\"oDrop\"},\"action\":{\"drop\":true}},"
+                     "{\"match\":{\"openid\":\"oSlow\"},\"action\":{\"delay_ms\":1500}}]");
+    assert_int_equal(terminate(c, "oDrop", &r), WXPAY_ERR_TRANSPORT);
+    assert_int_equal(r.curl_code, CURLE_GOT_NOTHING);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oSlow", &r), WXPAY_ERR_TRANSPORT);
+    assert_int_equal(r.curl_code, CURLE_OPERATION_TIMEDOUT);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+static void test_client_retries_5xx_but_never_a_forged_answer(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 3, 0);
+    struct wxpay_result r;
+    add_rules(&mock, "[{\"match\":{\"openid\":\"oRetry\"},\"times\":2,\"action\":{\"respond\":"
+                     "{\"status\":500,\"code\":\"SYSTEM_ERROR\",\"message\":\"busy\"}}}]");
+    assert_int_equal(terminate(c, "oRetry", &r), WXPAY_OK);
+    assert_int_equal(r.attempts, 3);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+    /* Without retries the first 500 is the answer. */
+    c = client_for(&mock, CERT, 0, 0);
+    add_rules(&mock, "[{\"match\":{\"openid\":\"oNoRetry\"},\"times\":1,\"action\":{\"respond\":"
+                     "{\"status\":429,\"code\":\"FREQUENCY_LIMITED\",\"message\":\"slow\"}}}]");
+    assert_int_equal(terminate(c, "oNoRetry", &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.attempts, 1);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+static void test_client_reuses_one_connection(void **state)
+{
+    (void)state;
+    const char *h[] = {NULL};
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_result r;
+    struct e2e_resp j;
+    cJSON *root;
+    char first[64] = "";
+    int seen = 0;
+
+    for (int i = 0; i < 3; i++) {
+        char openid[32];
+        snprintf(openid, sizeof openid, "oKeepAlive%d", i);
+        assert_int_equal(terminate(c, openid, &r), WXPAY_OK);
+        wxpay_result_free(&r);
+    }
+    e2e_send(&mock, "GET", "/__admin/requests?path=/v3/payscore/permissions/openid/oKeepAlive", h,
+             NULL, 0, &j);
+    assert_int_equal(j.status, 200);
+    root = cJSON_ParseWithLength(j.body.ptr, j.body.len);
+    assert_non_null(root);
+    for (cJSON *e = root->child; e != NULL; e = e->next) {
+        const cJSON *remote = cJSON_GetObjectItemCaseSensitive(e, "remote");
+        assert_true(cJSON_IsString(remote));
+        if (first[0] == '\0') {
+            snprintf(first, sizeof first, "%s", remote->valuestring);
+        }
+        assert_string_equal(remote->valuestring, first);
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+    cJSON_Delete(root);
+    e2e_resp_free(&j);
+    wxpay_client_free(c);
+}
+
+static void test_client_generic_request(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_result r;
+    assert_int_equal(wxpay_request(c, "GET", "/v3/certificates", NULL, NULL, &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.http_status, 404);
+    assert_int_equal(r.signature, WXPAY_SIG_UNSIGNED);
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_request(c, "POST", "/v3/payscore/permissions/openid/oGeneric/terminate",
+                                   NULL,
+                                   "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\","
+                                   "\"reason\":\"generic\"}",
+                                   &r),
+                     WXPAY_OK);
+    assert_int_equal(r.http_status, 204);
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_request(c, "POST", "/v3/x", NULL, "{not json", &r), WXPAY_ERR_LOCAL);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_success_is_verified_204),
+        cmocka_unit_test(test_client_public_key_mode),
+        cmocka_unit_test(test_client_rejects_every_forged_2xx),
+        cmocka_unit_test(test_client_error_statuses_are_wechat_errors),
+        cmocka_unit_test(test_client_classifies_signed_errors),
+        cmocka_unit_test(test_client_transport_failures),
+        cmocka_unit_test(test_client_retries_5xx_but_never_a_forged_answer),
+        cmocka_unit_test(test_client_reuses_one_connection),
+        cmocka_unit_test(test_client_generic_request),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, start, stop);
+    curl_global_cleanup();
+    return rc;
+}
