@@ -167,6 +167,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
         resp.failed_check = "internal";
         memset(&h, 0, sizeof h);
     }
+    resp.sign = h.has_sig; /* the journal records whether signature headers went out */
     static char empty[1];
     mr = MHD_create_response_from_buffer(resp.body.len, resp.body.ptr ? resp.body.ptr : empty,
                                          MHD_RESPMEM_MUST_COPY);

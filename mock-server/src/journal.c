@@ -216,7 +216,7 @@ static struct jentry *entry_new(const struct mock_request *req, const struct moc
         e->status = resp->status;
         copy_cstr(e->code, sizeof e->code, resp->code);
         copy_cstr(e->failed_check, sizeof e->failed_check, resp->failed_check);
-        e->sign = resp->sign;
+        e->sign = resp->sign; /* what was sent: daemon.c sets it from the signing step */
     }
     e->latency_ms = now_ms() - req->received_ms;
     if (e->latency_ms < 0) {

@@ -51,13 +51,14 @@ enum mock_sigmode {
     MOCK_SIG_VALID,  /* signed correctly over what is sent */
     MOCK_SIG_FORGED, /* base64 of the right length, signed by the wrong key */
     MOCK_SIG_PROBE,  /* WECHATPAY/SIGNTEST/ + base64 */
+    MOCK_SIG_NONE,   /* no Wechatpay-* header at all (Request-ID is still sent) */
 };
 
 struct mock_response {
     unsigned status;          /* 204, 400, ... */
     struct wxp_buf body;      /* exact bytes sent */
     char code[64];            /* WeChat error code, "" on success (a copy) */
-    bool sign;                /* add Wechatpay-* headers */
+    bool sign;                /* add Wechatpay-* headers; after sending: whether they went out */
     const char *failed_check; /* which check failed, NULL when none: "route", "headers",
                                  "authorization", "merchant", "timestamp", "serial", "replay",
                                  "signature", "internal",

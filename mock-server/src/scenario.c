@@ -607,8 +607,10 @@ static enum wxp_code parse_tampering(const struct pctx *c, struct rule *r, const
         static const struct {
             const char *name;
             enum mock_sigmode mode;
-        } MODES[] = {
-            {"valid", MOCK_SIG_VALID}, {"forged", MOCK_SIG_FORGED}, {"probe", MOCK_SIG_PROBE}};
+        } MODES[] = {{"valid", MOCK_SIG_VALID},
+                     {"forged", MOCK_SIG_FORGED},
+                     {"probe", MOCK_SIG_PROBE},
+                     {"none", MOCK_SIG_NONE}};
         const char *want = cJSON_GetStringValue(f[AK_SIGNATURE]);
         for (size_t i = 0; want != NULL && i < NELEM(MODES); i++) {
             if (strcmp(want, MODES[i].name) == 0) {
@@ -617,7 +619,8 @@ static enum wxp_code parse_tampering(const struct pctx *c, struct rule *r, const
             }
         }
         if (!r->has_sigmode) {
-            return fail(c, "action.signature", "must be \"valid\", \"forged\" or \"probe\"");
+            return fail(c, "action.signature",
+                        "must be \"valid\", \"forged\", \"probe\" or \"none\"");
         }
     }
     if (f[AK_SERIAL] != NULL) {

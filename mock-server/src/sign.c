@@ -53,7 +53,11 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
     }
     snprintf(out->request_id + 36, sizeof out->request_id - 36, "-%llu",
              (unsigned long long)req->seq);
-    if (!(resp->sign || (srv->cfg.sign_errors && resp->status >= 400))) {
+    /* "signature":"none" overrides both the 2xx rule and --sign-errors: an answer with no
+     * signature at all, which a client must treat as forged on a 2xx.
+     * src: docs/mock-scenarios.md#members-that-tamper ([EXT-SIGNRULE]) */
+    if (resp->sigmode == MOCK_SIG_NONE ||
+        !(resp->sign || (srv->cfg.sign_errors && resp->status >= 400))) {
         return WXP_OK;
     }
     snprintf(out->timestamp, sizeof out->timestamp, "%lld",

@@ -811,6 +811,9 @@ static const struct action_row ACTION[] = {
      "", NULL, false, 0},
     {__LINE__, "{\"signature\":\"valid\"}", false, 0, "", "", NULL, false, MOCK_SIG_VALID, false, 0,
      "", NULL, false, 0},
+    /* "none": the normal answer goes out with no Wechatpay-* header at all */
+    {__LINE__, "{\"signature\":\"none\"}", false, 0, "", "", NULL, false, MOCK_SIG_NONE, false, 0,
+     "", NULL, false, 0},
     {__LINE__, "{\"serial\":\"unknown\"}", false, 0, "", "", NULL, false, MOCK_SIG_VALID, true, 0,
      "", NULL, false, 0},
     {__LINE__, "{\"timestamp_offset\":-400}", false, 0, "", "", NULL, false, MOCK_SIG_VALID, false,

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* conf.h: what the files of wxpay-conformance share: the case catalogue (data, loaded from
+ * conformance/cases/server.json and client.json, compiled in), the outcome of running a case, the
+ * run context and the report writers. The `conf_` prefix marks what crosses a file boundary
+ * inside the runner. */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wxp/buf.h"
+#include "wxp/err.h"
+
+enum conf_severity { CONF_MUST, CONF_SHOULD, CONF_INFO };
+enum conf_mode { CONF_SERVER, CONF_CLIENT };
+enum conf_verdict { CONF_PASS, CONF_FAIL, CONF_SKIP, CONF_ERROR /* the runner could not run it */ };
+
+/* One case of the catalogue. Every string is owned by the catalogue. */
+struct conf_case {
+    char *id;     /* "AUTH-003": stable, never reused */
+    char *title;  /* one line */
+    char *rule;   /* the rule it checks, one sentence */
+    char *source; /* docs/protocol.md#anchor or docs/mock-server.md#anchor, and the research key */
+    enum conf_severity severity;
+    enum conf_mode mode;
+    char *kind;  /* the executor's name for what to do, e.g. "authz_missing_param" */
+    char *param; /* kind-specific parameter ("nonce_str", "-301", ...), may be NULL */
+    /* Expected outcome. Server mode: status (0 = any 4xx), WeChat code (NULL = any), and whether
+     * the answer must be signed (1), must not be required (0), or is only reported (-1).
+     * Client mode: expect_status is the exit status class: 0 = must succeed (exit 0), 1 = must
+     * fail (exit non-zero). */
+    int expect_status;
+    char *expect_code;
+    int expect_signed;
+};
+
+struct conf_catalog {
+    struct conf_case *cases;
+    size_t count;
+};
+
+/* Loads the built-in catalogue (both modes). Errors name the case and field. */
+enum wxp_code conf_catalog_load(struct conf_catalog *cat, struct wxp_err *err);
+void conf_catalog_free(struct conf_catalog *cat);
+const char *conf_severity_name(enum conf_severity s); /* "MUST", "SHOULD", "INFO" */
+const char *conf_verdict_name(enum conf_verdict v);   /* "pass", "fail", "skip", "error" */
+
+/* What running one case found. Owned buffers; conf_outcome_free releases them. */
+struct conf_outcome {
+    enum conf_verdict verdict;
+    char reason[512]; /* why it failed/skipped, one line; "" on pass */
+    double seconds;
+    struct wxp_buf request;  /* what was sent (request line, headers, body), for the report */
+    struct wxp_buf response; /* what came back (status line, headers, body) */
+    struct wxp_buf output;   /* client mode: the command's stdout+stderr (capped) */
+    int exit_status;         /* client mode */
+};
+void conf_outcome_init(struct conf_outcome *o);
+void conf_outcome_free(struct conf_outcome *o);
+
+/* Credentials and targets for a run. Defaults: the TEST ONLY fixtures (embedded). */
+struct conf_context {
+    const char *base_url;     /* server mode: the server to grade; NULL = start wxpay-mock */
+    const char *mock_bin;     /* wxpay-mock to start (server mode without base_url; client mode) */
+    const char *fixtures_dir; /* where the TEST keys are, for client mode's env vars */
+    const char *mchid;
+    const char *mch_serial;
+    const char *mch_key_file; /* NULL: the embedded test key */
+    const char *other_appid;  /* an appid NOT bound to mchid (business cases) */
+    const char *appid;
+    const char *service_id;
+    const char *openid_prefix; /* fresh openids are prefix + random */
+    const char *command;       /* client mode: the command line, run with sh -c */
+    long timeout_ms;           /* per case */
+    bool verbose;
+};
+
+/* Runs one case of the matching mode. Fills `out` (already initialised). */
+void conf_run_server_case(const struct conf_context *ctx, const struct conf_case *c,
+                          struct conf_outcome *out);
+void conf_run_client_case(const struct conf_context *ctx, const struct conf_case *c,
+                          struct conf_outcome *out);
+/* Per-mode set-up and tear-down (start/stop the bundled mock when needed). Return 0 or print
+ * why and return -1. */
+int conf_server_begin(struct conf_context *ctx);
+void conf_server_end(struct conf_context *ctx);
+int conf_client_begin(struct conf_context *ctx);
+void conf_client_end(struct conf_context *ctx);
+
+/* ---- helpers shared by the executors (http.c, mock.c) ------------------------------------ */
+
+/* One HTTP exchange over libcurl with exactly these header lines ("Name: value"; "Name:" removes
+ * a curl default), no Expect: 100-continue, the path sent as is. */
+struct conf_http_resp {
+    long status;         /* 0: no answer */
+    int curl_code;       /* CURLcode */
+    struct wxp_buf head; /* raw response header lines, "Name: value\r\n"... */
+    struct wxp_buf body;
+};
+void conf_http_init(struct conf_http_resp *r);
+void conf_http_free(struct conf_http_resp *r);
+void conf_http(const char *method, const char *url, const char *const *headers, const char *body,
+               size_t body_len, long timeout_ms, struct conf_http_resp *out);
+/* Header value (case-insensitive, first occurrence) copied into buf; NULL when absent. */
+const char *conf_http_header(const struct conf_http_resp *r, const char *name, char *buf,
+                             size_t cap);
+
+/* The bundled wxpay-mock as a child on 127.0.0.1:0 (ready file, SIGTERM to stop). */
+struct conf_mock {
+    int pid;
+    char url[128];
+    char dir[256];
+};
+/* Extra args NULL-terminated (may be NULL). Returns 0, or -1 with `why` filled. */
+int conf_mock_start(struct conf_mock *m, const char *bin, const char *const *args, char *why,
+                    size_t cap);
+void conf_mock_stop(struct conf_mock *m);
+/* Admin API calls on a running mock: POST /__admin/reset, POST /__admin/scenarios (JSON),
+ * GET /__admin/requests (JSON array appended to out). Return 0 or -1 with `why`. */
+int conf_mock_reset(const struct conf_mock *m, char *why, size_t cap);
+int conf_mock_scenario(const struct conf_mock *m, const char *json, char *why, size_t cap);
+int conf_mock_journal(const struct conf_mock *m, struct wxp_buf *out, char *why, size_t cap);
+
+/* Reports (report.c). `results[i]` belongs to `cases[i]`. */
+struct conf_result {
+    const struct conf_case *c;
+    struct conf_outcome o;
+};
+void conf_report_progress(const struct conf_result *r, size_t index, size_t total);
+/* Prints the summary; returns the exit status: 0 when every MUST passed, else 1. */
+int conf_report_summary(const struct conf_result *rs, size_t n, const char *target);
+int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, const char *suite);
+int conf_report_json(const char *path, const struct conf_result *rs, size_t n, const char *mode,
+                     const char *target);
+int conf_report_html(const char *path, const struct conf_result *rs, size_t n, const char *mode,
+                     const char *target);
+
+#endif

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: wxpay-conformance's command line: list the catalogue, grade a server (a base URL or the
+ * bundled wxpay-mock) or a client (a command), write the reports, exit with the verdict. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "conf.h"
+#include "wxp/mem.h"
+
+/* Exit statuses (documented in --help and docs/conformance.md#exit-status). */
+#define EXIT_GRADED_OK 0   /* every MUST case passed */
+#define EXIT_GRADED_FAIL 1 /* a MUST case failed or could not be run */
+#define EXIT_USAGE 2
+#define EXIT_RUNNER 3 /* the runner itself could not start or write a report */
+
+#define MAX_ONLY 256
+
+enum cmd { CMD_NONE, CMD_LIST, CMD_SERVER, CMD_CLIENT };
+
+struct opts {
+    enum cmd cmd;
+    bool list_json;
+    bool list_markdown;
+    bool mode_given;
+    enum conf_mode list_mode;
+    const char *only[MAX_ONLY];
+    size_t nonly;
+    const char *junit, *json, *html;
+};
+
+/* Which commands take an option. */
+#define FOR_LIST 1u
+#define FOR_SERVER 2u
+#define FOR_CLIENT 4u
+
+/* The option table: one row per flag; `arg` names its value for --help. */
+static const struct {
+    const char *name;
+    const char *arg;
+    unsigned cmds;
+    const char *help;
+} OPTIONS[] = {
+    {"--mode", "server|client", FOR_LIST, "list only the cases of one mode"},
+    {"--json", NULL, FOR_LIST, "print the catalogue as JSON"},
+    {"--markdown", NULL, FOR_LIST, "print the catalogue as a Markdown table"},
+    {"--base-url", "URL", FOR_SERVER, "server to grade (default: start the bundled wxpay-mock)"},
+    {"--cmd", "COMMAND", FOR_CLIENT, "client command to grade, run with sh -c once per case"},
+    {"--mock", "PATH", FOR_SERVER | FOR_CLIENT, "wxpay-mock executable to start"},
+    {"--fixtures", "DIR", FOR_CLIENT, "TEST key directory handed to the client"},
+    {"--mchid", "ID", FOR_SERVER, "merchant id (default 1900000109, the TEST merchant)"},
+    {"--mch-serial", "HEX", FOR_SERVER, "merchant certificate serial"},
+    {"--mch-key", "PEM", FOR_SERVER, "merchant private key file (default: the TEST key)"},
+    {"--appid", "A", FOR_SERVER, "appid bound to the merchant (default wxd678efh567hg6787)"},
+    {"--service-id", "S", FOR_SERVER, "payscore service id (default 500001)"},
+    {"--other-appid", "A", FOR_SERVER, "an appid NOT bound to the merchant"},
+    {"--openid-prefix", "P", FOR_SERVER, "prefix of the fresh openids (default oConf)"},
+    {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT, "run only these cases (repeatable)"},
+    {"--timeout-ms", "N", FOR_SERVER | FOR_CLIENT, "per-case timeout (default 20000)"},
+    {"--junit", "FILE", FOR_SERVER | FOR_CLIENT, "write a JUnit XML report"},
+    {"--json", "FILE", FOR_SERVER | FOR_CLIENT, "write a JSON report (schema wxpay-conformance/1)"},
+    {"--html", "FILE", FOR_SERVER | FOR_CLIENT, "write a self-contained HTML report"},
+    {"--verbose", NULL, FOR_SERVER | FOR_CLIENT, "say more while running (also -v)"},
+};
+
+static void usage(FILE *out)
+{
+    static const struct {
+        unsigned mask;
+        const char *title;
+    } SECTIONS[] = {
+        {FOR_LIST, "list options"}, {FOR_SERVER, "server options"}, {FOR_CLIENT, "client options"}};
+    fprintf(
+        out,
+        "usage: wxpay-conformance list [--mode server|client] [--json|--markdown]\n"
+        "       wxpay-conformance server [--base-url URL] [options]\n"
+        "       wxpay-conformance client --cmd 'COMMAND' [options]\n"
+        "       wxpay-conformance --help | --version\n\n"
+        "Grades a WeChat Pay APIv3 server (a base URL; by default the bundled wxpay-mock) or a\n"
+        "client (a command) against the protocol rules, case by case. Uses TEST ONLY keys by\n"
+        "default; never point it at production with real credentials.\n");
+    for (size_t s = 0; s < sizeof SECTIONS / sizeof SECTIONS[0]; s++) {
+        fprintf(out, "\n%s:\n", SECTIONS[s].title);
+        for (size_t i = 0; i < sizeof OPTIONS / sizeof OPTIONS[0]; i++) {
+            char left[48];
+            if ((OPTIONS[i].cmds & SECTIONS[s].mask) == 0) {
+                continue;
+            }
+            snprintf(left, sizeof left, "%s%s%s", OPTIONS[i].name, OPTIONS[i].arg ? " " : "",
+                     OPTIONS[i].arg ? OPTIONS[i].arg : "");
+            fprintf(out, "  %-28s %s\n", left, OPTIONS[i].help);
+        }
+    }
+    fprintf(out, "\nexit status:\n"
+                 "  0  every MUST case passed (SHOULD failures are warnings, INFO is reported)\n"
+                 "  1  a MUST case failed or could not be run\n"
+                 "  2  usage error\n"
+                 "  3  the runner could not start (e.g. wxpay-mock failed) or write a report\n"
+                 "\nEnvironment: NO_COLOR disables colour in progress lines.\n"
+                 "Documentation: docs/conformance.md\n");
+}
+
+static int bad_usage(const char *fmt, ...) WXP_PRINTF(1, 2);
+
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "wxpay-conformance: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'wxpay-conformance --help'.\n");
+    return EXIT_USAGE;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static unsigned cmd_mask(enum cmd c)
+{
+    switch (c) {
+    case CMD_LIST:
+        return FOR_LIST;
+    case CMD_SERVER:
+        return FOR_SERVER;
+    case CMD_CLIENT:
+        return FOR_CLIENT;
+    case CMD_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* Whether option `a` exists for this command, and whether it takes a value. */
+static bool option_lookup(const char *a, enum cmd c, bool *takes)
+{
+    for (size_t k = 0; k < sizeof OPTIONS / sizeof OPTIONS[0]; k++) {
+        if (strcmp(a, OPTIONS[k].name) == 0 && (OPTIONS[k].cmds & cmd_mask(c)) != 0) {
+            *takes = OPTIONS[k].arg != NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Splits "A,B,C" in place into o->only (the string is argv's, which we may modify). */
+static int add_only(struct opts *o, char *list)
+{
+    char *p = list;
+    while (p != NULL) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        if (*p != '\0') {
+            if (o->nonly == MAX_ONLY) {
+                return bad_usage("at most %d ids with --only", MAX_ONLY);
+            }
+            o->only[o->nonly++] = p;
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+static int parse_value(const char *a, char *v, struct opts *o, struct conf_context *ctx)
+{
+    long n;
+    if (strcmp(a, "--mode") == 0) {
+        if (strcmp(v, "server") != 0 && strcmp(v, "client") != 0) {
+            return bad_usage("--mode takes server or client, not '%s'", v);
+        }
+        o->mode_given = true;
+        o->list_mode = strcmp(v, "server") == 0 ? CONF_SERVER : CONF_CLIENT;
+    } else if (strcmp(a, "--base-url") == 0) {
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            return bad_usage("--base-url takes an http:// or https:// URL, not '%s'", v);
+        }
+        ctx->base_url = v;
+    } else if (strcmp(a, "--cmd") == 0) {
+        if (v[0] == '\0') {
+            return bad_usage("--cmd must not be empty");
+        }
+        ctx->command = v;
+    } else if (strcmp(a, "--mock") == 0) {
+        ctx->mock_bin = v;
+    } else if (strcmp(a, "--fixtures") == 0) {
+        ctx->fixtures_dir = v;
+    } else if (strcmp(a, "--mchid") == 0) {
+        ctx->mchid = v;
+    } else if (strcmp(a, "--mch-serial") == 0) {
+        ctx->mch_serial = v;
+    } else if (strcmp(a, "--mch-key") == 0) {
+        ctx->mch_key_file = v;
+    } else if (strcmp(a, "--appid") == 0) {
+        ctx->appid = v;
+    } else if (strcmp(a, "--service-id") == 0) {
+        ctx->service_id = v;
+    } else if (strcmp(a, "--other-appid") == 0) {
+        ctx->other_appid = v;
+    } else if (strcmp(a, "--openid-prefix") == 0) {
+        ctx->openid_prefix = v;
+    } else if (strcmp(a, "--only") == 0) {
+        return add_only(o, v);
+    } else if (strcmp(a, "--timeout-ms") == 0) {
+        if (!parse_long(v, 1, 600000, &n)) {
+            return bad_usage("--timeout-ms takes 1..600000, not '%s'", v);
+        }
+        ctx->timeout_ms = n;
+    } else if (strcmp(a, "--junit") == 0) {
+        o->junit = v;
+    } else if (strcmp(a, "--json") == 0) {
+        o->json = v;
+    } else if (strcmp(a, "--html") == 0) {
+        o->html = v;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o, struct conf_context *ctx)
+{
+    const char *c;
+    if (argc < 2) {
+        return bad_usage("a command is needed: list, server or client");
+    }
+    c = argv[1];
+    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+        usage(stdout);
+        exit(EXIT_GRADED_OK);
+    }
+    if (strcmp(c, "--version") == 0) {
+        printf("wxpay-conformance %s\n", WXP_VERSION);
+        exit(EXIT_GRADED_OK);
+    }
+    if (strcmp(c, "list") == 0) {
+        o->cmd = CMD_LIST;
+    } else if (strcmp(c, "server") == 0) {
+        o->cmd = CMD_SERVER;
+    } else if (strcmp(c, "client") == 0) {
+        o->cmd = CMD_CLIENT;
+    } else {
+        return bad_usage("unknown command '%s' (list, server or client)", c);
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        bool takes = false;
+        int rc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(EXIT_GRADED_OK);
+        }
+        if (strcmp(a, "-v") == 0) {
+            a = "--verbose";
+        }
+        if (!option_lookup(a, o->cmd, &takes)) {
+            return bad_usage("unknown option '%s' for '%s'", a, c);
+        }
+        if (strcmp(a, "--verbose") == 0) {
+            ctx->verbose = true;
+        } else if (strcmp(a, "--json") == 0 && o->cmd == CMD_LIST) {
+            o->list_json = true;
+        } else if (strcmp(a, "--markdown") == 0) {
+            o->list_markdown = true;
+        }
+        if (!takes) {
+            continue;
+        }
+        if (i + 1 >= argc) {
+            return bad_usage("option %s needs a value", a);
+        }
+        rc = parse_value(a, argv[++i], o, ctx);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (o->cmd == CMD_CLIENT && ctx->command == NULL) {
+        return bad_usage("client mode needs --cmd 'COMMAND'");
+    }
+    if (o->list_json && o->list_markdown) {
+        return bad_usage("--json and --markdown exclude each other");
+    }
+    return 0;
+}
+
+/* `name` looked up through PATH as execvp would (mock.c starts it with execv, which does not
+ * search). Returns `name` itself when no directory has it: the start then fails and says so. */
+static const char *search_path(const char *name, char *buf, size_t cap)
+{
+    const char *p = getenv("PATH");
+    while (p != NULL && *p != '\0') {
+        const char *colon = strchr(p, ':');
+        size_t dl = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        int w = snprintf(buf, cap, "%.*s%s%s", (int)dl, p, dl > 0 ? "/" : "", name);
+        if (w > 0 && (size_t)w < cap && access(buf, X_OK) == 0) {
+            return buf;
+        }
+        p = colon != NULL ? colon + 1 : NULL;
+    }
+    return name;
+}
+
+/* The wxpay-mock to start: the one installed or built next to this executable, else the build
+ * tree's, else "wxpay-mock" looked up through PATH. */
+static const char *find_mock(char *buf, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        char *slash;
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            if (snprintf(buf, cap, "%s/wxpay-mock", self) < (int)cap && access(buf, X_OK) == 0) {
+                return buf;
+            }
+        }
+    }
+    if (access(WXPAY_MOCK_DEFAULT, X_OK) == 0) {
+        return WXPAY_MOCK_DEFAULT;
+    }
+    return search_path("wxpay-mock", buf, cap);
+}
+
+/* ---- list ----------------------------------------------------------------------------------- */
+
+static const char *mode_name(enum conf_mode m)
+{
+    return m == CONF_SERVER ? "server" : "client";
+}
+
+static int list_json(const struct conf_catalog *cat, const struct opts *o)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char *text = NULL;
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < cat->count; i++) {
+        const struct conf_case *c = &cat->cases[i];
+        cJSON *obj;
+        if (o->mode_given && c->mode != o->list_mode) {
+            continue;
+        }
+        obj = cJSON_CreateObject();
+        ok = obj != NULL && cJSON_AddItemToArray(arr, obj) &&
+             cJSON_AddStringToObject(obj, "id", c->id) &&
+             cJSON_AddStringToObject(obj, "mode", mode_name(c->mode)) &&
+             cJSON_AddStringToObject(obj, "severity", conf_severity_name(c->severity)) &&
+             cJSON_AddStringToObject(obj, "title", c->title) &&
+             cJSON_AddStringToObject(obj, "rule", c->rule) &&
+             cJSON_AddStringToObject(obj, "source", c->source) &&
+             cJSON_AddStringToObject(obj, "kind", c->kind);
+    }
+    if (ok) {
+        text = cJSON_Print(arr);
+    }
+    cJSON_Delete(arr);
+    if (text == NULL) {
+        fprintf(stderr, "wxpay-conformance: out of memory\n");
+        return EXIT_RUNNER;
+    }
+    printf("%s\n", text);
+    cJSON_free(text);
+    return EXIT_GRADED_OK;
+}
+
+/* Markdown cells cannot hold '|'. */
+static void md_cell(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '|') {
+            fputs("\\|", stdout);
+        } else {
+            putchar(*s);
+        }
+    }
+}
+
+static int list_text(const struct conf_catalog *cat, const struct opts *o)
+{
+    size_t idw = 2;
+    for (size_t i = 0; i < cat->count; i++) {
+        size_t l = strlen(cat->cases[i].id);
+        idw = l > idw ? l : idw;
+    }
+    for (int m = CONF_SERVER; m <= CONF_CLIENT; m++) {
+        size_t shown = 0;
+        if (o->mode_given && (enum conf_mode)m != o->list_mode) {
+            continue;
+        }
+        for (size_t i = 0; i < cat->count; i++) {
+            const struct conf_case *c = &cat->cases[i];
+            if (c->mode != (enum conf_mode)m) {
+                continue;
+            }
+            if (shown++ == 0 && o->list_markdown) {
+                printf(
+                    "%s### %s-mode cases\n\n| Id | Severity | Case | Source |\n|---|---|---|---|\n",
+                    m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+            } else if (shown == 1) {
+                printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+            }
+            if (o->list_markdown) {
+                printf("| `%s` | %s | ", c->id, conf_severity_name(c->severity));
+                md_cell(c->title);
+                printf(" | ");
+                md_cell(c->source);
+                printf(" |\n");
+            } else {
+                printf("  %-*s  %-6s  %s\n  %-*s  %-6s  source: %s\n", (int)idw, c->id,
+                       conf_severity_name(c->severity), c->title, (int)idw, "", "", c->source);
+            }
+        }
+    }
+    return EXIT_GRADED_OK;
+}
+
+/* ---- server / client ------------------------------------------------------------------------ */
+
+static const struct conf_case *find_case(const struct conf_catalog *cat, enum conf_mode mode,
+                                         const char *id)
+{
+    for (size_t i = 0; i < cat->count; i++) {
+        if (cat->cases[i].mode == mode && strcmp(cat->cases[i].id, id) == 0) {
+            return &cat->cases[i];
+        }
+    }
+    return NULL;
+}
+
+static bool selected(const struct opts *o, const struct conf_case *c)
+{
+    if (o->nonly == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < o->nonly; i++) {
+        if (strcmp(o->only[i], c->id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int write_reports(const struct opts *o, const struct conf_result *rs, size_t n,
+                         const char *mode, const char *target)
+{
+    char suite[64];
+    int rc = 0;
+    snprintf(suite, sizeof suite, "wxpay-conformance %s", mode);
+    if (o->junit != NULL && conf_report_junit(o->junit, rs, n, suite) != 0) {
+        rc = -1;
+    }
+    if (o->json != NULL && conf_report_json(o->json, rs, n, mode, target) != 0) {
+        rc = -1;
+    }
+    if (o->html != NULL && conf_report_html(o->html, rs, n, mode, target) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+static int run(const struct conf_catalog *cat, const struct opts *o, struct conf_context *ctx)
+{
+    enum conf_mode mode = o->cmd == CMD_SERVER ? CONF_SERVER : CONF_CLIENT;
+    const char *mname = mode_name(mode);
+    struct conf_result *rs = NULL;
+    size_t n = 0;
+    const char *user_url = ctx->base_url;
+    char target[1024];
+    int status = EXIT_RUNNER;
+
+    for (size_t i = 0; i < o->nonly; i++) {
+        if (find_case(cat, mode, o->only[i]) == NULL) {
+            return bad_usage("--only: no %s case has the id '%s' (see 'wxpay-conformance list')",
+                             mname, o->only[i]);
+        }
+    }
+    rs = wxp_malloc((cat->count + 1) * sizeof *rs);
+    if (rs == NULL) {
+        fprintf(stderr, "wxpay-conformance: out of memory\n");
+        return EXIT_RUNNER;
+    }
+    for (size_t i = 0; i < cat->count; i++) {
+        if (cat->cases[i].mode == mode && selected(o, &cat->cases[i])) {
+            rs[n].c = &cat->cases[i];
+            conf_outcome_init(&rs[n].o);
+            n++;
+        }
+    }
+    if (n == 0) {
+        fprintf(stderr, "wxpay-conformance: the catalogue has no %s cases\n", mname);
+        goto out;
+    }
+
+    if ((mode == CONF_SERVER ? conf_server_begin(ctx) : conf_client_begin(ctx)) != 0) {
+        fprintf(stderr, "wxpay-conformance: could not start the %s run\n", mname);
+        goto out;
+    }
+    /* begin may have started the bundled mock and pointed base_url at it; copy it now, since
+     * end stops the mock. */
+    if (mode == CONF_CLIENT) {
+        snprintf(target, sizeof target, "%s", ctx->command);
+    } else if (user_url != NULL) {
+        snprintf(target, sizeof target, "%s", user_url);
+    } else {
+        snprintf(target, sizeof target, "the bundled wxpay-mock (%s) at %s", ctx->mock_bin,
+                 ctx->base_url ? ctx->base_url : "?");
+    }
+    fprintf(stderr, "wxpay-conformance: %zu %s case%s against %s\n", n, mname, n == 1 ? "" : "s",
+            target);
+    for (size_t i = 0; i < n; i++) {
+        double t0 = now_seconds();
+        if (mode == CONF_SERVER) {
+            conf_run_server_case(ctx, rs[i].c, &rs[i].o);
+        } else {
+            conf_run_client_case(ctx, rs[i].c, &rs[i].o);
+        }
+        if (rs[i].o.seconds <= 0) {
+            rs[i].o.seconds = now_seconds() - t0;
+        }
+        conf_report_progress(&rs[i], i, n);
+    }
+    if (mode == CONF_SERVER) {
+        conf_server_end(ctx);
+    } else {
+        conf_client_end(ctx);
+    }
+
+    status = conf_report_summary(rs, n, target);
+    if (write_reports(o, rs, n, mname, target) != 0) {
+        status = EXIT_RUNNER;
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        conf_outcome_free(&rs[i].o);
+    }
+    wxp_free(rs);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    char mock_path[PATH_MAX];
+    struct conf_context ctx = {
+        .base_url = NULL,
+        .mock_bin = NULL,
+        .fixtures_dir = WXP_FIXTURES_DIR,
+        .mchid = "1900000109",
+        .mch_serial = "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D",
+        .mch_key_file = NULL,
+        .other_appid = "wx1234567890abcdef",
+        .appid = "wxd678efh567hg6787",
+        .service_id = "500001",
+        .openid_prefix = "oConf",
+        .command = NULL,
+        .timeout_ms = 20000,
+        .verbose = false,
+    };
+    struct opts o;
+    struct conf_catalog cat = {NULL, 0};
+    struct wxp_err err;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    rc = parse_args(argc, argv, &o, &ctx);
+    if (rc != 0) {
+        return rc;
+    }
+    if (ctx.mock_bin == NULL) {
+        ctx.mock_bin = find_mock(mock_path, sizeof mock_path);
+    }
+    if (conf_catalog_load(&cat, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: built-in catalogue: %s\n", err.msg);
+        return EXIT_RUNNER;
+    }
+    if (o.cmd == CMD_LIST) {
+        rc = o.list_json ? list_json(&cat, &o) : list_text(&cat, &o);
+        conf_catalog_free(&cat);
+        return rc;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "wxpay-conformance: libcurl could not be initialised\n");
+        conf_catalog_free(&cat);
+        return EXIT_RUNNER;
+    }
+    rc = run(&cat, &o, &ctx);
+    curl_global_cleanup();
+    conf_catalog_free(&cat);
+    return rc;
+}

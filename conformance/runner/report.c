@@ -1,0 +1,722 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c: what the runner tells people: a progress line per case, the summary (and the exit
+ * status), and the JUnit XML, JSON and HTML report files. Files are written atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "conf.h"
+#include "wxp/mem.h"
+
+/* A report holds every exchange (each capped by the outcome buffers); this bounds the file. */
+#define REPORT_MAX (256u * 1024u * 1024u)
+#define JSON_SCHEMA "wxpay-conformance/1"
+#define NSEV 3
+
+struct tally {
+    size_t passed, failed, skipped, errors;
+};
+
+static bool use_colour(void)
+{
+    const char *nc = getenv("NO_COLOR");
+    return isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');
+}
+
+static const char *verdict_upper(enum conf_verdict v)
+{
+    switch (v) {
+    case CONF_PASS:
+        return "PASS";
+    case CONF_FAIL:
+        return "FAIL";
+    case CONF_SKIP:
+        return "SKIP";
+    case CONF_ERROR:
+        return "ERROR";
+    }
+    return "?";
+}
+
+static const char *verdict_colour(enum conf_verdict v)
+{
+    switch (v) {
+    case CONF_PASS:
+        return "\033[32m";
+    case CONF_FAIL:
+        return "\033[31m";
+    case CONF_SKIP:
+        return "\033[33m";
+    case CONF_ERROR:
+        return "\033[35m";
+    }
+    return "";
+}
+
+static int digits(size_t n)
+{
+    int d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+void conf_report_progress(const struct conf_result *r, size_t index, size_t total)
+{
+    const struct conf_outcome *o = &r->o;
+    bool colour = use_colour();
+    int w = digits(total) < 3 ? 3 : digits(total);
+    const char *word = verdict_upper(o->verdict);
+
+    fprintf(stderr, "[%*zu/%zu] %s%-5s%s %-7s %-9s %s (%.2f s)\n", w, index + 1, total,
+            colour ? verdict_colour(o->verdict) : "", word, colour ? "\033[0m" : "",
+            conf_severity_name(r->c->severity), r->c->id, r->c->title, o->seconds);
+    if (o->verdict != CONF_PASS && o->reason[0] != '\0') {
+        /* The reason may quote what a server sent: keep control bytes off the terminal. */
+        fputs("        ", stderr);
+        for (size_t i = 0; i < sizeof o->reason && o->reason[i] != '\0'; i++) {
+            unsigned char ch = (unsigned char)o->reason[i];
+            fputc(ch < 0x20 || ch == 0x7F ? '?' : ch, stderr);
+        }
+        fputc('\n', stderr);
+    }
+    fflush(stderr);
+}
+
+static void count(const struct conf_result *rs, size_t n, struct tally t[NSEV])
+{
+    memset(t, 0, NSEV * sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        struct tally *s = &t[rs[i].c->severity];
+        switch (rs[i].o.verdict) {
+        case CONF_PASS:
+            s->passed++;
+            break;
+        case CONF_FAIL:
+            s->failed++;
+            break;
+        case CONF_SKIP:
+            s->skipped++;
+            break;
+        case CONF_ERROR:
+            s->errors++;
+            break;
+        }
+    }
+}
+
+/* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
+ * warnings and INFO cases never fail a run. src: issue 5 "Reports", docs/conformance.md. */
+static bool run_ok(const struct tally t[NSEV])
+{
+    return t[CONF_MUST].failed == 0 && t[CONF_MUST].errors == 0;
+}
+
+static bool not_met(const struct conf_result *r)
+{
+    return r->o.verdict == CONF_FAIL || r->o.verdict == CONF_ERROR;
+}
+
+static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity sev,
+                     const char *label)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rs[i].c->severity != sev || !not_met(&rs[i])) {
+            continue;
+        }
+        if (shown == 0) {
+            printf("%s:", label);
+        }
+        printf("%s%s", shown % 8 == 7 ? "\n   " : " ", rs[i].c->id);
+        shown++;
+    }
+    if (shown > 0) {
+        printf("\n");
+    }
+}
+
+int conf_report_summary(const struct conf_result *rs, size_t n, const char *target)
+{
+    struct tally t[NSEV];
+    count(rs, n, t);
+    printf("\nwxpay-conformance: %zu case%s against %s\n", n, n == 1 ? "" : "s",
+           target ? target : "?");
+    for (int s = CONF_MUST; s <= CONF_INFO; s++) {
+        printf("  %-7s passed %3zu   failed %3zu   skipped %3zu   errors %3zu\n",
+               conf_severity_name((enum conf_severity)s), t[s].passed, t[s].failed, t[s].skipped,
+               t[s].errors);
+    }
+    list_ids(rs, n, CONF_MUST, "MUST cases failed or not run");
+    list_ids(rs, n, CONF_SHOULD, "Warning: SHOULD cases not met");
+    list_ids(rs, n, CONF_INFO, "Note: INFO cases that differ (reported only)");
+    if (run_ok(t)) {
+        printf("Result: PASS: every MUST case passed\n");
+    } else {
+        printf("Result: FAIL: %zu MUST case%s failed, %zu could not be run\n", t[CONF_MUST].failed,
+               t[CONF_MUST].failed == 1 ? "" : "s", t[CONF_MUST].errors);
+    }
+    fflush(stdout);
+    return run_ok(t) ? 0 : 1;
+}
+
+/* ---- text sanitising ------------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one (overlong, surrogate,
+ * above U+10FFFF, truncated). Sets *cp to the code point. */
+static size_t utf8_seq(const unsigned char *p, size_t left, unsigned long *cp)
+{
+    size_t n;
+    unsigned long v, min;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0) {
+        n = 2, v = p[0] & 0x1Fu, min = 0x80;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        n = 3, v = p[0] & 0x0Fu, min = 0x800;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        n = 4, v = p[0] & 0x07u, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (left < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (p[i] & 0x3Fu);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        return 0;
+    }
+    *cp = v;
+    return n;
+}
+
+enum escape { ESC_XML, ESC_XML_ATTR, ESC_HTML, ESC_PLAIN };
+
+#define REPLACEMENT "\xEF\xBF\xBD"
+
+/* Appends s[0..len) to b as valid UTF-8 (invalid bytes become U+FFFD), escaped for `how`. XML
+ * and HTML output also replace control characters other than TAB, LF and CR (and U+FFFE/U+FFFF),
+ * which XML 1.0 cannot carry at all. */
+static enum wxp_code add_text(struct wxp_buf *b, const char *s, size_t len, enum escape how)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    enum wxp_code rc = WXP_OK;
+    size_t i = 0;
+    while (rc == WXP_OK && i < len) {
+        unsigned long cp = 0;
+        size_t n = utf8_seq(p + i, len - i, &cp);
+        const char *rep = NULL;
+        if (n == 0) {
+            rc = wxp_buf_addstr(b, REPLACEMENT);
+            i++;
+            continue;
+        }
+        if (how != ESC_PLAIN) {
+            bool ctl = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
+                       cp == 0xFFFE || cp == 0xFFFF;
+            if (ctl) {
+                rep = REPLACEMENT;
+            } else if (cp == '&') {
+                rep = "&amp;";
+            } else if (cp == '<') {
+                rep = "&lt;";
+            } else if (cp == '>') {
+                rep = "&gt;";
+            } else if (cp == '"') {
+                rep = "&quot;";
+            } else if (cp == '\'') {
+                rep = "&#39;";
+            } else if (how == ESC_XML_ATTR && cp == '\n') {
+                rep = "&#10;";
+            } else if (how == ESC_XML_ATTR && cp == '\r') {
+                rep = "&#13;";
+            } else if (how == ESC_XML_ATTR && cp == '\t') {
+                rep = "&#9;";
+            }
+        }
+        rc = rep ? wxp_buf_addstr(b, rep) : wxp_buf_add(b, p + i, n);
+        i += n;
+    }
+    return rc;
+}
+
+static enum wxp_code add_cstr(struct wxp_buf *b, const char *s, enum escape how)
+{
+    return add_text(b, s ? s : "", s ? strlen(s) : 0, how);
+}
+
+/* A new string holding valid UTF-8 (for cJSON, which copies invalid bytes through). */
+static char *utf8_clean(const char *s, size_t len)
+{
+    struct wxp_buf b;
+    char *out;
+    wxp_buf_init(&b, REPORT_MAX);
+    if (add_text(&b, s, len, ESC_PLAIN) != WXP_OK) {
+        wxp_buf_free(&b);
+        return NULL;
+    }
+    out = wxp_strndup(wxp_buf_cstr(&b), b.len);
+    wxp_buf_free(&b);
+    return out;
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+/* Writes `len` bytes to `path` through a temporary file in the same directory and rename(2), so
+ * readers never see half a report. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+    struct wxp_buf tmp;
+    FILE *f = NULL;
+    int rc = -1;
+    wxp_buf_init(&tmp, 4096);
+    if (wxp_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid()) != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: report path too long: %s\n", path);
+        goto out;
+    }
+    f = fopen(wxp_buf_cstr(&tmp), "wb");
+    if (f == NULL) {
+        fprintf(stderr, "wxpay-conformance: cannot write %s: %s\n", wxp_buf_cstr(&tmp),
+                strerror(errno));
+        goto out;
+    }
+    if (fwrite(data, 1, len, f) != len || fflush(f) != 0) {
+        fprintf(stderr, "wxpay-conformance: cannot write %s: %s\n", wxp_buf_cstr(&tmp),
+                strerror(errno));
+        fclose(f);
+        unlink(wxp_buf_cstr(&tmp));
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "wxpay-conformance: cannot write %s: %s\n", wxp_buf_cstr(&tmp),
+                strerror(errno));
+        unlink(wxp_buf_cstr(&tmp));
+        goto out;
+    }
+    if (rename(wxp_buf_cstr(&tmp), path) != 0) {
+        fprintf(stderr, "wxpay-conformance: cannot rename %s to %s: %s\n", wxp_buf_cstr(&tmp), path,
+                strerror(errno));
+        unlink(wxp_buf_cstr(&tmp));
+        goto out;
+    }
+    rc = 0;
+out:
+    wxp_buf_free(&tmp);
+    return rc;
+}
+
+static int finish(const char *path, struct wxp_buf *b, enum wxp_code rc)
+{
+    int ret;
+    if (rc != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: cannot build %s: %s\n", path, wxp_code_desc(rc));
+        wxp_buf_free(b);
+        return -1;
+    }
+    ret = write_atomic(path, wxp_buf_cstr(b), b->len);
+    wxp_buf_free(b);
+    return ret;
+}
+
+static void utc_now(char *out, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(out, cap, "1970-01-01T00:00:00Z");
+    }
+}
+
+static double total_seconds(const struct conf_result *rs, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += rs[i].o.seconds;
+    }
+    return s;
+}
+
+static const char *mode_name(enum conf_mode m)
+{
+    return m == CONF_SERVER ? "server" : "client";
+}
+
+/* ---- JUnit XML ------------------------------------------------------------------------------ */
+
+/* The failure body: the rule, then what was exchanged. */
+static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r, enum escape how)
+{
+    const struct conf_outcome *o = &r->o;
+    enum wxp_code rc = wxp_buf_addstr(b, "rule: ");
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, r->c->rule, how);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "\nsource: ");
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, r->c->source, how);
+    }
+    if (rc == WXP_OK && o->request.len > 0) {
+        rc = wxp_buf_addstr(b, "\n\n--- request ---\n");
+        if (rc == WXP_OK) {
+            rc = add_text(b, wxp_buf_cstr(&o->request), o->request.len, how);
+        }
+    }
+    if (rc == WXP_OK && o->response.len > 0) {
+        rc = wxp_buf_addstr(b, "\n\n--- response ---\n");
+        if (rc == WXP_OK) {
+            rc = add_text(b, wxp_buf_cstr(&o->response), o->response.len, how);
+        }
+    }
+    if (rc == WXP_OK && r->c->mode == CONF_CLIENT) {
+        rc = wxp_buf_addf(b, "\n\n--- exit status: %d ---\n", o->exit_status);
+    }
+    if (rc == WXP_OK && o->output.len > 0) {
+        rc = wxp_buf_addstr(b, "\n--- output ---\n");
+        if (rc == WXP_OK) {
+            rc = add_text(b, wxp_buf_cstr(&o->output), o->output.len, how);
+        }
+    }
+    return rc;
+}
+
+/* rule: INFO results are reported as skipped so they never fail a CI job. src: issue 5. */
+static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
+{
+    const struct conf_outcome *o = &r->o;
+    bool info = r->c->severity == CONF_INFO;
+    const char *elem = NULL;
+    enum wxp_code rc = wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s\" name=\"",
+                                    mode_name(r->c->mode));
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, r->c->id, ESC_XML_ATTR);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, " ");
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, r->c->title, ESC_XML_ATTR);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(b, "\" time=\"%.3f\">\n", o->seconds);
+    }
+    if (o->verdict == CONF_SKIP || (info && not_met(r))) {
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(b, "      <skipped message=\"%s", info && not_met(r) ? "INFO: " : "");
+        }
+        if (rc == WXP_OK) {
+            rc = add_cstr(b, o->reason, ESC_XML_ATTR);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(b, "\"/>\n");
+        }
+    } else if (not_met(r)) {
+        elem = o->verdict == CONF_FAIL ? "failure" : "error";
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(b, "      <%s message=\"", elem);
+        }
+        if (rc == WXP_OK) {
+            rc = add_cstr(b, o->reason, ESC_XML_ATTR);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(b, "\" type=\"%s\">", conf_severity_name(r->c->severity));
+        }
+        if (rc == WXP_OK) {
+            rc = add_details(b, r, ESC_XML);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(b, "</%s>\n", elem);
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "    </testcase>\n");
+    }
+    return rc;
+}
+
+int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, const char *suite)
+{
+    struct wxp_buf b;
+    size_t failures = 0, errors = 0, skipped = 0;
+    char stamp[32];
+    enum wxp_code rc;
+
+    for (size_t i = 0; i < n; i++) {
+        bool info = rs[i].c->severity == CONF_INFO;
+        if (rs[i].o.verdict == CONF_SKIP || (info && not_met(&rs[i]))) {
+            skipped++;
+        } else if (rs[i].o.verdict == CONF_FAIL) {
+            failures++;
+        } else if (rs[i].o.verdict == CONF_ERROR) {
+            errors++;
+        }
+    }
+    utc_now(stamp, sizeof stamp);
+    wxp_buf_init(&b, REPORT_MAX);
+    rc = wxp_buf_addf(&b,
+                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<testsuites name=\"wxpay-conformance\" tests=\"%zu\" failures=\"%zu\" "
+                      "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n  <testsuite name=\"",
+                      n, failures, errors, skipped, total_seconds(rs, n));
+    if (rc == WXP_OK) {
+        rc = add_cstr(&b, suite, ESC_XML_ATTR);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&b,
+                          "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
+                          "time=\"%.3f\" timestamp=\"%s\">\n",
+                          n, failures, errors, skipped, total_seconds(rs, n), stamp);
+    }
+    for (size_t i = 0; rc == WXP_OK && i < n; i++) {
+        rc = junit_case(&b, &rs[i]);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&b, "  </testsuite>\n</testsuites>\n");
+    }
+    return finish(path, &b, rc);
+}
+
+/* ---- JSON (schema wxpay-conformance/1, documented in docs/conformance.md) -------------------- */
+
+static bool add_json_text(cJSON *obj, const char *name, const char *s, size_t len)
+{
+    char *clean = utf8_clean(s ? s : "", s ? len : 0);
+    bool ok = clean != NULL && cJSON_AddStringToObject(obj, name, clean) != NULL;
+    wxp_free(clean);
+    return ok;
+}
+
+static bool add_json_case(cJSON *arr, const struct conf_result *r)
+{
+    const struct conf_case *c = r->c;
+    const struct conf_outcome *o = &r->o;
+    cJSON *obj = cJSON_CreateObject();
+    bool ok = obj != NULL && cJSON_AddItemToArray(arr, obj);
+    if (!ok) {
+        cJSON_Delete(obj);
+        return false;
+    }
+    ok = add_json_text(obj, "id", c->id, strlen(c->id)) &&
+         add_json_text(obj, "title", c->title, strlen(c->title)) &&
+         add_json_text(obj, "rule", c->rule, strlen(c->rule)) &&
+         add_json_text(obj, "source", c->source, strlen(c->source)) &&
+         cJSON_AddStringToObject(obj, "severity", conf_severity_name(c->severity)) != NULL &&
+         cJSON_AddStringToObject(obj, "verdict", conf_verdict_name(o->verdict)) != NULL &&
+         add_json_text(obj, "reason", o->reason, strnlen(o->reason, sizeof o->reason)) &&
+         cJSON_AddNumberToObject(obj, "seconds",
+                                 (double)(long)(o->seconds * 1000.0 + 0.5) / 1000.0) != NULL &&
+         add_json_text(obj, "request", wxp_buf_cstr(&o->request), o->request.len) &&
+         add_json_text(obj, "response", wxp_buf_cstr(&o->response), o->response.len) &&
+         add_json_text(obj, "output", wxp_buf_cstr(&o->output), o->output.len);
+    if (ok && c->mode == CONF_CLIENT) {
+        ok = cJSON_AddNumberToObject(obj, "exit_status", o->exit_status) != NULL;
+    }
+    return ok;
+}
+
+int conf_report_json(const char *path, const struct conf_result *rs, size_t n, const char *mode,
+                     const char *target)
+{
+    struct tally t[NSEV];
+    struct wxp_buf b;
+    char stamp[32];
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject(), *summary = NULL, *cases = NULL;
+    bool ok = root != NULL;
+    enum wxp_code rc = WXP_OK;
+
+    count(rs, n, t);
+    utc_now(stamp, sizeof stamp);
+    ok = ok && cJSON_AddStringToObject(root, "schema", JSON_SCHEMA) != NULL &&
+         add_json_text(root, "mode", mode, strlen(mode)) &&
+         add_json_text(root, "target", target ? target : "", target ? strlen(target) : 0) &&
+         cJSON_AddStringToObject(root, "generated_at", stamp) != NULL &&
+         (summary = cJSON_AddObjectToObject(root, "summary")) != NULL;
+    for (int s = CONF_MUST; ok && s <= CONF_INFO; s++) {
+        cJSON *sev = cJSON_AddObjectToObject(summary, conf_severity_name((enum conf_severity)s));
+        ok = sev != NULL && cJSON_AddNumberToObject(sev, "passed", (double)t[s].passed) &&
+             cJSON_AddNumberToObject(sev, "failed", (double)t[s].failed) &&
+             cJSON_AddNumberToObject(sev, "skipped", (double)t[s].skipped) &&
+             cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors);
+    }
+    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t)) != NULL &&
+         (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = add_json_case(cases, &rs[i]);
+    }
+    if (ok) {
+        text = cJSON_Print(root);
+    }
+    wxp_buf_init(&b, REPORT_MAX);
+    if (text == NULL) {
+        rc = WXP_E_NOMEM;
+    } else {
+        rc = wxp_buf_addstr(&b, text);
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(&b, "\n");
+        }
+    }
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return finish(path, &b, rc);
+}
+
+/* ---- HTML ----------------------------------------------------------------------------------- */
+
+static const char HTML_STYLE[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
+    "h1{font-size:1.4em}table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+    "th{background:#eee}tr.pass td.v{background:#d9f2d9}tr.fail td.v{background:#f8d0d0}"
+    "tr.skip td.v{background:#f4ecc4}tr.error td.v{background:#e6d0f0}"
+    "tr.fail.MUST{background:#fdeeee}tr.fail.SHOULD{background:#fdf6e3}"
+    "table.sum{width:auto;margin-bottom:1em}.ok{color:#1a7f1a;font-weight:bold}"
+    ".bad{color:#b00;font-weight:bold}"
+    "pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:6px;margin:4px 0}"
+    "details summary{cursor:pointer}code{font-size:0.95em}";
+
+static enum wxp_code html_pre(struct wxp_buf *b, const char *label, const struct wxp_buf *data)
+{
+    enum wxp_code rc;
+    if (data->len == 0) {
+        return WXP_OK;
+    }
+    rc = wxp_buf_addf(b, "<div><b>%s</b><pre>", label);
+    if (rc == WXP_OK) {
+        rc = add_text(b, wxp_buf_cstr(data), data->len, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "</pre></div>");
+    }
+    return rc;
+}
+
+static enum wxp_code html_row(struct wxp_buf *b, size_t i, const struct conf_result *r)
+{
+    const struct conf_case *c = r->c;
+    const struct conf_outcome *o = &r->o;
+    const char *sev = conf_severity_name(c->severity);
+    enum wxp_code rc =
+        wxp_buf_addf(b, "<tr class=\"%s %s\" id=\"", conf_verdict_name(o->verdict), sev);
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, c->id, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(b, "\"><td>%zu</td><td><code>", i + 1);
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, c->id, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(b, "</code></td><td>%s</td><td class=\"v\">%s</td><td>", sev,
+                          verdict_upper(o->verdict));
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, c->title, ESC_HTML);
+    }
+    if (rc == WXP_OK && o->reason[0] != '\0') {
+        rc = wxp_buf_addstr(b, "<br><i>");
+        if (rc == WXP_OK) {
+            rc = add_text(b, o->reason, strnlen(o->reason, sizeof o->reason), ESC_HTML);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(b, "</i>");
+        }
+    }
+    if (rc == WXP_OK && o->verdict != CONF_PASS) {
+        rc = wxp_buf_addstr(b, "<details><summary>rule, request and response</summary><p>");
+        if (rc == WXP_OK) {
+            rc = add_cstr(b, c->rule, ESC_HTML);
+        }
+        if (rc == WXP_OK && c->mode == CONF_CLIENT) {
+            rc = wxp_buf_addf(b, "<br>exit status: %d", o->exit_status);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(b, "</p>");
+        }
+        if (rc == WXP_OK) {
+            rc = html_pre(b, "request", &o->request);
+        }
+        if (rc == WXP_OK) {
+            rc = html_pre(b, "response", &o->response);
+        }
+        if (rc == WXP_OK) {
+            rc = html_pre(b, "output", &o->output);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(b, "</details>");
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(b, "</td><td>%.2f s</td><td>", o->seconds);
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, c->source, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "</td></tr>\n");
+    }
+    return rc;
+}
+
+int conf_report_html(const char *path, const struct conf_result *rs, size_t n, const char *mode,
+                     const char *target)
+{
+    struct tally t[NSEV];
+    struct wxp_buf b;
+    char stamp[32];
+    enum wxp_code rc;
+
+    count(rs, n, t);
+    utc_now(stamp, sizeof stamp);
+    wxp_buf_init(&b, REPORT_MAX);
+    rc = wxp_buf_addf(&b,
+                      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<title>wxpay-conformance %s report</title><style>%s</style></head>\n"
+                      "<body><h1>wxpay-conformance: %s mode</h1>\n<p>Target: <code>",
+                      mode, HTML_STYLE, mode);
+    if (rc == WXP_OK) {
+        rc = add_cstr(&b, target, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&b,
+                          "</code><br>Generated at %s<br>Result: <span class=\"%s\">%s</span></p>\n"
+                          "<table class=\"sum\"><tr><th>Severity</th><th>Passed</th>"
+                          "<th>Failed</th><th>Skipped</th><th>Errors</th></tr>\n",
+                          stamp, run_ok(t) ? "ok" : "bad",
+                          run_ok(t) ? "PASS: every MUST case passed" : "FAIL: a MUST case failed");
+    }
+    for (int s = CONF_MUST; rc == WXP_OK && s <= CONF_INFO; s++) {
+        rc = wxp_buf_addf(&b,
+                          "<tr><td>%s</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
+                          conf_severity_name((enum conf_severity)s), t[s].passed, t[s].failed,
+                          t[s].skipped, t[s].errors);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&b, "</table>\n<table><tr><th>#</th><th>Id</th><th>Severity</th>"
+                                "<th>Result</th><th>Case</th><th>Time</th><th>Source</th></tr>\n");
+    }
+    for (size_t i = 0; rc == WXP_OK && i < n; i++) {
+        rc = html_row(&b, i, &rs[i]);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&b, "</table>\n<p>MUST failures fail the run; SHOULD failures are "
+                                "warnings; INFO results are reported only.</p>\n</body></html>\n");
+    }
+    return finish(path, &b, rc);
+}

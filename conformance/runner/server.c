@@ -1,0 +1,1399 @@
+/* SPDX-License-Identifier: MIT */
+/* server.c: server mode. Each case of cases/server.json names a kind; the kind shapes one signed
+ * terminate request (or breaks it on purpose), the request goes to the server under test, and the
+ * answer is graded against the case's expectation: status, WeChat code, response signature, plus
+ * what the kind checks on its own (Request-ID, detail, message). Nothing here assumes our mock. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conf.h"
+#include "wxp/authz.h"
+#include "wxp/envelope.h"
+#include "wxp/keys.h"
+#include "wxp/nonce.h"
+#include "wxp/sign.h"
+#include "wxp/signmsg.h"
+#include "wxp/str.h"
+#include "wxp/verify.h"
+
+/* TEST ONLY fixtures compiled in (conformance/CMakeLists.txt, wxp_embed). */
+extern const char conf_embed_merchant_key[];
+extern const char conf_embed_merchant_b_key[];
+extern const char conf_embed_wrong_key[];
+extern const char conf_embed_platform_cert[];
+extern const char conf_embed_platform_pubkey[];
+
+#define PLATFORM_PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"
+#define TERMINATE_PATH "/v3/payscore/permissions/openid/{openid}/terminate"
+#define DEFAULT_BODY                                                                               \
+    "{\"service_id\":\"{service_id}\",\"appid\":\"{appid}\",\"reason\":\"{reason}\"}"
+#define DEFAULT_REASON "wxpay-conformance"
+#define USER_AGENT "wxpay-conformance/0.1 (server mode)"
+#define OPENID_RANDOM 12
+#define REQ_BODY_MAX ((size_t)64 * 1024)
+#define TARGET_MAX 4096
+#define HDRS_MAX 12
+#define TEXT_MAX 256
+
+/* The bundled mock's URL, which ctx->base_url points to when we started it; it outlives
+ * conf_server_end so that a report written afterwards can still name the target. */
+static char mock_url[128];
+
+/* What conf_server_begin sets up for every case. */
+static struct {
+    struct conf_mock mock;
+    bool mock_running;
+    struct wxp_key *key;       /* merchant key: --mch-key or the embedded test key */
+    struct wxp_key *key_b;     /* another merchant's key */
+    struct wxp_key *key_wrong; /* a key no merchant has */
+    struct wxp_keystore *platform;
+    char origin[256]; /* scheme://host[:port] of the server under test */
+    char prefix[256]; /* path part of the base URL, no trailing slash ("" usually) */
+} S;
+
+struct hdr {
+    char name[32];
+    char value[512];
+    bool removed; /* sent as "Name:" so that curl drops its default */
+};
+
+/* One request, the parts that are signed kept apart from the parts that are sent so that a kind
+ * can make them differ ("" or !sign_body_set: signed as sent). */
+struct req {
+    char method[16], sign_method[16];
+    char target[TARGET_MAX], sign_target[TARGET_MAX];
+    struct wxp_buf body, sign_body;
+    bool sign_body_set;
+    bool no_body;
+    char ts[64], sign_ts[64];
+    char nonce[64], sign_nonce[64];
+    const struct wxp_key *key;
+    char mchid[64], serial[128];
+    /* Authorization shaping */
+    bool no_authz;
+    char scheme[64], gap[8], sep[8];
+    char quote; /* '"', '\'' or 0 (none) */
+    const char *const *order;
+    char drop[16], dup[16], empty[16], unknown[16];
+    char sig[WXP_SIG_B64_MAX];
+    bool sig_set;
+    bool authz_done;
+    char authz[TARGET_MAX];
+    struct hdr hdrs[HDRS_MAX];
+    size_t nhdrs;
+};
+
+enum extra {
+    X_NONE,
+    X_REQUEST_ID,   /* Request-ID present and not empty */
+    X_SIGTYPE,      /* Wechatpay-Signature-Type names the scheme */
+    X_SERIAL_ECHO,  /* Wechatpay-Serial equals the one the request asked for */
+    X_TS_MESSAGE,   /* the error message is the timestamp one */
+    X_DETAIL,       /* PARAM_ERROR detail: location, value, field in the message */
+    X_ENVELOPE,     /* the error body is an envelope whatever the code */
+    X_CONTENT_TYPE, /* the error body is declared application/json */
+};
+
+struct run {
+    const struct conf_context *ctx;
+    const struct conf_case *c;
+    struct conf_outcome *out;
+    struct req rq;
+    struct conf_http_resp resp;
+    char openid[TEXT_MAX];
+    char setup[TEXT_MAX]; /* why the case could not be set up ("" when it could) */
+    enum extra extra;
+    char want_location[32], want_value[32], want_field[128], want_serial[128];
+};
+
+typedef int (*prep_fn)(struct run *r, const char *param);
+
+static const char *const ORDER_GO[] = {"mchid",     "nonce_str", "timestamp",
+                                       "serial_no", "signature", NULL};
+static const char *const ORDER_PHP[] = {"mchid",     "serial_no", "timestamp",
+                                        "nonce_str", "signature", NULL};
+static const char *const ORDER_POSTMAN[] = {"mchid",     "serial_no", "nonce_str",
+                                            "timestamp", "signature", NULL};
+static const char *const ORDER_DOC[] = {"mchid",     "nonce_str", "signature",
+                                        "timestamp", "serial_no", NULL};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+/* Appends to a report buffer; the report is best effort, so a full buffer just stops growing. */
+static void keep(struct wxp_buf *b, const char *p, size_t n)
+{
+    if (wxp_buf_add(b, p, n) != WXP_OK) {
+        return;
+    }
+}
+
+static void keeps(struct wxp_buf *b, const char *s)
+{
+    keep(b, s, strlen(s));
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+static void setup_fail(struct run *r, const char *fmt, ...) WXP_PRINTF(2, 3);
+static void setup_fail(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->setup, sizeof r->setup, fmt, ap);
+    va_end(ap);
+}
+
+static bool fresh_nonce(char out[WXP_NONCE_LEN + 1])
+{
+    return wxp_nonce(out, NULL) == WXP_OK;
+}
+
+/* ctx->openid_prefix + 12 random characters of [A-Za-z0-9]. */
+static bool fresh_openid(const struct conf_context *ctx, char *out, size_t cap)
+{
+    char n[WXP_NONCE_LEN + 1];
+
+    if (!fresh_nonce(n)) {
+        return false;
+    }
+    snprintf(out, cap, "%s%.*s", ctx->openid_prefix ? ctx->openid_prefix : "oConf", OPENID_RANDOM,
+             n);
+    return true;
+}
+
+/* Appends `s` JSON-escaped without the quotes (values spliced into a body template). */
+static enum wxp_code add_json_inner(struct wxp_buf *b, const char *s)
+{
+    struct wxp_buf q;
+    enum wxp_code rc;
+
+    wxp_buf_init(&q, REQ_BODY_MAX);
+    rc = wxp_json_quote(&q, s, strlen(s), NULL);
+    if (rc == WXP_OK) {
+        rc = wxp_buf_add(b, q.ptr + 1, q.len - 2);
+    }
+    wxp_buf_free(&q);
+    return rc;
+}
+
+/* Expands a template: {openid} {service_id} {appid} {other_appid} {reason} {mchid}, {lf} (a
+ * line feed: catalogue params are one line), {empty} (nothing: params are never empty) and
+ * {repeat N TEXT} (TEXT N times). Any other '{' is copied as is (JSON objects). With `json` the
+ * context values are JSON-escaped. */
+static enum wxp_code expand(const struct run *r, const char *t, bool json, struct wxp_buf *out)
+{
+    static const char *const names[] = {"openid", "service_id", "appid", "other_appid",
+                                        "reason", "mchid",      "lf",    "empty"};
+    const char *values[] = {r->openid,      r->ctx->service_id, r->ctx->appid, r->ctx->other_appid,
+                            DEFAULT_REASON, r->ctx->mchid,      "\n",          ""};
+    enum wxp_code rc = WXP_OK;
+
+    while (*t != '\0' && rc == WXP_OK) {
+        const char *close = *t == '{' ? strchr(t, '}') : NULL;
+        size_t i, n = close != NULL ? (size_t)(close - t - 1) : 0;
+
+        if (close == NULL) {
+            rc = wxp_buf_add(out, t, 1);
+            t++;
+            continue;
+        }
+        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (strlen(names[i]) == n && memcmp(t + 1, names[i], n) == 0) {
+                break;
+            }
+        }
+        if (i < sizeof names / sizeof names[0]) {
+            const char *v = values[i] != NULL ? values[i] : "";
+            /* {lf} is raw: JSON whitespace, not a value */
+            rc = json && strcmp(names[i], "lf") != 0 ? add_json_inner(out, v)
+                                                     : wxp_buf_addstr(out, v);
+            t = close + 1;
+            continue;
+        }
+        if (n > 7 && memcmp(t + 1, "repeat ", 7) == 0) {
+            char *end;
+            unsigned long times = strtoul(t + 8, &end, 10);
+            if (end != t + 8 && *end == ' ' && end < close && times <= 65536) {
+                for (unsigned long k = 0; k < times && rc == WXP_OK; k++) {
+                    rc = wxp_buf_add(out, end + 1, (size_t)(close - end - 1));
+                }
+                t = close + 1;
+                continue;
+            }
+        }
+        rc = wxp_buf_add(out, t, 1);
+        t++;
+    }
+    return rc;
+}
+
+static int set_target(struct run *r, char *dst, const char *path_template)
+{
+    struct wxp_buf b;
+    int ret = 0;
+
+    wxp_buf_init(&b, TARGET_MAX - 1);
+    if (wxp_buf_addstr(&b, S.prefix) != WXP_OK || expand(r, path_template, false, &b) != WXP_OK) {
+        setup_fail(r, "the request target is longer than %s bytes", "4095");
+        ret = -1;
+    } else {
+        copy(dst, TARGET_MAX, wxp_buf_cstr(&b));
+    }
+    wxp_buf_free(&b);
+    return ret;
+}
+
+static int set_body(struct run *r, struct wxp_buf *dst, const char *body_template)
+{
+    wxp_buf_reset(dst);
+    if (expand(r, body_template, true, dst) != WXP_OK) {
+        setup_fail(r, "the body template does not fit in %s bytes", "65536");
+        return -1;
+    }
+    return 0;
+}
+
+static struct hdr *find_hdr(struct req *q, const char *name)
+{
+    for (size_t i = 0; i < q->nhdrs; i++) {
+        if (strcasecmp(q->hdrs[i].name, name) == 0) {
+            return &q->hdrs[i];
+        }
+    }
+    return NULL;
+}
+
+/* "Name: value" replaces or adds a header; "-Name" removes it. */
+static int set_header(struct run *r, const char *spec)
+{
+    struct req *q = &r->rq;
+    bool remove = spec[0] == '-';
+    const char *name = remove ? spec + 1 : spec;
+    const char *colon = strchr(name, ':');
+    size_t nlen = remove ? strlen(name) : (colon != NULL ? (size_t)(colon - name) : 0);
+    char nm[32];
+    struct hdr *h;
+
+    if (nlen == 0 || nlen >= sizeof nm) {
+        setup_fail(r, "header spec \"%s\" is not \"Name: value\" or \"-Name\"", spec);
+        return -1;
+    }
+    memcpy(nm, name, nlen);
+    nm[nlen] = '\0';
+    h = find_hdr(q, nm);
+    if (h == NULL) {
+        if (q->nhdrs == HDRS_MAX) {
+            setup_fail(r, "too many headers for %s", nm);
+            return -1;
+        }
+        h = &q->hdrs[q->nhdrs++];
+        copy(h->name, sizeof h->name, nm);
+    }
+    h->removed = remove;
+    if (!remove) {
+        const char *v = colon + 1;
+        while (*v == ' ') {
+            v++;
+        }
+        copy(h->value, sizeof h->value, v);
+    }
+    return 0;
+}
+
+/* A valid terminate request for a fresh openid, signed with the merchant key, now. */
+static int req_init(struct run *r)
+{
+    struct req *q = &r->rq;
+    const struct conf_context *ctx = r->ctx;
+
+    wxp_buf_init(&q->body, REQ_BODY_MAX);
+    wxp_buf_init(&q->sign_body, REQ_BODY_MAX);
+    copy(q->method, sizeof q->method, "POST");
+    snprintf(q->ts, sizeof q->ts, "%lld", (long long)time(NULL));
+    q->key = S.key;
+    copy(q->mchid, sizeof q->mchid, ctx->mchid);
+    copy(q->serial, sizeof q->serial, ctx->mch_serial);
+    copy(q->scheme, sizeof q->scheme, WXP_AUTHZ_SCHEME);
+    copy(q->gap, sizeof q->gap, " ");
+    copy(q->sep, sizeof q->sep, ",");
+    q->quote = '"';
+    q->order = ORDER_GO;
+    if (!fresh_nonce(q->nonce) || !fresh_openid(ctx, r->openid, sizeof r->openid)) {
+        setup_fail(r, "no random bytes for a nonce");
+        return -1;
+    }
+    if (set_target(r, q->target, TERMINATE_PATH) != 0 || set_body(r, &q->body, DEFAULT_BODY) != 0) {
+        return -1;
+    }
+    if (set_header(r, "Accept: application/json") != 0 ||
+        set_header(r, "User-Agent: " USER_AGENT) != 0 ||
+        set_header(r, "Content-Type: application/json") != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static void req_free(struct req *q)
+{
+    wxp_buf_free(&q->body);
+    wxp_buf_free(&q->sign_body);
+}
+
+static const char *or_sent(const char *signed_part, const char *sent)
+{
+    return signed_part[0] != '\0' ? signed_part : sent;
+}
+
+static enum wxp_code add_param(struct wxp_buf *b, const struct req *q, bool *first,
+                               const char *name, const char *value)
+{
+    enum wxp_code rc = wxp_buf_addf(b, "%s%s=", *first ? "" : q->sep, name);
+    *first = false;
+    if (rc == WXP_OK && q->quote != 0) {
+        rc = wxp_buf_add(b, &q->quote, 1);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, value);
+    }
+    if (rc == WXP_OK && q->quote != 0) {
+        rc = wxp_buf_add(b, &q->quote, 1);
+    }
+    return rc;
+}
+
+/* Signs what the request says is signed and writes the Authorization value the kind shaped.
+ * rule: METHOD\nTARGET\nTS\nNONCE\nBODY\n signed with the merchant key; five key="value"
+ * parameters after one space. src: docs/protocol.md#request-signing-string,
+ * docs/protocol.md#authorization-header. case: AUTH-003..AUTH-031 */
+static int req_finish(struct run *r)
+{
+    struct req *q = &r->rq;
+    struct wxp_buf msg, hv;
+    const struct wxp_buf *sb = q->sign_body_set ? &q->sign_body : &q->body;
+    char sig[WXP_SIG_B64_MAX], other[WXP_NONCE_LEN + 1];
+    size_t siglen = 0;
+    struct wxp_err err;
+    enum wxp_code rc;
+    bool first = true;
+    int ret = -1;
+
+    if (q->authz_done || q->no_authz) {
+        return 0;
+    }
+    wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
+    wxp_buf_init(&hv, sizeof q->authz - 1);
+    rc = wxp_signmsg_request(&msg, wxp_str_c(or_sent(q->sign_method, q->method)),
+                             wxp_str_c(or_sent(q->sign_target, q->target)),
+                             wxp_str_c(or_sent(q->sign_ts, q->ts)),
+                             wxp_str_c(or_sent(q->sign_nonce, q->nonce)),
+                             (struct wxp_str){wxp_buf_cstr(sb), sb->len}, &err);
+    if (rc == WXP_OK) {
+        rc = wxp_sign(q->key, msg.ptr, msg.len, sig, sizeof sig, &siglen, &err);
+    }
+    if (rc != WXP_OK) {
+        setup_fail(r, "cannot sign the request: %s", err.msg);
+        goto out;
+    }
+    if (q->sig_set) {
+        copy(sig, sizeof sig, q->sig);
+    }
+    rc = wxp_buf_addf(&hv, "%s%s", q->scheme, q->gap);
+    for (size_t i = 0; q->order[i] != NULL && rc == WXP_OK; i++) {
+        const char *name = q->order[i];
+        const char *value = strcmp(name, "mchid") == 0       ? q->mchid
+                            : strcmp(name, "nonce_str") == 0 ? q->nonce
+                            : strcmp(name, "timestamp") == 0 ? q->ts
+                            : strcmp(name, "serial_no") == 0 ? q->serial
+                                                             : sig;
+        if (strcmp(name, q->drop) == 0) {
+            continue;
+        }
+        rc = add_param(&hv, q, &first, name, strcmp(name, q->empty) == 0 ? "" : value);
+    }
+    if (rc == WXP_OK && q->dup[0] != '\0') {
+        /* The repeated parameter carries a different value: which one would a lenient parser
+         * take? */
+        if (!fresh_nonce(other)) {
+            setup_fail(r, "no random bytes for a nonce");
+            goto out;
+        }
+        if (strcmp(q->dup, "timestamp") == 0) {
+            snprintf(other, sizeof other, "%lld", (long long)time(NULL) - 1);
+        }
+        rc = add_param(&hv, q, &first, q->dup, other);
+    }
+    if (rc == WXP_OK && q->unknown[0] != '\0') {
+        rc = add_param(&hv, q, &first, q->unknown, "conformance");
+    }
+    if (rc != WXP_OK) {
+        setup_fail(r, "the Authorization header does not fit");
+        goto out;
+    }
+    copy(q->authz, sizeof q->authz, wxp_buf_cstr(&hv));
+    q->authz_done = true;
+    ret = 0;
+out:
+    wxp_buf_free(&msg);
+    wxp_buf_free(&hv);
+    return ret;
+}
+
+/* Sends the request; records it and the answer in the outcome. `label` heads a preliminary
+ * exchange in the report. */
+static int req_send(struct run *r, const char *label)
+{
+    struct req *q = &r->rq;
+    char lines[HDRS_MAX + 1][600];
+    char authz_line[TARGET_MAX + 32];
+    const char *list[HDRS_MAX + 3];
+    char url[TARGET_MAX + 300];
+    size_t n = 0;
+    struct wxp_buf *rb = &r->out->request, *ab = &r->out->response;
+
+    if (req_finish(r) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < q->nhdrs; i++) {
+        const struct hdr *h = &q->hdrs[i];
+        if (h->removed) {
+            snprintf(lines[i], sizeof lines[i], "%s:", h->name);
+        } else {
+            snprintf(lines[i], sizeof lines[i], "%s: %s", h->name, h->value);
+        }
+        list[n++] = lines[i];
+    }
+    if (!q->no_authz) {
+        snprintf(authz_line, sizeof authz_line, "Authorization: %s", q->authz);
+        list[n++] = authz_line;
+    }
+    list[n] = NULL;
+    snprintf(url, sizeof url, "%s%s", S.origin, q->target);
+
+    if (label != NULL) {
+        keeps(rb, label);
+        keeps(ab, label);
+    }
+    keeps(rb, q->method);
+    keeps(rb, " ");
+    keeps(rb, q->target);
+    keeps(rb, " HTTP/1.1\n");
+    for (size_t i = 0; i < n; i++) {
+        if (list[i][strlen(list[i]) - 1] == ':') {
+            continue; /* a removed header is not sent */
+        }
+        keeps(rb, list[i]);
+        keeps(rb, "\n");
+    }
+    keeps(rb, "\n");
+    if (!q->no_body) {
+        keep(rb, wxp_buf_cstr(&q->body), q->body.len);
+    }
+    keeps(rb, "\n");
+
+    conf_http(q->method, url, list, q->no_body ? NULL : wxp_buf_cstr(&q->body),
+              q->no_body ? 0 : q->body.len, r->ctx->timeout_ms > 0 ? r->ctx->timeout_ms : 10000L,
+              &r->resp);
+    if (r->resp.status == 0) {
+        keeps(ab, "(no answer: ");
+        keeps(ab, curl_easy_strerror((CURLcode)r->resp.curl_code));
+        keeps(ab, ")\n");
+    } else {
+        keep(ab, wxp_buf_cstr(&r->resp.head), r->resp.head.len);
+        keep(ab, wxp_buf_cstr(&r->resp.body), r->resp.body.len);
+        keeps(ab, "\n");
+    }
+    return 0;
+}
+
+/* Waits, when the current second is more than half gone, for the next one to begin, so that a
+ * timestamp computed now is still in the same second when the server reads its clock (±301 s
+ * must not become ±300 s on the way). src: docs/protocol.md#timestamp-window. case: TS-001..TS-004
+ */
+static void align_to_second(void)
+{
+    struct timespec now, pause;
+
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_nsec < 500000000L) {
+        return;
+    }
+    pause.tv_sec = 0;
+    pause.tv_nsec = 1000000000L - now.tv_nsec + 20000000L;
+    if (pause.tv_nsec >= 1000000000L) {
+        pause.tv_sec = 1;
+        pause.tv_nsec -= 1000000000L;
+    }
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+    }
+}
+
+/* A valid exchange before the graded one (replay, second terminate); it must get 204. */
+static int first_exchange(struct run *r, const char *what)
+{
+    if (req_send(r, "# first request (setup)\n") != 0) {
+        return -1;
+    }
+    keeps(&r->out->request, "# graded request\n");
+    keeps(&r->out->response, "# graded request\n");
+    if (r->resp.status != 204) {
+        char got[32];
+        snprintf(got, sizeof got, "%ld", r->resp.status);
+        setup_fail(r, "the first, valid request got %s instead of 204, so %s cannot be tested",
+                   r->resp.status == 0 ? "no answer" : got, what);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- kinds: each shapes r->rq from the case's param ------------------------------------- */
+
+static int prep_valid(struct run *r, const char *param)
+{
+    (void)r;
+    (void)param;
+    return 0;
+}
+
+static int prep_pubkey_serial(struct run *r, const char *param)
+{
+    char line[200];
+    const char *id = param != NULL ? param : PLATFORM_PUBKEY_ID;
+
+    snprintf(line, sizeof line, "Wechatpay-Serial: %s", id);
+    copy(r->want_serial, sizeof r->want_serial, id);
+    return set_header(r, line);
+}
+
+static int prep_body(struct run *r, const char *param)
+{
+    return set_body(r, &r->rq.body, param);
+}
+
+/* A number N: a fresh openid of exactly N bytes; otherwise a template ({openid} = fresh). */
+static int prep_openid(struct run *r, const char *param)
+{
+    char *end;
+    unsigned long len = strtoul(param, &end, 10);
+
+    if (end != param && *end == '\0') {
+        size_t have = strlen(r->openid);
+        if (len == 0 || len >= sizeof r->openid) {
+            setup_fail(r, "openid length %s is outside 1..255", param);
+            return -1;
+        }
+        for (size_t i = have; i < len; i++) {
+            r->openid[i] = (char)('a' + (char)(i % 26));
+        }
+        r->openid[len] = '\0';
+    } else {
+        struct wxp_buf b;
+        wxp_buf_init(&b, sizeof r->openid - 1);
+        if (expand(r, param, false, &b) != WXP_OK) {
+            wxp_buf_free(&b);
+            setup_fail(r, "openid template too long");
+            return -1;
+        }
+        copy(r->openid, sizeof r->openid, wxp_buf_cstr(&b));
+        wxp_buf_free(&b);
+    }
+    if (set_target(r, r->rq.target, TERMINATE_PATH) != 0) {
+        return -1;
+    }
+    /* The body does not name the openid, but rebuild it in case a template does. */
+    return set_body(r, &r->rq.body, DEFAULT_BODY);
+}
+
+/* "location|value|field|rest": the PARAM_ERROR detail to expect, then the inner param. */
+static const char *split_detail(struct run *r, const char *param)
+{
+    char *fields[3] = {r->want_location, r->want_value, r->want_field};
+    size_t caps[3] = {sizeof r->want_location, sizeof r->want_value, sizeof r->want_field};
+    const char *p = param;
+
+    for (size_t i = 0; i < 3; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n;
+        if (bar == NULL) {
+            return NULL;
+        }
+        n = (size_t)(bar - p);
+        if (n >= caps[i]) {
+            return NULL;
+        }
+        memcpy(fields[i], p, n);
+        fields[i][n] = '\0';
+        p = bar + 1;
+    }
+    return p;
+}
+
+static int prep_body_detail(struct run *r, const char *param)
+{
+    const char *rest = split_detail(r, param);
+    if (rest == NULL) {
+        setup_fail(r, "param \"%s\" is not location|value|field|body", param);
+        return -1;
+    }
+    return prep_body(r, rest);
+}
+
+static int prep_openid_detail(struct run *r, const char *param)
+{
+    const char *rest = split_detail(r, param);
+    if (rest == NULL) {
+        setup_fail(r, "param \"%s\" is not location|value|field|openid", param);
+        return -1;
+    }
+    return prep_openid(r, rest);
+}
+
+static int prep_authz_missing(struct run *r, const char *param)
+{
+    (void)param;
+    r->rq.no_authz = true;
+    return 0;
+}
+
+static int prep_authz_scheme(struct run *r, const char *param)
+{
+    copy(r->rq.scheme, sizeof r->rq.scheme, param);
+    return 0;
+}
+
+static int prep_authz_after_scheme(struct run *r, const char *param)
+{
+    copy(r->rq.gap, sizeof r->rq.gap, param);
+    return 0;
+}
+
+static int prep_authz_separator(struct run *r, const char *param)
+{
+    copy(r->rq.sep, sizeof r->rq.sep, param);
+    return 0;
+}
+
+static int prep_authz_missing_param(struct run *r, const char *param)
+{
+    copy(r->rq.drop, sizeof r->rq.drop, param);
+    return 0;
+}
+
+static int prep_authz_duplicate_param(struct run *r, const char *param)
+{
+    copy(r->rq.dup, sizeof r->rq.dup, param);
+    return 0;
+}
+
+static int prep_authz_unknown_param(struct run *r, const char *param)
+{
+    copy(r->rq.unknown, sizeof r->rq.unknown, param);
+    return 0;
+}
+
+static int prep_authz_empty_value(struct run *r, const char *param)
+{
+    copy(r->rq.empty, sizeof r->rq.empty, param);
+    return 0;
+}
+
+static int prep_authz_quote(struct run *r, const char *param)
+{
+    if (strcmp(param, "single") == 0) {
+        r->rq.quote = '\'';
+    } else if (strcmp(param, "none") == 0) {
+        r->rq.quote = 0;
+    } else {
+        setup_fail(r, "quote \"%s\" is not single or none", param);
+        return -1;
+    }
+    return 0;
+}
+
+static int prep_authz_order(struct run *r, const char *param)
+{
+    static const struct {
+        const char *name;
+        const char *const *order;
+    } orders[] = {
+        {"go", ORDER_GO}, {"php", ORDER_PHP}, {"postman", ORDER_POSTMAN}, {"doc", ORDER_DOC}};
+
+    for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
+        if (strcmp(orders[i].name, param) == 0) {
+            r->rq.order = orders[i].order;
+            return 0;
+        }
+    }
+    setup_fail(r, "order \"%s\" is not go, php, postman or doc", param);
+    return -1;
+}
+
+/* The timestamp sent and signed: "ms" (milliseconds now) or the literal text. */
+static int prep_authz_timestamp(struct run *r, const char *param)
+{
+    if (strcmp(param, "ms") == 0) {
+        struct timespec now;
+        if (clock_gettime(CLOCK_REALTIME, &now) != 0) {
+            setup_fail(r, "no clock");
+            return -1;
+        }
+        snprintf(r->rq.ts, sizeof r->rq.ts, "%lld",
+                 (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    } else {
+        copy(r->rq.ts, sizeof r->rq.ts, param);
+    }
+    return 0;
+}
+
+static int prep_authz_mchid(struct run *r, const char *param)
+{
+    copy(r->rq.mchid, sizeof r->rq.mchid, param);
+    return 0;
+}
+
+static int prep_authz_serial(struct run *r, const char *param)
+{
+    copy(r->rq.serial, sizeof r->rq.serial, param);
+    return 0;
+}
+
+static int prep_authz_signature(struct run *r, const char *param)
+{
+    copy(r->rq.sig, sizeof r->rq.sig, param);
+    r->rq.sig_set = true;
+    return 0;
+}
+
+static int prep_sign_wrong_key(struct run *r, const char *param)
+{
+    (void)param;
+    r->rq.key = S.key_wrong;
+    return 0;
+}
+
+/* Signed, consistently, by another merchant's key with that merchant's serial (param). */
+static int prep_sign_other_merchant(struct run *r, const char *param)
+{
+    r->rq.key = S.key_b;
+    copy(r->rq.serial, sizeof r->rq.serial, param);
+    return 0;
+}
+
+/* What is sent differs from what was signed in one part. */
+static int prep_tamper(struct run *r, const char *param)
+{
+    struct req *q = &r->rq;
+
+    if (strcmp(param, "body") == 0) {
+        if (set_body(r, &q->sign_body, DEFAULT_BODY) != 0) {
+            return -1;
+        }
+        q->sign_body_set = true;
+        return set_body(r, &q->body,
+                        "{\"service_id\":\"{service_id}\",\"appid\":\"{appid}\","
+                        "\"reason\":\"tampered\"}");
+    }
+    if (strcmp(param, "path") == 0) {
+        char sent[TEXT_MAX];
+        copy(sent, sizeof sent, r->openid);
+        if (!fresh_openid(r->ctx, r->openid, sizeof r->openid) ||
+            set_target(r, q->sign_target, TERMINATE_PATH) != 0) {
+            return -1;
+        }
+        copy(r->openid, sizeof r->openid, sent);
+        return 0;
+    }
+    if (strcmp(param, "method") == 0) {
+        copy(q->sign_method, sizeof q->sign_method, "PUT");
+        return 0;
+    }
+    if (strcmp(param, "timestamp") == 0) {
+        snprintf(q->sign_ts, sizeof q->sign_ts, "%lld", (long long)time(NULL) - 1);
+        return 0;
+    }
+    if (strcmp(param, "nonce") == 0) {
+        return fresh_nonce(q->sign_nonce) ? 0 : -1;
+    }
+    setup_fail(r, "tamper \"%s\" is not body, path, method, timestamp or nonce", param);
+    return -1;
+}
+
+static int parse_offset(struct run *r, const char *param, long long *off)
+{
+    char *end;
+
+    errno = 0;
+    *off = strtoll(param, &end, 10);
+    if (end == param || *end != '\0' || errno != 0) {
+        setup_fail(r, "offset \"%s\" is not a number of seconds", param);
+        return -1;
+    }
+    return 0;
+}
+
+/* The timestamp is now + param seconds, at the start of a second. */
+static int prep_skew(struct run *r, const char *param)
+{
+    long long off;
+
+    if (parse_offset(r, param, &off) != 0) {
+        return -1;
+    }
+    align_to_second();
+    snprintf(r->rq.ts, sizeof r->rq.ts, "%lld", (long long)time(NULL) + off);
+    return 0;
+}
+
+/* Out of the window and signed with the wrong key: which check answers first? */
+static int prep_skew_bad_signature(struct run *r, const char *param)
+{
+    r->rq.key = S.key_wrong;
+    return prep_skew(r, param);
+}
+
+static int prep_replay(struct run *r, const char *param)
+{
+    struct req *q = &r->rq;
+
+    if (strcmp(param, "exact") != 0 && strcmp(param, "renonce") != 0) {
+        setup_fail(r, "replay \"%s\" is not exact or renonce", param);
+        return -1;
+    }
+    if (first_exchange(r, "a replay") != 0) {
+        return -1;
+    }
+    if (strcmp(param, "exact") == 0) {
+        return 0; /* the same bytes again */
+    }
+    /* Another openid, freshly signed, with the nonce already used. */
+    if (!fresh_openid(r->ctx, r->openid, sizeof r->openid) ||
+        set_target(r, q->target, TERMINATE_PATH) != 0) {
+        return -1;
+    }
+    q->authz_done = false;
+    return 0;
+}
+
+static int prep_terminate_twice(struct run *r, const char *param)
+{
+    (void)param;
+    if (first_exchange(r, "a second terminate") != 0) {
+        return -1;
+    }
+    if (!fresh_nonce(r->rq.nonce)) {
+        return -1;
+    }
+    snprintf(r->rq.ts, sizeof r->rq.ts, "%lld", (long long)time(NULL));
+    r->rq.authz_done = false;
+    return 0;
+}
+
+static int prep_header(struct run *r, const char *param)
+{
+    return set_header(r, param);
+}
+
+static int prep_route_path(struct run *r, const char *param)
+{
+    return set_target(r, r->rq.target, param);
+}
+
+/* Another method on the terminate path, signed as sent, without a body. */
+static int prep_route_method(struct run *r, const char *param)
+{
+    copy(r->rq.method, sizeof r->rq.method, param);
+    wxp_buf_reset(&r->rq.body);
+    r->rq.no_body = true;
+    return set_header(r, "-Content-Type");
+}
+
+/* ---- the kind table ---------------------------------------------------------------------- */
+
+struct kind {
+    const char *name;
+    prep_fn prep;
+    enum extra extra;
+    bool needs_param;
+};
+
+/* rows sorted by name only for reading; lookup is linear */
+static const struct kind KINDS[] = {
+    {"authz_after_scheme", prep_authz_after_scheme, X_NONE, true},
+    {"authz_duplicate_param", prep_authz_duplicate_param, X_NONE, true},
+    {"authz_empty_value", prep_authz_empty_value, X_NONE, true},
+    {"authz_mchid", prep_authz_mchid, X_NONE, true},
+    {"authz_missing", prep_authz_missing, X_NONE, false},
+    {"authz_missing_param", prep_authz_missing_param, X_NONE, true},
+    {"authz_order", prep_authz_order, X_NONE, true},
+    {"authz_quote", prep_authz_quote, X_NONE, true},
+    {"authz_scheme", prep_authz_scheme, X_NONE, true},
+    {"authz_separator", prep_authz_separator, X_NONE, true},
+    {"authz_serial", prep_authz_serial, X_NONE, true},
+    {"authz_signature", prep_authz_signature, X_NONE, true},
+    {"authz_timestamp", prep_authz_timestamp, X_NONE, true},
+    {"authz_unknown_param", prep_authz_unknown_param, X_NONE, true},
+    {"body", prep_body, X_NONE, true},
+    {"body_detail", prep_body_detail, X_DETAIL, true},
+    {"header", prep_header, X_NONE, true},
+    {"openid", prep_openid, X_NONE, true},
+    {"openid_detail", prep_openid_detail, X_DETAIL, true},
+    {"pubkey_serial", prep_pubkey_serial, X_SERIAL_ECHO, false},
+    {"replay", prep_replay, X_NONE, true},
+    {"route_method", prep_route_method, X_NONE, true},
+    {"route_path", prep_route_path, X_NONE, true},
+    {"sign_other_merchant", prep_sign_other_merchant, X_NONE, true},
+    {"sign_wrong_key", prep_sign_wrong_key, X_NONE, false},
+    {"skew", prep_skew, X_NONE, true},
+    {"skew_bad_signature", prep_skew_bad_signature, X_TS_MESSAGE, true},
+    {"tamper", prep_tamper, X_NONE, true},
+    {"terminate_twice", prep_terminate_twice, X_NONE, false},
+    {"valid", prep_valid, X_NONE, false},
+    {"valid_request_id", prep_valid, X_REQUEST_ID, false},
+    {"valid_signature_type", prep_valid, X_SIGTYPE, false},
+};
+
+/* Wrappers: param "inner_kind" or "inner_kind:inner_param"; they add one check to the inner
+ * kind's request. */
+static const struct {
+    const char *name;
+    enum extra extra;
+} WRAPPERS[] = {
+    {"error_envelope", X_ENVELOPE},
+    {"error_request_id", X_REQUEST_ID},
+    {"error_content_type", X_CONTENT_TYPE},
+};
+
+static const struct kind *find_kind(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++) {
+        if (strlen(KINDS[i].name) == len && memcmp(KINDS[i].name, name, len) == 0) {
+            return &KINDS[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- grading ----------------------------------------------------------------------------- */
+
+static struct wxp_str header_slice(const struct conf_http_resp *resp, const char *name, char *buf,
+                                   size_t cap)
+{
+    return wxp_str_c(conf_http_header(resp, name, buf, cap));
+}
+
+/* "valid", "unsigned" or "invalid: why" for whatever came back.
+ * rule: a 2xx is signed over TIMESTAMP\nNONCE\nBODY\n by a known platform key (exact serial
+ * match), within 300 s. src: docs/protocol.md#response-verification. case: SIG-002 */
+static bool signature_state(const struct conf_http_resp *resp, char *state, size_t cap)
+{
+    char ts[64], nonce[128], sig[1024], serial[160];
+    struct wxp_resp wr;
+    struct wxp_resp_policy pol = {(int64_t)time(NULL), WXP_SKEW_DEFAULT, false};
+    struct wxp_err err;
+
+    memset(&wr, 0, sizeof wr);
+    wr.timestamp = header_slice(resp, "Wechatpay-Timestamp", ts, sizeof ts);
+    wr.nonce = header_slice(resp, "Wechatpay-Nonce", nonce, sizeof nonce);
+    wr.signature = header_slice(resp, "Wechatpay-Signature", sig, sizeof sig);
+    wr.serial = header_slice(resp, "Wechatpay-Serial", serial, sizeof serial);
+    wr.body = (struct wxp_str){wxp_buf_cstr(&resp->body), resp->body.len};
+    if (wr.timestamp.ptr == NULL && wr.nonce.ptr == NULL && wr.signature.ptr == NULL &&
+        wr.serial.ptr == NULL) {
+        copy(state, cap, "unsigned");
+        return false;
+    }
+    if (wxp_resp_verify(S.platform, &wr, &pol, &err) != WXP_OK) {
+        snprintf(state, cap, "invalid (%s%s%s)", err.field, err.field[0] ? ": " : "", err.msg);
+        return false;
+    }
+    snprintf(state, cap, "valid (Wechatpay-Serial %s)", serial);
+    return true;
+}
+
+/* "401 SIGN_ERROR" (or "a 4xx", "204"); `code` may be NULL. */
+static void describe_expected(const struct conf_case *c, char *buf, size_t cap)
+{
+    char st[16];
+
+    snprintf(st, sizeof st, "%d", c->expect_status);
+    snprintf(buf, cap, "%s%s%s", c->expect_status == 0 ? "a 4xx" : st, c->expect_code ? " " : "",
+             c->expect_code ? c->expect_code : "");
+}
+
+static void describe_got(const struct conf_http_resp *resp, const struct wxp_envelope *env,
+                         bool env_ok, char *buf, size_t cap)
+{
+    if (env_ok) {
+        snprintf(buf, cap, "%ld %s \"%.120s\"", resp->status, env->code, env->message);
+    } else if (resp->status < 400) {
+        snprintf(buf, cap, "%ld", resp->status);
+    } else if (resp->body.len == 0) {
+        snprintf(buf, cap, "%ld with an empty body", resp->status);
+    } else {
+        snprintf(buf, cap, "%ld with a body that is not an error envelope: %.80s", resp->status,
+                 wxp_buf_cstr(&resp->body));
+    }
+}
+
+static void fail(struct run *r, const char *fmt, ...) WXP_PRINTF(2, 3);
+static void fail(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    r->out->verdict = CONF_FAIL;
+    va_start(ap, fmt);
+    vsnprintf(r->out->reason, sizeof r->out->reason, fmt, ap);
+    va_end(ap);
+}
+
+/* The kind's own check, after status, code and signature passed. True when it passed. */
+static bool check_extra(struct run *r, const struct wxp_envelope *env, bool env_ok)
+{
+    char v[512];
+    const struct conf_http_resp *resp = &r->resp;
+
+    switch (r->extra) {
+    case X_NONE:
+        return true;
+    case X_REQUEST_ID:
+        if (conf_http_header(resp, "Request-ID", v, sizeof v) == NULL || v[0] == '\0') {
+            fail(r, "the answer has no Request-ID header");
+            return false;
+        }
+        return true;
+    case X_SIGTYPE:
+        if (conf_http_header(resp, "Wechatpay-Signature-Type", v, sizeof v) == NULL) {
+            fail(r, "the answer has no Wechatpay-Signature-Type header");
+            return false;
+        }
+        if (strcmp(v, WXP_AUTHZ_SCHEME) != 0) {
+            fail(r, "Wechatpay-Signature-Type is \"%s\", not %s", v, WXP_AUTHZ_SCHEME);
+            return false;
+        }
+        return true;
+    case X_SERIAL_ECHO:
+        if (conf_http_header(resp, "Wechatpay-Serial", v, sizeof v) == NULL) {
+            fail(r, "the answer has no Wechatpay-Serial header");
+            return false;
+        }
+        if (strcmp(v, r->want_serial) != 0) {
+            fail(r, "the answer is signed by \"%s\", not by the key the request named (%s)", v,
+                 r->want_serial);
+            return false;
+        }
+        return true;
+    case X_TS_MESSAGE:
+        if (!env_ok || env->message == NULL || strstr(env->message, "timestamp") == NULL) {
+            fail(r,
+                 "the message is \"%.200s\", not the timestamp one (was the signature checked "
+                 "first?)",
+                 env_ok ? env->message : "");
+            return false;
+        }
+        return true;
+    case X_DETAIL:
+        if (!env_ok) {
+            fail(r, "the answer is not an error envelope");
+            return false;
+        }
+        if (r->want_location[0] != '\0' &&
+            (env->location == NULL || strcmp(env->location, r->want_location) != 0)) {
+            fail(r, "detail.location is %s, expected \"%s\"",
+                 env->location ? env->location : "absent", r->want_location);
+            return false;
+        }
+        if (r->want_value[0] != '\0' &&
+            (env->value == NULL || strcmp(env->value, r->want_value) != 0)) {
+            fail(r, "detail.value is %s, expected %s", env->value ? env->value : "absent",
+                 r->want_value);
+            return false;
+        }
+        if (r->want_field[0] != '\0' && strstr(env->message, r->want_field) == NULL) {
+            fail(r, "the message \"%.200s\" does not name %s", env->message, r->want_field);
+            return false;
+        }
+        return true;
+    case X_ENVELOPE:
+        if (!env_ok) {
+            char got[300];
+            describe_got(resp, env, env_ok, got, sizeof got);
+            fail(r, "expected an error envelope {\"code\",\"message\"}, got %s", got);
+            return false;
+        }
+        return true;
+    case X_CONTENT_TYPE:
+        if (conf_http_header(resp, "Content-Type", v, sizeof v) == NULL ||
+            strncasecmp(v, "application/json", 16) != 0) {
+            fail(r, "the error body's Content-Type is %s, not application/json",
+                 conf_http_header(resp, "Content-Type", v, sizeof v) ? v : "absent");
+            return false;
+        }
+        return true;
+    }
+    return true;
+}
+
+static void grade(struct run *r)
+{
+    const struct conf_case *c = r->c;
+    const struct conf_http_resp *resp = &r->resp;
+    struct wxp_envelope env;
+    struct wxp_err err;
+    bool env_ok = false, status_ok, signed_ok;
+    char want[96], got[300], sig[400];
+
+    memset(&env, 0, sizeof env);
+    if (resp->status == 0) {
+        fail(r, "no answer: %s", curl_easy_strerror((CURLcode)resp->curl_code));
+        return;
+    }
+    if (resp->status >= 400 && resp->body.len > 0) {
+        env_ok =
+            wxp_envelope_parse(wxp_buf_cstr(&resp->body), resp->body.len, &env, &err) == WXP_OK;
+    }
+    status_ok = c->expect_status == 0 ? resp->status >= 400 && resp->status <= 499
+                                      : resp->status == c->expect_status;
+    describe_expected(c, want, sizeof want);
+    describe_got(resp, &env, env_ok, got, sizeof got);
+    if (!status_ok ||
+        (c->expect_code != NULL && (!env_ok || strcmp(env.code, c->expect_code) != 0))) {
+        fail(r, "expected %s, got %s", want, got);
+        goto out;
+    }
+    /* rule: 401s are not signed by the live server, so only a case expecting 1 fails on it. src:
+     * docs/mock-server.md#response-signing ([TP-PROBE]). case: ERR-008 */
+    signed_ok = signature_state(resp, sig, sizeof sig);
+    if (c->expect_signed == 1 && !signed_ok) {
+        fail(r, "expected a valid response signature; signed: %s", sig);
+        goto out;
+    }
+    if (!check_extra(r, &env, env_ok)) {
+        goto out;
+    }
+    if (c->expect_signed != 1) {
+        snprintf(r->out->reason, sizeof r->out->reason, "signed: %s", sig);
+    }
+out:
+    wxp_envelope_free(&env);
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+void conf_run_server_case(const struct conf_context *ctx, const struct conf_case *c,
+                          struct conf_outcome *out)
+{
+    struct run *r = NULL;
+    const struct kind *k;
+    const char *param = c->param;
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    out->verdict = CONF_PASS;
+    out->reason[0] = '\0';
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        out->verdict = CONF_ERROR;
+        copy(out->reason, sizeof out->reason, "out of memory");
+        return;
+    }
+    r->ctx = ctx;
+    r->c = c;
+    r->out = out;
+    conf_http_init(&r->resp);
+
+    k = find_kind(c->kind, strlen(c->kind));
+    for (size_t i = 0; k == NULL && i < sizeof WRAPPERS / sizeof WRAPPERS[0]; i++) {
+        const char *colon;
+        size_t n;
+        if (strcmp(WRAPPERS[i].name, c->kind) != 0) {
+            continue;
+        }
+        if (param == NULL) {
+            break;
+        }
+        colon = strchr(param, ':');
+        n = colon != NULL ? (size_t)(colon - param) : strlen(param);
+        k = find_kind(param, n);
+        param = colon != NULL ? colon + 1 : NULL;
+        r->extra = WRAPPERS[i].extra;
+    }
+    if (k == NULL) {
+        out->verdict = CONF_ERROR;
+        snprintf(out->reason, sizeof out->reason, "unknown kind \"%s\"%s%s", c->kind,
+                 c->param ? " with param " : "", c->param ? c->param : "");
+        goto out;
+    }
+    if (r->extra == X_NONE) {
+        r->extra = k->extra;
+    }
+    if (k->needs_param && param == NULL) {
+        out->verdict = CONF_ERROR;
+        snprintf(out->reason, sizeof out->reason, "kind \"%s\" needs a param", k->name);
+        goto out;
+    }
+    if (S.key == NULL || S.origin[0] == '\0') {
+        out->verdict = CONF_ERROR;
+        copy(out->reason, sizeof out->reason, "server mode was not set up (conf_server_begin)");
+        goto out;
+    }
+    if (req_init(r) != 0 || k->prep(r, param) != 0 || req_send(r, NULL) != 0) {
+        fail(r, "setup: %s", r->setup[0] ? r->setup : "cannot build the request");
+        goto out;
+    }
+    grade(r);
+out:
+    /* The reason is one line: answers quoted in it may hold line breaks. */
+    for (char *p = out->reason; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7F) {
+            *p = ' ';
+        }
+    }
+    req_free(&r->rq);
+    conf_http_free(&r->resp);
+    free(r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Splits the base URL into origin and path prefix. */
+static int set_base(const char *url)
+{
+    const char *host = strstr(url, "://");
+    const char *path;
+    size_t olen, plen;
+
+    if (host == NULL) {
+        fprintf(stderr, "wxpay-conformance: base URL \"%s\" has no scheme (http://...)\n", url);
+        return -1;
+    }
+    path = strchr(host + 3, '/');
+    olen = path != NULL ? (size_t)(path - url) : strlen(url);
+    plen = path != NULL ? strlen(path) : 0;
+    while (plen > 0 && path[plen - 1] == '/') {
+        plen--;
+    }
+    if (olen >= sizeof S.origin || plen >= sizeof S.prefix) {
+        fprintf(stderr, "wxpay-conformance: base URL \"%s\" is too long\n", url);
+        return -1;
+    }
+    memcpy(S.origin, url, olen);
+    S.origin[olen] = '\0';
+    if (plen > 0) {
+        memcpy(S.prefix, path, plen);
+    }
+    S.prefix[plen] = '\0';
+    return 0;
+}
+
+static int load_keys(const struct conf_context *ctx)
+{
+    struct wxp_err err;
+    struct wxp_key *cert = NULL, *pub = NULL;
+    enum wxp_code rc;
+
+    if (ctx->mch_key_file != NULL) {
+        rc = wxp_key_private_file(ctx->mch_key_file, &S.key, &err);
+    } else {
+        rc = wxp_key_private_pem(conf_embed_merchant_key, strlen(conf_embed_merchant_key), &S.key,
+                                 &err);
+    }
+    if (rc != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: merchant key %s: %s\n",
+                ctx->mch_key_file ? ctx->mch_key_file : "(embedded)", err.msg);
+        return -1;
+    }
+    rc = wxp_key_private_pem(conf_embed_merchant_b_key, strlen(conf_embed_merchant_b_key), &S.key_b,
+                             &err);
+    if (rc == WXP_OK) {
+        rc = wxp_key_private_pem(conf_embed_wrong_key, strlen(conf_embed_wrong_key), &S.key_wrong,
+                                 &err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_key_cert_pem(conf_embed_platform_cert, strlen(conf_embed_platform_cert), &cert,
+                              &err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_key_pubkey_pem(conf_embed_platform_pubkey, strlen(conf_embed_platform_pubkey),
+                                PLATFORM_PUBKEY_ID, &pub, &err);
+    }
+    if (rc != WXP_OK) {
+        wxp_key_free(cert);
+        fprintf(stderr, "wxpay-conformance: embedded test keys: %s\n", err.msg);
+        return -1;
+    }
+    S.platform = wxp_keystore_new();
+    if (S.platform == NULL) {
+        wxp_key_free(cert);
+        wxp_key_free(pub);
+        fprintf(stderr, "wxpay-conformance: out of memory\n");
+        return -1;
+    }
+    /* wxp_keystore_add takes ownership on success and failure. */
+    rc = wxp_keystore_add(S.platform, cert, &err);
+    if (rc == WXP_OK) {
+        rc = wxp_keystore_add(S.platform, pub, &err);
+    } else {
+        wxp_key_free(pub);
+    }
+    if (rc != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: platform keys: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int conf_server_begin(struct conf_context *ctx)
+{
+    char why[512];
+
+    memset(&S, 0, sizeof S);
+    if (ctx->base_url == mock_url) {
+        ctx->base_url = NULL; /* a previous run's mock, stopped since */
+    }
+    if (load_keys(ctx) != 0) {
+        conf_server_end(ctx);
+        return -1;
+    }
+    if (ctx->base_url == NULL) {
+        if (ctx->mock_bin == NULL) {
+            fprintf(stderr, "wxpay-conformance: no --base-url and no wxpay-mock to start\n");
+            conf_server_end(ctx);
+            return -1;
+        }
+        if (conf_mock_start(&S.mock, ctx->mock_bin, NULL, why, sizeof why) != 0) {
+            fprintf(stderr, "wxpay-conformance: cannot start the bundled mock: %s\n", why);
+            conf_server_end(ctx);
+            return -1;
+        }
+        S.mock_running = true;
+        copy(mock_url, sizeof mock_url, S.mock.url);
+        ctx->base_url = mock_url;
+    }
+    if (set_base(ctx->base_url) != 0) {
+        conf_server_end(ctx);
+        return -1;
+    }
+    return 0;
+}
+
+void conf_server_end(struct conf_context *ctx)
+{
+    (void)ctx; /* ctx->base_url may keep pointing at mock_url, which stays valid */
+    if (S.mock_running) {
+        conf_mock_stop(&S.mock);
+        S.mock_running = false;
+    }
+    wxp_key_free(S.key);
+    wxp_key_free(S.key_b);
+    wxp_key_free(S.key_wrong);
+    wxp_keystore_free(S.platform);
+    memset(&S, 0, sizeof S);
+}

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+/* test_runner.c: wxpay-conformance end to end. Runs the runner as a child (against the bundled
+ * wxpay-mock, our wxpay command and the careless example client), then reads its JSON report
+ * back and checks the verdicts case by case. argv[1] picks the group: server_vs_mock,
+ * client_wxpay, client_careless or reports. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <cmocka.h>
+#include <dirent.h>
+
+#include "wxp/json.h"
+#include "wxp/keys.h"
+#include "wxp/mem.h"
+
+static char tmpdir[256];
+
+static int make_tmpdir(void **state)
+{
+    const char *base = getenv("TMPDIR");
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "%s/wxpay-conf-test.XXXXXX",
+             base != NULL && base[0] != '\0' ? base : "/tmp");
+    return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char path[512];
+    (void)state;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+/* Runs argv[0] with argv; stdout and stderr are inherited (ctest shows them on failure).
+ * Returns the exit status, or -1 when it did not exit normally. */
+static int run(const char *const *argv)
+{
+    int st = 0;
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    struct wxp_err err;
+    char *text = NULL;
+    if (wxp_file_read(path, 64u * 1024u * 1024u, &text, len, &err) != WXP_OK) {
+        fail_msg("%s: %s", path, err.msg);
+    }
+    return text;
+}
+
+/* The JSON report, strictly checked (RFC 8259, valid UTF-8) before cJSON sees it. */
+static cJSON *read_report(const char *path)
+{
+    size_t len = 0, bad = 0;
+    struct wxp_err err;
+    char *text = read_file(path, &len);
+    cJSON *root;
+    if (wxp_json_check(text, len, &bad, &err) != WXP_OK) {
+        fail_msg("%s: not strict JSON at byte %zu: %s", path, bad, err.msg);
+    }
+    root = cJSON_ParseWithLength(text, len);
+    wxp_free(text);
+    assert_non_null(root);
+    return root;
+}
+
+static const cJSON *member(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (v == NULL) {
+        fail_msg("report: member \"%s\" is missing", name);
+    }
+    return v;
+}
+
+static void want_string(const cJSON *obj, const char *name)
+{
+    if (!cJSON_IsString(member(obj, name))) {
+        fail_msg("report: \"%s\" is not a string", name);
+    }
+}
+
+static void want_count(const cJSON *obj, const char *name)
+{
+    const cJSON *v = member(obj, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)v->valueint) {
+        fail_msg("report: \"%s\" is not a count", name);
+    }
+}
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (; *set != NULL; set++) {
+        if (strcmp(s, *set) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The documented shape of schema wxpay-conformance/1 (docs/conformance.md#json-report). */
+static void check_schema(const cJSON *root, const char *mode)
+{
+    static const char *const SEVS[] = {"MUST", "SHOULD", "INFO", NULL};
+    static const char *const VERDICTS[] = {"pass", "fail", "skip", "error", NULL};
+    static const char *const TOP[] = {"schema",  "mode", "target", "generated_at",
+                                      "summary", "ok",   "cases",  NULL};
+    static const char *const CASE[] = {"id",      "title",       "rule",    "source",  "severity",
+                                       "verdict", "reason",      "seconds", "request", "response",
+                                       "output",  "exit_status", NULL};
+    const cJSON *summary, *cases, *c;
+    const char *at;
+    size_t total = 0, sum = 0;
+
+    assert_true(cJSON_IsObject(root));
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        if (!one_of(m->string, TOP)) {
+            fail_msg("report: undocumented member \"%s\"", m->string);
+        }
+    }
+    assert_string_equal(member(root, "schema")->valuestring, "wxpay-conformance/1");
+    assert_string_equal(member(root, "mode")->valuestring, mode);
+    want_string(root, "target");
+    want_string(root, "generated_at");
+    at = member(root, "generated_at")->valuestring;
+    /* RFC 3339 UTC: 2024-01-02T03:04:05Z */
+    assert_int_equal(strlen(at), 20);
+    assert_true(at[4] == '-' && at[7] == '-' && at[10] == 'T' && at[13] == ':' && at[16] == ':' &&
+                at[19] == 'Z');
+    assert_true(cJSON_IsBool(member(root, "ok")));
+    summary = member(root, "summary");
+    assert_true(cJSON_IsObject(summary));
+    for (size_t s = 0; SEVS[s] != NULL; s++) {
+        const cJSON *t = member(summary, SEVS[s]);
+        want_count(t, "passed");
+        want_count(t, "failed");
+        want_count(t, "skipped");
+        want_count(t, "errors");
+        sum += (size_t)(member(t, "passed")->valueint + member(t, "failed")->valueint +
+                        member(t, "skipped")->valueint + member(t, "errors")->valueint);
+    }
+    cases = member(root, "cases");
+    assert_true(cJSON_IsArray(cases));
+    cJSON_ArrayForEach(c, cases)
+    {
+        assert_true(cJSON_IsObject(c));
+        for (const cJSON *m = c->child; m != NULL; m = m->next) {
+            if (!one_of(m->string, CASE)) {
+                fail_msg("report: undocumented case member \"%s\"", m->string);
+            }
+        }
+        want_string(c, "id");
+        want_string(c, "title");
+        want_string(c, "rule");
+        want_string(c, "source");
+        want_string(c, "reason");
+        want_string(c, "request");
+        want_string(c, "response");
+        want_string(c, "output");
+        assert_true(one_of(member(c, "severity")->valuestring, SEVS));
+        assert_true(one_of(member(c, "verdict")->valuestring, VERDICTS));
+        assert_true(cJSON_IsNumber(member(c, "seconds")));
+        if (strcmp(mode, "client") == 0) {
+            assert_true(cJSON_IsNumber(member(c, "exit_status")));
+        } else {
+            assert_null(cJSON_GetObjectItemCaseSensitive(c, "exit_status"));
+        }
+        total++;
+    }
+    assert_int_equal(total, sum);
+}
+
+static const cJSON *find_case(const cJSON *root, const char *id)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "cases"))
+    {
+        if (strcmp(member(c, "id")->valuestring, id) == 0) {
+            return c;
+        }
+    }
+    fail_msg("report: no case %s", id);
+    return NULL;
+}
+
+static void expect_verdict(const cJSON *root, const char *id, const char *verdict)
+{
+    const cJSON *c = find_case(root, id);
+    const char *got = member(c, "verdict")->valuestring;
+    if (strcmp(got, verdict) != 0) {
+        fail_msg("%s: expected %s, got %s (%s)", id, verdict, got,
+                 member(c, "reason")->valuestring);
+    }
+}
+
+static size_t every_must_passed(const cJSON *root)
+{
+    const cJSON *c;
+    size_t n = 0;
+    cJSON_ArrayForEach(c, member(root, "cases"))
+    {
+        if (strcmp(member(c, "severity")->valuestring, "MUST") == 0 &&
+            strcmp(member(c, "verdict")->valuestring, "pass") != 0) {
+            fail_msg("MUST case %s: %s: %s", member(c, "id")->valuestring,
+                     member(c, "verdict")->valuestring, member(c, "reason")->valuestring);
+        }
+        n++;
+    }
+    assert_true(cJSON_IsTrue(member(root, "ok")));
+    assert_int_equal(member(member(member(root, "summary"), "MUST"), "failed")->valueint, 0);
+    return n;
+}
+
+static void test_conformance_server_vs_mock(void **state)
+{
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "server.json");
+    const char *argv[] = {CONF_BIN, "server", "--json", json, NULL};
+    assert_int_equal(run(argv), 0);
+    root = read_report(json);
+    check_schema(root, "server");
+    assert_true(every_must_passed(root) >= 40);
+    cJSON_Delete(root);
+}
+
+static const char WXPAY_CMD[] =
+    WXPAY_CLI_BIN " payscore permissions terminate --openid \"$WXPAY_OPENID\" --service-id "
+                  "\"$WXPAY_SERVICE_ID\" --appid \"$WXPAY_APPID\" --reason \"$WXPAY_REASON\"";
+
+static void test_conformance_client_wxpay(void **state)
+{
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "client-wxpay.json");
+    const char *argv[] = {CONF_BIN, "client", "--cmd", WXPAY_CMD, "--json", json, NULL};
+    assert_int_equal(run(argv), 0);
+    root = read_report(json);
+    check_schema(root, "client");
+    assert_true(every_must_passed(root) >= 15);
+    cJSON_Delete(root);
+}
+
+/* The careless client signs its requests correctly but believes any 2xx: it must pass the
+ * request cases and the valid 204, and fail every forged-2xx case (cases/client.json). */
+static void test_conformance_client_careless(void **state)
+{
+    static const char *const PASS[] = {"CLI-REQ-001", "CLI-REQ-002",  "CLI-REQ-003",
+                                       "CLI-REQ-005", "CLI-REQ-007",  "CLI-REQ-008",
+                                       "CLI-REQ-009", "CLI-RESP-001", NULL};
+    static const char *const FAIL[] = {"CLI-RESP-002", "CLI-RESP-003", "CLI-RESP-004",
+                                       "CLI-RESP-005", "CLI-RESP-006", "CLI-RESP-011",
+                                       "CLI-RESP-012", "CLI-RESP-013", "CLI-RESP-014",
+                                       "CLI-RESP-015", "CLI-RESP-016", NULL};
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "client-careless.json");
+    const char *argv[] = {CONF_BIN, "client", "--cmd", CARELESS_CLIENT, "--json", json, NULL};
+    assert_int_equal(run(argv), 1);
+    root = read_report(json);
+    check_schema(root, "client");
+    assert_true(cJSON_IsFalse(member(root, "ok")));
+    for (size_t i = 0; PASS[i] != NULL; i++) {
+        expect_verdict(root, PASS[i], "pass");
+    }
+    for (size_t i = 0; FAIL[i] != NULL; i++) {
+        expect_verdict(root, FAIL[i], "fail");
+        assert_int_equal(member(find_case(root, FAIL[i]), "exit_status")->valueint, 0);
+    }
+    cJSON_Delete(root);
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+    return strstr(hay, needle) != NULL;
+}
+
+/* All three report files from one run that has both passes and failures. */
+static void test_conformance_reports_written(void **state)
+{
+    static const char *const IDS[] = {"CLI-REQ-001", "CLI-RESP-001", "CLI-RESP-002", NULL};
+    char json[512], xml[512], html[512];
+    char *text;
+    size_t len = 0;
+    cJSON *root;
+    DIR *d;
+    struct dirent *e;
+    (void)state;
+    tmp_path(json, sizeof json, "r.json");
+    tmp_path(xml, sizeof xml, "r.xml");
+    tmp_path(html, sizeof html, "r.html");
+    const char *argv[] = {CONF_BIN,  "client",
+                          "--cmd",   CARELESS_CLIENT,
+                          "--only",  "CLI-REQ-001,CLI-RESP-001",
+                          "--only",  "CLI-RESP-002",
+                          "--junit", xml,
+                          "--json",  json,
+                          "--html",  html,
+                          NULL};
+    assert_int_equal(run(argv), 1);
+
+    root = read_report(json);
+    check_schema(root, "client");
+    assert_int_equal(cJSON_GetArraySize(member(root, "cases")), 3);
+    expect_verdict(root, "CLI-RESP-002", "fail");
+    assert_int_equal(member(member(member(root, "summary"), "MUST"), "failed")->valueint, 1);
+    cJSON_Delete(root);
+
+    text = read_file(xml, &len);
+    assert_true(contains(text, "<testsuite name=\"wxpay-conformance client\" tests=\"3\" "
+                               "failures=\"1\" errors=\"0\" skipped=\"0\""));
+    assert_true(contains(text, "classname=\"wxpay-conformance.client\" name=\"CLI-RESP-002 "));
+    assert_true(contains(text, "<failure message=\""));
+    assert_true(contains(text, "type=\"MUST\""));
+    wxp_free(text);
+    if (access("/usr/bin/python3", X_OK) != 0 && system("command -v python3 >/dev/null") != 0) {
+        skip();
+    }
+    {
+        const char *py[] = {"/bin/sh", "-c",
+                            "python3 -c 'import sys,xml.dom.minidom; "
+                            "xml.dom.minidom.parse(sys.argv[1])' \"$0\"",
+                            xml, NULL};
+        assert_int_equal(run(py), 0);
+    }
+
+    text = read_file(html, &len);
+    assert_true(contains(text, "<!DOCTYPE html>"));
+    assert_true(contains(text, "<details>"));
+    assert_false(contains(text, "<script"));
+    assert_false(contains(text, "src=\""));
+    assert_false(contains(text, "href=\""));
+    for (size_t i = 0; IDS[i] != NULL; i++) {
+        assert_true(contains(text, IDS[i]));
+    }
+    wxp_free(text);
+
+    /* Written atomically: no temporary file is left behind. */
+    d = opendir(tmpdir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".tmp.") != NULL) {
+            fail_msg("temporary file left: %s", e->d_name);
+        }
+    }
+    closedir(d);
+}
+
+static void test_conformance_usage_errors(void **state)
+{
+    const char *unknown[] = {CONF_BIN, "server", "--bogus", NULL};
+    const char *no_cmd[] = {CONF_BIN, "client", NULL};
+    const char *bad_only[] = {CONF_BIN, "server", "--only", "NOPE-999", NULL};
+    const char *bad_timeout[] = {CONF_BIN, "server", "--timeout-ms", "0", NULL};
+    const char *nothing[] = {CONF_BIN, NULL};
+    const char *list[] = {CONF_BIN, "list", "--mode", "client", NULL};
+    const char *help[] = {CONF_BIN, "--help", NULL};
+    (void)state;
+    assert_int_equal(run(unknown), 2);
+    assert_int_equal(run(no_cmd), 2);
+    assert_int_equal(run(bad_only), 2);
+    assert_int_equal(run(bad_timeout), 2);
+    assert_int_equal(run(nothing), 2);
+    assert_int_equal(run(list), 0);
+    assert_int_equal(run(help), 0);
+}
+
+static void test_conformance_mock_missing(void **state)
+{
+    const char *argv[] = {CONF_BIN, "server", "--mock", "/nonexistent/wxpay-mock", NULL};
+    (void)state;
+    assert_int_equal(run(argv), 3);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest server[] = {cmocka_unit_test(test_conformance_server_vs_mock)};
+    const struct CMUnitTest wxpay[] = {cmocka_unit_test(test_conformance_client_wxpay)};
+    const struct CMUnitTest careless[] = {cmocka_unit_test(test_conformance_client_careless)};
+    const struct CMUnitTest reports[] = {
+        cmocka_unit_test(test_conformance_reports_written),
+        cmocka_unit_test(test_conformance_usage_errors),
+        cmocka_unit_test(test_conformance_mock_missing),
+    };
+    const char *group = argc > 1 ? argv[1] : "";
+    if (strcmp(group, "server_vs_mock") == 0) {
+        return cmocka_run_group_tests(server, make_tmpdir, remove_tmpdir);
+    }
+    if (strcmp(group, "client_wxpay") == 0) {
+        return cmocka_run_group_tests(wxpay, make_tmpdir, remove_tmpdir);
+    }
+    if (strcmp(group, "client_careless") == 0) {
+        return cmocka_run_group_tests(careless, make_tmpdir, remove_tmpdir);
+    }
+    if (strcmp(group, "reports") == 0) {
+        return cmocka_run_group_tests(reports, make_tmpdir, remove_tmpdir);
+    }
+    fprintf(stderr, "usage: %s server_vs_mock|client_wxpay|client_careless|reports\n", argv[0]);
+    return 2;
+}
