@@ -32,6 +32,7 @@ struct opts {
     const char *admin_token;
     int allow_remote;
     int sign_errors;
+    int sign_cache;
 };
 
 /* The option table: one row per flag; `arg` names its value for --help. */
@@ -52,6 +53,9 @@ static const struct {
     {"--journal-size", "N", "requests kept for GET /__admin/requests (default 1000)"},
     {"--admin-token", "TOKEN", "require this token on /__admin/ (Bearer or X-Admin-Token)"},
     {"--sign-errors", NULL, "sign error responses too (the default leaves them unsigned)"},
+    {"--sign-cache", NULL,
+     "throughput mode: reuse a response's timestamp, nonce and signature for identical bytes "
+     "within the same second (requests are still all verified)"},
     {"--allow-remote", NULL, "allow a non-loopback listen address (test keys become reachable)"},
     {"--help", NULL, "show this help"},
     {"--version", NULL, "show the version"},
@@ -157,6 +161,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->admin_token = v;
         } else if (strcmp(a, "--sign-errors") == 0) {
             o->sign_errors = 1;
+        } else if (strcmp(a, "--sign-cache") == 0) {
+            o->sign_cache = 1;
         } else if (strcmp(a, "--allow-remote") == 0) {
             o->allow_remote = 1;
         } else {
@@ -248,7 +254,7 @@ static int load_scenario_file(struct mock_server *srv, const char *path)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {"127.0.0.1:8080", NULL, NULL, {NULL}, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0};
+    struct opts o = {"127.0.0.1:8080", NULL, NULL, {NULL}, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0};
     struct mock_server srv;
     struct mock_daemon *d = NULL;
     struct sockaddr_storage ss;
@@ -304,8 +310,10 @@ int main(int argc, char **argv)
     srv.nonces = mock_nonces_new(MOCK_NONCE_CACHE_MAX);
     srv.journal = mock_journal_new(srv.cfg.journal_size);
     srv.scenarios = mock_scenarios_new();
+    srv.sign_cache = o.sign_cache ? mock_sign_cache_new(srv.cfg.nsigners) : NULL;
     rc = 1;
-    if (!srv.state || !srv.nonces || !srv.journal || !srv.scenarios) {
+    if (!srv.state || !srv.nonces || !srv.journal || !srv.scenarios ||
+        (o.sign_cache && !srv.sign_cache)) {
         fprintf(stderr, "wxpay-mock: out of memory\n");
         goto out;
     }
@@ -351,6 +359,7 @@ int main(int argc, char **argv)
 out:
     mock_daemon_stop(d, 2000);
     mock_scenarios_free(srv.scenarios);
+    mock_sign_cache_free(srv.sign_cache);
     mock_journal_free(srv.journal);
     mock_nonces_free(srv.nonces);
     mock_state_free(srv.state);

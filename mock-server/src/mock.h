@@ -211,6 +211,14 @@ enum wxp_code mock_scenarios_dump(struct mock_scenarios *s, struct wxp_buf *out)
 bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *req,
                           const char *openid, const char *mchid, struct mock_response *resp);
 
+/* ---- response signature cache (--sign-cache, thread-safe) ------------------------------- */
+/* A throughput mode: the timestamp, nonce and signature of a response are reused for identical
+ * response bytes signed by the same key within the same second. Off by default (every answer
+ * then has a fresh nonce, as the real server's do). */
+struct mock_sign_cache;
+struct mock_sign_cache *mock_sign_cache_new(size_t nsigners);
+void mock_sign_cache_free(struct mock_sign_cache *c);
+
 /* ---- the server ------------------------------------------------------------------------ */
 struct mock_server {
     struct mock_config cfg;
@@ -218,6 +226,7 @@ struct mock_server {
     struct mock_nonces *nonces;
     struct mock_journal *journal;
     struct mock_scenarios *scenarios;
+    struct mock_sign_cache *sign_cache; /* NULL unless --sign-cache */
     pthread_mutex_t seq_lock;
     uint64_t seq;
     int log_json;

@@ -7,10 +7,95 @@
 #include <openssl/rand.h>
 
 #include "mock.h"
+#include "wxp/mem.h"
 #include "wxp/nonce.h"
 #include "wxp/sign.h"
 #include "wxp/signmsg.h"
 #include "wxp/verify.h"
+
+/* Bodies longer than this are never cached (a 204's is empty; errors are short). */
+#define CACHE_BODY_MAX 1024
+
+struct cache_entry {
+    bool used;
+    int64_t ts;
+    size_t body_len;
+    char body[CACHE_BODY_MAX];
+    char nonce[40];
+    char signature[800];
+};
+
+/* One entry per signer: the hot path (a 204 signed by the default key) always hits the same one. */
+struct mock_sign_cache {
+    pthread_mutex_t lock;
+    size_t n;
+    struct cache_entry *e;
+};
+
+struct mock_sign_cache *mock_sign_cache_new(size_t nsigners)
+{
+    struct mock_sign_cache *c = wxp_malloc(sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->n = nsigners ? nsigners : 1;
+    c->e = wxp_malloc(c->n * sizeof *c->e);
+    if (c->e == NULL) {
+        wxp_free(c);
+        return NULL;
+    }
+    memset(c->e, 0, c->n * sizeof *c->e);
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void mock_sign_cache_free(struct mock_sign_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&c->lock);
+    wxp_free(c->e);
+    wxp_free(c);
+}
+
+/* Copies a cached nonce and signature into `out` when (signer, second, body) match. */
+static bool cache_get(struct mock_sign_cache *c, size_t slot, int64_t ts, struct wxp_str body,
+                      struct mock_out_headers *out)
+{
+    bool hit;
+    struct cache_entry *e = &c->e[slot];
+
+    pthread_mutex_lock(&c->lock);
+    hit = e->used && e->ts == ts && e->body_len == body.len &&
+          (body.len == 0 || memcmp(e->body, body.ptr, body.len) == 0);
+    if (hit) {
+        memcpy(out->nonce, e->nonce, sizeof out->nonce);
+        memcpy(out->signature, e->signature, sizeof out->signature);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
+static void cache_put(struct mock_sign_cache *c, size_t slot, int64_t ts, struct wxp_str body,
+                      const struct mock_out_headers *h)
+{
+    struct cache_entry *e = &c->e[slot];
+
+    if (body.len > CACHE_BODY_MAX) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    e->used = true;
+    e->ts = ts;
+    e->body_len = body.len;
+    if (body.len > 0) {
+        memcpy(e->body, body.ptr, body.len);
+    }
+    memcpy(e->nonce, h->nonce, sizeof e->nonce);
+    memcpy(e->signature, h->signature, sizeof e->signature);
+    pthread_mutex_unlock(&c->lock);
+}
 
 /* A serial no client knows: not any fixture's. */
 #define UNKNOWN_SERIAL "7F00000000000000000000000000000000000001"
@@ -60,18 +145,28 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
         !(resp->sign || (srv->cfg.sign_errors && resp->status >= 400))) {
         return WXP_OK;
     }
-    snprintf(out->timestamp, sizeof out->timestamp, "%lld",
-             (long long)time(NULL) + (long long)resp->ts_offset);
-    rc = wxp_nonce(out->nonce, err);
-    if (rc != WXP_OK) {
-        return rc;
-    }
+    int64_t ts = (int64_t)time(NULL) + resp->ts_offset;
+    size_t slot = (size_t)(signer - srv->cfg.signers);
+    /* Only untampered answers are cached: scripted faults stay per response. */
+    bool cacheable = srv->sign_cache != NULL && resp->sigmode == MOCK_SIG_VALID &&
+                     resp->ts_offset == 0 && resp->sign_over == NULL && !resp->unknown_serial &&
+                     slot < srv->sign_cache->n;
+
+    snprintf(out->timestamp, sizeof out->timestamp, "%lld", (long long)ts);
     snprintf(out->serial, sizeof out->serial, "%s",
              resp->unknown_serial ? UNKNOWN_SERIAL : signer->id);
     body.ptr = resp->sign_over ? resp->sign_over : resp->body.ptr;
     body.len = resp->sign_over ? strlen(resp->sign_over) : resp->body.len;
     if (body.ptr == NULL) {
         body.ptr = "";
+    }
+    if (cacheable && cache_get(srv->sign_cache, slot, ts, body, out)) {
+        out->has_sig = true;
+        return WXP_OK;
+    }
+    rc = wxp_nonce(out->nonce, err);
+    if (rc != WXP_OK) {
+        return rc;
     }
     wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
     rc = wxp_signmsg_response(&msg, wxp_str_c(out->timestamp), wxp_str_c(out->nonce), body, err);
@@ -84,6 +179,9 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
             resp->sigmode == MOCK_SIG_VALID ? signer->key : srv->cfg.forge_key;
         rc = wxp_sign(k, msg.ptr, msg.len, out->signature + off, sizeof out->signature - off, NULL,
                       err);
+    }
+    if (rc == WXP_OK && cacheable) {
+        cache_put(srv->sign_cache, slot, ts, body, out);
     }
     wxp_buf_free(&msg);
     out->has_sig = rc == WXP_OK;

@@ -441,6 +441,60 @@ static void test_e2e_concurrent_terminates_give_one_204(void **state)
     assert_int_equal(state_err, N - 1);
 }
 
+static void test_e2e_sign_cache_reuses_within_a_second(void **state)
+{
+    (void)state;
+    const char *args[] = {"--sign-cache", NULL};
+    struct e2e_mock cached;
+    int shared = 0;
+
+    e2e_start(&cached, args);
+    /* Two answers in the same second share timestamp, nonce and signature; both verify and keep
+     * their own Request-ID. Retry when the clock ticks between them. */
+    for (int attempt = 0; attempt < 5 && !shared; attempt++) {
+        char o1[32], o2[32];
+        struct e2e_req q1 = {0}, q2 = {0};
+        struct e2e_resp a, b;
+        snprintf(o1, sizeof o1, "oCacheA%d", attempt);
+        snprintf(o2, sizeof o2, "oCacheB%d", attempt);
+        q1.openid = o1;
+        q2.openid = o2;
+        e2e_terminate(&cached, &q1, &a);
+        e2e_terminate(&cached, &q2, &b);
+        assert_int_equal(a.status, 204);
+        assert_int_equal(b.status, 204);
+        assert_int_equal(e2e_verify(&a), WXP_OK);
+        assert_int_equal(e2e_verify(&b), WXP_OK);
+        assert_string_not_equal(e2e_header(&a, "Request-ID"), e2e_header(&b, "Request-ID"));
+        if (strcmp(e2e_header(&a, "Wechatpay-Timestamp"), e2e_header(&b, "Wechatpay-Timestamp")) ==
+            0) {
+            assert_string_equal(e2e_header(&a, "Wechatpay-Nonce"),
+                                e2e_header(&b, "Wechatpay-Nonce"));
+            assert_string_equal(e2e_header(&a, "Wechatpay-Signature"),
+                                e2e_header(&b, "Wechatpay-Signature"));
+            shared = 1;
+        }
+        e2e_resp_free(&a);
+        e2e_resp_free(&b);
+    }
+    assert_true(shared);
+    e2e_stop(&cached);
+}
+
+static void test_e2e_default_nonces_are_unique(void **state)
+{
+    (void)state;
+    struct e2e_req q1 = {.openid = "oUniqA"}, q2 = {.openid = "oUniqB"};
+    struct e2e_resp a, b;
+    e2e_terminate(&mock, &q1, &a);
+    e2e_terminate(&mock, &q2, &b);
+    assert_int_equal(a.status, 204);
+    assert_int_equal(b.status, 204);
+    assert_string_not_equal(e2e_header(&a, "Wechatpay-Nonce"), e2e_header(&b, "Wechatpay-Nonce"));
+    e2e_resp_free(&a);
+    e2e_resp_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_e2e_public_key_mode_honours_request_serial),
         cmocka_unit_test(test_e2e_body_over_cap_is_413),
         cmocka_unit_test(test_e2e_concurrent_terminates_give_one_204),
+        cmocka_unit_test(test_e2e_sign_cache_reuses_within_a_second),
+        cmocka_unit_test(test_e2e_default_nonces_are_unique),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, start_default, stop);
