@@ -80,7 +80,7 @@ static const struct opt {
     {O_ACCEPT_SERIAL, "--accept-serial", NULL, "SERIAL", CLI_CMD_NONE, 0,
      "Wechatpay-Serial header to send (\"\" = none; default: the first\n" HELP_INDENT
      "public key id, else the first certificate serial)"},
-    {O_CA_FILE, "--ca-file", NULL, "FILE", CLI_CMD_NONE, 0,
+    {O_CA_FILE, "--ca-file", "--cacert", "FILE", CLI_CMD_NONE, 0,
      "HTTPS trust anchors (default: the system's)"},
     {O_TIMEOUT, "--timeout-ms", NULL, "N", CLI_CMD_NONE, 0,
      "whole-request timeout, 1..3600000 (default 30000)"},

@@ -345,6 +345,45 @@ static void test_client_generic_request(void **state)
     wxpay_client_free(c);
 }
 
+static void test_client_over_https(void **state)
+{
+    (void)state;
+    char cert[1024], key[1024], ca[1024];
+    const char *args[] = {"--https", cert, key, NULL};
+    const char *certs[] = {cert_path, NULL};
+    struct e2e_mock tls;
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+
+    snprintf(cert, sizeof cert, "%s", t_fixture("tls/test-server.cert.pem"));
+    snprintf(key, sizeof key, "%s", t_fixture("tls/test-server.key.pem"));
+    snprintf(ca, sizeof ca, "%s", t_fixture("tls/test-ca.cert.pem"));
+    e2e_start(&tls, args);
+    assert_int_equal(strncmp(tls.url, "https://127.0.0.1:", 18), 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = tls.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key_path;
+    cfg.platform_cert_files = certs;
+    /* Without the test CA the server certificate is refused: a transport failure. */
+    assert_int_equal(wxpay_client_new(&cfg, &c, &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oHttps", &r), WXPAY_ERR_TRANSPORT);
+    assert_int_equal(r.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+    cfg.ca_file = ca;
+    assert_int_equal(wxpay_client_new(&cfg, &c, &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oHttps", &r), WXPAY_OK);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+    e2e_stop(&tls);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_client_retries_5xx_but_never_a_forged_answer),
         cmocka_unit_test(test_client_reuses_one_connection),
         cmocka_unit_test(test_client_generic_request),
+        cmocka_unit_test(test_client_over_https),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, start, stop);

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <stdint.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,10 +263,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
-                                      unsigned threads, struct wxp_err *err)
+                                      unsigned threads, const struct mock_tls *tls,
+                                      struct wxp_err *err)
 {
     struct mock_daemon *d = wxp_malloc(sizeof *d);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
 
     if (d == NULL) {
         wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
@@ -275,20 +279,32 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    if (threads == 0) {
-        flags |= MHD_USE_THREAD_PER_CONNECTION;
-    } else {
-        flags |= MHD_USE_EPOLL;
+    flags |= threads == 0 ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL;
+    /* The logger comes first so that libmicrohttpd reports option errors through it. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, d};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, d};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+    if (threads > 0) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
     }
-    d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
-        MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_URI_LOG_CALLBACK, uri_log, d,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
+    if (tls != NULL) {
+        flags |= MHD_USE_TLS;
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)tls->cert_pem};
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)tls->key_pem};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    d->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, handler, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (d->mhd == NULL) {
-        wxp_err_set(err, WXP_E_IO, "listen", "cannot listen: %s",
+        wxp_err_set(err, WXP_E_IO, "listen", "cannot listen%s: %s",
+                    tls ? " with TLS (check the certificate and key)" : "",
                     errno ? strerror(errno) : "libmicrohttpd refused to start");
         wxp_free(d);
         return NULL;

@@ -10,10 +10,18 @@
 
 struct mock_daemon;
 
-/* Binds `addr` and serves. threads == 0: one thread per connection (delays block only their own
- * connection); threads > 0: a pool of that many threads. NULL on failure (err says why). */
+/* PEM texts of the server certificate (chain) and its key; both kept alive while serving. */
+struct mock_tls {
+    const char *cert_pem;
+    const char *key_pem;
+};
+
+/* Binds `addr` and serves, over TLS when `tls` is not NULL. threads == 0: one thread per
+ * connection (delays block only their own connection); threads > 0: a pool of that many
+ * threads. NULL on failure (err says why). */
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
-                                      unsigned threads, struct wxp_err *err);
+                                      unsigned threads, const struct mock_tls *tls,
+                                      struct wxp_err *err);
 uint16_t mock_daemon_port(const struct mock_daemon *d);
 /* Stops accepting, lets in-flight requests finish (up to grace_ms), then stops. */
 void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms);

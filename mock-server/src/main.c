@@ -33,6 +33,8 @@ struct opts {
     int allow_remote;
     int sign_errors;
     int sign_cache;
+    const char *https_cert;
+    const char *https_key;
 };
 
 /* The option table: one row per flag; `arg` names its value for --help. */
@@ -42,6 +44,9 @@ static const struct {
     const char *help;
 } OPTIONS[] = {
     {"--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8080; port 0 = any free)"},
+    {"--https", "CERT KEY",
+     "serve HTTPS with this PEM certificate (chain) and key, e.g. "
+     "fixtures/tls/test-server.cert.pem fixtures/tls/test-server.key.pem"},
     {"--ready-file", "PATH", "write the base URL to PATH (atomically) once listening"},
     {"--config", "FILE", "JSON configuration (merchants, platform keys, records, policy)"},
     {"--scenario", "FILE", "JSON scenario rules; repeatable, applied in order"},
@@ -115,6 +120,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
         }
         if (takes && v == NULL) {
             return bad_usage("option %s needs a value", a);
+        }
+        if (strcmp(a, "--https") == 0) {
+            if (i + 2 >= argc) {
+                return bad_usage("--https needs a certificate file and a key file");
+            }
+            o->https_cert = argv[++i];
+            o->https_key = argv[++i];
+            continue;
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -254,7 +267,7 @@ static int load_scenario_file(struct mock_server *srv, const char *path)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {"127.0.0.1:8080", NULL, NULL, {NULL}, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0};
+    struct opts o = {.listen = "127.0.0.1:8080"};
     struct mock_server srv;
     struct mock_daemon *d = NULL;
     struct sockaddr_storage ss;
@@ -263,6 +276,10 @@ int main(int argc, char **argv)
     char url[128];
     sigset_t set;
     int sig = 0, rc;
+    struct mock_tls tls = {NULL, NULL};
+    char *tls_cert = NULL, *tls_key = NULL;
+    size_t len = 0;
+    const char *scheme;
 
     rc = parse_args(argc, argv, &o);
     if (rc != 0) {
@@ -330,19 +347,29 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads, &err);
+    if (o.https_cert != NULL &&
+        (wxp_file_read(o.https_cert, 1024 * 1024, &tls_cert, &len, &err) != WXP_OK ||
+         wxp_file_read(o.https_key, 1024 * 1024, &tls_key, &len, &err) != WXP_OK)) {
+        fprintf(stderr, "wxpay-mock: --https: %s\n", err.msg);
+        goto out;
+    }
+    tls.cert_pem = tls_cert;
+    tls.key_pem = tls_key;
+    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
+                          o.https_cert ? &tls : NULL, &err);
     if (d == NULL) {
         fprintf(stderr, "wxpay-mock: %s on %s\n", err.msg, o.listen);
         goto out;
     }
+    scheme = o.https_cert ? "https" : "http";
     if (ss.ss_family == AF_INET6) {
         char h[INET6_ADDRSTRLEN];
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h, sizeof h);
-        snprintf(url, sizeof url, "http://[%s]:%u", h, (unsigned)mock_daemon_port(d));
+        snprintf(url, sizeof url, "%s://[%s]:%u", scheme, h, (unsigned)mock_daemon_port(d));
     } else {
         char h[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
-        snprintf(url, sizeof url, "http://%s:%u", h, (unsigned)mock_daemon_port(d));
+        snprintf(url, sizeof url, "%s://%s:%u", scheme, h, (unsigned)mock_daemon_port(d));
     }
     if (o.ready_file != NULL && write_ready_file(o.ready_file, url) != 0) {
         fprintf(stderr, "wxpay-mock: cannot write ready file %s: %s\n", o.ready_file,
@@ -358,6 +385,11 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     mock_daemon_stop(d, 2000);
+    wxp_free(tls_cert);
+    if (tls_key != NULL) {
+        memset(tls_key, 0, len);
+        wxp_free(tls_key);
+    }
     mock_scenarios_free(srv.scenarios);
     mock_sign_cache_free(srv.sign_cache);
     mock_journal_free(srv.journal);

@@ -167,6 +167,10 @@ void e2e_send(const struct e2e_mock *m, const char *method, const char *target,
     curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (strncmp(m->url, "https:", 6) == 0) {
+        /* A mock started with --https serves the fixtures' test server certificate. */
+        curl_easy_setopt(c, CURLOPT_CAINFO, t_fixture("tls/test-ca.cert.pem"));
+    }
     if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
