@@ -101,6 +101,8 @@ struct conf_http_resp {
 };
 void conf_http_init(struct conf_http_resp *r);
 void conf_http_free(struct conf_http_resp *r);
+/* Trust anchors for https:// targets (PEM file); NULL: the system's. Set once, before any call. */
+void conf_http_set_cacert(const char *path);
 void conf_http(const char *method, const char *url, const char *const *headers, const char *body,
                size_t body_len, long timeout_ms, struct conf_http_resp *out);
 /* Header value (case-insensitive, first occurrence) copied into buf; NULL when absent. */

@@ -59,6 +59,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+/* Set once by main before any call: the runner's one process-wide setting. */
+static const char *cacert;
+
+void conf_http_set_cacert(const char *path)
+{
+    cacert = path;
+}
+
 void conf_http(const char *method, const char *url, const char *const *headers, const char *body,
                size_t body_len, long timeout_ms, struct conf_http_resp *out)
 {
@@ -91,6 +99,9 @@ void conf_http(const char *method, const char *url, const char *const *headers, 
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the signed target must be the sent one */
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (cacert != NULL) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
+    }
     curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);

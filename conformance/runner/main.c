@@ -65,6 +65,7 @@ static const struct {
     {"--openid-prefix", "P", FOR_SERVER, "prefix of the fresh openids (default oConf)"},
     {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT, "run only these cases (repeatable)"},
     {"--timeout-ms", "N", FOR_SERVER | FOR_CLIENT, "per-case timeout (default 20000)"},
+    {"--cacert", "FILE", FOR_SERVER, "trust anchors (PEM) for an https:// --base-url"},
     {"--junit", "FILE", FOR_SERVER | FOR_CLIENT, "write a JUnit XML report"},
     {"--json", "FILE", FOR_SERVER | FOR_CLIENT, "write a JSON report (schema wxpay-conformance/1)"},
     {"--html", "FILE", FOR_SERVER | FOR_CLIENT, "write a self-contained HTML report"},
@@ -220,6 +221,8 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
         ctx->openid_prefix = v;
     } else if (strcmp(a, "--only") == 0) {
         return add_only(o, v);
+    } else if (strcmp(a, "--cacert") == 0) {
+        conf_http_set_cacert(v);
     } else if (strcmp(a, "--timeout-ms") == 0) {
         if (!parse_long(v, 1, 600000, &n)) {
             return bad_usage("--timeout-ms takes 1..600000, not '%s'", v);
