@@ -320,27 +320,68 @@ static const char *search_path(const char *name, char *buf, size_t cap)
     return name;
 }
 
+/* The directory of this executable (from /proc/self/exe) into `buf`; false when unknown. */
+static bool self_dir(char *buf, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+    if (n <= 0) {
+        return false;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    if (slash == NULL) {
+        return false;
+    }
+    *slash = '\0';
+    return snprintf(buf, cap, "%s", self) < (int)cap;
+}
+
 /* The wxpay-mock to start: the one installed or built next to this executable, else the build
  * tree's, else "wxpay-mock" looked up through PATH. */
 static const char *find_mock(char *buf, size_t cap)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        char *slash;
-        self[n] = '\0';
-        slash = strrchr(self, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            if (snprintf(buf, cap, "%s/wxpay-mock", self) < (int)cap && access(buf, X_OK) == 0) {
-                return buf;
-            }
-        }
+    char dir[PATH_MAX];
+    if (self_dir(dir, sizeof dir) && snprintf(buf, cap, "%s/wxpay-mock", dir) < (int)cap &&
+        access(buf, X_OK) == 0) {
+        return buf;
     }
     if (access(WXPAY_MOCK_DEFAULT, X_OK) == 0) {
         return WXPAY_MOCK_DEFAULT;
     }
     return search_path("wxpay-mock", buf, cap);
+}
+
+/* Where an installed copy keeps the TEST fixtures, relative to its bin directory. */
+#ifndef WXP_INSTALL_FIXTURES_REL
+#define WXP_INSTALL_FIXTURES_REL "../share/wxpay-harness/fixtures"
+#endif
+
+/* The fixtures directory: the installed one (<exe dir>/../share/wxpay-harness/fixtures, with
+ * the leading "../" resolved) when it exists, else the source tree's, compiled in. */
+static const char *find_fixtures(char *buf, size_t cap)
+{
+    char dir[PATH_MAX];
+    char probe[PATH_MAX + 64];
+    const char *rel = WXP_INSTALL_FIXTURES_REL;
+    if (!self_dir(dir, sizeof dir)) {
+        return WXP_FIXTURES_DIR;
+    }
+    while (strncmp(rel, "../", 3) == 0) {
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL || slash == dir) {
+            return WXP_FIXTURES_DIR;
+        }
+        *slash = '\0';
+        rel += 3;
+    }
+    if (snprintf(buf, cap, "%s/%s", dir, rel) < (int)cap &&
+        snprintf(probe, sizeof probe, "%s/fixtures.json", buf) < (int)sizeof probe &&
+        access(probe, R_OK) == 0) {
+        return buf;
+    }
+    return WXP_FIXTURES_DIR;
 }
 
 /* ---- list ----------------------------------------------------------------------------------- */
@@ -568,10 +609,11 @@ out:
 int main(int argc, char **argv)
 {
     char mock_path[PATH_MAX];
+    char fixtures_path[PATH_MAX];
     struct conf_context ctx = {
         .base_url = NULL,
         .mock_bin = NULL,
-        .fixtures_dir = WXP_FIXTURES_DIR,
+        .fixtures_dir = NULL,
         .mchid = "1900000109",
         .mch_serial = "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D",
         .mch_key_file = NULL,
@@ -595,6 +637,9 @@ int main(int argc, char **argv)
     }
     if (ctx.mock_bin == NULL) {
         ctx.mock_bin = find_mock(mock_path, sizeof mock_path);
+    }
+    if (ctx.fixtures_dir == NULL) {
+        ctx.fixtures_dir = find_fixtures(fixtures_path, sizeof fixtures_path);
     }
     if (conf_catalog_load(&cat, &err) != WXP_OK) {
         fprintf(stderr, "wxpay-conformance: built-in catalogue: %s\n", err.msg);

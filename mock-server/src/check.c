@@ -94,6 +94,12 @@ static void signature_error(struct mock_response *resp, const char *method, stru
         rc = wxp_buf_addf(&d, ",\"sign_message_length\":%zu,\"truncated_sign_message\":", msg->len);
     }
     if (rc == WXP_OK) {
+        /* Stop before a NUL byte (a body may carry one): quoted as \u0000 it would make the whole
+         * envelope unreadable to strict JSON readers such as wxp_envelope_parse. */
+        const char *nul = msg->ptr ? memchr(msg->ptr, '\0', shown) : NULL;
+        if (nul != NULL) {
+            shown = (size_t)(nul - msg->ptr);
+        }
         /* Cut at a UTF-8 boundary so the quoted text stays valid. */
         while (shown > 0 && shown < msg->len && ((unsigned char)msg->ptr[shown] & 0xC0) == 0x80) {
             shown--;

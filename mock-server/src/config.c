@@ -598,7 +598,15 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
     return rc;
 }
 
-enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct wxp_err *err)
+/* Declared here rather than in mock.h while that header is being changed elsewhere; its home is
+ * next to mock_config_load. Applies a JSON config held in memory, text[0..len), on top of `c`;
+ * `origin` names it in errors and relative key paths resolve against its directory. The same
+ * errors as mock_config_load minus WXP_E_IO for the document itself. Used by the fuzz target. */
+enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
+                                    const char *origin, struct wxp_err *err);
+
+enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
+                                    const char *origin, struct wxp_err *err)
 {
     static const char *const names[] = {"_comment",
                                         "merchants",
@@ -611,24 +619,23 @@ enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct w
                                         "journal_size",
                                         "admin_token",
                                         "allow_spaces_in_authorization"};
-    struct loader L = {path, ".", err};
+    struct loader L = {origin, ".", err};
+    struct wxp_err jerr;
     char copy[1024];
-    char *text = NULL;
-    size_t len = 0;
     cJSON *root = NULL;
     const cJSON *it;
     enum wxp_code rc;
 
-    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(copy, sizeof copy, "%s", origin);
     snprintf(L.dir, sizeof L.dir, "%s", dirname(copy));
-    rc = wxp_file_read(path, CONFIG_MAX, &text, &len, err);
-    if (rc != WXP_OK) {
-        return rc;
+    if (len > CONFIG_MAX) {
+        return wxp_err_set(err, WXP_E_TOO_LARGE, origin, "%s is larger than %zu bytes", origin,
+                           CONFIG_MAX);
     }
-    rc = wxp_json_check(text, len, NULL, err);
+    /* A separate buffer: err->msg must not be both the output and an argument of wxp_err_set. */
+    rc = wxp_json_check(text, len, NULL, &jerr);
     if (rc != WXP_OK) {
-        rc = wxp_err_set(err, WXP_E_INVALID_ARG, "", "%s: %s", path, err ? err->msg : "bad JSON");
-        goto out;
+        return wxp_err_set(err, WXP_E_INVALID_ARG, "", "%s: %s", origin, jerr.msg);
     }
     root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
     if (root == NULL || !cJSON_IsObject(root)) {
@@ -650,6 +657,20 @@ enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct w
     }
 out:
     cJSON_Delete(root);
+    return rc;
+}
+
+enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct wxp_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    enum wxp_code rc;
+
+    rc = wxp_file_read(path, CONFIG_MAX, &text, &len, err);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    rc = mock_config_load_text(c, text, len, path, err);
     wxp_free(text);
     return rc;
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* crypto_ceiling.c: wxp-crypto-ceiling, the crypto ceiling: libmicrohttpd as wxpay-mock runs it,
+ * doing per request exactly what a faithful mock cannot avoid: one RSA-2048 verify (a fixed
+ * request signing string, pre-signed by merchant A, checked with merchant A's certificate) and
+ * one RSA-2048 sign (a fresh response signing string, platform key), then 204 with the signature
+ * in a header. wxpay-mock's default mode is measured against it. Keys load once at start. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve.h"
+#include "wxp/keys.h"
+#include "wxp/sign.h"
+
+/* A terminate request's signing string, as a client would sign it. */
+static const char REQUEST_MSG[] =
+    "POST\n/v3/payscore/permissions/openid/oBenchCeiling0000000000000/terminate\n1700000000\n"
+    "5K8264ILTKCH16CQ2502SI8ZNMTM67VS\n"
+    "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"reason\":\"bench\"}\n";
+
+struct ceiling {
+    struct wxp_key *merchant_cert; /* verifies */
+    struct wxp_key *platform_key;  /* signs */
+    char request_sig[WXP_SIG_B64_MAX];
+    size_t request_sig_len;
+    atomic_ulong counter; /* makes each response's nonce, so each signature, different */
+};
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *con)
+{
+    struct ceiling *c = cls;
+    char msg[96];
+    char sig[WXP_SIG_B64_MAX];
+    size_t siglen = 0;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    int n;
+
+    if (wxp_verify(c->merchant_cert, REQUEST_MSG, sizeof REQUEST_MSG - 1, c->request_sig,
+                   c->request_sig_len, NULL) != WXP_OK) {
+        return MHD_NO;
+    }
+    n = snprintf(msg, sizeof msg, "%lld\n%032lu\n\n", (long long)time(NULL),
+                 atomic_fetch_add(&c->counter, 1UL));
+    if (n < 0 || (size_t)n >= sizeof msg ||
+        wxp_sign(c->platform_key, msg, (size_t)n, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
+        return MHD_NO;
+    }
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Wechatpay-Signature", sig);
+    ret = MHD_queue_response(con, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    struct ceiling c;
+    struct wxp_key *merchant_key = NULL;
+    struct wxp_err err;
+    int rc = 1;
+
+    memset(&c, 0, sizeof c);
+    atomic_init(&c.counter, 0UL);
+    if (wxp_key_cert_file(WXP_FIXTURES_DIR "/certs/test-merchant-a.cert.pem", &c.merchant_cert,
+                          &err) != WXP_OK ||
+        wxp_key_private_file(WXP_FIXTURES_DIR "/keys/test-merchant-a.key.pem", &merchant_key,
+                             &err) != WXP_OK ||
+        wxp_key_private_file(WXP_FIXTURES_DIR "/keys/test-platform.key.pem", &c.platform_key,
+                             &err) != WXP_OK ||
+        wxp_sign(merchant_key, REQUEST_MSG, sizeof REQUEST_MSG - 1, c.request_sig,
+                 sizeof c.request_sig, &c.request_sig_len, &err) != WXP_OK) {
+        fprintf(stderr, "wxp-crypto-ceiling: %s\n", err.msg);
+        goto out;
+    }
+    rc = bench_serve_main(argc, argv, "wxp-crypto-ceiling", answer, &c);
+out:
+    wxp_key_free(merchant_key);
+    wxp_key_free(c.merchant_cert);
+    wxp_key_free(c.platform_key);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* client_bench.c: wxp-bench-client measures libwxpay's sequential terminate calls over one
+ * kept-alive connection (calls/s for --seconds) against the RSA-2048 signing rate measured in
+ * the same process (wxp_sign in a loop, before and after the calls): each call signs once, so
+ * 1 / (sign time) is what a client on one core cannot beat. Point it at a wxpay-mock started with
+ * --sign-cache, so the server's answer costs a verify rather than a second sign. Every call must
+ * be a verified 204 (unique openids). TEST ONLY keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <wxpay/wxpay.h>
+
+#include "wxp/keys.h"
+#include "wxp/sign.h"
+
+#define MERCHANT_KEY WXP_FIXTURES_DIR "/keys/test-merchant-a.key.pem"
+#define MERCHANT_SERIAL "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D"
+#define PLATFORM_CERT WXP_FIXTURES_DIR "/certs/test-platform.cert.pem"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Signs a terminate-sized signing string for `seconds`; returns signs per second, 0 on error. */
+static double sign_rate(const struct wxp_key *key, double seconds)
+{
+    static const char MSG[] =
+        "POST\n/v3/payscore/permissions/openid/oBenchClient000000000/terminate\n1700000000\n"
+        "5K8264ILTKCH16CQ2502SI8ZNMTM67VS\n"
+        "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"reason\":\"bench\"}\n";
+    char sig[WXP_SIG_B64_MAX];
+    size_t siglen;
+    double start = now_s(), t = start;
+    long n = 0;
+
+    while (t - start < seconds) {
+        if (wxp_sign(key, MSG, sizeof MSG - 1, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
+            return 0;
+        }
+        n++;
+        t = now_s();
+    }
+    return (double)n / (t - start);
+}
+
+int main(int argc, char **argv)
+{
+    const char *base_url = NULL;
+    double seconds = 5;
+    const char *certs[] = {PLATFORM_CERT, NULL};
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+    struct wxp_key *key = NULL;
+    struct wxp_err err;
+    double before, after, start, elapsed;
+    long ok = 0, failed = 0;
+    int rc = 1;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--base-url") == 0) {
+            base_url = argv[i + 1];
+        } else if (strcmp(argv[i], "--seconds") == 0) {
+            seconds = strtod(argv[i + 1], NULL);
+        }
+    }
+    if (base_url == NULL || seconds <= 0 || seconds > 3600 || argc % 2 != 1) {
+        fprintf(stderr, "usage: wxp-bench-client --base-url URL [--seconds N]\n");
+        return 2;
+    }
+    if (wxp_key_private_file(MERCHANT_KEY, &key, &err) != WXP_OK) {
+        fprintf(stderr, "wxp-bench-client: %s\n", err.msg);
+        return 1;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = base_url;
+    cfg.mchid = "1900000109";
+    cfg.mch_serial = MERCHANT_SERIAL;
+    cfg.mch_key_file = MERCHANT_KEY;
+    cfg.platform_cert_files = certs;
+    memset(&r, 0, sizeof r);
+    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fprintf(stderr, "wxp-bench-client: %s\n", r.error);
+        goto out;
+    }
+    wxpay_result_free(&r);
+
+    before = sign_rate(key, seconds / 2);
+    start = now_s();
+    elapsed = 0;
+    while (elapsed < seconds) {
+        char openid[64];
+        struct wxpay_terminate t = {openid, "500001", "wxd678efh567hg6787", "bench"};
+        snprintf(openid, sizeof openid, "oBenchCli%ld_%ld", (long)getpid(), ok + failed);
+        memset(&r, 0, sizeof r);
+        if (wxpay_payscore_terminate(c, &t, &r) == WXPAY_OK) {
+            ok++;
+        } else {
+            if (failed == 0) {
+                fprintf(stderr, "wxp-bench-client: call failed: %s\n", r.error);
+            }
+            failed++;
+        }
+        wxpay_result_free(&r);
+        elapsed = now_s() - start;
+    }
+    after = sign_rate(key, seconds / 2);
+    if (before <= 0 || after <= 0) {
+        fprintf(stderr, "wxp-bench-client: signing failed\n");
+        goto out;
+    }
+    printf("calls_per_s=%.1f sign_per_s=%.1f sign_before=%.1f sign_after=%.1f ratio=%.3f "
+           "calls=%ld failed=%ld\n",
+           (double)ok / elapsed, (before + after) / 2, before, after,
+           ((double)ok / elapsed) / ((before + after) / 2), ok, failed);
+    rc = failed == 0 ? 0 : 1;
+out:
+    wxpay_client_free(c);
+    wxp_key_free(key);
+    return rc;
+}

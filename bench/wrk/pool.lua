@@ -1,0 +1,121 @@
+-- SPDX-License-Identifier: MIT
+-- pool.lua: wrk script that sends each pre-signed request of a pool file (bench/pool.c: one
+-- request per line, PATH<TAB>AUTHORIZATION<TAB>BODY) exactly once. Environment:
+--   WXP_POOL         the pool file (required)
+--   WXP_POOL_OFFSET  first line to use, 0-based (default 0)
+--   WXP_POOL_COUNT   lines to use from there (default: all the rest)
+--   WXP_POOL_CYCLE   "1": start over at the end of the slice (only with --no-replay-check)
+--   WXP_POOL_LIMIT   stop after this many requests in all (0: no limit; the soak run)
+--   WXP_THREADS      wrk's -t value (the script cannot read it otherwise)
+-- The slice is split evenly between wrk's threads. A thread that reaches the end of its share
+-- stops (a request sent twice would be a replay). done() prints one machine-readable line:
+--   WXP_RESULT sent=.. responses=.. rps=.. p50_us=.. p99_us=.. non204=.. statuses=.. exhausted=..
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local function env_int(name, default)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return default end
+  return tonumber(v)
+end
+
+function init(args)
+  local nthreads = env_int("WXP_THREADS", 1)
+  local offset = env_int("WXP_POOL_OFFSET", 0)
+  local count = env_int("WXP_POOL_COUNT", -1)
+  cycle = os.getenv("WXP_POOL_CYCLE") == "1"
+  local limit = env_int("WXP_POOL_LIMIT", 0)
+  local path = os.getenv("WXP_POOL")
+  assert(path, "WXP_POOL is not set")
+
+  if count < 0 then
+    count = -offset
+    for _ in io.lines(path) do count = count + 1 end
+  end
+  local first = offset + math.floor(count * id / nthreads)
+  local last = offset + math.floor(count * (id + 1) / nthreads)
+
+  -- Keep only this thread's share, already formatted: request() then costs a table lookup.
+  reqs = {}
+  local i = 0
+  for line in io.lines(path) do
+    i = i + 1
+    if i > last then break end
+    if i > first then
+      local p, a, b = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      reqs[#reqs + 1] = wrk.format("POST", p, {
+        ["Authorization"] = a,
+        ["Accept"] = "application/json",
+        ["User-Agent"] = "wrk-wxp-bench",
+        ["Content-Type"] = "application/json",
+      }, b)
+    end
+  end
+  nreqs = #reqs
+  my_limit = limit > 0 and math.floor(limit / nthreads) or 0
+  next_req = 1
+  sent = 0
+  responses = 0
+  n204 = 0
+  statuses = {}
+  exhausted = 0
+end
+
+function request()
+  if next_req > nreqs then
+    if cycle and nreqs > 0 then
+      next_req = 1
+    else
+      -- Nothing left to send once: stop this thread (wrk sends one more, that is never read).
+      exhausted = 1
+      wrk.thread:stop()
+      return reqs[nreqs] or wrk.format("GET", "/")
+    end
+  end
+  local r = reqs[next_req]
+  next_req = next_req + 1
+  sent = sent + 1
+  return r
+end
+
+function response(status, headers, body)
+  responses = responses + 1
+  if status == 204 then
+    n204 = n204 + 1
+  else
+    statuses[status] = (statuses[status] or 0) + 1
+  end
+  if my_limit > 0 and responses >= my_limit then
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  local total_sent, total_resp, total_204, any_exhausted = 0, 0, 0, 0
+  local merged = {}
+  for _, t in ipairs(threads) do
+    total_sent = total_sent + t:get("sent")
+    total_resp = total_resp + t:get("responses")
+    total_204 = total_204 + t:get("n204")
+    if t:get("exhausted") == 1 then any_exhausted = 1 end
+    local st = t:get("statuses")
+    for k, v in pairs(st) do merged[k] = (merged[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(merged) do parts[#parts + 1] = k .. ":" .. v end
+  local st = #parts > 0 and table.concat(parts, ",") or "-"
+  local e = summary.errors
+  io.write(string.format(
+    "WXP_RESULT sent=%d responses=%d rps=%.1f p50_us=%d p99_us=%d non204=%d statuses=%s " ..
+    "exhausted=%d socket_errors=%d duration_us=%d\n",
+    total_sent, total_resp, summary.requests / summary.duration * 1e6,
+    latency:percentile(50), latency:percentile(99), total_resp - total_204, st,
+    any_exhausted, e.connect + e.read + e.write + e.timeout, summary.duration))
+end
