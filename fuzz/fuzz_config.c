@@ -9,10 +9,6 @@
 #include "fuzz.h"
 #include "mock.h"
 
-/* Defined in mock-server/src/config.c (declared there while mock.h is being changed). */
-enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
-                                    const char *origin, struct wxp_err *err);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mock_config c;

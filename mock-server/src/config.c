@@ -598,13 +598,6 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
     return rc;
 }
 
-/* Declared here rather than in mock.h while that header is being changed elsewhere; its home is
- * next to mock_config_load. Applies a JSON config held in memory, text[0..len), on top of `c`;
- * `origin` names it in errors and relative key paths resolve against its directory. The same
- * errors as mock_config_load minus WXP_E_IO for the document itself. Used by the fuzz target. */
-enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
-                                    const char *origin, struct wxp_err *err);
-
 enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
                                     const char *origin, struct wxp_err *err)
 {

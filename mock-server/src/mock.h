@@ -136,6 +136,10 @@ struct mock_config {
 enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err);
 /* Applies a JSON config file on top of `c`. Errors name the file and the field. */
 enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct wxp_err *err);
+/* The same from a document in memory, text[0..len); `origin` names it in errors and relative key
+ * paths resolve against its directory. mock_config_load reads the file and calls this. */
+enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
+                                    const char *origin, struct wxp_err *err);
 void mock_config_free(struct mock_config *c);
 const struct mock_merchant *mock_config_merchant(const struct mock_config *c, struct wxp_str mchid);
 

@@ -225,7 +225,10 @@ static void test_e2e_bad_signature_echoes_sign_information(void **state)
 static long skew_status(int64_t off, const char *openid)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
-        struct e2e_req q = {.openid = openid, .ts_offset = off};
+        /* A fresh openid per attempt: a retried 204 case must not meet its own terminate. */
+        char fresh[64];
+        snprintf(fresh, sizeof fresh, "%s%d", openid, attempt);
+        struct e2e_req q = {.openid = fresh, .ts_offset = off};
         struct e2e_resp r;
         time_t before = time(NULL);
         long status;
