@@ -21,7 +21,7 @@
 # Usage: doc_examples.sh --source DIR --path DIRS --cc CC --include DIR --lib LIBFILE
 set -uo pipefail
 
-EXCLUDED=(docs/performance.md docs/reliability.md docs/ci.md)
+EXCLUDED=(docs/performance.md)
 
 src='' bins='' cc=cc inc='' lib=''
 while [ $# -gt 0 ]; do
@@ -61,6 +61,7 @@ while IFS='=' read -r name _; do
 done < <(env)
 export PATH="$bins:$PATH"
 export WXPAY_FIXTURES="$src/fixtures"
+export WXPAY_MOCK="$(command -v wxpay-mock)" # for ci/wxpay-mock-start in docs/ci.md
 export LC_ALL=C.UTF-8
 unset NO_COLOR
 
@@ -114,6 +115,9 @@ run_file() {
     [ "$n" -gt 0 ] || return 0
     work=$tmp/sandbox/${rel//\//_}
     mkdir -p "$work"
+    # The sandbox looks like the top of a checkout: docs say `ci/...` and `fixtures/...`.
+    ln -s "$src/ci" "$work/ci"
+    ln -s "$src/fixtures" "$work/fixtures"
     driver=$dir/driver.sh
     {
         echo "echo \$\$ > '$dir/pgid'"
