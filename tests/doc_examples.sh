@@ -21,7 +21,7 @@
 # Usage: doc_examples.sh --source DIR --path DIRS --cc CC --include DIR --lib LIBFILE
 set -uo pipefail
 
-EXCLUDED=(docs/performance.md)
+EXCLUDED=()
 
 src='' bins='' cc=cc inc='' lib=''
 while [ $# -gt 0 ]; do
