@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,89 +294,46 @@ static const struct {
     enum opt_id id;
     const char *config_name;
     long lo, hi;
+    size_t off; /* of the long in struct layer */
 } NUMBERS[] = {
-    {O_TIMEOUT, "timeout_ms", 1, 3600000},
-    {O_CONNECT_TIMEOUT, "connect_timeout_ms", 1, 600000},
-    {O_SKEW, "skew", 1, 86400},
-    {O_RETRIES, "retries", 0, 10},
+    {O_TIMEOUT, "timeout_ms", 1, 3600000, offsetof(struct layer, timeout_ms)},
+    {O_CONNECT_TIMEOUT, "connect_timeout_ms", 1, 600000,
+     offsetof(struct layer, connect_timeout_ms)},
+    {O_SKEW, "skew", 1, 86400, offsetof(struct layer, skew)},
+    {O_RETRIES, "retries", 0, 10, offsetof(struct layer, retries)},
+};
+
+/* Where each single-string option lives in a layer. */
+static const struct {
+    enum opt_id id;
+    size_t off;
+} STRING_FIELDS[] = {
+    {O_BASE_URL, offsetof(struct layer, base_url)},
+    {O_MCHID, offsetof(struct layer, mchid)},
+    {O_MCH_SERIAL, offsetof(struct layer, mch_serial)},
+    {O_MCH_KEY, offsetof(struct layer, mch_key)},
+    {O_MCH_CERT, offsetof(struct layer, mch_cert)},
+    {O_ACCEPT_SERIAL, offsetof(struct layer, accept_serial)},
+    {O_CA_FILE, offsetof(struct layer, ca_file)},
+    {O_CONFIG, offsetof(struct layer, config)},
 };
 
 static long *layer_number(struct layer *l, enum opt_id id)
 {
-    switch (id) {
-    case O_TIMEOUT:
-        return &l->timeout_ms;
-    case O_CONNECT_TIMEOUT:
-        return &l->connect_timeout_ms;
-    case O_SKEW:
-        return &l->skew;
-    case O_RETRIES:
-        return &l->retries;
-    case O_BASE_URL:
-    case O_MCHID:
-    case O_MCH_SERIAL:
-    case O_MCH_KEY:
-    case O_MCH_CERT:
-    case O_PLATFORM_CERT:
-    case O_PUBKEY:
-    case O_PUBKEY_ID:
-    case O_ACCEPT_SERIAL:
-    case O_CA_FILE:
-    case O_CONFIG:
-    case O_JSON:
-    case O_VERBOSE:
-    case O_HELP:
-    case O_VERSION:
-    case O_OPENID:
-    case O_SERVICE_ID:
-    case O_APPID:
-    case O_REASON:
-    case O_QUERY:
-    case O_DATA:
-    case O_COUNT:
-        break;
+    for (size_t i = 0; i < sizeof NUMBERS / sizeof NUMBERS[0]; i++) {
+        if (NUMBERS[i].id == id) {
+            return (long *)(void *)((char *)l + NUMBERS[i].off);
+        }
     }
     return NULL;
 }
 
 static const char **layer_string(struct layer *l, enum opt_id id)
 {
-    switch (id) {
-    case O_BASE_URL:
-        return &l->base_url;
-    case O_MCHID:
-        return &l->mchid;
-    case O_MCH_SERIAL:
-        return &l->mch_serial;
-    case O_MCH_KEY:
-        return &l->mch_key;
-    case O_MCH_CERT:
-        return &l->mch_cert;
-    case O_ACCEPT_SERIAL:
-        return &l->accept_serial;
-    case O_CA_FILE:
-        return &l->ca_file;
-    case O_CONFIG:
-        return &l->config;
-    case O_PLATFORM_CERT:
-    case O_PUBKEY:
-    case O_PUBKEY_ID:
-    case O_TIMEOUT:
-    case O_CONNECT_TIMEOUT:
-    case O_SKEW:
-    case O_RETRIES:
-    case O_JSON:
-    case O_VERBOSE:
-    case O_HELP:
-    case O_VERSION:
-    case O_OPENID:
-    case O_SERVICE_ID:
-    case O_APPID:
-    case O_REASON:
-    case O_QUERY:
-    case O_DATA:
-    case O_COUNT:
-        break;
+    for (size_t i = 0; i < sizeof STRING_FIELDS / sizeof STRING_FIELDS[0]; i++) {
+        if (STRING_FIELDS[i].id == id) {
+            return (const char **)(void *)((char *)l + STRING_FIELDS[i].off);
+        }
     }
     return NULL;
 }
