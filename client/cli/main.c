@@ -554,6 +554,12 @@ int main(int argc, char **argv)
     }
     /* The library has loaded the keys: the temporary copies are no longer needed. */
     tmpkeys_remove(&keys);
+    /* On stderr even with --json: stdout keeps its one JSON object. */
+    if (wxpay_client_warning(c) != NULL) {
+        fputs("wxpay: warning: ", stderr);
+        puts_clean(stderr, wxpay_client_warning(c));
+        fputc('\n', stderr);
+    }
     wxpay_result_free(&r);
     memset(&r, 0, sizeof r);
 

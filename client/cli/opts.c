@@ -470,7 +470,10 @@ static enum cli_exit parse_argv(struct cli_opts *o, int argc, char **argv, struc
 
         if (only_words || a[0] != '-' || a[1] == '\0') {
             if (p->nwords == sizeof p->words / sizeof p->words[0]) {
-                return fail(err, errsz, "too many arguments at '%s'", a);
+                /* Not echoed: a PEM file expanded unquoted ($(cat key.pem)) overflows here
+                 * with a line of the key. */
+                return fail(err, errsz, "too many arguments (at most %zu command words)",
+                            sizeof p->words / sizeof p->words[0]);
             }
             p->words[p->nwords++] = a;
             continue;

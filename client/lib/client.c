@@ -115,11 +115,14 @@ static enum wxpay_result_kind load_private(const struct wxpay_config *cfg, struc
                         "mch_key_file, mch_key_pem: give one of them, not both");
     }
     if (cfg->mch_key_file != NULL) {
+        /* wxp_keyfile_shown: PEM text passed as the file name is not echoed back. */
         rc = wxp_key_private_file(cfg->mch_key_file, &c->key, &err);
         if (rc != WXP_OK) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "mch_key_file: %s: %s", cfg->mch_key_file,
-                            err.msg);
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "mch_key_file: %s: %s",
+                            wxp_keyfile_shown(cfg->mch_key_file), err.msg);
         }
+        /* The library never prints: the warning waits in the client (wxpay_client_warning). */
+        wxp_keyfile_warning(cfg->mch_key_file, c->warning, sizeof c->warning);
         return WXPAY_OK;
     }
     if (cfg->mch_key_pem != NULL) {
@@ -141,7 +144,8 @@ static enum wxpay_result_kind load_serial(const struct wxpay_config *cfg, struct
     struct wxp_err err;
     enum wxpay_result_kind kind = WXPAY_OK;
     const char *serial = cfg->mch_serial;
-    const char *key_name = cfg->mch_key_file != NULL ? cfg->mch_key_file : "mch_key_pem";
+    const char *key_name =
+        cfg->mch_key_file != NULL ? wxp_keyfile_shown(cfg->mch_key_file) : "mch_key_pem";
 
     wxp_err_clear(&err);
     if (cfg->mch_cert_file != NULL) {
@@ -376,6 +380,11 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
 fail:
     wxpay_client_free(c);
     return kind;
+}
+
+const char *wxpay_client_warning(const struct wxpay_client *c)
+{
+    return c != NULL && c->warning[0] != '\0' ? c->warning : NULL;
 }
 
 void wxpay_client_free(struct wxpay_client *c)

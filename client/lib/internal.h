@@ -11,6 +11,7 @@
 
 #include "wxp/buf.h"
 #include "wxp/err.h"
+#include "wxp/keyfile.h"
 #include "wxp/keys.h"
 #include "wxp/verify.h"
 #include "wxpay/wxpay.h"
@@ -42,6 +43,8 @@ struct wxpay_client {
     long skew;
     struct wxpay_retry retry; /* defaults already applied */
     struct wxpay_trace trace;
+    /* wxpay_client_warning: "" or one line (mch_key_file is open to others) */
+    char warning[WXP_KEYFILE_WARNING_MAX];
 };
 
 /* result.c */

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "wxp/authz.h"
 #include "wxp/envelope.h"
+#include "wxp/keyfile.h"
 #include "wxp/keys.h"
 #include "wxp/nonce.h"
 #include "wxp/sign.h"
@@ -1307,8 +1308,14 @@ static int load_keys(const struct conf_context *ctx)
     }
     if (rc != WXP_OK) {
         fprintf(stderr, "wxpay-conformance: merchant key %s: %s\n",
-                ctx->mch_key_file ? ctx->mch_key_file : "(embedded)", err.msg);
+                ctx->mch_key_file ? wxp_keyfile_shown(ctx->mch_key_file) : "(embedded)", err.msg);
         return -1;
+    }
+    if (ctx->mch_key_file != NULL) {
+        char warn[WXP_KEYFILE_WARNING_MAX];
+        if (wxp_keyfile_warning(ctx->mch_key_file, warn, sizeof warn)) {
+            fprintf(stderr, "wxpay-conformance: warning: %s\n", warn);
+        }
     }
     rc = wxp_key_private_pem(conf_embed_merchant_b_key, strlen(conf_embed_merchant_b_key), &S.key_b,
                              &err);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "key_internal.h"
+#include "wxp/keyfile.h"
 #include "wxp/mem.h"
 
 enum wxp_key_kind wxp_key_kind(const struct wxp_key *k)
@@ -245,25 +246,27 @@ enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *le
     size_t n = 0;
     size_t cap = 0;
     enum wxp_code rc = WXP_OK;
+    /* PEM text given where a file name belongs must not come back in the message. */
+    const char *shown = wxp_keyfile_shown(path);
 
     *out = NULL;
     *len = 0;
     f = fopen(path, "rb");
     if (f == NULL) {
-        return wxp_err_set(err, WXP_E_IO, path, "cannot open %s: %s", path, strerror(errno));
+        return wxp_err_set(err, WXP_E_IO, shown, "cannot open %s: %s", shown, strerror(errno));
     }
     for (;;) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 4096;
             char *p;
             if (cap > max) {
-                rc = wxp_err_set(err, WXP_E_TOO_LARGE, path, "%s is larger than %zu bytes", path,
+                rc = wxp_err_set(err, WXP_E_TOO_LARGE, shown, "%s is larger than %zu bytes", shown,
                                  max);
                 goto out;
             }
             p = wxp_malloc(ncap + 1);
             if (p == NULL) {
-                rc = wxp_err_set(err, WXP_E_NOMEM, path, NULL);
+                rc = wxp_err_set(err, WXP_E_NOMEM, shown, NULL);
                 goto out;
             }
             if (buf != NULL) {
@@ -281,11 +284,11 @@ enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *le
         }
     }
     if (ferror(f)) {
-        rc = wxp_err_set(err, WXP_E_IO, path, "cannot read %s: %s", path, strerror(errno));
+        rc = wxp_err_set(err, WXP_E_IO, shown, "cannot read %s: %s", shown, strerror(errno));
         goto out;
     }
     if (n > max) {
-        rc = wxp_err_set(err, WXP_E_TOO_LARGE, path, "%s is larger than %zu bytes", path, max);
+        rc = wxp_err_set(err, WXP_E_TOO_LARGE, shown, "%s is larger than %zu bytes", shown, max);
         goto out;
     }
     buf[n] = '\0';
@@ -328,7 +331,7 @@ static enum wxp_code from_file(const char *path, const char *id, enum wxp_key_ki
     OPENSSL_cleanse(pem, len);
     wxp_free(pem);
     if (rc != WXP_OK && err != NULL && err->field[0] == '\0') {
-        snprintf(err->field, sizeof err->field, "%s", path);
+        snprintf(err->field, sizeof err->field, "%s", wxp_keyfile_shown(path));
     }
     return rc;
 }

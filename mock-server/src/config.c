@@ -2,6 +2,7 @@
 /* config.c: the mock's configuration: embedded TEST ONLY defaults, then an optional JSON file. */
 #include <cjson/cJSON.h>
 #include <libgen.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,6 +163,7 @@ struct loader {
     const char *file;
     char dir[1024];
     struct wxp_err *err;
+    char *key_warning; /* the config's key_warning[WXP_KEYFILE_WARNING_MAX] */
 };
 
 static enum wxp_code bad(struct loader *L, const char *field, const char *why)
@@ -283,7 +285,11 @@ static enum wxp_code key_from(struct loader *L, const char *field, enum wxp_key_
     }
     (void)id;
     if (rc != WXP_OK) {
+        /* e.msg names the file as wxp_keyfile_shown shows it: never PEM text given as a path. */
         return wxp_err_set(L->err, rc, field, "%s: %s: %s", L->file, field, e.msg);
+    }
+    if (kind == WXP_KEY_PRIVATE && path != NULL) {
+        wxp_keyfile_warning(full, L->key_warning, WXP_KEYFILE_WARNING_MAX);
     }
     return WXP_OK;
 }
@@ -598,6 +604,17 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
     return rc;
 }
 
+/* cJSON_Delete frees without wiping: clear the private key text first. */
+static void wipe_key_pem(cJSON *root)
+{
+    const cJSON *platform = cJSON_GetObjectItemCaseSensitive(root, "platform");
+    const cJSON *pem = cJSON_GetObjectItemCaseSensitive(platform, "key_pem");
+
+    if (cJSON_IsString(pem) && pem->valuestring != NULL) {
+        OPENSSL_cleanse(pem->valuestring, strlen(pem->valuestring));
+    }
+}
+
 enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, size_t len,
                                     const char *origin, struct wxp_err *err)
 {
@@ -612,7 +629,7 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
                                         "journal_size",
                                         "admin_token",
                                         "allow_spaces_in_authorization"};
-    struct loader L = {origin, ".", err};
+    struct loader L = {origin, ".", err, c->key_warning};
     struct wxp_err jerr;
     char copy[1024];
     cJSON *root = NULL;
@@ -649,6 +666,7 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
         rc = load_scalars(&L, root, c);
     }
 out:
+    wipe_key_pem(root);
     cJSON_Delete(root);
     return rc;
 }
@@ -664,6 +682,8 @@ enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct w
         return rc;
     }
     rc = mock_config_load_text(c, text, len, path, err);
+    /* The file may hold platform.key_pem. */
+    OPENSSL_cleanse(text, len);
     wxp_free(text);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -304,6 +305,9 @@ int main(int argc, char **argv)
         mock_config_free(&srv.cfg);
         return 1;
     }
+    if (srv.cfg.key_warning[0] != '\0') {
+        fprintf(stderr, "wxpay-mock: warning: %s\n", srv.cfg.key_warning);
+    }
     if (o.skew) {
         srv.cfg.skew = o.skew;
     }
@@ -353,6 +357,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "wxpay-mock: --https: %s\n", err.msg);
         goto out;
     }
+    if (o.https_cert != NULL) {
+        char warn[WXP_KEYFILE_WARNING_MAX];
+        if (wxp_keyfile_warning(o.https_key, warn, sizeof warn)) {
+            fprintf(stderr, "wxpay-mock: warning: %s\n", warn);
+        }
+    }
     tls.cert_pem = tls_cert;
     tls.key_pem = tls_key;
     d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
@@ -387,7 +397,7 @@ out:
     mock_daemon_stop(d, 2000);
     wxp_free(tls_cert);
     if (tls_key != NULL) {
-        memset(tls_key, 0, len);
+        OPENSSL_cleanse(tls_key, len); /* a plain memset before free may be optimised away */
         wxp_free(tls_key);
     }
     mock_scenarios_free(srv.scenarios);

@@ -11,6 +11,7 @@
 
 #include "wxp/buf.h"
 #include "wxp/err.h"
+#include "wxp/keyfile.h"
 #include "wxp/keys.h"
 #include "wxp/str.h"
 
@@ -130,6 +131,9 @@ struct mock_config {
     bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
     size_t journal_size;
     char *admin_token; /* NULL: admin API open */
+    /* "" or one line: a private key file of the config is open to others (wxp_keyfile_warning).
+     * main.c prints it; the loader never prints. */
+    char key_warning[WXP_KEYFILE_WARNING_MAX];
 };
 
 /* Defaults: the embedded test merchant 1900000109 and platform key. */

@@ -126,7 +126,7 @@ struct wxpay_config {
                                   serial, hex */
     const char *mch_cert_file; /* optional: the merchant certificate; its serial is used, and it
                                   must match mch_key */
-    const char *mch_key_file;  /* the merchant private key (PEM), or */
+    const char *mch_key_file;  /* the merchant private key (PEM; see wxpay_client_warning), or */
     const char *mch_key_pem;   /* the same as PEM text */
     /* Verification keys: platform certificates (their serials name them) and/or public keys
      * with their PUB_KEY_ID_... ids. NULL-terminated lists; at least one key in all. */
@@ -156,6 +156,13 @@ WXPAY_EXPORT enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *
                                                      struct wxpay_result *res);
 /* NULL-safe. Wipes the private key. */
 WXPAY_EXPORT void wxpay_client_free(struct wxpay_client *c);
+/* A problem found while loading the configuration that did not stop the client, as one line
+ * without a newline, or NULL when there is none. Today: mch_key_file is a regular file whose
+ * mode grants anything to its group or to others (mode & 077), e.g. "private key k.pem is
+ * readable by others (mode 0644); run chmod 600 k.pem". The published TEST ONLY keys of the
+ * repository's fixtures/ are exempt. The library never prints it; `wxpay` prints it on stderr.
+ * Borrows from `c`; NULL-safe. */
+WXPAY_EXPORT const char *wxpay_client_warning(const struct wxpay_client *c);
 
 /* POST /v3/payscore/permissions/openid/{openid}/terminate (解除用户授权关系).
  * The inputs are checked against the API's schema first (WXPAY_ERR_LOCAL, nothing sent, error

@@ -37,8 +37,10 @@ enum wxp_code wxp_key_cert_pem(const char *pem, size_t len, struct wxp_key **out
 enum wxp_code wxp_key_pubkey_pem(const char *pem, size_t len, const char *id, struct wxp_key **out,
                                  struct wxp_err *err) WXP_MUST_CHECK;
 
-/* The same from a file. Add WXP_E_IO (missing or unreadable file; err->field is the path).
- * The file's bytes are wiped from memory after parsing. */
+/* The same from a file. Add WXP_E_IO (missing or unreadable file; err->field is the path, or a
+ * placeholder when the "path" looks like key material: see wxp_keyfile_shown in keyfile.h).
+ * The file's bytes are wiped from memory after parsing. The file's permissions are not checked
+ * here: wxp_keyfile_warning does that for the programs that print. */
 enum wxp_code wxp_key_private_file(const char *path, struct wxp_key **out,
                                    struct wxp_err *err) WXP_MUST_CHECK;
 enum wxp_code wxp_key_cert_file(const char *path, struct wxp_key **out,
@@ -47,7 +49,8 @@ enum wxp_code wxp_key_pubkey_file(const char *path, const char *id, struct wxp_k
                                   struct wxp_err *err) WXP_MUST_CHECK;
 
 /* Reads a whole file of at most `max` bytes into a new NUL-terminated buffer (free with
- * wxp_free). WXP_E_IO or WXP_E_TOO_LARGE (err->field = path). */
+ * wxp_free). WXP_E_IO or WXP_E_TOO_LARGE (err->field = path, as wxp_keyfile_shown shows it:
+ * messages never echo PEM text given where a file name belongs). */
 enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *len,
                             struct wxp_err *err) WXP_MUST_CHECK;
 
