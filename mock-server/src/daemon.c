@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,8 @@
 struct mock_daemon {
     struct MHD_Daemon *mhd;
     struct mock_server *srv;
+    atomic_bool stopping; /* answers then carry Connection: close */
+    atomic_long inflight; /* requests between uri_log and completed */
 };
 
 static int64_t now_ms(void)
@@ -39,6 +43,7 @@ static int64_t now_ms(void)
 struct conn {
     struct mock_request req;
     struct wxp_buf target;
+    bool counted; /* in mock_daemon's inflight: from the handler's first call to completed() */
 };
 
 /* A request target cannot be longer than the connection's memory (64 KiB, below). */
@@ -51,9 +56,9 @@ struct conn {
 static void notify_connection(void *cls, struct MHD_Connection *con, void **socket_context,
                               enum MHD_ConnectionNotificationCode toe)
 {
+    struct mock_daemon *d = cls;
     struct conn *c = *socket_context;
 
-    (void)cls;
     (void)con;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         c = wxp_malloc(sizeof *c);
@@ -66,6 +71,9 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
         return;
     }
     if (c != NULL) {
+        if (c->counted) { /* closed without completed(): not expected, but never leak a count */
+            atomic_fetch_sub(&d->inflight, 1);
+        }
         wxp_buf_free(&c->req.body);
         wxp_buf_free(&c->target);
         wxp_free(c);
@@ -107,12 +115,16 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+    struct mock_daemon *d = cls;
     struct conn *c = *req_cls;
 
-    (void)cls;
     (void)con;
     (void)toe;
     if (c != NULL) {
+        if (c->counted) {
+            atomic_fetch_sub(&d->inflight, 1);
+            c->counted = false;
+        }
         /* The header pointers die with the request; an unusually large body is not kept. */
         c->req.nheaders = 0;
         if (c->req.body.cap > KEEP_BODY_MAX) {
@@ -241,6 +253,11 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     if (strcasecmp(resp.omit_header, "Request-ID") == 0) {
         MHD_del_response_header(mr, "Request-ID", h.request_id);
     }
+    if (atomic_load(&d->stopping)) {
+        /* Stopping: this answer still goes out in full, and the client learns that the
+         * connection will not carry another request. */
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     ret = MHD_queue_response(con, resp.status, mr);
     MHD_destroy_response(mr);
 out:
@@ -265,6 +282,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
     }
     if (req->method[0] == '\0') {
         const union MHD_ConnectionInfo *ci;
+        /* libmicrohttpd calls completed() for every request that reached this handler (not for
+         * those it refuses itself, such as a 431), so the count starts here. */
+        c->counted = true;
+        atomic_fetch_add(&d->inflight, 1);
         snprintf(req->method, sizeof req->method, "%s", method);
         MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, req);
         ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -319,6 +340,8 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         return NULL;
     }
     d->srv = srv;
+    atomic_init(&d->stopping, false);
+    atomic_init(&d->inflight, 0);
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
@@ -363,21 +386,38 @@ uint16_t mock_daemon_port(const struct mock_daemon *d)
     return i ? i->port : 0;
 }
 
+static double monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Stops accepting at once (the listen socket is shut down, so new connects are refused rather
+ * than left in its backlog), lets every request already received finish with its answer sent in
+ * full (answers now carry Connection: close), for at most grace_ms, then closes what is left:
+ * idle kept-alive connections, and any request still running after the grace. */
 void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
 {
+    MHD_socket lsock;
+    double deadline;
+
     if (d == NULL) {
         return;
     }
-    MHD_quiesce_daemon(d->mhd);
-    for (unsigned waited = 0; waited < grace_ms; waited += 10) {
-        const union MHD_DaemonInfo *i =
-            MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (i == NULL || i->num_connections == 0) {
-            break;
-        }
-        struct timespec ts = {0, 10 * 1000000L};
+    atomic_store(&d->stopping, true);
+    lsock = MHD_quiesce_daemon(d->mhd);
+    if (lsock != MHD_INVALID_SOCKET) {
+        shutdown(lsock, SHUT_RDWR);
+    }
+    deadline = monotonic_ms() + grace_ms;
+    while (atomic_load(&d->inflight) > 0 && monotonic_ms() < deadline) {
+        struct timespec ts = {0, 2 * 1000000L};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(d->mhd);
+    if (lsock != MHD_INVALID_SOCKET) {
+        close(lsock); /* ours once quiesced: microhttpd.h says close it after the stop */
+    }
     wxp_free(d);
 }
