@@ -52,7 +52,7 @@ static enum wxp_code grow(struct wxp_buf *b, size_t need)
     while (cap < need + 1) {
         cap *= 2;
     }
-    if (cap > b->max + 1) {
+    if (cap - 1 > b->max) { /* not cap > max + 1: max may be SIZE_MAX */
         cap = b->max + 1;
     }
     p = wxp_realloc(b->ptr, cap);

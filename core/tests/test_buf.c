@@ -58,12 +58,28 @@ static void test_buf_grows_across_many_appends(void **state)
     wxp_buf_free(&b);
 }
 
+/* An unbounded buffer (max SIZE_MAX) grows like any other: max + 1 must not wrap to 0. */
+static void test_buf_unbounded_max(void **state)
+{
+    struct wxp_buf b;
+    (void)state;
+    wxp_buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(wxp_buf_addstr(&b, "0123456789"), WXP_OK);
+    }
+    assert_int_equal(b.len, 1000);
+    assert_true(b.cap >= 1001);
+    assert_int_equal(wxp_buf_cstr(&b)[999], '9');
+    wxp_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_appends_and_terminates),
         cmocka_unit_test(test_buf_cap_is_exact_and_failure_keeps_contents),
         cmocka_unit_test(test_buf_grows_across_many_appends),
+        cmocka_unit_test(test_buf_unbounded_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

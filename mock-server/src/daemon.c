@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon.c: libmicrohttpd glue only. The raw request target comes from the URI log callback
- * (the handler's url is decoded and cut at '?'), headers and body are copied into a
- * struct mock_request, and mock_handle decides the answer. */
+ * (the handler's url is decoded and cut at '?'), headers and body are gathered into a
+ * struct mock_request, and mock_handle decides the answer. Each connection owns one
+ * struct mock_request, reused by the requests it carries: header names and values point into
+ * libmicrohttpd's per-connection memory (valid until the request completes), and the target and
+ * body buffers keep their memory, so a kept-alive connection allocates nothing per request. */
 #include "daemon.h"
 
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +28,8 @@
 struct mock_daemon {
     struct MHD_Daemon *mhd;
     struct mock_server *srv;
+    atomic_bool stopping; /* answers then carry Connection: close */
+    atomic_long inflight; /* requests between uri_log and completed */
 };
 
 static int64_t now_ms(void)
@@ -32,52 +39,103 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void request_free(struct mock_request *r)
+/* Per connection: the request in progress and the buffer its target lives in. */
+struct conn {
+    struct mock_request req;
+    struct wxp_buf target;
+    bool counted; /* in mock_daemon's inflight: from the handler's first call to completed() */
+};
+
+/* A request target cannot be longer than the connection's memory (64 KiB, below). */
+#define TARGET_MAX ((size_t)64 * 1024)
+/* Body buffers larger than this are freed between requests rather than kept for the next. */
+#define KEEP_BODY_MAX ((size_t)16 * 1024)
+
+/* MHD_OPTION_NOTIFY_CONNECTION: the struct conn is made when a connection opens and freed when
+ * it closes. */
+static void notify_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
 {
-    if (r == NULL) {
+    struct mock_daemon *d = cls;
+    struct conn *c = *socket_context;
+
+    (void)con;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = wxp_malloc(sizeof *c);
+        if (c != NULL) {
+            memset(c, 0, sizeof *c);
+            wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
+            wxp_buf_init(&c->target, TARGET_MAX);
+        }
+        *socket_context = c; /* NULL: uri_log refuses this connection's requests */
         return;
     }
-    wxp_free(r->target);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        wxp_free(r->headers[i].name);
-        wxp_free(r->headers[i].value);
+    if (c != NULL) {
+        if (c->counted) { /* closed without completed(): not expected, but never leak a count */
+            atomic_fetch_sub(&d->inflight, 1);
+        }
+        wxp_buf_free(&c->req.body);
+        wxp_buf_free(&c->target);
+        wxp_free(c);
     }
-    wxp_buf_free(&r->body);
-    wxp_free(r);
+    *socket_context = NULL;
 }
 
-/* MHD_OPTION_URI_LOG_CALLBACK: called once per request with the raw target; the per-request
- * struct is created here and freed in completed(). */
+/* MHD_OPTION_URI_LOG_CALLBACK: called once per request with the raw target, before the url is
+ * decoded in place; the connection's request is set up here and released in completed(). */
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct mock_daemon *d = cls;
-    struct mock_request *r = wxp_malloc(sizeof *r);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *c = ci != NULL ? ci->socket_context : NULL;
+    struct mock_request *r;
+    struct wxp_buf body;
 
-    (void)con;
-    if (r == NULL) {
+    if (c == NULL) {
         return NULL;
     }
+    r = &c->req;
+    body = r->body;
+    wxp_buf_reset(&body);
     memset(r, 0, sizeof *r);
-    wxp_buf_init(&r->body, MOCK_BODY_MAX);
-    r->target = wxp_strndup(uri, strlen(uri));
+    r->body = body;
+    wxp_buf_reset(&c->target);
+    if (wxp_buf_add(&c->target, uri, strlen(uri)) != WXP_OK) {
+        return NULL;
+    }
+    r->target = (char *)(uintptr_t)wxp_buf_cstr(&c->target);
     r->received_ms = now_ms();
     pthread_mutex_lock(&d->srv->seq_lock);
     r->seq = ++d->srv->seq;
     pthread_mutex_unlock(&d->srv->seq_lock);
-    if (r->target == NULL) {
-        request_free(r);
-        return NULL;
-    }
-    return r;
+    return c;
 }
 
 static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    struct mock_daemon *d = cls;
+    struct conn *c = *req_cls;
+
     (void)con;
     (void)toe;
-    request_free(*req_cls);
+    if (c != NULL) {
+        if (c->counted) {
+            atomic_fetch_sub(&d->inflight, 1);
+            c->counted = false;
+        }
+        /* The header pointers die with the request; an unusually large body is not kept. */
+        c->req.nheaders = 0;
+        if (c->req.body.cap > KEEP_BODY_MAX) {
+            wxp_buf_free(&c->req.body);
+            wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
+        }
+        if (c->target.cap > KEEP_BODY_MAX) {
+            wxp_buf_free(&c->target);
+            wxp_buf_init(&c->target, TARGET_MAX);
+        }
+    }
     *req_cls = NULL;
 }
 
@@ -85,18 +143,14 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
                                       const char *value)
 {
     struct mock_request *r = cls;
+    static char empty[1];
     (void)kind;
     if (r->nheaders == MOCK_HEADERS_MAX) {
         return MHD_NO;
     }
-    struct mock_header *h = &r->headers[r->nheaders];
-    h->name = wxp_strndup(key, strlen(key));
-    h->value = wxp_strndup(value ? value : "", value ? strlen(value) : 0);
-    if (h->name == NULL || h->value == NULL) {
-        wxp_free(h->name);
-        wxp_free(h->value);
-        return MHD_NO;
-    }
+    /* Borrowed: libmicrohttpd keeps them until the request completes. */
+    r->headers[r->nheaders].name = (char *)(uintptr_t)key;
+    r->headers[r->nheaders].value = value != NULL ? (char *)(uintptr_t)value : empty;
     r->nheaders++;
     return MHD_YES;
 }
@@ -199,6 +253,11 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     if (strcasecmp(resp.omit_header, "Request-ID") == 0) {
         MHD_del_response_header(mr, "Request-ID", h.request_id);
     }
+    if (atomic_load(&d->stopping)) {
+        /* Stopping: this answer still goes out in full, and the client learns that the
+         * connection will not carry another request. */
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     ret = MHD_queue_response(con, resp.status, mr);
     MHD_destroy_response(mr);
 out:
@@ -213,7 +272,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
                                size_t *upload_data_size, void **req_cls)
 {
     struct mock_daemon *d = cls;
-    struct mock_request *req = *req_cls;
+    struct conn *c = *req_cls;
+    struct mock_request *req = c != NULL ? &c->req : NULL;
 
     (void)url;
     (void)version;
@@ -222,6 +282,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
     }
     if (req->method[0] == '\0') {
         const union MHD_ConnectionInfo *ci;
+        /* libmicrohttpd calls completed() for every request that reached this handler (not for
+         * those it refuses itself, such as a 431), so the count starts here. */
+        c->counted = true;
+        atomic_fetch_add(&d->inflight, 1);
         snprintf(req->method, sizeof req->method, "%s", method);
         MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, req);
         ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -268,7 +332,7 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
 {
     struct mock_daemon *d = wxp_malloc(sizeof *d);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    struct MHD_OptionItem opts[16];
+    struct MHD_OptionItem opts[20];
     size_t n = 0;
 
     if (d == NULL) {
@@ -276,6 +340,8 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         return NULL;
     }
     d->srv = srv;
+    atomic_init(&d->stopping, false);
+    atomic_init(&d->inflight, 0);
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
@@ -285,6 +351,8 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)addr};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, d};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, d};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
@@ -318,21 +386,38 @@ uint16_t mock_daemon_port(const struct mock_daemon *d)
     return i ? i->port : 0;
 }
 
+static double monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Stops accepting at once (the listen socket is shut down, so new connects are refused rather
+ * than left in its backlog), lets every request already received finish with its answer sent in
+ * full (answers now carry Connection: close), for at most grace_ms, then closes what is left:
+ * idle kept-alive connections, and any request still running after the grace. */
 void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
 {
+    MHD_socket lsock;
+    double deadline;
+
     if (d == NULL) {
         return;
     }
-    MHD_quiesce_daemon(d->mhd);
-    for (unsigned waited = 0; waited < grace_ms; waited += 10) {
-        const union MHD_DaemonInfo *i =
-            MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (i == NULL || i->num_connections == 0) {
-            break;
-        }
-        struct timespec ts = {0, 10 * 1000000L};
+    atomic_store(&d->stopping, true);
+    lsock = MHD_quiesce_daemon(d->mhd);
+    if (lsock != MHD_INVALID_SOCKET) {
+        shutdown(lsock, SHUT_RDWR);
+    }
+    deadline = monotonic_ms() + grace_ms;
+    while (atomic_load(&d->inflight) > 0 && monotonic_ms() < deadline) {
+        struct timespec ts = {0, 2 * 1000000L};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(d->mhd);
+    if (lsock != MHD_INVALID_SOCKET) {
+        close(lsock); /* ours once quiesced: microhttpd.h says close it after the stop */
+    }
     wxp_free(d);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.c: what the mock received and answered, kept in a bounded ring (newest `cap` entries)
- * for the admin API (GET /__admin/requests). */
+ * for the admin API (GET /__admin/requests). An entry keeps its strings in one block of its own,
+ * and once the ring is full the oldest entry and its block are reused for the newest request:
+ * under steady load the journal allocates nothing and its memory stays flat. */
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +38,12 @@ struct jentry {
     char failed_check[32];
     int64_t latency_ms;
     bool sign;
+    unsigned char *block; /* the header array, then target, names and values, then the body */
+    size_t block_cap;
 };
+
+/* A block that grew beyond this for one large request is shrunk when the entry is reused. */
+#define BLOCK_KEEP_MAX ((size_t)16 * 1024)
 
 struct mock_journal {
     pthread_mutex_t lock;
@@ -51,13 +58,7 @@ static void entry_free(struct jentry *e)
     if (e == NULL) {
         return;
     }
-    for (size_t i = 0; i < e->nheaders; i++) {
-        wxp_free(e->headers[i].name);
-        wxp_free(e->headers[i].value);
-    }
-    wxp_free(e->headers);
-    wxp_free(e->target);
-    wxp_free(e->body);
+    wxp_free(e->block);
     wxp_free(e);
 }
 
@@ -156,62 +157,91 @@ static const char *redacted(const struct mock_header *h, bool admin)
     return NULL;
 }
 
-static bool copy_headers(struct jentry *e, const struct mock_request *req)
+static size_t headers_kept(const struct mock_request *req)
 {
-    size_t n = req->nheaders < MOCK_HEADERS_MAX ? req->nheaders : MOCK_HEADERS_MAX;
-    bool admin = req->target != NULL && strncmp(req->target, "/__admin", 8) == 0;
-
-    if (n == 0) {
-        return true;
-    }
-    e->headers = wxp_malloc(n * sizeof *e->headers);
-    if (e->headers == NULL) {
-        return false;
-    }
-    memset(e->headers, 0, n * sizeof *e->headers);
-    e->nheaders = n;
-    for (size_t i = 0; i < n; i++) {
-        const struct mock_header *h = &req->headers[i];
-        const char *v = h->value != NULL ? h->value : "";
-        size_t len;
-        if (h->name != NULL && redacted(h, admin) != NULL) {
-            v = redacted(h, admin);
-        }
-        len = strlen(v);
-        if (len > MOCK_HEADER_VALUE_MAX) {
-            len = MOCK_HEADER_VALUE_MAX;
-        }
-        e->headers[i].name = wxp_strndup(h->name ? h->name : "", h->name ? strlen(h->name) : 0);
-        e->headers[i].value = wxp_strndup(v, len);
-        e->headers[i].value_len = len;
-        if (e->headers[i].name == NULL || e->headers[i].value == NULL) {
-            return false;
-        }
-    }
-    return true;
+    return req->nheaders < MOCK_HEADERS_MAX ? req->nheaders : MOCK_HEADERS_MAX;
 }
 
-static struct jentry *entry_new(const struct mock_request *req, const struct mock_response *resp)
+/* The header value journaled: redacted, or the value cut at MOCK_HEADER_VALUE_MAX. */
+static struct wxp_str header_value(const struct mock_header *h, bool admin)
 {
-    struct jentry *e = wxp_malloc(sizeof *e);
-    const char *target = req->target != NULL ? req->target : "";
+    const char *v = h->value != NULL ? h->value : "";
+    size_t len;
 
-    if (e == NULL) {
-        return NULL;
+    if (h->name != NULL && redacted(h, admin) != NULL) {
+        v = redacted(h, admin);
     }
+    len = strlen(v);
+    return (struct wxp_str){v, len < MOCK_HEADER_VALUE_MAX ? len : MOCK_HEADER_VALUE_MAX};
+}
+
+static bool is_admin(const struct mock_request *req)
+{
+    return req->target != NULL && strncmp(req->target, "/__admin", 8) == 0;
+}
+
+static size_t body_kept(const struct mock_request *req)
+{
+    return req->body.len < JOURNAL_BODY_MAX ? req->body.len : JOURNAL_BODY_MAX;
+}
+
+/* Bytes of the block an entry for `req` needs. */
+static size_t block_size(const struct mock_request *req)
+{
+    size_t n = headers_kept(req) * sizeof(struct jheader);
+    bool admin = is_admin(req);
+
+    n += (req->target != NULL ? strlen(req->target) : 0) + 1;
+    for (size_t i = 0; i < headers_kept(req); i++) {
+        const struct mock_header *h = &req->headers[i];
+        n += (h->name != NULL ? strlen(h->name) : 0) + 1 + header_value(h, admin).len + 1;
+    }
+    return n + body_kept(req) + 1;
+}
+
+/* Copies `s` to *p as a C string and advances *p. */
+static char *put(unsigned char **p, const char *s, size_t len)
+{
+    char *at = (char *)*p;
+    if (len > 0) {
+        memcpy(at, s, len);
+    }
+    at[len] = '\0';
+    *p += len + 1;
+    return at;
+}
+
+/* Fills `e` from the request and response; its block has room for block_size(req) bytes. */
+static void entry_fill(struct jentry *e, const struct mock_request *req,
+                       const struct mock_response *resp)
+{
+    unsigned char *block = e->block;
+    size_t block_cap = e->block_cap;
+    unsigned char *p = block;
+    const char *target = req->target != NULL ? req->target : "";
+    bool admin = is_admin(req);
+
     memset(e, 0, sizeof *e);
+    e->block = block;
+    e->block_cap = block_cap;
     e->seq = req->seq;
     e->received_ms = req->received_ms;
     copy_cstr(e->method, sizeof e->method, req->method);
     copy_cstr(e->remote, sizeof e->remote, req->remote);
-    e->target = wxp_strndup(target, strlen(target));
-    e->body_len = req->body.len;
-    e->body_kept = req->body.len < JOURNAL_BODY_MAX ? req->body.len : JOURNAL_BODY_MAX;
-    e->body = wxp_strndup(req->body.ptr != NULL ? req->body.ptr : "", e->body_kept);
-    if (e->target == NULL || e->body == NULL || !copy_headers(e, req)) {
-        entry_free(e);
-        return NULL;
+    e->nheaders = headers_kept(req);
+    e->headers = (struct jheader *)(void *)p; /* malloc alignment: the array comes first */
+    p += e->nheaders * sizeof *e->headers;
+    e->target = put(&p, target, strlen(target));
+    for (size_t i = 0; i < e->nheaders; i++) {
+        const struct mock_header *h = &req->headers[i];
+        struct wxp_str v = header_value(h, admin);
+        e->headers[i].name = put(&p, h->name ? h->name : "", h->name ? strlen(h->name) : 0);
+        e->headers[i].value = put(&p, v.ptr, v.len);
+        e->headers[i].value_len = v.len;
     }
+    e->body_len = req->body.len;
+    e->body_kept = body_kept(req);
+    e->body = put(&p, req->body.ptr != NULL ? req->body.ptr : "", e->body_kept);
     if (resp != NULL) {
         e->status = resp->status;
         copy_cstr(e->code, sizeof e->code, resp->code);
@@ -222,30 +252,63 @@ static struct jentry *entry_new(const struct mock_request *req, const struct moc
     if (e->latency_ms < 0) {
         e->latency_ms = 0;
     }
-    return e;
+}
+
+/* Gives `e` a block of at least `need` bytes, keeping the old one when it fits and is not
+ * oversized. False when memory runs out (the entry is then left without a block). */
+static bool entry_room(struct jentry *e, size_t need)
+{
+    if (e->block != NULL && e->block_cap >= need &&
+        (e->block_cap <= BLOCK_KEEP_MAX || need > BLOCK_KEEP_MAX / 2)) {
+        return true;
+    }
+    wxp_free(e->block);
+    e->block = wxp_malloc(need);
+    e->block_cap = e->block != NULL ? need : 0;
+    return e->block != NULL;
 }
 
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
                       const struct mock_response *resp)
 {
-    /* Copied outside the lock; an entry that cannot be allocated is not journaled. */
-    struct jentry *e = entry_new(req, resp);
-    struct jentry *old = NULL;
+    size_t need = block_size(req);
+    struct jentry *e = NULL;
 
-    if (e == NULL) {
-        return;
-    }
+    /* Take the oldest entry when the ring is full (it is reused), else make one; the copy is
+     * made outside the lock. An entry that cannot be allocated is not journaled. */
     pthread_mutex_lock(&j->lock);
     if (j->n == j->cap) {
-        old = j->ring[j->first];
+        e = j->ring[j->first];
+        j->ring[j->first] = NULL;
+        j->first = (j->first + 1) % j->cap;
+        j->n--;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (e == NULL) {
+        e = wxp_malloc(sizeof *e);
+        if (e == NULL) {
+            return;
+        }
+        memset(e, 0, sizeof *e);
+    }
+    if (!entry_room(e, need)) {
+        entry_free(e);
+        return;
+    }
+    entry_fill(e, req, resp);
+    pthread_mutex_lock(&j->lock);
+    if (j->n == j->cap) { /* others filled the ring meanwhile: this one replaces the oldest */
+        struct jentry *old = j->ring[j->first];
         j->ring[j->first] = e;
         j->first = (j->first + 1) % j->cap;
+        e = old;
     } else {
         j->ring[(j->first + j->n) % j->cap] = e;
         j->n++;
+        e = NULL;
     }
     pthread_mutex_unlock(&j->lock);
-    entry_free(old);
+    entry_free(e);
 }
 
 /* ---- dump ------------------------------------------------------------------------------ */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* nonces.c: the replay check's memory of (mchid, nonce) pairs: a chained hash set whose entries
  * also form a FIFO list, so that the set never grows beyond its bound and each call costs O(1)
- * on average. */
+ * on average. A load test adds one pair per request, so an entry is kept small: 40 bytes, the
+ * pair itself replaced by the first 16 bytes of its SHA-256 (two different pairs share them with
+ * probability 2^-128, so a fresh nonce is never taken for a replay), and 32-bit links. */
 #include <stdint.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 #include "mock.h"
 #include "wxp/mem.h"
@@ -12,17 +16,17 @@
  * real nonce_str is 32 characters and an mchid 10 digits. */
 #define KEY_MAX 256
 #define BUCKETS_MIN 64
-#define NIL SIZE_MAX
+#define NIL UINT32_MAX
+#define DIGEST_LEN 16
+
+typedef uint32_t idx_t; /* an entry's index; max stays below NIL */
 
 struct entry {
-    char *key;   /* mchid bytes then nonce bytes, not NUL-terminated; NULL when free */
-    size_t mlen; /* bytes of mchid at the start of key */
-    size_t klen;
-    uint64_t hash;
-    int64_t ts;   /* the request timestamp it was last accepted with */
-    size_t chain; /* next entry in the same bucket */
-    size_t prev;  /* FIFO list, oldest first; `next` also links free entries */
-    size_t next;
+    unsigned char digest[DIGEST_LEN]; /* SHA-256(len(mchid) || mchid || nonce), cut to 16 */
+    int64_t ts;                       /* the request timestamp it was last accepted with */
+    idx_t chain;                      /* next entry in the same bucket */
+    idx_t prev;                       /* FIFO list, oldest first; `next` also links free entries */
+    idx_t next;
 };
 
 struct mock_nonces {
@@ -31,35 +35,40 @@ struct mock_nonces {
     struct entry *e; /* grows up to max entries */
     size_t ecap;
     size_t eused; /* entries ever handed out; those below that are live or free-listed */
-    size_t free_head;
-    size_t *bucket; /* heads of chains; nbucket is a power of two >= count */
+    idx_t free_head;
+    idx_t *bucket; /* heads of chains; nbucket is a power of two >= count */
     size_t nbucket;
-    size_t head; /* oldest live entry */
-    size_t tail; /* newest live entry */
+    idx_t head; /* oldest live entry */
+    idx_t tail; /* newest live entry */
     size_t count;
     int64_t min_ts;     /* no live entry has a smaller ts (a bound, exact after a sweep) */
     size_t since_sweep; /* inserts since the last full sweep */
 };
 
-/* FNV-1a over mchid length, mchid, nonce: the length keeps ("ab","c") apart from ("a","bc"). */
-static uint64_t key_hash(struct wxp_str mchid, struct wxp_str nonce)
+/* The digest of a pair: the mchid's length first keeps ("ab","c") apart from ("a","bc"). */
+static void key_digest(struct wxp_str mchid, struct wxp_str nonce, unsigned char out[DIGEST_LEN])
 {
-    uint64_t h = 14695981039346656037u;
-    const unsigned char *p;
+    unsigned char buf[2 + KEY_MAX]; /* the caller checked mchid.len + nonce.len <= KEY_MAX */
+    unsigned char md[SHA256_DIGEST_LENGTH];
 
-    h ^= (uint64_t)mchid.len;
-    h *= 1099511628211u;
-    p = (const unsigned char *)mchid.ptr;
-    for (size_t i = 0; i < mchid.len; i++) {
-        h ^= p[i];
-        h *= 1099511628211u;
+    buf[0] = (unsigned char)(mchid.len >> 8);
+    buf[1] = (unsigned char)mchid.len;
+    if (mchid.len > 0) {
+        memcpy(buf + 2, mchid.ptr, mchid.len);
     }
-    p = (const unsigned char *)nonce.ptr;
-    for (size_t i = 0; i < nonce.len; i++) {
-        h ^= p[i];
-        h *= 1099511628211u;
+    if (nonce.len > 0) {
+        memcpy(buf + 2 + mchid.len, nonce.ptr, nonce.len);
     }
-    return h;
+    SHA256(buf, 2 + mchid.len + nonce.len, md);
+    memcpy(out, md, DIGEST_LEN);
+}
+
+/* The bucket of a digest: its first bytes are already uniform. */
+static size_t digest_bucket(const unsigned char *d, size_t nbucket)
+{
+    uint64_t h;
+    memcpy(&h, d, sizeof h);
+    return (size_t)h & (nbucket - 1);
 }
 
 static void reset_empty(struct mock_nonces *n)
@@ -88,16 +97,13 @@ struct mock_nonces *mock_nonces_new(size_t max)
         wxp_free(n);
         return NULL;
     }
-    n->max = max ? max : 1;
+    n->max = max == 0 ? 1 : max < NIL ? max : NIL - 1;
     reset_empty(n);
     return n;
 }
 
 static void release_all(struct mock_nonces *n)
 {
-    for (size_t i = 0; i < n->eused; i++) {
-        wxp_free(n->e[i].key);
-    }
     wxp_free(n->e);
     wxp_free(n->bucket);
     reset_empty(n);
@@ -120,24 +126,20 @@ void mock_nonces_clear(struct mock_nonces *n)
     pthread_mutex_unlock(&n->lock);
 }
 
-static size_t find(const struct mock_nonces *n, uint64_t h, struct wxp_str mchid,
-                   struct wxp_str nonce)
+static idx_t find(const struct mock_nonces *n, const unsigned char *d)
 {
     if (n->nbucket == 0) {
         return NIL;
     }
-    for (size_t i = n->bucket[h & (n->nbucket - 1)]; i != NIL; i = n->e[i].chain) {
-        const struct entry *e = &n->e[i];
-        if (e->hash == h && e->mlen == mchid.len && e->klen == mchid.len + nonce.len &&
-            (mchid.len == 0 || memcmp(e->key, mchid.ptr, mchid.len) == 0) &&
-            (nonce.len == 0 || memcmp(e->key + mchid.len, nonce.ptr, nonce.len) == 0)) {
+    for (idx_t i = n->bucket[digest_bucket(d, n->nbucket)]; i != NIL; i = n->e[i].chain) {
+        if (memcmp(n->e[i].digest, d, DIGEST_LEN) == 0) {
             return i;
         }
     }
     return NIL;
 }
 
-static void list_unlink(struct mock_nonces *n, size_t i)
+static void list_unlink(struct mock_nonces *n, idx_t i)
 {
     struct entry *e = &n->e[i];
 
@@ -153,7 +155,7 @@ static void list_unlink(struct mock_nonces *n, size_t i)
     }
 }
 
-static void list_append(struct mock_nonces *n, size_t i)
+static void list_append(struct mock_nonces *n, idx_t i)
 {
     struct entry *e = &n->e[i];
 
@@ -167,18 +169,16 @@ static void list_append(struct mock_nonces *n, size_t i)
     n->tail = i;
 }
 
-static void remove_entry(struct mock_nonces *n, size_t i)
+static void remove_entry(struct mock_nonces *n, idx_t i)
 {
     struct entry *e = &n->e[i];
-    size_t *link = &n->bucket[e->hash & (n->nbucket - 1)];
+    idx_t *link = &n->bucket[digest_bucket(e->digest, n->nbucket)];
 
     while (*link != i) {
         link = &n->e[*link].chain;
     }
     *link = e->chain;
     list_unlink(n, i);
-    wxp_free(e->key);
-    e->key = NULL;
     e->next = n->free_head;
     n->free_head = i;
     n->count--;
@@ -193,10 +193,10 @@ static bool expired(const struct entry *e, int64_t cutoff)
 static void sweep(struct mock_nonces *n, int64_t cutoff)
 {
     int64_t min = INT64_MAX;
-    size_t i = n->head;
+    idx_t i = n->head;
 
     while (i != NIL) {
-        size_t next = n->e[i].next;
+        idx_t next = n->e[i].next;
         if (expired(&n->e[i], cutoff)) {
             remove_entry(n, i);
         } else if (n->e[i].ts < min) {
@@ -229,7 +229,7 @@ static void make_room(struct mock_nonces *n, int64_t cutoff)
 static bool grow_buckets(struct mock_nonces *n)
 {
     size_t nb;
-    size_t *b;
+    idx_t *b;
 
     if (n->count + 1 <= n->nbucket) {
         return true;
@@ -242,8 +242,8 @@ static bool grow_buckets(struct mock_nonces *n)
     for (size_t k = 0; k < nb; k++) {
         b[k] = NIL;
     }
-    for (size_t i = n->head; i != NIL; i = n->e[i].next) {
-        size_t *slot = &b[n->e[i].hash & (nb - 1)];
+    for (idx_t i = n->head; i != NIL; i = n->e[i].next) {
+        idx_t *slot = &b[digest_bucket(n->e[i].digest, nb)];
         n->e[i].chain = *slot;
         *slot = i;
     }
@@ -254,9 +254,9 @@ static bool grow_buckets(struct mock_nonces *n)
 }
 
 /* An unused entry index, or NIL when memory runs out. */
-static size_t take_entry(struct mock_nonces *n)
+static idx_t take_entry(struct mock_nonces *n)
 {
-    size_t i;
+    idx_t i;
 
     if (n->free_head != NIL) {
         i = n->free_head;
@@ -276,28 +276,16 @@ static size_t take_entry(struct mock_nonces *n)
         n->e = e;
         n->ecap = cap;
     }
-    i = n->eused++;
-    n->e[i].key = NULL;
+    i = (idx_t)n->eused++;
     return i;
 }
 
-static void insert(struct mock_nonces *n, uint64_t h, struct wxp_str mchid, struct wxp_str nonce,
-                   int64_t ts, int64_t cutoff)
+static void insert(struct mock_nonces *n, const unsigned char *d, int64_t ts, int64_t cutoff)
 {
-    char *key = wxp_malloc(mchid.len + nonce.len);
-    size_t i;
+    idx_t i;
     struct entry *e;
-    size_t *slot;
+    idx_t *slot;
 
-    if (key == NULL) {
-        return;
-    }
-    if (mchid.len > 0) {
-        memcpy(key, mchid.ptr, mchid.len);
-    }
-    if (nonce.len > 0) {
-        memcpy(key + mchid.len, nonce.ptr, nonce.len);
-    }
     make_room(n, cutoff);
     i = take_entry(n);
     if (i == NIL || !grow_buckets(n)) {
@@ -306,16 +294,12 @@ static void insert(struct mock_nonces *n, uint64_t h, struct wxp_str mchid, stru
             n->e[i].next = n->free_head;
             n->free_head = i;
         }
-        wxp_free(key);
         return;
     }
     e = &n->e[i];
-    e->key = key;
-    e->mlen = mchid.len;
-    e->klen = mchid.len + nonce.len;
-    e->hash = h;
+    memcpy(e->digest, d, DIGEST_LEN);
     e->ts = ts;
-    slot = &n->bucket[h & (n->nbucket - 1)];
+    slot = &n->bucket[digest_bucket(d, n->nbucket)];
     e->chain = *slot;
     *slot = i;
     list_append(n, i);
@@ -332,8 +316,8 @@ bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_st
                       int64_t now, int64_t window)
 {
     int64_t cutoff = now - (window > 0 ? window : 0);
-    uint64_t h;
-    size_t i;
+    unsigned char d[DIGEST_LEN];
+    idx_t i;
     bool seen = false;
 
     if (mchid.ptr == NULL) {
@@ -345,9 +329,9 @@ bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_st
     if (mchid.len > KEY_MAX || nonce.len > KEY_MAX - mchid.len) {
         return false;
     }
-    h = key_hash(mchid, nonce);
+    key_digest(mchid, nonce, d); /* outside the lock */
     pthread_mutex_lock(&n->lock);
-    i = find(n, h, mchid, nonce);
+    i = find(n, d);
     if (i != NIL && !expired(&n->e[i], cutoff)) {
         seen = true;
     } else if (i != NIL) {
@@ -359,7 +343,7 @@ bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_st
             n->min_ts = ts;
         }
     } else {
-        insert(n, h, mchid, nonce, ts, cutoff);
+        insert(n, d, ts, cutoff);
     }
     pthread_mutex_unlock(&n->lock);
     return seen;

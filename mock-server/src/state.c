@@ -13,7 +13,7 @@
 #include "wxp/mem.h"
 #include "wxp/utf8.h"
 
-/* Hard cap on records, initial plus learned (about 700 bytes each). Beyond it an unknown triple
+/* Hard cap on records, initial plus learned. Beyond it an unknown triple
  * answers NOT_FOUND rather than OK, so that retries cannot all succeed. */
 #define STATE_RECORDS_MAX ((size_t)1000000)
 /* Slots of the index, a power of two kept at least twice the record count. */
@@ -26,14 +26,6 @@ struct records {
     size_t cap;
     size_t *slot; /* open addressing, linear probing, never deleted from */
     size_t nslot;
-};
-
-struct mock_state {
-    pthread_mutex_t lock;
-    struct records cur;
-    struct mock_record *initial; /* a copy of the config's records, for reset */
-    size_t ninitial;
-    enum mock_unknown_policy policy;
 };
 
 static const char *const STATE_NAMES[] = {
@@ -172,6 +164,305 @@ static enum wxp_code records_from(struct records *rs, const struct mock_record *
     return WXP_OK;
 }
 
+/* ---- learned records ---------------------------------------------------------------------- */
+
+/* Triples learned under the "authorized" policy are terminated once and never change again, and
+ * a load test makes one per request: they are kept packed, not as struct mock_record (about 700
+ * bytes). A record is [i64 terminated_at][u32 tuple][u8 len][openid]; its (mchid, appid,
+ * service_id, reason) tuple is stored once, as [u8 len][bytes] four times, and shared by every
+ * record that repeats it. Both live in 64 KiB chunks that never move, addressed by a 32-bit ref
+ * (chunk << 16 | offset), and are found through open-addressed indexes of (hash32, ref). */
+#define CHUNK_BITS 16
+#define CHUNK_SIZE ((size_t)1 << CHUNK_BITS)
+#define REF_MAX_CHUNKS ((size_t)1 << (32 - CHUNK_BITS))
+
+struct chunk {
+    unsigned char *p;
+    size_t used;
+};
+
+struct arena {
+    struct chunk *chunk;
+    size_t nchunk;
+    size_t cap;
+};
+
+/* Slots hold (hash32 << 32) | (ref + 1); 0 is empty. The load factor stays at most 1/2. */
+struct index {
+    uint64_t *slot;
+    size_t nslot;
+    size_t n;
+};
+
+struct learned {
+    struct arena rec;
+    struct arena tup;
+    struct index by_key;   /* records, by (mchid, openid, service_id) */
+    struct index by_tuple; /* tuples, by their four strings */
+    size_t n;              /* records */
+};
+
+static void arena_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->nchunk; i++) {
+        wxp_free(a->chunk[i].p);
+    }
+    wxp_free(a->chunk);
+    memset(a, 0, sizeof *a);
+}
+
+static const unsigned char *arena_at(const struct arena *a, uint32_t ref)
+{
+    return a->chunk[ref >> CHUNK_BITS].p + (ref & (CHUNK_SIZE - 1));
+}
+
+/* Room for `len` contiguous bytes (len <= CHUNK_SIZE); sets *ref. NULL when memory runs out. */
+static unsigned char *arena_take(struct arena *a, size_t len, uint32_t *ref)
+{
+    struct chunk *c = a->nchunk > 0 ? &a->chunk[a->nchunk - 1] : NULL;
+
+    if (c == NULL || c->used + len > CHUNK_SIZE) {
+        if (a->nchunk == REF_MAX_CHUNKS) {
+            return NULL;
+        }
+        if (a->nchunk == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            struct chunk *v = wxp_realloc(a->chunk, cap * sizeof *v);
+            if (v == NULL) {
+                return NULL;
+            }
+            a->chunk = v;
+            a->cap = cap;
+        }
+        c = &a->chunk[a->nchunk];
+        c->p = wxp_malloc(CHUNK_SIZE);
+        if (c->p == NULL) {
+            return NULL;
+        }
+        c->used = 0;
+        a->nchunk++;
+    }
+    *ref = (uint32_t)((a->nchunk - 1) << CHUNK_BITS | c->used);
+    c->used += len;
+    return c->p + (*ref & (CHUNK_SIZE - 1));
+}
+
+/* Returns the ref of the first slot whose hash matches and for which `eq` holds, or UINT32_MAX.
+ */
+static uint32_t index_find(const struct index *ix, uint32_t h,
+                           bool (*eq)(const void *ctx, uint32_t ref), const void *ctx)
+{
+    size_t mask;
+
+    if (ix->nslot == 0) {
+        return UINT32_MAX;
+    }
+    mask = ix->nslot - 1;
+    for (size_t i = h & mask; ix->slot[i] != 0; i = (i + 1) & mask) {
+        uint32_t ref = (uint32_t)(ix->slot[i] & 0xffffffffu) - 1;
+        if ((uint32_t)(ix->slot[i] >> 32) == h && eq(ctx, ref)) {
+            return ref;
+        }
+    }
+    return UINT32_MAX;
+}
+
+static void slots_put(uint64_t *slot, size_t nslot, uint64_t v)
+{
+    size_t mask = nslot - 1;
+    size_t i = (size_t)(v >> 32) & mask;
+
+    while (slot[i] != 0) {
+        i = (i + 1) & mask;
+    }
+    slot[i] = v;
+}
+
+/* Room for one more entry: doubles the slots when they would be more than half full. Rehashing
+ * reads only the slots (the hash is in them), never the records. */
+static enum wxp_code index_reserve(struct index *ix)
+{
+    if ((ix->n + 1) * 2 > ix->nslot) {
+        size_t nslot = ix->nslot ? ix->nslot * 2 : INDEX_MIN;
+        uint64_t *slot = wxp_malloc(nslot * sizeof *slot);
+        if (slot == NULL) {
+            return WXP_E_NOMEM;
+        }
+        memset(slot, 0, nslot * sizeof *slot);
+        for (size_t i = 0; i < ix->nslot; i++) {
+            if (ix->slot[i] != 0) {
+                slots_put(slot, nslot, ix->slot[i]);
+            }
+        }
+        wxp_free(ix->slot);
+        ix->slot = slot;
+        ix->nslot = nslot;
+    }
+    return WXP_OK;
+}
+
+/* After index_reserve. */
+static void index_add(struct index *ix, uint32_t h, uint32_t ref)
+{
+    slots_put(ix->slot, ix->nslot, (uint64_t)h << 32 | ((uint64_t)ref + 1));
+    ix->n++;
+}
+
+static void learned_free(struct learned *l)
+{
+    arena_free(&l->rec);
+    arena_free(&l->tup);
+    wxp_free(l->by_key.slot);
+    wxp_free(l->by_tuple.slot);
+    memset(l, 0, sizeof *l);
+}
+
+/* The i-th [u8 len][bytes] field from p; sets *len. */
+static const unsigned char *field_at(const unsigned char *p, size_t i, size_t *len)
+{
+    while (i-- > 0) {
+        p += 1 + p[0];
+    }
+    *len = p[0];
+    return p + 1;
+}
+
+static bool field_is(const unsigned char *p, size_t i, const char *s)
+{
+    size_t len;
+    const unsigned char *f = field_at(p, i, &len);
+    return strlen(s) == len && memcmp(f, s, len) == 0;
+}
+
+enum { T_MCHID, T_APPID, T_SERVICE, T_REASON, T_FIELDS };
+#define REC_HEAD (sizeof(int64_t) + sizeof(uint32_t)) /* then [u8 len][openid] */
+
+struct key_ctx {
+    const struct learned *l;
+    const char *mchid, *openid, *service_id;
+};
+
+static bool key_matches(const void *ctx, uint32_t ref)
+{
+    const struct key_ctx *k = ctx;
+    const unsigned char *r = arena_at(&k->l->rec, ref);
+    const unsigned char *t;
+    uint32_t tref;
+
+    memcpy(&tref, r + sizeof(int64_t), sizeof tref);
+    t = arena_at(&k->l->tup, tref);
+    return field_is(r + REC_HEAD, 0, k->openid) && field_is(t, T_MCHID, k->mchid) &&
+           field_is(t, T_SERVICE, k->service_id);
+}
+
+struct tuple_ctx {
+    const struct learned *l;
+    const char *v[T_FIELDS];
+};
+
+static bool tuple_matches(const void *ctx, uint32_t ref)
+{
+    const struct tuple_ctx *c = ctx;
+    const unsigned char *t = arena_at(&c->l->tup, ref);
+
+    for (size_t i = 0; i < T_FIELDS; i++) {
+        if (!field_is(t, i, c->v[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool learned_has(const struct learned *l, const char *mchid, const char *openid,
+                        const char *service_id)
+{
+    struct key_ctx k = {l, mchid, openid, service_id};
+    uint32_t h = (uint32_t)key_hash(mchid, openid, service_id);
+    return index_find(&l->by_key, h, key_matches, &k) != UINT32_MAX;
+}
+
+/* Adds a terminated record; every string fits its u8 length (the caller checked). Nothing is
+ * written unless both indexes have room, so a failure leaves the set as it was. */
+static enum wxp_code learned_add(struct learned *l, const char *mchid, const char *openid,
+                                 const char *appid, const char *service_id, const char *reason,
+                                 int64_t now)
+{
+    struct tuple_ctx tc = {l, {mchid, appid, service_id, reason}};
+    uint32_t th = 2166136261u;
+    uint32_t tref;
+    uint32_t rref;
+    unsigned char *p;
+    size_t olen = strlen(openid);
+
+    if (index_reserve(&l->by_key) != WXP_OK || index_reserve(&l->by_tuple) != WXP_OK) {
+        return WXP_E_NOMEM;
+    }
+    for (size_t i = 0; i < T_FIELDS; i++) {
+        th = (th ^ (uint32_t)key_hash(tc.v[i], "", "")) * 16777619u;
+    }
+    tref = index_find(&l->by_tuple, th, tuple_matches, &tc);
+    if (tref == UINT32_MAX) {
+        size_t len = 0;
+        for (size_t i = 0; i < T_FIELDS; i++) {
+            len += 1 + strlen(tc.v[i]);
+        }
+        p = arena_take(&l->tup, len, &tref);
+        if (p == NULL) {
+            return WXP_E_NOMEM;
+        }
+        for (size_t i = 0; i < T_FIELDS; i++) {
+            size_t n = strlen(tc.v[i]);
+            *p++ = (unsigned char)n;
+            memcpy(p, tc.v[i], n);
+            p += n;
+        }
+        index_add(&l->by_tuple, th, tref);
+    }
+    /* A tuple stored for a record that then fails is kept: a later record may share it. */
+    p = arena_take(&l->rec, REC_HEAD + 1 + olen, &rref);
+    if (p == NULL) {
+        return WXP_E_NOMEM;
+    }
+    memcpy(p, &now, sizeof now);
+    memcpy(p + sizeof now, &tref, sizeof tref);
+    p[REC_HEAD] = (unsigned char)olen;
+    memcpy(p + REC_HEAD + 1, openid, olen);
+    index_add(&l->by_key, (uint32_t)key_hash(mchid, openid, service_id), rref);
+    l->n++;
+    return WXP_OK;
+}
+
+/* Writes learned record `p` out as a struct mock_record, for the dump. */
+static void learned_record(const struct learned *l, const unsigned char *p, struct mock_record *r)
+{
+    uint32_t tref;
+    const unsigned char *t;
+    char *dst[T_FIELDS] = {r->mchid, r->appid, r->service_id, r->reason};
+    size_t len;
+    const unsigned char *f;
+
+    memset(r, 0, sizeof *r);
+    memcpy(&r->terminated_at, p, sizeof r->terminated_at);
+    memcpy(&tref, p + sizeof(int64_t), sizeof tref);
+    r->state = MOCK_AUTH_UNAVAILABLE;
+    f = field_at(p + REC_HEAD, 0, &len);
+    memcpy(r->openid, f, len);
+    t = arena_at(&l->tup, tref);
+    for (size_t i = 0; i < T_FIELDS; i++) {
+        f = field_at(t, i, &len);
+        memcpy(dst[i], f, len);
+    }
+}
+
+struct mock_state {
+    pthread_mutex_t lock;
+    struct records cur;          /* configured or loaded records: their state can change */
+    struct learned learn;        /* triples first seen by a terminate (policy "authorized") */
+    struct mock_record *initial; /* a copy of the config's records, for reset */
+    size_t ninitial;
+    enum mock_unknown_policy policy;
+};
+
 struct mock_state *mock_state_new(const struct mock_config *c)
 {
     struct mock_state *s = wxp_malloc(sizeof *s);
@@ -211,6 +502,7 @@ void mock_state_free(struct mock_state *s)
     }
     pthread_mutex_destroy(&s->lock);
     records_free(&s->cur);
+    learned_free(&s->learn);
     wxp_free(s->initial);
     wxp_free(s);
 }
@@ -219,6 +511,7 @@ void mock_state_reset(struct mock_state *s)
 {
     struct records fresh;
     struct records old;
+    struct learned old_learned;
 
     /* Built outside the lock. If memory runs out the records are left as they were. */
     if (records_from(&fresh, s->initial, s->ninitial) != WXP_OK) {
@@ -227,20 +520,11 @@ void mock_state_reset(struct mock_state *s)
     pthread_mutex_lock(&s->lock);
     old = s->cur;
     s->cur = fresh;
+    old_learned = s->learn;
+    memset(&s->learn, 0, sizeof s->learn);
     pthread_mutex_unlock(&s->lock);
     records_free(&old);
-}
-
-/* Copies a C string into a fixed field; false when it does not fit. */
-static bool copy_field(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= cap) {
-        return false;
-    }
-    memcpy(dst, src, n + 1);
-    return true;
+    learned_free(&old_learned);
 }
 
 /* Copies at most cap-1 bytes of `src`, cut back to the end of its last whole valid UTF-8
@@ -290,6 +574,10 @@ enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mch
         res = MOCK_TERM_OK;
         goto out;
     }
+    if (learned_has(&s->learn, mchid, openid, service_id)) {
+        res = MOCK_TERM_ALREADY; /* learned records are all terminated */
+        goto out;
+    }
     res = MOCK_TERM_NOT_FOUND;
     if (s->policy != MOCK_UNKNOWN_AUTHORIZED) {
         goto out;
@@ -297,18 +585,17 @@ enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mch
     /* An unknown triple is authorized once: remember it as terminated, so that a second
      * terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) and a full
      * table answer NOT_FOUND: answering OK would make every retry succeed again. */
-    memset(&fresh, 0, sizeof fresh);
-    if (!copy_field(fresh.mchid, sizeof fresh.mchid, mchid) ||
-        !copy_field(fresh.openid, sizeof fresh.openid, openid) ||
-        !copy_field(fresh.service_id, sizeof fresh.service_id, service_id) ||
-        !copy_field(fresh.appid, sizeof fresh.appid, appid ? appid : "") || !is_text(mchid) ||
-        !is_text(openid) || !is_text(service_id) || !is_text(fresh.appid)) {
+    if (appid == NULL) {
+        appid = "";
+    }
+    if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || strlen(mchid) >= sizeof fresh.mchid ||
+        strlen(openid) >= sizeof fresh.openid || strlen(service_id) >= sizeof fresh.service_id ||
+        strlen(appid) >= sizeof fresh.appid || !is_text(mchid) || !is_text(openid) ||
+        !is_text(service_id) || !is_text(appid)) {
         goto out;
     }
-    fresh.state = MOCK_AUTH_UNAVAILABLE;
-    fresh.terminated_at = now;
     copy_text(fresh.reason, sizeof fresh.reason, reason ? reason : "");
-    if (records_add(&s->cur, &fresh) == WXP_OK) {
+    if (learned_add(&s->learn, mchid, openid, appid, service_id, fresh.reason, now) == WXP_OK) {
         res = MOCK_TERM_OK;
     }
 out:
@@ -388,6 +675,21 @@ enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
         }
         if (rc == WXP_OK) {
             rc = dump_record(out, &s->cur.v[i]);
+        }
+    }
+    /* Then the learned ones, in the order they were learned. */
+    for (size_t c = 0, k = 0; c < s->learn.rec.nchunk && rc == WXP_OK; c++) {
+        const struct chunk *ch = &s->learn.rec.chunk[c];
+        for (size_t off = 0; off < ch->used && rc == WXP_OK; k++) {
+            struct mock_record r;
+            learned_record(&s->learn, ch->p + off, &r);
+            off += REC_HEAD + 1 + ch->p[off + REC_HEAD];
+            if (s->cur.n + k > 0) {
+                rc = wxp_buf_addstr(out, ",");
+            }
+            if (rc == WXP_OK) {
+                rc = dump_record(out, &r);
+            }
         }
     }
     if (rc == WXP_OK) {
@@ -530,6 +832,7 @@ enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_
 {
     struct records fresh;
     struct records old;
+    struct learned old_learned;
     cJSON *root = NULL;
     const char *end = NULL;
     size_t idx = 0;
@@ -577,9 +880,12 @@ enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_
     pthread_mutex_lock(&s->lock);
     old = s->cur;
     s->cur = fresh;
+    old_learned = s->learn;
+    memset(&s->learn, 0, sizeof s->learn);
     pthread_mutex_unlock(&s->lock);
     memset(&fresh, 0, sizeof fresh);
     records_free(&old);
+    learned_free(&old_learned);
     rc = WXP_OK;
 out:
     records_free(&fresh);

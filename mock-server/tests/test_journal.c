@@ -131,6 +131,45 @@ static void test_journal_ring_keeps_newest(void **unused)
     mock_journal_free(NULL);
 }
 
+/* Once full, the ring reuses its oldest entries and their blocks: entries of very different sizes
+ * (a 40 KiB body, a 2-byte one, no headers) written over each other keep only their own bytes. */
+static void test_journal_reused_entries_hold_their_own_content(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(2);
+    static char big[40 * 1024];
+    char want[64];
+
+    memset(big, 'b', sizeof big);
+    for (uint64_t i = 1; i <= 9; i++) {
+        struct fake f;
+        size_t len = i % 3 == 0 ? sizeof big : 2;
+        char target[32];
+        snprintf(target, sizeof target, "/v3/e%llu", (unsigned long long)i);
+        fake_init(&f, i, "POST", target, i % 3 == 0 ? big : "{}", len, 204, NULL, NULL);
+        if (i % 3 == 1) {
+            f.req.nheaders = 0;
+        }
+        mock_journal_add(j, &f.req, &f.resp);
+        fake_free(&f);
+    }
+    cJSON *root = dump(j, NULL);
+    assert_int_equal(cJSON_GetArraySize(root), 2);
+    for (int k = 0; k < 2; k++) {
+        const cJSON *e = cJSON_GetArrayItem(root, k);
+        int seq = (int)num(e, "seq");
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "headers");
+        assert_int_equal(seq, 8 + k);
+        snprintf(want, sizeof want, "/v3/e%d", seq);
+        assert_string_equal(str(e, "path"), want);
+        assert_int_equal((int)num(e, "body_len"), seq % 3 == 0 ? (int)sizeof big : 2);
+        assert_int_equal(strlen(str(e, "body")), seq % 3 == 0 ? sizeof big : 2);
+        assert_int_equal(cJSON_GetArraySize(h), seq % 3 == 1 ? 0 : 2);
+    }
+    cJSON_Delete(root);
+    mock_journal_free(j);
+}
+
 static void test_journal_zero_cap_keeps_one(void **unused)
 {
     (void)unused;
@@ -353,6 +392,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journal_ring_keeps_newest),
+        cmocka_unit_test(test_journal_reused_entries_hold_their_own_content),
         cmocka_unit_test(test_journal_zero_cap_keeps_one),
         cmocka_unit_test(test_journal_dump_has_every_field),
         cmocka_unit_test(test_journal_non_utf8_body_is_base64),

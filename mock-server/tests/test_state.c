@@ -48,7 +48,7 @@ static char *dump(struct mock_state *s)
 {
     struct wxp_buf b;
     char *copy;
-    wxp_buf_init(&b, 1 << 20);
+    wxp_buf_init(&b, (size_t)64 << 20);
     assert_int_equal(mock_state_dump(s, &b), WXP_OK);
     copy = wxp_strndup(wxp_buf_cstr(&b), b.len);
     wxp_buf_free(&b);
@@ -113,6 +113,67 @@ static void test_state_unknown_policy_authorized_once(void **unused)
                      MOCK_TERM_OK);
     assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew", "wx9", "S7", "r", 44),
                      MOCK_TERM_OK);
+    mock_state_free(s);
+}
+
+/* Learned records are packed in 64 KiB chunks and share their (mchid, appid, service_id, reason)
+ * tuples: 30 000 of them cross many chunks and index doublings; each is found again, the dump
+ * lists them in order after the configured ones with their own fields, and it loads back. */
+static void test_state_many_learned_records(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_AUTHORIZED);
+    enum { N = 30000 };
+    char openid[64];
+    char reason[32];
+    char *j;
+    char *j2;
+    cJSON *arr;
+    struct wxp_err err;
+
+    for (int i = 0; i < N; i++) {
+        snprintf(openid, sizeof openid, "oLearned%06d", i);
+        snprintf(reason, sizeof reason, "r%d", i % 7); /* 7 reasons: 7 shared tuples per appid */
+        assert_int_equal(mock_state_terminate(s, T_MCHID_A, openid, i % 2 ? "wxA" : "wxB",
+                                              i % 3 ? "S1" : "S2", reason, 1000 + i),
+                         MOCK_TERM_OK);
+    }
+    for (int i = 0; i < N; i += 997) {
+        snprintf(openid, sizeof openid, "oLearned%06d", i);
+        assert_int_equal(
+            mock_state_terminate(s, T_MCHID_A, openid, "wxZ", i % 3 ? "S1" : "S2", "again", 5),
+            MOCK_TERM_ALREADY);
+        /* Same openid, the other service: a different triple, learned now. */
+        assert_int_equal(
+            mock_state_terminate(s, T_MCHID_A, openid, "wxZ", i % 3 ? "S2" : "S1", "other", 6),
+            MOCK_TERM_OK);
+    }
+    j = dump(s);
+    arr = cJSON_Parse(j);
+    assert_non_null(arr);
+    assert_int_equal(cJSON_GetArraySize(arr), 3 + N + (N + 996) / 997);
+    {
+        const cJSON *r = cJSON_GetArrayItem(arr, 3 + 12345);
+        assert_string_equal(cJSON_GetObjectItem(r, "openid")->valuestring, "oLearned012345");
+        assert_string_equal(cJSON_GetObjectItem(r, "appid")->valuestring, "wxA");
+        assert_string_equal(cJSON_GetObjectItem(r, "service_id")->valuestring, "S2");
+        assert_string_equal(cJSON_GetObjectItem(r, "reason")->valuestring, "r4");
+        assert_string_equal(cJSON_GetObjectItem(r, "state")->valuestring, "UNAVAILABLE");
+        assert_int_equal((int)cJSON_GetObjectItem(r, "terminated_at")->valuedouble, 1000 + 12345);
+        r = cJSON_GetArrayItem(arr, 3 + N);
+        assert_string_equal(cJSON_GetObjectItem(r, "openid")->valuestring, "oLearned000000");
+        assert_string_equal(cJSON_GetObjectItem(r, "service_id")->valuestring, "S1");
+        assert_string_equal(cJSON_GetObjectItem(r, "reason")->valuestring, "other");
+    }
+    cJSON_Delete(arr);
+    /* Loading the dump makes them ordinary records: same dump, still terminated. */
+    assert_int_equal(mock_state_load_json(s, j, strlen(j), &err), WXP_OK);
+    j2 = dump(s);
+    assert_string_equal(j, j2);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oLearned029999", "wxA", "S1", "x", 7),
+                     MOCK_TERM_ALREADY);
+    wxp_free(j2);
+    wxp_free(j);
     mock_state_free(s);
 }
 
@@ -400,6 +461,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_terminate_transitions),
         cmocka_unit_test(test_state_unknown_policy_authorized_once),
+        cmocka_unit_test(test_state_many_learned_records),
         cmocka_unit_test(test_state_unknown_policy_not_found),
         cmocka_unit_test(test_state_unstorable_unknown_is_not_found),
         cmocka_unit_test(test_state_reason_cut_at_character_boundary),
