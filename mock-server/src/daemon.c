@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -425,6 +426,10 @@ uint16_t mock_daemon_port(const struct mock_daemon *d)
     return i ? i->port : 0;
 }
 
+/* How long the connection count must stay still, with no request in flight, before the
+ * connections left are taken to be idle. */
+#define SETTLE_MS 100.0
+
 static double monotonic_ms(void)
 {
     struct timespec ts;
@@ -434,12 +439,15 @@ static double monotonic_ms(void)
 
 /* Stops accepting at once (the listen socket is shut down, so new connects are refused rather
  * than left in its backlog), lets every request already received finish with its answer sent in
- * full (answers now carry Connection: close), for at most grace_ms, then closes what is left:
- * idle kept-alive connections, and any request still running after the grace. */
+ * full (answers now carry Connection: close) and its connection closed, for at most grace_ms,
+ * then closes what is left: idle kept-alive connections, and any request still running after the
+ * grace. */
 void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
 {
     MHD_socket lsock;
     double deadline;
+    double last_change;
+    unsigned last_conns = UINT_MAX;
 
     if (d == NULL) {
         return;
@@ -450,8 +458,25 @@ void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
         shutdown(lsock, SHUT_RDWR);
     }
     deadline = monotonic_ms() + grace_ms;
-    while (atomic_load(&d->inflight) > 0 && monotonic_ms() < deadline) {
+    last_change = monotonic_ms();
+    /* A request is complete before its connection has finished closing, so wait for the
+     * connections too: each closes after its answer (Connection: close). One that stays open
+     * with no request in flight for SETTLE_MS is idle, and is closed by the stop. */
+    while (monotonic_ms() < deadline) {
+        const union MHD_DaemonInfo *i =
+            MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        unsigned conns = i != NULL ? i->num_connections : 0;
+        double now = monotonic_ms();
         struct timespec ts = {0, 2 * 1000000L};
+        if (conns == 0) {
+            break;
+        }
+        if (atomic_load(&d->inflight) > 0 || conns != last_conns) {
+            last_change = now;
+            last_conns = conns;
+        } else if (now - last_change >= SETTLE_MS) {
+            break;
+        }
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(d->mhd);
