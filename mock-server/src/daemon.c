@@ -30,7 +30,7 @@ struct mock_daemon {
     struct MHD_Daemon *mhd;
     struct mock_server *srv;
     atomic_bool stopping; /* answers then carry Connection: close */
-    atomic_long inflight; /* requests between uri_log and completed */
+    atomic_long inflight; /* requests from the handler's first call to completed() */
 };
 
 static int64_t now_ms(void)
@@ -49,8 +49,8 @@ struct conn {
 
 /* A request target cannot be longer than the connection's memory (64 KiB, below). */
 #define TARGET_MAX ((size_t)64 * 1024)
-/* Body buffers larger than this are freed between requests rather than kept for the next. */
-#define KEEP_BODY_MAX ((size_t)16 * 1024)
+/* Target and body buffers larger than this are freed between requests, not kept for the next. */
+#define KEEP_MAX ((size_t)16 * 1024)
 
 /* MHD_OPTION_NOTIFY_CONNECTION: the struct conn is made when a connection opens and freed when
  * it closes. */
@@ -128,11 +128,11 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
         }
         /* The header pointers die with the request; an unusually large body is not kept. */
         c->req.nheaders = 0;
-        if (c->req.body.cap > KEEP_BODY_MAX) {
+        if (c->req.body.cap > KEEP_MAX) {
             wxp_buf_free(&c->req.body);
             wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
         }
-        if (c->target.cap > KEEP_BODY_MAX) {
+        if (c->target.cap > KEEP_MAX) {
             wxp_buf_free(&c->target);
             wxp_buf_init(&c->target, TARGET_MAX);
         }

@@ -165,13 +165,10 @@ static size_t headers_kept(const struct mock_request *req)
 /* The header value journaled: redacted, or the value cut at MOCK_HEADER_VALUE_MAX. */
 static struct wxp_str header_value(const struct mock_header *h, bool admin)
 {
-    const char *v = h->value != NULL ? h->value : "";
-    size_t len;
+    const char *r = h->name != NULL ? redacted(h, admin) : NULL;
+    const char *v = r != NULL ? r : h->value != NULL ? h->value : "";
+    size_t len = strlen(v);
 
-    if (h->name != NULL && redacted(h, admin) != NULL) {
-        v = redacted(h, admin);
-    }
-    len = strlen(v);
     return (struct wxp_str){v, len < MOCK_HEADER_VALUE_MAX ? len : MOCK_HEADER_VALUE_MAX};
 }
 

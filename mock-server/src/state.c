@@ -16,176 +16,8 @@
 /* Hard cap on records, initial plus learned. Beyond it an unknown triple
  * answers NOT_FOUND rather than OK, so that retries cannot all succeed. */
 #define STATE_RECORDS_MAX ((size_t)1000000)
-/* Slots of the index, a power of two kept at least twice the record count. */
+/* Slots of an index, a power of two kept at least twice the entry count. */
 #define INDEX_MIN 64
-#define NO_SLOT 0 /* slots hold index + 1 */
-
-struct records {
-    struct mock_record *v;
-    size_t n;
-    size_t cap;
-    size_t *slot; /* open addressing, linear probing, never deleted from */
-    size_t nslot;
-};
-
-static const char *const STATE_NAMES[] = {
-    [MOCK_AUTH_AVAILABLE] = "AVAILABLE",
-    [MOCK_AUTH_UNAVAILABLE] = "UNAVAILABLE",
-    [MOCK_AUTH_UNBINDUSER] = "UNBINDUSER",
-};
-
-/* FNV-1a over the three key strings, each followed by a 0 byte so ("ab","c") != ("a","bc"). */
-static uint64_t key_hash(const char *mchid, const char *openid, const char *service_id)
-{
-    const char *parts[3] = {mchid, openid, service_id};
-    uint64_t h = 14695981039346656037u;
-
-    for (size_t k = 0; k < 3; k++) {
-        for (const unsigned char *p = (const unsigned char *)parts[k];; p++) {
-            h ^= *p;
-            h *= 1099511628211u;
-            if (*p == '\0') {
-                break;
-            }
-        }
-    }
-    return h;
-}
-
-static bool key_eq(const struct mock_record *r, const char *mchid, const char *openid,
-                   const char *service_id)
-{
-    return strcmp(r->mchid, mchid) == 0 && strcmp(r->openid, openid) == 0 &&
-           strcmp(r->service_id, service_id) == 0;
-}
-
-static void records_free(struct records *rs)
-{
-    wxp_free(rs->v);
-    wxp_free(rs->slot);
-    memset(rs, 0, sizeof *rs);
-}
-
-/* Index of the record with that key, or SIZE_MAX. */
-static size_t records_find(const struct records *rs, const char *mchid, const char *openid,
-                           const char *service_id)
-{
-    size_t mask;
-    size_t i;
-
-    if (rs->nslot == 0) {
-        return SIZE_MAX;
-    }
-    mask = rs->nslot - 1;
-    i = (size_t)key_hash(mchid, openid, service_id) & mask;
-    while (rs->slot[i] != NO_SLOT) {
-        size_t at = rs->slot[i] - 1;
-        if (key_eq(&rs->v[at], mchid, openid, service_id)) {
-            return at;
-        }
-        i = (i + 1) & mask;
-    }
-    return SIZE_MAX;
-}
-
-static void index_put(struct records *rs, size_t at)
-{
-    const struct mock_record *r = &rs->v[at];
-    size_t mask = rs->nslot - 1;
-    size_t i = (size_t)key_hash(r->mchid, r->openid, r->service_id) & mask;
-
-    while (rs->slot[i] != NO_SLOT) {
-        i = (i + 1) & mask;
-    }
-    rs->slot[i] = at + 1;
-}
-
-/* Room for one more record and its index slot. WXP_E_TOO_LARGE beyond STATE_RECORDS_MAX. */
-static enum wxp_code records_reserve(struct records *rs)
-{
-    if (rs->n >= STATE_RECORDS_MAX) {
-        return WXP_E_TOO_LARGE;
-    }
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 16;
-        struct mock_record *v = wxp_realloc(rs->v, cap * sizeof *v);
-        if (v == NULL) {
-            return WXP_E_NOMEM;
-        }
-        rs->v = v;
-        rs->cap = cap;
-    }
-    if ((rs->n + 1) * 2 > rs->nslot) {
-        size_t nslot = rs->nslot ? rs->nslot * 2 : INDEX_MIN;
-        size_t *slot = wxp_malloc(nslot * sizeof *slot);
-        if (slot == NULL) {
-            return WXP_E_NOMEM;
-        }
-        memset(slot, 0, nslot * sizeof *slot);
-        wxp_free(rs->slot);
-        rs->slot = slot;
-        rs->nslot = nslot;
-        for (size_t i = 0; i < rs->n; i++) {
-            index_put(rs, i);
-        }
-    }
-    return WXP_OK;
-}
-
-/* Appends a copy of `r`; the caller has checked that its key is new. */
-static enum wxp_code records_add(struct records *rs, const struct mock_record *r)
-{
-    enum wxp_code rc = records_reserve(rs);
-
-    if (rc != WXP_OK) {
-        return rc;
-    }
-    rs->v[rs->n] = *r;
-    index_put(rs, rs->n);
-    rs->n++;
-    return WXP_OK;
-}
-
-/* Builds a set from an array; a later duplicate key replaces nothing and is skipped. */
-static enum wxp_code records_from(struct records *rs, const struct mock_record *v, size_t n)
-{
-    memset(rs, 0, sizeof *rs);
-    for (size_t i = 0; i < n; i++) {
-        enum wxp_code rc;
-        if (records_find(rs, v[i].mchid, v[i].openid, v[i].service_id) != SIZE_MAX) {
-            continue;
-        }
-        rc = records_add(rs, &v[i]);
-        if (rc != WXP_OK) {
-            records_free(rs);
-            return rc;
-        }
-    }
-    return WXP_OK;
-}
-
-/* ---- learned records ---------------------------------------------------------------------- */
-
-/* Triples learned under the "authorized" policy are terminated once and never change again, and
- * a load test makes one per request: they are kept packed, not as struct mock_record (about 700
- * bytes). A record is [i64 terminated_at][u32 tuple][u8 len][openid]; its (mchid, appid,
- * service_id, reason) tuple is stored once, as [u8 len][bytes] four times, and shared by every
- * record that repeats it. Both live in 64 KiB chunks that never move, addressed by a 32-bit ref
- * (chunk << 16 | offset), and are found through open-addressed indexes of (hash32, ref). */
-#define CHUNK_BITS 16
-#define CHUNK_SIZE ((size_t)1 << CHUNK_BITS)
-#define REF_MAX_CHUNKS ((size_t)1 << (32 - CHUNK_BITS))
-
-struct chunk {
-    unsigned char *p;
-    size_t used;
-};
-
-struct arena {
-    struct chunk *chunk;
-    size_t nchunk;
-    size_t cap;
-};
 
 /* Slots hold (hash32 << 32) | (ref + 1); 0 is empty. The load factor stays at most 1/2. */
 struct index {
@@ -194,61 +26,7 @@ struct index {
     size_t n;
 };
 
-struct learned {
-    struct arena rec;
-    struct arena tup;
-    struct index by_key;   /* records, by (mchid, openid, service_id) */
-    struct index by_tuple; /* tuples, by their four strings */
-    size_t n;              /* records */
-};
-
-static void arena_free(struct arena *a)
-{
-    for (size_t i = 0; i < a->nchunk; i++) {
-        wxp_free(a->chunk[i].p);
-    }
-    wxp_free(a->chunk);
-    memset(a, 0, sizeof *a);
-}
-
-static const unsigned char *arena_at(const struct arena *a, uint32_t ref)
-{
-    return a->chunk[ref >> CHUNK_BITS].p + (ref & (CHUNK_SIZE - 1));
-}
-
-/* Room for `len` contiguous bytes (len <= CHUNK_SIZE); sets *ref. NULL when memory runs out. */
-static unsigned char *arena_take(struct arena *a, size_t len, uint32_t *ref)
-{
-    struct chunk *c = a->nchunk > 0 ? &a->chunk[a->nchunk - 1] : NULL;
-
-    if (c == NULL || c->used + len > CHUNK_SIZE) {
-        if (a->nchunk == REF_MAX_CHUNKS) {
-            return NULL;
-        }
-        if (a->nchunk == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 16;
-            struct chunk *v = wxp_realloc(a->chunk, cap * sizeof *v);
-            if (v == NULL) {
-                return NULL;
-            }
-            a->chunk = v;
-            a->cap = cap;
-        }
-        c = &a->chunk[a->nchunk];
-        c->p = wxp_malloc(CHUNK_SIZE);
-        if (c->p == NULL) {
-            return NULL;
-        }
-        c->used = 0;
-        a->nchunk++;
-    }
-    *ref = (uint32_t)((a->nchunk - 1) << CHUNK_BITS | c->used);
-    c->used += len;
-    return c->p + (*ref & (CHUNK_SIZE - 1));
-}
-
-/* Returns the ref of the first slot whose hash matches and for which `eq` holds, or UINT32_MAX.
- */
+/* The ref of the first slot whose hash matches and for which `eq` holds, or UINT32_MAX. */
 static uint32_t index_find(const struct index *ix, uint32_t h,
                            bool (*eq)(const void *ctx, uint32_t ref), const void *ctx)
 {
@@ -306,6 +84,198 @@ static void index_add(struct index *ix, uint32_t h, uint32_t ref)
 {
     slots_put(ix->slot, ix->nslot, (uint64_t)h << 32 | ((uint64_t)ref + 1));
     ix->n++;
+}
+
+struct records {
+    struct mock_record *v;
+    size_t n;
+    size_t cap;
+    struct index ix; /* refs are positions in v */
+};
+
+static const char *const STATE_NAMES[] = {
+    [MOCK_AUTH_AVAILABLE] = "AVAILABLE",
+    [MOCK_AUTH_UNAVAILABLE] = "UNAVAILABLE",
+    [MOCK_AUTH_UNBINDUSER] = "UNBINDUSER",
+};
+
+/* FNV-1a over the three key strings, each followed by a 0 byte so ("ab","c") != ("a","bc"). */
+static uint64_t key_hash(const char *mchid, const char *openid, const char *service_id)
+{
+    const char *parts[3] = {mchid, openid, service_id};
+    uint64_t h = 14695981039346656037u;
+
+    for (size_t k = 0; k < 3; k++) {
+        for (const unsigned char *p = (const unsigned char *)parts[k];; p++) {
+            h ^= *p;
+            h *= 1099511628211u;
+            if (*p == '\0') {
+                break;
+            }
+        }
+    }
+    return h;
+}
+
+static bool key_eq(const struct mock_record *r, const char *mchid, const char *openid,
+                   const char *service_id)
+{
+    return strcmp(r->mchid, mchid) == 0 && strcmp(r->openid, openid) == 0 &&
+           strcmp(r->service_id, service_id) == 0;
+}
+
+static void records_free(struct records *rs)
+{
+    wxp_free(rs->v);
+    wxp_free(rs->ix.slot);
+    memset(rs, 0, sizeof *rs);
+}
+
+struct record_key {
+    const struct records *rs;
+    const char *mchid, *openid, *service_id;
+};
+
+static bool record_matches(const void *ctx, uint32_t ref)
+{
+    const struct record_key *k = ctx;
+    return key_eq(&k->rs->v[ref], k->mchid, k->openid, k->service_id);
+}
+
+/* Index of the record with that key, or SIZE_MAX. */
+static size_t records_find(const struct records *rs, const char *mchid, const char *openid,
+                           const char *service_id)
+{
+    struct record_key k = {rs, mchid, openid, service_id};
+    uint32_t at =
+        index_find(&rs->ix, (uint32_t)key_hash(mchid, openid, service_id), record_matches, &k);
+    return at == UINT32_MAX ? SIZE_MAX : at;
+}
+
+/* Room for one more record and its index slot. WXP_E_TOO_LARGE beyond STATE_RECORDS_MAX. */
+static enum wxp_code records_reserve(struct records *rs)
+{
+    if (rs->n >= STATE_RECORDS_MAX) {
+        return WXP_E_TOO_LARGE;
+    }
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        struct mock_record *v = wxp_realloc(rs->v, cap * sizeof *v);
+        if (v == NULL) {
+            return WXP_E_NOMEM;
+        }
+        rs->v = v;
+        rs->cap = cap;
+    }
+    return index_reserve(&rs->ix);
+}
+
+/* Appends a copy of `r`; the caller has checked that its key is new. */
+static enum wxp_code records_add(struct records *rs, const struct mock_record *r)
+{
+    enum wxp_code rc = records_reserve(rs);
+
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    rs->v[rs->n] = *r;
+    index_add(&rs->ix, (uint32_t)key_hash(r->mchid, r->openid, r->service_id), (uint32_t)rs->n);
+    rs->n++;
+    return WXP_OK;
+}
+
+/* Builds a set from an array; a later duplicate key replaces nothing and is skipped. */
+static enum wxp_code records_from(struct records *rs, const struct mock_record *v, size_t n)
+{
+    memset(rs, 0, sizeof *rs);
+    for (size_t i = 0; i < n; i++) {
+        enum wxp_code rc;
+        if (records_find(rs, v[i].mchid, v[i].openid, v[i].service_id) != SIZE_MAX) {
+            continue;
+        }
+        rc = records_add(rs, &v[i]);
+        if (rc != WXP_OK) {
+            records_free(rs);
+            return rc;
+        }
+    }
+    return WXP_OK;
+}
+
+/* ---- learned records ---------------------------------------------------------------------- */
+
+/* Triples learned under the "authorized" policy are terminated once and never change again, and
+ * a load test makes one per request: they are kept packed, not as struct mock_record (about 700
+ * bytes). A record is [i64 terminated_at][u32 tuple][u8 len][openid]; its (mchid, appid,
+ * service_id, reason) tuple is stored once, as [u8 len][bytes] four times, and shared by every
+ * record that repeats it. Both live in 64 KiB chunks that never move, addressed by a 32-bit ref
+ * (chunk << 16 | offset), and are found through open-addressed indexes of (hash32, ref). */
+#define CHUNK_BITS 16
+#define CHUNK_SIZE ((size_t)1 << CHUNK_BITS)
+#define REF_MAX_CHUNKS ((size_t)1 << (32 - CHUNK_BITS))
+
+struct chunk {
+    unsigned char *p;
+    size_t used;
+};
+
+struct arena {
+    struct chunk *chunk;
+    size_t nchunk;
+    size_t cap;
+};
+
+struct learned {
+    struct arena rec;
+    struct arena tup;
+    struct index by_key;   /* records, by (mchid, openid, service_id) */
+    struct index by_tuple; /* tuples, by their four strings */
+    size_t n;              /* records */
+};
+
+static void arena_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->nchunk; i++) {
+        wxp_free(a->chunk[i].p);
+    }
+    wxp_free(a->chunk);
+    memset(a, 0, sizeof *a);
+}
+
+static const unsigned char *arena_at(const struct arena *a, uint32_t ref)
+{
+    return a->chunk[ref >> CHUNK_BITS].p + (ref & (CHUNK_SIZE - 1));
+}
+
+/* Room for `len` contiguous bytes (len <= CHUNK_SIZE); sets *ref. NULL when memory runs out. */
+static unsigned char *arena_take(struct arena *a, size_t len, uint32_t *ref)
+{
+    struct chunk *c = a->nchunk > 0 ? &a->chunk[a->nchunk - 1] : NULL;
+
+    if (c == NULL || c->used + len > CHUNK_SIZE) {
+        if (a->nchunk == REF_MAX_CHUNKS) {
+            return NULL;
+        }
+        if (a->nchunk == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            struct chunk *v = wxp_realloc(a->chunk, cap * sizeof *v);
+            if (v == NULL) {
+                return NULL;
+            }
+            a->chunk = v;
+            a->cap = cap;
+        }
+        c = &a->chunk[a->nchunk];
+        c->p = wxp_malloc(CHUNK_SIZE);
+        if (c->p == NULL) {
+            return NULL;
+        }
+        c->used = 0;
+        a->nchunk++;
+    }
+    *ref = (uint32_t)((a->nchunk - 1) << CHUNK_BITS | c->used);
+    c->used += len;
+    return c->p + (*ref & (CHUNK_SIZE - 1));
 }
 
 static void learned_free(struct learned *l)
