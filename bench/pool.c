@@ -17,6 +17,7 @@
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/str.h"
 
 #define POOL_MAX_COUNT 50000000L
 #define POOL_MAX_THREADS 64
@@ -95,20 +96,6 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int usage(void)
 {
     fprintf(stderr,
@@ -131,11 +118,11 @@ static int parse_args(int argc, char **argv, struct pool_opts *o)
         if (strcmp(a, "--out") == 0) {
             o->out = v;
         } else if (strcmp(a, "--count") == 0) {
-            if (!parse_long(v, 1, POOL_MAX_COUNT, &o->count)) {
+            if (!wxp_parse_long(v, 1, POOL_MAX_COUNT, &o->count)) {
                 return usage();
             }
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_long(v, 1, POOL_MAX_THREADS, &o->threads)) {
+            if (!wxp_parse_long(v, 1, POOL_MAX_THREADS, &o->threads)) {
                 return usage();
             }
         } else if (strcmp(a, "--openid-prefix") == 0) {

@@ -23,6 +23,7 @@
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/str.h"
 
 #define RACE_MAX 1000
 #define REQ_MAX 8192
@@ -65,20 +66,6 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int usage(void)
 {
     fprintf(
@@ -104,7 +91,7 @@ static int parse_args(int argc, char **argv, struct race_opts *o)
         if (strcmp(a, "--url") == 0) {
             o->url = v;
         } else if (strcmp(a, "--count") == 0) {
-            if (!parse_long(v, 1, RACE_MAX, &o->count)) {
+            if (!wxp_parse_long(v, 1, RACE_MAX, &o->count)) {
                 return usage();
             }
         } else if (strcmp(a, "--openid") == 0) {
@@ -120,11 +107,11 @@ static int parse_args(int argc, char **argv, struct race_opts *o)
         } else if (strcmp(a, "--serial") == 0) {
             o->serial = v;
         } else if (strcmp(a, "--settle-ms") == 0) {
-            if (!parse_long(v, 0, 10000, &o->settle_ms)) {
+            if (!wxp_parse_long(v, 0, 10000, &o->settle_ms)) {
                 return usage();
             }
         } else if (strcmp(a, "--timeout-ms") == 0) {
-            if (!parse_long(v, 1, 600000, &o->timeout_ms)) {
+            if (!wxp_parse_long(v, 1, 600000, &o->timeout_ms)) {
                 return usage();
             }
         } else {
@@ -148,7 +135,7 @@ static bool parse_url(const char *url, struct sockaddr_in *sa)
         return false;
     }
     colon = strchr(h, ':');
-    if (colon == NULL || !parse_long(colon + 1, 1, 65535, &port)) {
+    if (colon == NULL || !wxp_parse_long(colon + 1, 1, 65535, &port)) {
         return false;
     }
     hl = (size_t)(colon - h);

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 /* Exit statuses (documented in --help and docs/conformance.md#exit-status). */
 #define EXIT_GRADED_OK 0   /* every MUST case passed */
@@ -122,19 +123,6 @@ static int bad_usage(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static unsigned cmd_mask(enum cmd c)
 {
     switch (c) {
@@ -224,7 +212,7 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
     } else if (strcmp(a, "--cacert") == 0) {
         conf_http_set_cacert(v);
     } else if (strcmp(a, "--timeout-ms") == 0) {
-        if (!parse_long(v, 1, 600000, &n)) {
+        if (!wxp_parse_long(v, 1, 600000, &n)) {
             return bad_usage("--timeout-ms takes 1..600000, not '%s'", v);
         }
         ctx->timeout_ms = n;

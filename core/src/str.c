@@ -2,6 +2,8 @@
 /* str.c: slice helpers. */
 #include "wxp/str.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct wxp_str wxp_str_c(const char *s)
@@ -37,4 +39,21 @@ bool wxp_str_starts_with(struct wxp_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
     return s.ptr != NULL && s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+}
+
+bool wxp_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || s[0] < '0' || s[0] > '9') {
+        return false;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
 }

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "mock.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 #define MAX_SCENARIOS 64
 
@@ -96,19 +97,6 @@ static int bad_usage(const char *fmt, ...)
     return 2;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     for (int i = 1; i < argc; i++) {
@@ -149,7 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             }
             o->scenarios[o->nscenarios++] = v;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_long(v, 0, 256, &o->threads)) {
+            if (!wxp_parse_long(v, 0, 256, &o->threads)) {
                 return bad_usage("--threads takes 0..256, not '%s'", v);
             }
         } else if (strcmp(a, "--log-format") == 0) {
@@ -160,13 +148,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
         } else if (strcmp(a, "--skew") == 0) {
-            if (!parse_long(v, 1, 86400, &o->skew)) {
+            if (!wxp_parse_long(v, 1, 86400, &o->skew)) {
                 return bad_usage("--skew takes 1..86400 seconds, not '%s'", v);
             }
         } else if (strcmp(a, "--no-replay-check") == 0) {
             o->no_replay = 1;
         } else if (strcmp(a, "--journal-size") == 0) {
-            if (!parse_long(v, 1, 1000000, &o->journal_size)) {
+            if (!wxp_parse_long(v, 1, 1000000, &o->journal_size)) {
                 return bad_usage("--journal-size takes 1..1000000, not '%s'", v);
             }
         } else if (strcmp(a, "--admin-token") == 0) {
@@ -199,7 +187,7 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *loopb
     size_t hl;
 
     memset(ss, 0, sizeof *ss);
-    if (colon == NULL || !parse_long(colon + 1, 0, 65535, &port)) {
+    if (colon == NULL || !wxp_parse_long(colon + 1, 0, 65535, &port)) {
         return false;
     }
     hl = (size_t)(colon - s);

@@ -23,4 +23,8 @@ bool wxp_str_eq(struct wxp_str a, struct wxp_str b);
 bool wxp_str_eq_nocase(struct wxp_str a, struct wxp_str b);
 bool wxp_str_starts_with(struct wxp_str s, const char *prefix);
 
+/* A command-line or config number: decimal digits only (no sign, no spaces), within [lo, hi]
+ * (lo >= 0). False, *out untouched, for anything else. */
+bool wxp_parse_long(const char *s, long lo, long hi, long *out);
+
 #endif
