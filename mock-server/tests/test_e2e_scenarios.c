@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1185,6 +1186,7 @@ struct inflight {
     int curl_error;
     int verify;
     double elapsed_ms;
+    bool conn_close; /* the answer said Connection: close */
 };
 
 static void *inflight_run(void *arg)
@@ -1197,6 +1199,8 @@ static void *inflight_run(void *arg)
     x->status = r.status;
     x->curl_error = r.curl_error;
     x->verify = x->curl_error == 0 ? e2e_verify(&r) : -1;
+    x->conn_close = e2e_header(&r, "Connection") != NULL &&
+                    strcasecmp(e2e_header(&r, "Connection"), "close") == 0;
     e2e_resp_free(&r);
     return NULL;
 }
@@ -1242,6 +1246,8 @@ static void test_sigterm_lets_inflight_request_finish(void **state)
     assert_int_equal(x.curl_error, 0);
     assert_int_equal(x.status, 204);
     assert_int_equal(x.verify, WXP_OK);
+    /* Answered during the stop: it tells the client the connection carries nothing more. */
+    assert_true(x.conn_close);
     if (x.elapsed_ms < 500.0) {
         fail_msg("answered after %.1f ms, before its delay", x.elapsed_ms);
     }
