@@ -48,6 +48,20 @@ void wxp_key_free(struct wxp_key *k)
     wxp_free(k);
 }
 
+enum wxp_code wxp_key_share(const struct wxp_key *k, struct wxp_key **out, struct wxp_err *err)
+{
+    struct wxp_key *c = wxp_malloc(sizeof *c);
+
+    *out = NULL;
+    if (c == NULL || EVP_PKEY_up_ref(k->pkey) != 1) {
+        wxp_free(c);
+        return wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+    }
+    *c = *k;
+    *out = c;
+    return WXP_OK;
+}
+
 /* rule: ids are printable ASCII without quotes or spaces (serials are hex, key ids
  * PUB_KEY_ID_ + digits). src: docs/protocol.md#keys */
 enum wxp_code wxp_key_set_id(struct wxp_key *k, const char *id, struct wxp_err *err)

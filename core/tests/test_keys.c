@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "wxp/keys.h"
 #include "wxp/mem.h"
+#include "wxp/sign.h"
 
 static void test_keys_loads_merchant_private_key(void **state)
 {
@@ -69,6 +70,30 @@ static void test_keys_private_matches_its_cert_only(void **state)
     wxp_key_free(priv);
     wxp_key_free(cert);
     wxp_key_free(other);
+}
+
+/* A shared handle signs with the same key after the first handle is freed, and its id is its own. */
+static void test_keys_share_outlives_the_original(void **state)
+{
+    (void)state;
+    struct wxp_key *priv = t_private("keys/test-merchant-a.key.pem");
+    struct wxp_key *cert = t_cert("certs/test-merchant-a.cert.pem");
+    struct wxp_key *shared = NULL;
+    struct wxp_err err;
+    char sig[512];
+    size_t n = 0;
+
+    assert_int_equal(wxp_key_set_id(priv, "FIRST", &err), WXP_OK);
+    assert_int_equal(wxp_key_share(priv, &shared, &err), WXP_OK);
+    assert_int_equal(wxp_key_kind(shared), WXP_KEY_PRIVATE);
+    assert_string_equal(wxp_key_id(shared), "FIRST");
+    assert_int_equal(wxp_key_set_id(shared, "SECOND", &err), WXP_OK);
+    assert_string_equal(wxp_key_id(priv), "FIRST");
+    wxp_key_free(priv);
+    assert_int_equal(wxp_sign(shared, "abc", 3, sig, sizeof sig, &n, &err), WXP_OK);
+    assert_int_equal(wxp_verify(cert, "abc", 3, sig, n, &err), WXP_OK);
+    wxp_key_free(shared);
+    wxp_key_free(cert);
 }
 
 static void test_keys_pubkey_mode_takes_given_id(void **state)
@@ -208,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_keys_cert_serial_is_uppercase_hex),
         cmocka_unit_test(test_keys_fixture_index_matches_constants),
         cmocka_unit_test(test_keys_private_matches_its_cert_only),
+        cmocka_unit_test(test_keys_share_outlives_the_original),
         cmocka_unit_test(test_keys_pubkey_mode_takes_given_id),
         cmocka_unit_test(test_keys_rejects_bad_pubkey_ids),
         cmocka_unit_test(test_keys_missing_file_names_path),

@@ -290,6 +290,13 @@ int main(int argc, char **argv)
                          "TEST keys (add --allow-remote to do it anyway)",
                          o.listen);
     }
+    /* Block the stop signals in every thread, those made during start-up too; main waits for
+     * them with sigwait (a signal sent while starting waits there). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     memset(&srv, 0, sizeof srv);
     if (mock_config_defaults(&srv.cfg, &err) != WXP_OK) {
         fprintf(stderr, "wxpay-mock: built-in configuration: %s\n", err.msg);
@@ -338,13 +345,6 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-
-    /* Block the stop signals in every thread; main waits for them with sigwait. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if (o.https_cert != NULL &&
         (wxp_file_read(o.https_cert, 1024 * 1024, &tls_cert, &len, &err) != WXP_OK ||
@@ -401,6 +401,7 @@ out:
     mock_nonces_free(srv.nonces);
     mock_state_free(srv.state);
     mock_config_free(&srv.cfg);
+    mock_sign_cleanup();
     pthread_mutex_destroy(&srv.seq_lock);
     return rc;
 }

@@ -121,7 +121,6 @@ struct mock_config {
      * configured at once. */
     struct mock_platform *signers;
     size_t nsigners;
-    struct wxp_key *forge_key;   /* signs MOCK_SIG_FORGED responses */
     struct mock_record *records; /* initial authorization records */
     size_t nrecords;
     enum mock_unknown_policy unknown_policy;
@@ -256,6 +255,8 @@ struct mock_out_headers {
 enum wxp_code mock_sign_response(const struct mock_server *srv, const struct mock_request *req,
                                  const struct mock_response *resp, struct mock_out_headers *out,
                                  struct wxp_err *err);
+/* Frees the key forged answers are signed with, parsed on first use (sign.c); for exit. */
+void mock_sign_cleanup(void);
 /* /__admin/ endpoints (admin.c). */
 void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
                        struct mock_response *resp);

@@ -6,12 +6,43 @@
 
 #include <openssl/rand.h>
 
+#include "embed.h"
 #include "mock.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
 #include "wxp/sign.h"
 #include "wxp/signmsg.h"
 #include "wxp/verify.h"
+
+/* The embedded wrong key signs MOCK_SIG_FORGED and MOCK_SIG_PROBE answers. It is parsed on the
+ * first such answer, not at start-up (docs/performance.md#start-up), once per process: every
+ * server in a process forges with the same embedded key. */
+static pthread_once_t forge_once = PTHREAD_ONCE_INIT;
+static struct wxp_key *forge_key;
+static struct wxp_err forge_err;
+
+static void forge_load(void)
+{
+    if (wxp_key_private_pem(mock_embed_wrong_key, strlen(mock_embed_wrong_key), &forge_key,
+                            &forge_err) != WXP_OK) {
+        forge_key = NULL;
+    }
+}
+
+static const struct wxp_key *forge(struct wxp_err *err)
+{
+    pthread_once(&forge_once, forge_load);
+    if (forge_key == NULL) {
+        *err = forge_err;
+    }
+    return forge_key;
+}
+
+void mock_sign_cleanup(void)
+{
+    wxp_key_free(forge_key);
+    forge_key = NULL;
+}
 
 /* Bodies longer than this are never cached (a 204's is empty; errors are short). */
 #define CACHE_BODY_MAX 1024
@@ -175,10 +206,10 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
         off = sizeof WXP_PROBE_PREFIX - 1;
     }
     if (rc == WXP_OK) {
-        const struct wxp_key *k =
-            resp->sigmode == MOCK_SIG_VALID ? signer->key : srv->cfg.forge_key;
-        rc = wxp_sign(k, msg.ptr, msg.len, out->signature + off, sizeof out->signature - off, NULL,
-                      err);
+        const struct wxp_key *k = resp->sigmode == MOCK_SIG_VALID ? signer->key : forge(err);
+        rc = k == NULL ? err->code
+                       : wxp_sign(k, msg.ptr, msg.len, out->signature + off,
+                                  sizeof out->signature - off, NULL, err);
     }
     if (rc == WXP_OK && cacheable) {
         cache_put(srv->sign_cache, slot, ts, body, out);

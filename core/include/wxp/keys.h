@@ -54,6 +54,12 @@ enum wxp_code wxp_key_pubkey_file(const char *path, const char *id, struct wxp_k
 enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *len,
                             struct wxp_err *err) WXP_MUST_CHECK;
 
+/* A second handle on the same key material (OpenSSL counts the references), with the same kind
+ * and a copy of the id that wxp_key_set_id may then change: one parse serves two signers.
+ * Both handles are freed with wxp_key_free, in any order. WXP_OK or WXP_E_NOMEM. */
+enum wxp_code wxp_key_share(const struct wxp_key *k, struct wxp_key **out,
+                            struct wxp_err *err) WXP_MUST_CHECK;
+
 /* Frees a key; NULL-safe. Private key material is released through OpenSSL, which wipes it. */
 void wxp_key_free(struct wxp_key *k);
 
