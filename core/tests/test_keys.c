@@ -72,7 +72,8 @@ static void test_keys_private_matches_its_cert_only(void **state)
     wxp_key_free(other);
 }
 
-/* A shared handle signs with the same key after the first handle is freed, and its id is its own. */
+/* A shared handle signs with the same key after the first handle is freed, and its id is its own.
+ */
 static void test_keys_share_outlives_the_original(void **state)
 {
     (void)state;

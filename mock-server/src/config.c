@@ -131,7 +131,7 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
         rc = pem_cert(mock_embed_platform_cert, &pcert, err);
     }
     /* Certificate mode first (the default signer), then public-key mode with the same key,
-     * parsed once (docs/performance.md: start-up). */
+     * parsed once (docs/performance.md#start-up). */
     if (rc == WXP_OK) {
         rc = wxp_key_private_pem(mock_embed_platform_key, strlen(mock_embed_platform_key),
                                  &c->signers[0].key, err);
