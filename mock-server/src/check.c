@@ -161,7 +161,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     struct wxp_err err;
     struct wxp_param_issue issue;
     struct wxp_values vals = {0};
-    struct wxp_buf msg;
+    struct wxp_buf local, *msg;
     char mchid[32] = "";
     int64_t now = (int64_t)time(NULL);
     enum wxp_code rc;
@@ -235,15 +235,15 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
         fail_status(resp, "serial", WXP_E_SERIAL_UNKNOWN, NULL);
         return;
     }
-    wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
+    msg = mock_scratch(req, &local);
     struct wxp_str body = {wxp_buf_cstr(&req->body), req->body.len};
-    rc = wxp_authz_verify(m->cert, &a, wxp_str_c(req->method), wxp_str_c(target), body, &msg, &err);
+    rc = wxp_authz_verify(m->cert, &a, wxp_str_c(req->method), wxp_str_c(target), body, msg, &err);
     if (rc != WXP_OK) {
-        signature_error(resp, req->method, path, &msg);
-        wxp_buf_free(&msg);
+        signature_error(resp, req->method, path, msg);
+        mock_scratch_done(msg, &local);
         return;
     }
-    wxp_buf_free(&msg);
+    mock_scratch_done(msg, &local);
     /* A request whose signature fails is never recorded, so the replay check follows it. */
     if (srv->cfg.replay_check &&
         mock_nonces_seen(srv->nonces, a.mchid, a.nonce_str, a.ts, now, srv->cfg.skew)) {

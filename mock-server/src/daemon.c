@@ -25,6 +25,7 @@
 
 #include "wxp/envelope.h"
 #include "wxp/mem.h"
+#include "wxp/signmsg.h"
 
 struct mock_daemon {
     struct MHD_Daemon *mhd;
@@ -40,16 +41,19 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Per connection: the request in progress and the buffer its target lives in. */
+/* Per connection: the request in progress, the buffer its target lives in, and the scratch
+ * buffer for its signing strings (req.scratch points to it). */
 struct conn {
     struct mock_request req;
     struct wxp_buf target;
+    struct wxp_buf scratch;
     bool counted; /* in mock_daemon's inflight: from the handler's first call to completed() */
 };
 
 /* A request target cannot be longer than the connection's memory (64 KiB, below). */
 #define TARGET_MAX ((size_t)64 * 1024)
-/* Target and body buffers larger than this are freed between requests, not kept for the next. */
+/* Target, body and scratch buffers larger than this are freed between requests, not kept for the
+ * next. */
 #define KEEP_MAX ((size_t)16 * 1024)
 
 /* MHD_OPTION_NOTIFY_CONNECTION: the struct conn is made when a connection opens and freed when
@@ -67,6 +71,7 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
             memset(c, 0, sizeof *c);
             wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
             wxp_buf_init(&c->target, TARGET_MAX);
+            wxp_buf_init(&c->scratch, WXP_SIGNMSG_MAX);
         }
         *socket_context = c; /* NULL: uri_log refuses this connection's requests */
         return;
@@ -77,6 +82,7 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
         }
         wxp_buf_free(&c->req.body);
         wxp_buf_free(&c->target);
+        wxp_buf_free(&c->scratch);
         wxp_free(c);
     }
     *socket_context = NULL;
@@ -101,6 +107,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     wxp_buf_reset(&body);
     memset(r, 0, sizeof *r);
     r->body = body;
+    r->scratch = &c->scratch;
     wxp_buf_reset(&c->target);
     if (wxp_buf_add(&c->target, uri, strlen(uri)) != WXP_OK) {
         return NULL;
@@ -135,6 +142,10 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
         if (c->target.cap > KEEP_MAX) {
             wxp_buf_free(&c->target);
             wxp_buf_init(&c->target, TARGET_MAX);
+        }
+        if (c->scratch.cap > KEEP_MAX) {
+            wxp_buf_free(&c->scratch);
+            wxp_buf_init(&c->scratch, WXP_SIGNMSG_MAX);
         }
     }
     *req_cls = NULL;

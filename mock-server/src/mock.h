@@ -38,10 +38,17 @@ struct mock_request {
     struct wxp_buf body; /* raw bytes, capped at MOCK_BODY_MAX */
     bool body_too_large;
     char remote[64];
+    /* The connection's buffer for the request's and the answer's signing strings, kept between
+     * requests; NULL (a request made outside the daemon): each use makes its own. */
+    struct wxp_buf *scratch;
 };
 
 /* Header value by case-insensitive name; NULL when absent. First occurrence wins. */
 const char *mock_request_header(const struct mock_request *r, const char *name);
+/* The request's scratch buffer, emptied, or `local` made ready when the request has none; give
+ * the same pair back to mock_scratch_done when finished (request.c). */
+struct wxp_buf *mock_scratch(const struct mock_request *r, struct wxp_buf *local);
+void mock_scratch_done(struct wxp_buf *b, struct wxp_buf *local);
 
 /* Percent-decodes s into dst (NUL-terminated; the result may contain NUL bytes, so *outlen
  * counts). '+' stays '+'. False for a malformed escape or a result that needs cap bytes or more. */

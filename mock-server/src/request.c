@@ -6,6 +6,7 @@
 #include "mock.h"
 #include "wxp/envelope.h"
 #include "wxp/mem.h"
+#include "wxp/signmsg.h"
 
 /* An error body is a few hundred bytes; admin dumps raise the cap on their own response. */
 #define RESPONSE_BODY_MAX ((size_t)1024 * 1024)
@@ -25,6 +26,23 @@ const char *mock_request_header(const struct mock_request *r, const char *name)
         }
     }
     return NULL;
+}
+
+struct wxp_buf *mock_scratch(const struct mock_request *r, struct wxp_buf *local)
+{
+    if (r->scratch != NULL) {
+        wxp_buf_reset(r->scratch);
+        return r->scratch;
+    }
+    wxp_buf_init(local, WXP_SIGNMSG_MAX);
+    return local;
+}
+
+void mock_scratch_done(struct wxp_buf *b, struct wxp_buf *local)
+{
+    if (b == local) {
+        wxp_buf_free(local);
+    }
 }
 
 void mock_response_init(struct mock_response *resp)

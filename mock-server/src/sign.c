@@ -151,7 +151,7 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
 {
     const struct mock_platform *signer = pick_signer(srv, req);
     unsigned char rnd[18];
-    struct wxp_buf msg;
+    struct wxp_buf local, *msg;
     struct wxp_str body;
     size_t off = 0;
     enum wxp_code rc;
@@ -199,8 +199,8 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
     if (rc != WXP_OK) {
         return rc;
     }
-    wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
-    rc = wxp_signmsg_response(&msg, wxp_str_c(out->timestamp), wxp_str_c(out->nonce), body, err);
+    msg = mock_scratch(req, &local);
+    rc = wxp_signmsg_response(msg, wxp_str_c(out->timestamp), wxp_str_c(out->nonce), body, err);
     if (rc == WXP_OK && resp->sigmode == MOCK_SIG_PROBE) {
         memcpy(out->signature, WXP_PROBE_PREFIX, sizeof WXP_PROBE_PREFIX - 1);
         off = sizeof WXP_PROBE_PREFIX - 1;
@@ -208,13 +208,13 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
     if (rc == WXP_OK) {
         const struct wxp_key *k = resp->sigmode == MOCK_SIG_VALID ? signer->key : forge(err);
         rc = k == NULL ? err->code
-                       : wxp_sign(k, msg.ptr, msg.len, out->signature + off,
+                       : wxp_sign(k, msg->ptr, msg->len, out->signature + off,
                                   sizeof out->signature - off, NULL, err);
     }
     if (rc == WXP_OK && cacheable) {
         cache_put(srv->sign_cache, slot, ts, body, out);
     }
-    wxp_buf_free(&msg);
+    mock_scratch_done(msg, &local);
     out->has_sig = rc == WXP_OK;
     return rc;
 }
