@@ -113,21 +113,39 @@ static const char MALFORMED_BODY[] = "{\"code\":\"SYSTEM_ERROR\",\"message\":";
 static enum wxp_code fail(const struct pctx *c, const char *where, const char *fmt, ...)
     WXP_PRINTF(3, 4);
 
+/* "<origin>: <loc>" in out[cap]. When that does not fit, the origin (a file path) gives way
+ * from its start, "...<tail>: <loc>", so the location inside the document stays whole; the
+ * caller prints the whole path beside it. The tail starts on a UTF-8 character boundary. */
+static void locate(char *out, size_t cap, const char *origin, const char *loc)
+{
+    size_t olen = strlen(origin), need = loc[0] != '\0' ? strlen(loc) + 2 : 0;
+    const char *tail = origin;
+
+    if (olen + need >= cap) {
+        size_t keep = cap > need + 4 ? cap - need - 4 : 0;
+        tail = origin + olen - (keep < olen ? keep : olen);
+        while (((unsigned char)*tail & 0xC0) == 0x80) {
+            tail++;
+        }
+    }
+    snprintf(out, cap, "%s%s%s%s", tail == origin ? "" : "...", tail, need ? ": " : "", loc);
+}
+
 static enum wxp_code fail(const struct pctx *c, const char *where, const char *fmt, ...)
 {
     char field[sizeof c->err->field];
+    char loc[sizeof c->err->field];
     char msg[sizeof c->err->msg];
     va_list ap;
 
-    if (c->index == SIZE_MAX && where == NULL) {
-        snprintf(field, sizeof field, "%s", c->origin);
-    } else if (c->index == SIZE_MAX) {
-        snprintf(field, sizeof field, "%s: %s", c->origin, where);
+    if (c->index == SIZE_MAX) {
+        snprintf(loc, sizeof loc, "%s", where != NULL ? where : "");
     } else if (where == NULL) {
-        snprintf(field, sizeof field, "%s: rules[%zu]", c->origin, c->index);
+        snprintf(loc, sizeof loc, "rules[%zu]", c->index);
     } else {
-        snprintf(field, sizeof field, "%s: rules[%zu].%s", c->origin, c->index, where);
+        snprintf(loc, sizeof loc, "rules[%zu].%s", c->index, where);
     }
+    locate(field, sizeof field, c->origin, loc);
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);

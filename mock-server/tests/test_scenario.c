@@ -260,6 +260,36 @@ static const struct bad_row BAD[] = {
      WXP_E_INVALID_ARG, ORIGIN ": rules[0].action.respond.code", "at most 63 bytes"},
 };
 
+/* A long origin (a deep scenario file path) gives way from its start, so the location inside the
+ * document stays whole in the 64-byte field, and a cut never splits a UTF-8 character. */
+static void test_scenario_long_origin_keeps_the_location(void **state)
+{
+    (void)state;
+    static const char doc[] = "[{\"action\":{\"delay_ms\":-1}}]";
+    /* 34 bytes of origin fit beside the location: the cut falls inside the second character. */
+    static const char dir[] = "/tmp/a-very-long-directory-name-for-scenarios/"
+                              "\xe5\x9c\xba\xe6\x99\xaf/deeper/still/further/rules.json";
+    const char *want = ": rules[0].action.delay_ms";
+    struct mock_scenarios *s = mock_scenarios_new();
+    struct wxp_err err;
+    size_t n;
+
+    assert_non_null(s);
+    assert_int_equal(mock_scenarios_add_json(s, doc, strlen(doc), dir, &err), WXP_E_INVALID_ARG);
+    n = strlen(err.field);
+    assert_true(n < sizeof err.field);
+    assert_true(n > strlen(want));
+    assert_string_equal(err.field + n - strlen(want), want);
+    assert_memory_equal(err.field, "...", 3);
+    assert_true(((unsigned char)err.field[3] & 0xC0) != 0x80);
+    assert_non_null(strstr(err.field, "rules.json: rules[0]"));
+    /* A short origin is kept whole, as before. */
+    assert_int_equal(mock_scenarios_add_json(s, doc, strlen(doc), "admin", &err),
+                     WXP_E_INVALID_ARG);
+    assert_string_equal(err.field, "admin: rules[0].action.delay_ms");
+    mock_scenarios_free(s);
+}
+
 static void test_scenario_rejects_bad_documents_with_paths(void **state)
 {
     (void)state;
@@ -1063,6 +1093,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario_rejects_bad_documents_with_paths),
+        cmocka_unit_test(test_scenario_long_origin_keeps_the_location),
         cmocka_unit_test(test_scenario_add_is_all_or_nothing),
         cmocka_unit_test(test_scenario_accepts_both_shapes_and_empty),
         cmocka_unit_test(test_scenario_limits),
