@@ -120,6 +120,15 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     return c;
 }
 
+/* An unusually large buffer is freed between requests rather than kept for the next
+ * (wxp_buf_free leaves it empty with the same cap on its size). */
+static void trim(struct wxp_buf *b)
+{
+    if (b->cap > KEEP_MAX) {
+        wxp_buf_free(b);
+    }
+}
+
 static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -133,20 +142,11 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
             atomic_fetch_sub(&d->inflight, 1);
             c->counted = false;
         }
-        /* The header pointers die with the request; an unusually large body is not kept. */
+        /* The header pointers die with the request. */
         c->req.nheaders = 0;
-        if (c->req.body.cap > KEEP_MAX) {
-            wxp_buf_free(&c->req.body);
-            wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
-        }
-        if (c->target.cap > KEEP_MAX) {
-            wxp_buf_free(&c->target);
-            wxp_buf_init(&c->target, TARGET_MAX);
-        }
-        if (c->scratch.cap > KEEP_MAX) {
-            wxp_buf_free(&c->scratch);
-            wxp_buf_init(&c->scratch, WXP_SIGNMSG_MAX);
-        }
+        trim(&c->req.body);
+        trim(&c->target);
+        trim(&c->scratch);
     }
     *req_cls = NULL;
 }

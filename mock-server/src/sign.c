@@ -29,13 +29,17 @@ static void forge_load(void)
     }
 }
 
-static const struct wxp_key *forge(struct wxp_err *err)
+static enum wxp_code forge(const struct wxp_key **k, struct wxp_err *err)
 {
     pthread_once(&forge_once, forge_load);
+    *k = forge_key;
     if (forge_key == NULL) {
-        *err = forge_err;
+        /* forge_err is empty once mock_sign_cleanup has run: never sign after it. */
+        return wxp_err_set(err, forge_err.code != WXP_OK ? forge_err.code : WXP_E_INVALID_ARG, NULL,
+                           "no forging key: %s",
+                           forge_err.msg[0] ? forge_err.msg : "freed at exit");
     }
-    return forge_key;
+    return WXP_OK;
 }
 
 void mock_sign_cleanup(void)
@@ -205,11 +209,13 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
         memcpy(out->signature, WXP_PROBE_PREFIX, sizeof WXP_PROBE_PREFIX - 1);
         off = sizeof WXP_PROBE_PREFIX - 1;
     }
+    const struct wxp_key *k = signer->key;
+    if (rc == WXP_OK && resp->sigmode != MOCK_SIG_VALID) {
+        rc = forge(&k, err);
+    }
     if (rc == WXP_OK) {
-        const struct wxp_key *k = resp->sigmode == MOCK_SIG_VALID ? signer->key : forge(err);
-        rc = k == NULL ? err->code
-                       : wxp_sign(k, msg->ptr, msg->len, out->signature + off,
-                                  sizeof out->signature - off, NULL, err);
+        rc = wxp_sign(k, msg->ptr, msg->len, out->signature + off, sizeof out->signature - off,
+                      NULL, err);
     }
     if (rc == WXP_OK && cacheable) {
         cache_put(srv->sign_cache, slot, ts, body, out);
