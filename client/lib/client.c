@@ -118,8 +118,10 @@ static enum wxpay_result_kind load_private(const struct wxpay_config *cfg, struc
         /* wxp_keyfile_shown: PEM text passed as the file name is not echoed back. */
         rc = wxp_key_private_file(cfg->mch_key_file, &c->key, &err);
         if (rc != WXP_OK) {
+            char shown[WXP_PATH_IN_MSG];
             return wxl_fail(res, WXPAY_ERR_LOCAL, "mch_key_file: %s: %s",
-                            wxp_keyfile_shown(cfg->mch_key_file), err.msg);
+                            wxp_str_tail(shown, sizeof shown, wxp_keyfile_shown(cfg->mch_key_file)),
+                            err.msg);
         }
         /* The library never prints: the warning waits in the client (wxpay_client_warning). */
         wxp_keyfile_warning(cfg->mch_key_file, c->warning, sizeof c->warning);
@@ -150,8 +152,9 @@ static enum wxpay_result_kind load_serial(const struct wxpay_config *cfg, struct
     wxp_err_clear(&err);
     if (cfg->mch_cert_file != NULL) {
         if (wxp_key_cert_file(cfg->mch_cert_file, &cert, &err) != WXP_OK) {
-            kind = wxl_fail(res, WXPAY_ERR_LOCAL, "mch_cert_file: %s: %s", cfg->mch_cert_file,
-                            err.msg);
+            char shown[WXP_PATH_IN_MSG];
+            kind = wxl_fail(res, WXPAY_ERR_LOCAL, "mch_cert_file: %s: %s",
+                            wxp_str_tail(shown, sizeof shown, cfg->mch_cert_file), err.msg);
             goto out;
         }
         if (!wxp_key_same_public(cert, c->key)) {
@@ -217,36 +220,38 @@ static enum wxpay_result_kind load_platform(const struct wxpay_config *cfg, stru
     }
     for (size_t i = 0; i < ncert; i++) {
         const char *path = cfg->platform_cert_files[i];
+        char shown[WXP_PATH_IN_MSG]; /* a long path keeps its end, and the reason stays whole */
         struct wxp_key *k = NULL;
 
         if (wxp_key_cert_file(path, &k, &err) != WXP_OK) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_cert_files[%zu]: %s: %s", i, path,
-                            err.msg);
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_cert_files[%zu]: %s: %s", i,
+                            wxp_str_tail(shown, sizeof shown, path), err.msg);
         }
         if (i == 0) {
             *first_cert = wxp_key_id(k);
         }
         /* wxp_keystore_add owns k from here, on failure too. */
         if (wxp_keystore_add(c->keys, k, &err) != WXP_OK) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_cert_files[%zu]: %s: %s", i, path,
-                            err.msg);
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_cert_files[%zu]: %s: %s", i,
+                            wxp_str_tail(shown, sizeof shown, path), err.msg);
         }
     }
     for (size_t i = 0; i < npub; i++) {
         const char *path = cfg->platform_pubkey_files[i];
         const char *id = cfg->platform_pubkey_ids[i];
+        char shown[WXP_PATH_IN_MSG];
         struct wxp_key *k = NULL;
 
         if (wxp_key_pubkey_file(path, id, &k, &err) != WXP_OK) {
             return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_pubkey_files[%zu]: %s (id %s): %s", i,
-                            path, id, err.msg);
+                            wxp_str_tail(shown, sizeof shown, path), id, err.msg);
         }
         if (i == 0) {
             *first_pub = wxp_key_id(k);
         }
         if (wxp_keystore_add(c->keys, k, &err) != WXP_OK) {
             return wxl_fail(res, WXPAY_ERR_LOCAL, "platform_pubkey_files[%zu]: %s (id %s): %s", i,
-                            path, id, err.msg);
+                            wxp_str_tail(shown, sizeof shown, path), id, err.msg);
         }
     }
     return WXPAY_OK;

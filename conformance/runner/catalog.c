@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "wxp/json.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 /* Generated from cases/server.json and cases/client.json by cmake/embed.cmake
  * (conformance/CMakeLists.txt). */
@@ -275,7 +276,9 @@ static enum wxp_code load_file(struct conf_catalog *cat, const char *file, const
                                enum conf_mode mode, struct wxp_err *err)
 {
     static const char *const ROOT_KEYS[] = {"_comment", "cases"};
-    struct where w = {file, 0, NULL};
+    /* `file` in messages: a long path keeps its end, and the reason after it stays whole. */
+    char shown[WXP_PATH_IN_MSG];
+    struct where w = {wxp_str_tail(shown, sizeof shown, file), 0, NULL};
     size_t len = strlen(text), bad = 0, n;
     const char *end = NULL;
     cJSON *root = NULL;
@@ -286,29 +289,30 @@ static enum wxp_code load_file(struct conf_catalog *cat, const char *file, const
     if (rc != WXP_OK) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err != NULL ? err->msg : "");
-        rc = wxp_err_set(err, rc, file, "%s: not strict JSON at byte %zu: %s", file, bad, why);
+        rc = wxp_err_set(err, rc, file, "%s: not strict JSON at byte %zu: %s", shown, bad, why);
         goto out;
     }
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (root == NULL) {
-        rc = wxp_err_set(err, WXP_E_NOMEM, file, "%s: cJSON could not parse it", file);
+        rc = wxp_err_set(err, WXP_E_NOMEM, file, "%s: cJSON could not parse it", shown);
         goto out;
     }
     if (!cJSON_IsObject(root)) {
         rc = wxp_err_set(err, WXP_E_JSON_NOT_OBJECT, file, "%s: the top level must be an object",
-                         file);
+                         shown);
         goto out;
     }
     for (const cJSON *a = root->child; a != NULL; a = a->next) {
         if (!key_known(a->string, ROOT_KEYS, sizeof ROOT_KEYS / sizeof ROOT_KEYS[0])) {
             rc = wxp_err_set(err, WXP_E_INVALID_ARG, a->string,
-                             "%s: unknown top-level member \"%s\"", file, a->string);
+                             "%s: unknown top-level member \"%s\"", shown, a->string);
             goto out;
         }
     }
     cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
     if (!cJSON_IsArray(cases)) {
-        rc = wxp_err_set(err, WXP_E_PARAM_MISSING, "cases", "%s: \"cases\" must be an array", file);
+        rc =
+            wxp_err_set(err, WXP_E_PARAM_MISSING, "cases", "%s: \"cases\" must be an array", shown);
         goto out;
     }
     n = (size_t)cJSON_GetArraySize(cases);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wxp/str.h"
+
 #define AS_NAME(name, desc) #name,
 #define AS_DESC(name, desc) desc,
 static const char *const NAMES[] = {WXP_CODES(AS_NAME)};
@@ -41,19 +43,26 @@ void wxp_err_clear(struct wxp_err *err)
 enum wxp_code wxp_err_set(struct wxp_err *err, enum wxp_code code, const char *field,
                           const char *fmt, ...)
 {
+    int n;
+
     if (err == NULL) {
         return code;
     }
     err->code = code;
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    /* A long field (a file path) keeps its end, the part that names the file. */
+    wxp_str_tail(err->field, sizeof err->field, field);
     if (fmt == NULL) {
         snprintf(err->msg, sizeof err->msg, "%s", wxp_code_desc(code));
         return code;
     }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    /* A cut message ends on a whole UTF-8 character. */
+    if (n >= 0 && (size_t)n >= sizeof err->msg) {
+        err->msg[wxp_utf8_prefix_len(err->msg, sizeof err->msg - 1)] = '\0';
+    }
     return code;
 }
 

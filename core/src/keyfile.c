@@ -14,6 +14,7 @@
 
 #include "wxp/keys.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 /* The certificates of every private key in fixtures/ (TEST ONLY, public), embedded at build time
  * by wxp_embed in core/CMakeLists.txt, so a copy of a fixture key anywhere is recognised. */
@@ -141,7 +142,8 @@ bool wxp_keyfile_warning(const char *path, char *warn, size_t cap)
     /* rule: a private key file must not be open to anyone but its owner (OpenSSH's
      * sshkey_perm_ok refuses mode & 077). src: docs/reliability.md#security */
     if (cap > 0) {
-        const char *shown = wxp_keyfile_shown(path);
+        char shown[WXP_PATH_IN_MSG];
+        wxp_str_tail(shown, sizeof shown, wxp_keyfile_shown(path));
         snprintf(warn, cap, "private key %s is %s (mode %04o); run chmod 600 %s", shown,
                  (mode & 044) != 0 ? "readable by others" : "open to group or others", mode, shown);
     }

@@ -18,6 +18,7 @@
 #include "key_internal.h"
 #include "wxp/keyfile.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 enum wxp_key_kind wxp_key_kind(const struct wxp_key *k)
 {
@@ -260,8 +261,11 @@ enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *le
     size_t n = 0;
     size_t cap = 0;
     enum wxp_code rc = WXP_OK;
-    /* PEM text given where a file name belongs must not come back in the message. */
-    const char *shown = wxp_keyfile_shown(path);
+    /* PEM text given where a file name belongs must not come back in the message; a long path
+     * keeps its end, so the message keeps its reason. */
+    char shown[WXP_PATH_IN_MSG];
+
+    wxp_str_tail(shown, sizeof shown, wxp_keyfile_shown(path));
 
     *out = NULL;
     *len = 0;
@@ -345,7 +349,8 @@ static enum wxp_code from_file(const char *path, const char *id, enum wxp_key_ki
     OPENSSL_cleanse(pem, len);
     wxp_free(pem);
     if (rc != WXP_OK && err != NULL && err->field[0] == '\0') {
-        snprintf(err->field, sizeof err->field, "%s", wxp_keyfile_shown(path));
+        /* A long path keeps its end: the file name is what the reader needs. */
+        wxp_str_tail(err->field, sizeof err->field, wxp_keyfile_shown(path));
     }
     return rc;
 }

@@ -57,3 +57,66 @@ bool wxp_parse_long(const char *s, long lo, long hi, long *out)
     *out = v;
     return true;
 }
+
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+char *wxp_str_tail(char *out, size_t cap, const char *s)
+{
+    const size_t mark = sizeof WXP_ELLIPSIS - 1;
+    const char *tail;
+    size_t len;
+
+    if (cap == 0) {
+        return out;
+    }
+    if (s == NULL) {
+        s = "";
+    }
+    len = strlen(s);
+    if (len < cap) {
+        memcpy(out, s, len + 1);
+        return out;
+    }
+    if (cap < mark + 2) {
+        out[0] = '\0';
+        return out;
+    }
+    /* Room for the mark, the tail and the NUL; then step forward off a split character. */
+    tail = s + len - (cap - mark - 1);
+    while (is_cont((unsigned char)*tail)) {
+        tail++;
+    }
+    memcpy(out, WXP_ELLIPSIS, mark);
+    memcpy(out + mark, tail, strlen(tail) + 1);
+    return out;
+}
+
+size_t wxp_utf8_prefix_len(const char *s, size_t len)
+{
+    size_t i;
+    unsigned char lead;
+    size_t need;
+
+    if (len == 0) {
+        return 0;
+    }
+    /* Back to the lead byte of the last character (at most 3 continuation bytes after it). */
+    i = len - 1;
+    while (i > 0 && len - 1 - i < 3 && is_cont((unsigned char)s[i])) {
+        i--;
+    }
+    lead = (unsigned char)s[i];
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        need = 4;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        need = 3;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+        need = 2;
+    } else {
+        return len;
+    }
+    return len - i < need ? i : len;
+}

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* test_keys.c: PEM loading of private keys, certificates and public keys, and their errors. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/sign.h"
+#include "wxp/str.h"
 
 static void test_keys_loads_merchant_private_key(void **state)
 {
@@ -159,6 +164,53 @@ static void test_keys_wrong_pem_type_is_key_pem(void **state)
     assert_null(k);
 }
 
+/* A checkout deeper than usual (issue 13): a path longer than err.field keeps its END, the file
+ * name, behind "…", and the cut, which falls inside a 3-byte character here, does not split it.
+ * The message keeps its reason after a path longer than its room for one. */
+static void test_keys_long_path_keeps_the_file_name_bug(void **state)
+{
+    /* The field keeps 60 bytes: "/test-merchant-a.cert.pem" (25) and the directory's last 35,
+     * which start on the second byte of U+8BC1 (E8 AF 81). */
+    static const char leaf[] = "a-long-directory-name-\xe8\xaf\x81"
+                               "abcdefghijklmnopqrstuvwxyz0123456";
+    static const char want[] = WXP_ELLIPSIS "abcdefghijklmnopqrstuvwxyz0123456"
+                                            "/test-merchant-a.cert.pem";
+    char top[] = "/tmp/wxp-test-keys-XXXXXX";
+    char dir[256];
+    char link[320];
+    char missing[400];
+    struct wxp_err err;
+    struct wxp_key *k = NULL;
+    int made;
+
+    (void)state;
+    assert_non_null(mkdtemp(top));
+    made = snprintf(dir, sizeof dir, "%s/%s", top, leaf);
+    assert_true(made > 0 && (size_t)made < sizeof dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    made = snprintf(link, sizeof link, "%s/test-merchant-a.cert.pem", dir);
+    assert_true(made > 0 && (size_t)made < sizeof link);
+    assert_int_equal(symlink(t_fixture("certs/test-merchant-a.cert.pem"), link), 0);
+    assert_true(strlen(link) >= sizeof err.field);
+
+    assert_int_equal(wxp_key_private_file(link, &k, &err), WXP_E_KEY_PEM);
+    assert_null(k);
+    assert_string_equal(err.field, want);
+
+    /* Missing, with a path twice the message's room for one: field and message both end whole. */
+    made = snprintf(missing, sizeof missing, "%s/%0200d/%s/no-such-key.pem", top, 0, leaf);
+    assert_true(made > 0 && (size_t)made < sizeof missing);
+    assert_int_equal(wxp_key_private_file(missing, &k, &err), WXP_E_IO);
+    assert_memory_equal(err.field, WXP_ELLIPSIS, strlen(WXP_ELLIPSIS));
+    assert_non_null(strstr(err.field, "/no-such-key.pem"));
+    assert_memory_equal(err.msg, "cannot open " WXP_ELLIPSIS, strlen("cannot open " WXP_ELLIPSIS));
+    assert_non_null(strstr(err.msg, "/no-such-key.pem: No such file"));
+
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(rmdir(top), 0);
+}
+
 static void test_keys_rejects_non_rsa(void **state)
 {
     (void)state;
@@ -239,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_keys_rejects_bad_pubkey_ids),
         cmocka_unit_test(test_keys_missing_file_names_path),
         cmocka_unit_test(test_keys_wrong_pem_type_is_key_pem),
+        cmocka_unit_test(test_keys_long_path_keeps_the_file_name_bug),
         cmocka_unit_test(test_keys_rejects_non_rsa),
         cmocka_unit_test(test_keys_rejects_rsa_below_2048),
         cmocka_unit_test(test_keys_rejects_oversized_pem),

@@ -10,6 +10,7 @@
 #include "mock.h"
 #include "wxp/json.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 #define CONFIG_MAX ((size_t)1024 * 1024)
 
@@ -158,12 +159,13 @@ struct loader {
     const char *file;
     char dir[1024];
     struct wxp_err *err;
-    char *key_warning; /* the config's key_warning[WXP_KEYFILE_WARNING_MAX] */
+    char *key_warning;           /* the config's key_warning[WXP_KEYFILE_WARNING_MAX] */
+    char shown[WXP_PATH_IN_MSG]; /* `file` for messages: a long path keeps its end */
 };
 
 static enum wxp_code bad(struct loader *L, const char *field, const char *why)
 {
-    return wxp_err_set(L->err, WXP_E_INVALID_ARG, field, "%s: %s: %s", L->file, field, why);
+    return wxp_err_set(L->err, WXP_E_INVALID_ARG, field, "%s: %s: %s", L->shown, field, why);
 }
 
 /* A path relative to the config file's directory. */
@@ -281,7 +283,7 @@ static enum wxp_code key_from(struct loader *L, const char *field, enum wxp_key_
     (void)id;
     if (rc != WXP_OK) {
         /* e.msg names the file as wxp_keyfile_shown shows it: never PEM text given as a path. */
-        return wxp_err_set(L->err, rc, field, "%s: %s: %s", L->file, field, e.msg);
+        return wxp_err_set(L->err, rc, field, "%s: %s: %s", L->shown, field, e.msg);
     }
     if (kind == WXP_KEY_PRIVATE && path != NULL) {
         wxp_keyfile_warning(full, L->key_warning, WXP_KEYFILE_WARNING_MAX);
@@ -624,23 +626,24 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
                                         "journal_size",
                                         "admin_token",
                                         "allow_spaces_in_authorization"};
-    struct loader L = {origin, ".", err, c->key_warning};
+    struct loader L = {origin, ".", err, c->key_warning, ""};
     struct wxp_err jerr;
     char copy[1024];
     cJSON *root = NULL;
     const cJSON *it;
     enum wxp_code rc;
 
+    wxp_str_tail(L.shown, sizeof L.shown, origin);
     snprintf(copy, sizeof copy, "%s", origin);
     snprintf(L.dir, sizeof L.dir, "%s", dirname(copy));
     if (len > CONFIG_MAX) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, origin, "%s is larger than %zu bytes", origin,
+        return wxp_err_set(err, WXP_E_TOO_LARGE, origin, "%s is larger than %zu bytes", L.shown,
                            CONFIG_MAX);
     }
     /* A separate buffer: err->msg must not be both the output and an argument of wxp_err_set. */
     rc = wxp_json_check(text, len, NULL, &jerr);
     if (rc != WXP_OK) {
-        return wxp_err_set(err, WXP_E_INVALID_ARG, "", "%s: %s", origin, jerr.msg);
+        return wxp_err_set(err, WXP_E_INVALID_ARG, "", "%s: %s", L.shown, jerr.msg);
     }
     root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
     if (root == NULL || !cJSON_IsObject(root)) {

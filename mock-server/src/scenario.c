@@ -12,6 +12,7 @@
 #include "wxp/envelope.h"
 #include "wxp/json.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 /* Limits; each is stated in docs/mock-scenarios.md. */
 #define SCN_DOC_MAX ((size_t)1024 * 1024) /* bytes of one scenario document */
@@ -114,21 +115,17 @@ static enum wxp_code fail(const struct pctx *c, const char *where, const char *f
     WXP_PRINTF(3, 4);
 
 /* "<origin>: <loc>" in out[cap]. When that does not fit, the origin (a file path) gives way
- * from its start, "...<tail>: <loc>", so the location inside the document stays whole; the
- * caller prints the whole path beside it. The tail starts on a UTF-8 character boundary. */
+ * from its start, "…<tail>: <loc>" (wxp_str_tail: the tail starts on a UTF-8 character
+ * boundary), so the location inside the document stays whole; the caller prints the whole path
+ * beside it. */
 static void locate(char *out, size_t cap, const char *origin, const char *loc)
 {
-    size_t olen = strlen(origin), need = loc[0] != '\0' ? strlen(loc) + 2 : 0;
-    const char *tail = origin;
+    size_t need = loc[0] != '\0' ? strlen(loc) + 2 : 0;
+    char tail[sizeof((struct wxp_err *)0)->field];
+    size_t room = cap > need ? cap - need : 0;
 
-    if (olen + need >= cap) {
-        size_t keep = cap > need + 4 ? cap - need - 4 : 0;
-        tail = origin + olen - (keep < olen ? keep : olen);
-        while (((unsigned char)*tail & 0xC0) == 0x80) {
-            tail++;
-        }
-    }
-    snprintf(out, cap, "%s%s%s%s", tail == origin ? "" : "...", tail, need ? ": " : "", loc);
+    wxp_str_tail(tail, room < sizeof tail ? room : sizeof tail, origin);
+    snprintf(out, cap, "%s%s%s", tail, need ? ": " : "", loc);
 }
 
 static enum wxp_code fail(const struct pctx *c, const char *where, const char *fmt, ...)

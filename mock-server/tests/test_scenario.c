@@ -13,6 +13,7 @@
 #include "mock.h"
 #include "testutil.h"
 #include "wxp/mem.h"
+#include "wxp/str.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ORIGIN "t.json"
@@ -280,7 +281,7 @@ static void test_scenario_long_origin_keeps_the_location(void **state)
     assert_true(n < sizeof err.field);
     assert_true(n > strlen(want));
     assert_string_equal(err.field + n - strlen(want), want);
-    assert_memory_equal(err.field, "...", 3);
+    assert_memory_equal(err.field, WXP_ELLIPSIS, 3);
     assert_true(((unsigned char)err.field[3] & 0xC0) != 0x80);
     assert_non_null(strstr(err.field, "rules.json: rules[0]"));
     /* A short origin is kept whole, as before. */

@@ -77,7 +77,9 @@ const char *wxp_code_desc(enum wxp_code code);
 void wxp_err_clear(struct wxp_err *err);
 
 /* Fills `err` (if not NULL) and returns `code`, so callers write `return wxp_err_set(...)`.
- * `field` may be NULL. A NULL `fmt` uses the table's description. Truncates, never overflows. */
+ * `field` may be NULL. A NULL `fmt` uses the table's description. Never overflows: a field
+ * longer than err->field keeps its end behind a leading "…" (wxp_str_tail: a path keeps its file
+ * name), and a message longer than err->msg is cut at its end, on a UTF-8 character boundary. */
 enum wxp_code wxp_err_set(struct wxp_err *err, enum wxp_code code, const char *field,
                           const char *fmt, ...) WXP_PRINTF(4, 5);
 

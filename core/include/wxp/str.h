@@ -27,4 +27,23 @@ bool wxp_str_starts_with(struct wxp_str s, const char *prefix);
  * (lo >= 0). False, *out untouched, for anything else. */
 bool wxp_parse_long(const char *s, long lo, long hi, long *out);
 
+/* Room for a file path inside a one-line message: cut a longer one with wxp_str_tail, so the
+ * message around it (the reason, strerror, the advice) is never what gets cut. */
+#define WXP_PATH_IN_MSG 160
+
+/* The mark wxp_str_tail puts where it cut: U+2026 HORIZONTAL ELLIPSIS, 3 bytes in UTF-8. */
+#define WXP_ELLIPSIS "\xe2\x80\xa6"
+
+/* Copies the C string `s` (NULL reads as "") into out[0..cap), always NUL-terminated:
+ * whole when it fits (strlen(s) < cap); otherwise its END behind a leading WXP_ELLIPSIS, because
+ * the end of a path is the file name a reader needs ("…/certs/test-merchant-a.cert.pem"). The
+ * kept end starts on a UTF-8 character boundary, so no character is split. A cap too small for
+ * the mark and one byte (cap < 5) gives "". Returns `out`. Does not take ownership of `s`. */
+char *wxp_str_tail(char *out, size_t cap, const char *s);
+
+/* The length of the longest prefix of s[0..len) that does not end inside a UTF-8 sequence: what
+ * to keep when text is cut at `len` bytes from its start. Bytes that are not UTF-8 count as
+ * whole characters. */
+size_t wxp_utf8_prefix_len(const char *s, size_t len);
+
 #endif
