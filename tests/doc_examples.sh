@@ -18,18 +18,20 @@
 # templates that need GitHub, GitLab or Docker). Remove a name from EXCLUDED once its ```sh
 # blocks follow the convention above.
 #
-# Usage: doc_examples.sh --source DIR --path DIRS --cc CC --include DIR --lib LIBFILE
+# Usage: doc_examples.sh --source DIR --path DIRS --cc CC --include DIR... --lib LIBFILE
+# (--include may be repeated: libwxpay's headers live in the source and the build tree).
 set -uo pipefail
 
 EXCLUDED=()
 
-src='' bins='' cc=cc inc='' lib=''
+src='' bins='' cc=cc lib=''
+incs=()
 while [ $# -gt 0 ]; do
     case $1 in
     --source) src=$2 ;;
     --path) bins=$2 ;;
     --cc) cc=$2 ;;
-    --include) inc=$2 ;;
+    --include) incs+=("-I$2") ;;
     --lib) lib=$2 ;;
     *)
         echo "doc_examples: unknown argument $1" >&2
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     shift 2
 done
 if [ -z "$src" ] || [ -z "$bins" ]; then
-    echo "usage: doc_examples.sh --source DIR --path DIRS [--cc CC --include DIR --lib FILE]" >&2
+    echo "usage: doc_examples.sh --source DIR --path DIRS [--cc CC --include DIR... --lib FILE]" >&2
     exit 2
 fi
 
@@ -170,7 +172,7 @@ compile_c() {
     n=$(extract "$src/$rel" c "$dir") || return 1
     for i in $(seq -f %03g "$n"); do
         cp "$dir/$i.block" "$dir/$i.c"
-        if "$cc" -std=c11 -Wall -Wextra -Werror -I"$inc" -o "$dir/$i.out" "$dir/$i.c" "$lib" \
+        if "$cc" -std=c11 -Wall -Wextra -Werror "${incs[@]}" -o "$dir/$i.out" "$dir/$i.c" "$lib" \
             2>"$dir/$i.err"; then
             compiled=$((compiled + 1))
             echo "ok   $rel:$(cat "$dir/$i.line"): C example compiles and links"

@@ -3,7 +3,8 @@
  *
  * It signs each request (WECHATPAY2-SHA256-RSA2048), sends it, verifies the signature of every
  * 2xx answer, and reports what happened in a struct wxpay_result that callers can branch on
- * without parsing strings. The only header libwxpay installs.
+ * without parsing strings. The header to include; it brings in wxpay/version.h, which libwxpay
+ * installs beside it.
  *
  * Thread safety: a struct wxpay_client holds one curl handle (one kept-alive connection) and is
  * NOT safe to share between threads; use one client per thread. Different clients are
@@ -25,6 +26,10 @@
 
 #include <stddef.h>
 
+/* WXPAY_VERSION ("0.1.0"), WXPAY_VERSION_MAJOR/MINOR/PATCH and WXPAY_VERSION_NUM, generated from
+ * the project's version; installed beside this header. */
+#include <wxpay/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,7 +40,6 @@ extern "C" {
 #define WXPAY_EXPORT
 #endif
 
-#define WXPAY_VERSION "0.1.0"
 #define WXPAY_DEFAULT_BASE_URL "https://api.mch.weixin.qq.com"
 
 /* What happened to a call. Exactly one holds; 0 is success. */
