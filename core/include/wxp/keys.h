@@ -38,7 +38,8 @@ enum wxp_code wxp_key_pubkey_pem(const char *pem, size_t len, const char *id, st
                                  struct wxp_err *err) WXP_MUST_CHECK;
 
 /* The same from a file. Add WXP_E_IO (missing or unreadable file; err->field is the path, or a
- * placeholder when the "path" looks like key material: see wxp_keyfile_shown in keyfile.h).
+ * placeholder when the "path" looks like key material: see wxp_keyfile_shown in keyfile.h; a
+ * path longer than err->field keeps its end, the file name, behind "…": wxp_str_tail).
  * The file's bytes are wiped from memory after parsing. The file's permissions are not checked
  * here: wxp_keyfile_warning does that for the programs that print. */
 enum wxp_code wxp_key_private_file(const char *path, struct wxp_key **out,
@@ -50,7 +51,8 @@ enum wxp_code wxp_key_pubkey_file(const char *path, const char *id, struct wxp_k
 
 /* Reads a whole file of at most `max` bytes into a new NUL-terminated buffer (free with
  * wxp_free). WXP_E_IO or WXP_E_TOO_LARGE (err->field = path, as wxp_keyfile_shown shows it:
- * messages never echo PEM text given where a file name belongs). */
+ * messages never echo PEM text given where a file name belongs; a long path keeps its end, in
+ * the field and in the message, whose reason is never cut for it). */
 enum wxp_code wxp_file_read(const char *path, size_t max, char **out, size_t *len,
                             struct wxp_err *err) WXP_MUST_CHECK;
 
