@@ -76,8 +76,9 @@ char *wxp_str_tail(char *out, size_t cap, const char *s)
         s = "";
     }
     len = strlen(s);
+    /* memmove: `out` may be `s` (the tail then starts past the mark's 3 bytes). */
     if (len < cap) {
-        memcpy(out, s, len + 1);
+        memmove(out, s, len + 1);
         return out;
     }
     if (cap < mark + 2) {
@@ -90,7 +91,7 @@ char *wxp_str_tail(char *out, size_t cap, const char *s)
         tail++;
     }
     memcpy(out, WXP_ELLIPSIS, mark);
-    memcpy(out + mark, tail, strlen(tail) + 1);
+    memmove(out + mark, tail, strlen(tail) + 1);
     return out;
 }
 

@@ -90,6 +90,11 @@ static void test_str_tail_rows(void **state)
         assert_string_equal(wxp_str_tail(out, sizeof out, NULL), "");
         assert_ptr_equal(wxp_str_tail(out, 0, "x"), out);
     }
+    {
+        /* In place: a buffer cut to its own first 10 bytes. */
+        char buf[] = "/a/b/c/d/key.pem";
+        assert_string_equal(wxp_str_tail(buf, 10, buf), WXP_ELLIPSIS "ey.pem");
+    }
 }
 
 /* What to keep of text cut at len bytes: never the first bytes of a character without the rest. */

@@ -38,7 +38,8 @@ bool wxp_parse_long(const char *s, long lo, long hi, long *out);
  * whole when it fits (strlen(s) < cap); otherwise its END behind a leading WXP_ELLIPSIS, because
  * the end of a path is the file name a reader needs ("…/certs/test-merchant-a.cert.pem"). The
  * kept end starts on a UTF-8 character boundary, so no character is split. A cap too small for
- * the mark and one byte (cap < 5) gives "". Returns `out`. Does not take ownership of `s`. */
+ * the mark and one byte (cap < 5) gives "". Returns `out`. Does not take ownership of `s`;
+ * `out` may be `s` itself (cutting a buffer in place). */
 char *wxp_str_tail(char *out, size_t cap, const char *s);
 
 /* The length of the longest prefix of s[0..len) that does not end inside a UTF-8 sequence: what
