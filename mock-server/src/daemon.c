@@ -8,6 +8,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -374,6 +375,50 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     fprintf(stderr, "wxpay-mock: libmicrohttpd: %s\n", line);
 }
 
+/* rule: one listener per address. A second mock on a port in use fails with EADDRINUSE (exit 1)
+ * instead of sharing it: SO_REUSEPORT, which libmicrohttpd sets for
+ * MHD_OPTION_LISTENING_ADDRESS_REUSE 1, let two mocks listen on one port and the kernel split the
+ * connections between them. SO_REUSEADDR (libmicrohttpd's own default) is kept, so a mock restarted
+ * on the port right after a stop binds while the old connections wait in TIME_WAIT. An IPv6
+ * socket takes IPv6 only, as libmicrohttpd's MHD_USE_IPv6 does. The socket is made here, not by
+ * libmicrohttpd, so that these options are ours and a failed bind reports its own errno.
+ * src: socket(7) SO_REUSEADDR, SO_REUSEPORT; ipv6(7) IPV6_V6ONLY; docs/mock-server.md#listening.
+ * Returns the listening socket, or -1 with `err` set. */
+static int listen_socket(const struct sockaddr *addr, struct wxp_err *err)
+{
+    socklen_t len = addr->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                                : (socklen_t)sizeof(struct sockaddr_in);
+    int on = 1;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int e;
+
+    if (fd < 0) {
+        wxp_err_set(err, WXP_E_IO, "listen", "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (addr->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)) {
+        wxp_err_set(err, WXP_E_IO, "listen", "setsockopt: %s", strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, addr, len) != 0) {
+        e = errno;
+        wxp_err_set(err, WXP_E_IO, "listen", "%s%s", strerror(e),
+                    e == EADDRINUSE ? " (another process listens there: a mock still running?)"
+                                    : "");
+        goto fail;
+    }
+    if (listen(fd, SOMAXCONN) != 0) {
+        wxp_err_set(err, WXP_E_IO, "listen", "listen: %s", strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
                                       unsigned threads, const struct mock_tls *tls,
                                       struct wxp_err *err)
@@ -382,9 +427,15 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     struct MHD_OptionItem opts[20];
     size_t n = 0;
+    int fd;
 
     if (d == NULL) {
         wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+        return NULL;
+    }
+    fd = listen_socket(addr, err);
+    if (fd < 0) {
+        wxp_free(d);
         return NULL;
     }
     d->srv = srv;
@@ -396,7 +447,7 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     flags |= threads == 0 ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL;
     /* The logger comes first so that libmicrohttpd reports option errors through it. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, d};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, d};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d};
     opts[n++] =
@@ -404,7 +455,6 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     /* Strict request parsing: an HTTP/1.1 request without Host is refused with 400 (RFC 9112
      * §3.2), as any production front end does. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
@@ -419,12 +469,20 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)tls->key_pem};
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    errno = 0;
     d->mhd =
         MHD_start_daemon(flags, 0, NULL, NULL, handler, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (d->mhd == NULL) {
-        wxp_err_set(err, WXP_E_IO, "listen", "cannot listen%s: %s",
-                    tls ? " with TLS (check the certificate and key)" : "",
-                    errno ? strerror(errno) : "libmicrohttpd refused to start");
+        int e = errno;
+        wxp_err_set(err, WXP_E_IO, "listen", "%s%s",
+                    e ? strerror(e) : "libmicrohttpd refused to start",
+                    tls ? " (with TLS: check the certificate and key)" : "");
+        /* libmicrohttpd 0.9.75 closes the given socket on some failed starts (a TLS set-up
+         * failure: seen with strace) and may not on others. Nothing else opens files during
+         * start-up, so a number still open is still this socket. */
+        if (fcntl(fd, F_GETFD) != -1) {
+            close(fd);
+        }
         wxp_free(d);
         return NULL;
     }

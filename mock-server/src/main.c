@@ -363,7 +363,7 @@ int main(int argc, char **argv)
     d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
                           o.https_cert ? &tls : NULL, &err);
     if (d == NULL) {
-        fprintf(stderr, "wxpay-mock: %s on %s\n", err.msg, o.listen);
+        fprintf(stderr, "wxpay-mock: cannot listen on %s: %s\n", o.listen, err.msg);
         goto out;
     }
     scheme = o.https_cert ? "https" : "http";
