@@ -168,8 +168,62 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+#define RFC3339_MS_SIZE 32
+
+/* RFC 3339 UTC with milliseconds, "2026-12-04T16:53:28.123Z" (24 bytes and a NUL), into out. */
+static void rfc3339_ms(int64_t ms, char out[static RFC3339_MS_SIZE])
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms < 0 || gmtime_r(&sec, &tm) == NULL ||
+        strftime(out, RFC3339_MS_SIZE, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+        snprintf(out, RFC3339_MS_SIZE, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    snprintf(out + 19, RFC3339_MS_SIZE - 19, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* One JSON object per line (docs/mock-server.md#request-log): every string is JSON-quoted, so a
+ * strange method or path cannot break the line. `request_id` is the Request-ID header sent with
+ * the answer, NULL when none went out (a dropped connection, a scripted omission). */
+static void log_json(const struct mock_request *req, const struct mock_response *resp,
+                     const char *request_id, int path_len, long long latency)
+{
+    struct wxp_buf line;
+    char when[RFC3339_MS_SIZE];
+    bool ok;
+
+    rfc3339_ms(now_ms(), when);
+    wxp_buf_init(&line, 4096);
+    ok =
+        wxp_buf_addf(&line, "{\"time\":\"%s\",\"seq\":%llu,\"method\":", when,
+                     (unsigned long long)req->seq) == WXP_OK &&
+        wxp_json_quote(&line, req->method, strlen(req->method), NULL) == WXP_OK &&
+        wxp_buf_addstr(&line, ",\"path\":") == WXP_OK &&
+        wxp_json_quote(&line, req->target, (size_t)path_len, NULL) == WXP_OK &&
+        wxp_buf_addf(&line, ",\"status\":%u,\"code\":", resp->drop ? 0U : resp->status) == WXP_OK &&
+        (resp->code[0] ? wxp_json_quote(&line, resp->code, strlen(resp->code), NULL)
+                       : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addstr(&line, ",\"request_id\":") == WXP_OK &&
+        (request_id != NULL ? wxp_json_quote(&line, request_id, strlen(request_id), NULL)
+                            : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addf(&line, ",\"latency_ms\":%lld,\"failed_check\":", latency) == WXP_OK &&
+        (resp->failed_check != NULL
+             ? wxp_json_quote(&line, resp->failed_check, strlen(resp->failed_check), NULL)
+             : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addstr(&line, "}\n") == WXP_OK;
+    if (ok) {
+        fputs(wxp_buf_cstr(&line), stderr);
+    } else {
+        fprintf(stderr, "{\"time\":\"%s\",\"seq\":%llu,\"error\":\"log line too long\"}\n", when,
+                (unsigned long long)req->seq);
+    }
+    wxp_buf_free(&line);
+}
+
 static void log_request(const struct mock_server *srv, const struct mock_request *req,
-                        const struct mock_response *resp)
+                        const struct mock_response *resp, const char *request_id)
 {
     const char *q;
     int path_len;
@@ -184,18 +238,7 @@ static void log_request(const struct mock_server *srv, const struct mock_request
         path_len = 300;
     }
     if (srv->log_json) {
-        struct wxp_buf path;
-        wxp_buf_init(&path, 2048);
-        bool quoted = wxp_json_quote(&path, req->target, (size_t)path_len, NULL) == WXP_OK;
-        fprintf(stderr,
-                "{\"seq\":%llu,\"method\":\"%s\",\"path\":%s,\"status\":%u,\"code\":%s%s%s,"
-                "\"latency_ms\":%lld,\"failed_check\":%s%s%s}\n",
-                (unsigned long long)req->seq, req->method, quoted ? wxp_buf_cstr(&path) : "null",
-                resp->drop ? 0U : resp->status, resp->code[0] ? "\"" : "",
-                resp->code[0] ? resp->code : "null", resp->code[0] ? "\"" : "", latency,
-                resp->failed_check ? "\"" : "", resp->failed_check ? resp->failed_check : "null",
-                resp->failed_check ? "\"" : "");
-        wxp_buf_free(&path);
+        log_json(req, resp, request_id, path_len, latency);
         return;
     }
     fprintf(stderr,
@@ -242,6 +285,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     struct MHD_Response *mr = NULL;
     struct wxp_err err;
     enum MHD_Result ret = MHD_NO;
+    const char *sent_id = NULL; /* the Request-ID header that went out, for the log */
 
     bool close_after;
     const char *framing = framing_problem(req, &close_after);
@@ -260,7 +304,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     if (resp.drop) {
         mock_journal_add(d->srv->journal, req, &resp);
-        log_request(d->srv, req, &resp);
+        log_request(d->srv, req, &resp, NULL);
         mock_response_free(&resp);
         return MHD_NO; /* MHD closes the connection without answering */
     }
@@ -282,6 +326,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
         MHD_add_response_header(mr, "Content-Type", "application/json; charset=utf-8");
     }
     MHD_add_response_header(mr, "Request-ID", h.request_id);
+    sent_id = h.request_id;
     if (h.has_sig) {
         const struct {
             const char *name;
@@ -301,6 +346,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     if (strcasecmp(resp.omit_header, "Request-ID") == 0) {
         MHD_del_response_header(mr, "Request-ID", h.request_id);
+        sent_id = NULL;
     }
     if (atomic_load(&d->stopping) || close_after) {
         /* Stopping: this answer still goes out in full, and the client learns that the
@@ -309,9 +355,12 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     ret = MHD_queue_response(con, resp.status, mr);
     MHD_destroy_response(mr);
+    if (ret != MHD_YES) {
+        sent_id = NULL;
+    }
 out:
     mock_journal_add(d->srv->journal, req, &resp);
-    log_request(d->srv, req, &resp);
+    log_request(d->srv, req, &resp, sent_id);
     mock_response_free(&resp);
     return ret;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_e2e_scenarios.c: wxpay-mock over HTTP: every scenario action and match condition (loaded
  * with --scenario FILE and through POST /__admin/scenarios), the admin API, start-up and usage
- * errors, a port in use, a restart on the same port, graceful stop, --sign-errors,
- * --admin-token and the unknown_openid policy. */
+ * errors, a port in use, a restart on the same port, the JSON request log, graceful stop,
+ * --sign-errors, --admin-token and the unknown_openid policy. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1536,14 +1536,13 @@ static unsigned time_wait_on(unsigned port, bool v6)
     return n;
 }
 
-/* One request with Connection: close over a plain socket, read to the end: the mock closes first,
- * so its side of the connection (local port = the mock's port) goes to TIME_WAIT. */
-static void request_closed_by_mock(const struct e2e_mock *m, bool v6)
+/* Sends `req` (which should ask for Connection: close) over a plain socket and reads to the end
+ * into out[cap]: the mock closes first, so its side of the connection (local port = the mock's
+ * port) goes to TIME_WAIT. */
+static void raw_request(const struct e2e_mock *m, bool v6, const char *req, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    char buf[4096];
-    const char req[] = "GET /__admin/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     size_t got = 0;
     ssize_t r;
     int fd;
@@ -1565,15 +1564,22 @@ static void request_closed_by_mock(const struct e2e_mock *m, bool v6)
     fd = socket(ss.ss_family, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
-    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    while ((r = read(fd, buf + got, sizeof buf - 1 - got)) > 0) {
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    while ((r = read(fd, out + got, cap - 1 - got)) > 0) {
         got += (size_t)r;
-        assert_true(got < sizeof buf - 1);
+        assert_true(got < cap - 1);
     }
-    buf[got] = '\0';
+    out[got] = '\0';
     assert_int_equal(r, 0); /* EOF: the mock closed its side */
-    assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
     close(fd);
+}
+
+static void request_closed_by_mock(const struct e2e_mock *m, bool v6)
+{
+    char buf[4096];
+    raw_request(m, v6, "GET /__admin/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+                sizeof buf);
+    assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
 }
 
 static void health_ok(const struct e2e_mock *m)
@@ -1641,6 +1647,131 @@ static void test_startup_restart_on_same_port(void **state)
     }
 }
 
+/* ---- the JSON request log ------------------------------------------------------------------ */
+
+/* The value of "Request-ID: " in a raw HTTP answer, copied to out[cap]. */
+static void raw_request_id(const char *answer, char *out, size_t cap)
+{
+    const char *p = strstr(answer, "\r\nRequest-ID: ");
+    size_t n;
+    assert_non_null(p);
+    p += 14;
+    n = strcspn(p, "\r");
+    assert_true(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of a Unix time, UTC. */
+static void utc_seconds(time_t t, char out[32])
+{
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_int_equal(strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm), 19);
+}
+
+/* rule: each --log-format json line carries "time" (RFC 3339, UTC, milliseconds, when the answer
+ * was queued) and "request_id" (the Request-ID header sent, null when none went out); every string
+ * is JSON-quoted. src: docs/mock-server.md#request-log */
+static void test_log_json_time_and_request_id(void **state)
+{
+    (void)state;
+    const char *args[] = {"--log-format", "json", NULL};
+    char log[400], sent_id[128], lo[32], hi[32], answer[4096];
+    struct e2e_mock m;
+    struct e2e_resp r;
+    FILE *f;
+    char line[2048];
+    size_t nlines = 0;
+    bool seen[4] = {false, false, false, false};
+    time_t t0 = time(NULL), t1;
+
+    snprintf(log, sizeof log, "%s", tmp_path("json.log"));
+    e2e_start_logged(&m, args, log);
+    /* 1: a signed 204 and its Request-ID. */
+    terminate(&m, "oLogJson", &r);
+    assert_int_equal(r.status, 204);
+    assert_non_null(e2e_header(&r, "Request-ID"));
+    snprintf(sent_id, sizeof sent_id, "%s", e2e_header(&r, "Request-ID"));
+    e2e_resp_free(&r);
+    /* 2: an answer without Request-ID (scripted), 3: a dropped connection. */
+    load_rules(&m,
+               "[{\"match\":{\"openid\":\"oLogOmit\"},\"times\":1,"
+               "\"action\":{\"omit_header\":\"Request-ID\"}},"
+               "{\"match\":{\"openid\":\"oLogDrop\"},\"times\":1,\"action\":{\"drop\":true}}]",
+               2);
+    terminate(&m, "oLogOmit", &r);
+    assert_int_equal(r.status, 204);
+    assert_null(e2e_header(&r, "Request-ID"));
+    e2e_resp_free(&r);
+    terminate(&m, "oLogDrop", &r);
+    assert_int_equal(r.status, 0);
+    e2e_resp_free(&r);
+    /* 4: a method and a path with a double quote stay inside their JSON strings. */
+    raw_request(&m, false, "G\"T /odd\"path HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                answer, sizeof answer);
+    raw_request_id(answer, line, sizeof line);
+    e2e_stop(&m);
+    t1 = time(NULL);
+    utc_seconds(t0, lo);
+    utc_seconds(t1, hi);
+
+    f = fopen(log, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *end = NULL;
+        cJSON *o;
+        const cJSON *rid;
+        const char *path, *when;
+        if (line[0] != '{') {
+            continue; /* "wxpay-mock: signal 15, ..." */
+        }
+        nlines++;
+        o = cJSON_ParseWithLengthOpts(line, strlen(line), &end, 0);
+        if (o == NULL || strcmp(end, "\n") != 0) {
+            fail_msg("not one JSON object per line: %s", line);
+        }
+        when = str_member(o, "time");
+        /* 2026-12-04T16:57:43.099Z: fixed width, so it sorts as text. */
+        if (strlen(when) != 24 || when[10] != 'T' || when[19] != '.' || when[23] != 'Z' ||
+            strspn(when + 20, "0123456789") != 3 || strncmp(when, lo, 19) < 0 ||
+            strncmp(when, hi, 19) > 0) {
+            fail_msg("time \"%s\" is not RFC 3339 UTC with ms between %s and %s", when, lo, hi);
+        }
+        rid = member(o, "request_id");
+        path = str_member(o, "path");
+        if (strcmp(path, PATH_OF("oLogJson")) == 0) {
+            assert_string_equal(rid->valuestring, sent_id);
+            assert_int_equal(num_member(o, "status"), 204);
+            seen[0] = true;
+        } else if (strcmp(path, PATH_OF("oLogOmit")) == 0) {
+            assert_true(cJSON_IsNull(rid));
+            seen[1] = true;
+        } else if (strcmp(path, PATH_OF("oLogDrop")) == 0) {
+            assert_true(cJSON_IsNull(rid));
+            assert_int_equal(num_member(o, "status"), 0);
+            seen[2] = true;
+        } else if (strcmp(path, "/odd\"path") == 0) {
+            char want[128];
+            assert_string_equal(str_member(o, "method"), "G\"T");
+            raw_request_id(answer, want, sizeof want);
+            assert_string_equal(rid->valuestring, want);
+            seen[3] = true;
+        } else {
+            assert_true(cJSON_IsString(rid)); /* the admin call that loaded the rules */
+        }
+        cJSON_Delete(o);
+    }
+    fclose(f);
+    unlink(log);
+    assert_int_equal(nlines, 5);
+    for (size_t i = 0; i < 4; i++) {
+        if (!seen[i]) {
+            fail_msg("log line %zu missing", i + 1);
+        }
+    }
+}
+
 static int setup_tmp(void **state)
 {
     (void)state;
@@ -1691,6 +1822,7 @@ int main(void)
         cmocka_unit_test(test_startup_usage_and_config_errors),
         cmocka_unit_test(test_startup_port_in_use_exits_1),
         cmocka_unit_test(test_startup_restart_on_same_port),
+        cmocka_unit_test(test_log_json_time_and_request_id),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
