@@ -115,9 +115,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     }
     r->target = (char *)(uintptr_t)wxp_buf_cstr(&c->target);
     r->received_ms = now_ms();
-    pthread_mutex_lock(&d->srv->seq_lock);
-    r->seq = ++d->srv->seq;
-    pthread_mutex_unlock(&d->srv->seq_lock);
+    r->seq = mock_server_next_seq(d->srv);
     return c;
 }
 
