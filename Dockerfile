@@ -11,13 +11,14 @@
 # port on 127.0.0.1 only, as above. wxpay and wxpay-conformance are in the image too
 # (docker run --entrypoint wxpay-conformance ...).
 #
-# NOT BUILT where it was written: that machine has a docker client but no Docker engine, and
-# hadolint is not packaged for Debian 12 (apt-cache search hadolint finds nothing), so it was not
-# linted either. Checked instead, on Debian 12: the builder's commands (ci/deps; cmake --preset
-# release -DBUILD_TESTING=OFF; build; cmake --install with DESTDIR) run by hand in a scratch
-# directory; the runtime package names and versions with apt-cache policy (libmicrohttpd12
-# 0.9.75-6, libcjson1 1.7.15, libcurl4 7.88.1, libssl3 3.0); that these cover every library
-# the three binaries need (ldd + dpkg -S; libgnutls30, for --https, comes with libmicrohttpd12).
+# HEALTHCHECK: GET /__admin/health (wxpay-mock-healthcheck, bash only). With --admin-token TOKEN,
+# also pass -e WXPAY_MOCK_ADMIN_TOKEN=TOKEN. Builders that write OCI image configs drop
+# HEALTHCHECK: use buildah/podman build --format docker.
+#
+# Built with buildah 1.28 (Debian 12) on a debootstrap base tagged debian:12-slim, and run with
+# runc: docs/ci.md#how-the-image-was-built-here. Not built with Docker (no engine there), not
+# linted (hadolint is not packaged for Debian 12); ctest mock.healthcheck checks the HEALTHCHECK
+# script and this file's COPY, HEALTHCHECK, ENTRYPOINT and EXPOSE lines.
 
 FROM debian:12-slim AS build
 WORKDIR /src
@@ -33,7 +34,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin wxpay
 COPY --from=build /stage/usr/local/ /usr/local/
+COPY --from=build /src/mock-server/wxpay-mock-healthcheck /usr/local/bin/
 RUN ldconfig
 USER 10001:10001
 EXPOSE 8080
+# GET /__admin/health with bash's /dev/tcp (no curl in this image). With --admin-token TOKEN, also
+# pass -e WXPAY_MOCK_ADMIN_TOKEN=TOKEN, or the check gets 401 and the container turns unhealthy.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["wxpay-mock-healthcheck", "127.0.0.1:8080"]
 ENTRYPOINT ["wxpay-mock", "--listen", "0.0.0.0:8080", "--allow-remote"]

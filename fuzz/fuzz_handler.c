@@ -3,8 +3,8 @@
 /* fuzz_handler.c: the mock's whole request handler without sockets: requests in the text form of
  * reqtext.h (several per input, "%%" between them) go through mock_handle as daemon.c would send
  * them, then into the journal, and answers that are to be signed are signed and verified with the
- * platform keys. One server is built once, as mock-server/src/main.c does, and reset after each
- * input (state, nonces, journal, scenarios), so inputs do not affect each other.
+ * platform keys. One server is built once with mock_server_init, as wxpay-mock's is, and reset
+ * after each input (state, nonces, journal, scenarios), so inputs do not affect each other.
  *
  * Clock: mock_handle reads time(NULL). The request window is set to 100 years, so signed seeds
  * with the fixed timestamp FUZZ_NOW keep verifying; only a timestamp 100 years away from the
@@ -32,30 +32,20 @@ static bool ready;
 
 static void teardown(void)
 {
-    mock_scenarios_free(srv.scenarios);
-    mock_journal_free(srv.journal);
-    mock_nonces_free(srv.nonces);
-    mock_state_free(srv.state);
-    mock_config_free(&srv.cfg);
-    pthread_mutex_destroy(&srv.seq_lock);
+    mock_server_free(&srv);
     wxp_keystore_free(ks);
 }
 
 static void setup(void)
 {
+    struct mock_config cfg;
     struct wxp_err err;
 
-    memset(&srv, 0, sizeof srv);
-    FUZZ_CHECK(mock_config_defaults(&srv.cfg, &err) == WXP_OK);
-    srv.cfg.skew = WINDOW_100_YEARS;
-    srv.cfg.journal_size = 16;
+    FUZZ_CHECK(mock_config_defaults(&cfg, &err) == WXP_OK);
+    cfg.skew = WINDOW_100_YEARS;
+    cfg.journal_size = 16;
+    FUZZ_CHECK(mock_server_init(&srv, &cfg, 1024, false, &err) == WXP_OK);
     srv.quiet = 1;
-    pthread_mutex_init(&srv.seq_lock, NULL);
-    srv.state = mock_state_new(&srv.cfg);
-    srv.nonces = mock_nonces_new(1024);
-    srv.journal = mock_journal_new(srv.cfg.journal_size);
-    srv.scenarios = mock_scenarios_new();
-    FUZZ_CHECK(srv.state && srv.nonces && srv.journal && srv.scenarios);
     ks = fuzz_platform_keystore();
     trace = getenv("WXP_FUZZ_TRACE") != NULL;
     ready = true;
@@ -104,9 +94,7 @@ static void one(const struct wxp_str text)
 
     mock_response_init(&resp);
     if (reqtext_parse(text.ptr, text.len, &req)) {
-        pthread_mutex_lock(&srv.seq_lock);
-        req.seq = ++srv.seq;
-        pthread_mutex_unlock(&srv.seq_lock);
+        req.seq = mock_server_next_seq(&srv);
         mock_handle(&srv, &req, &resp);
         if (trace) {
             fprintf(stderr, "fuzz_handler: %s %s -> %u %s %s\n", req.method, req.target,

@@ -8,6 +8,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -114,9 +115,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     }
     r->target = (char *)(uintptr_t)wxp_buf_cstr(&c->target);
     r->received_ms = now_ms();
-    pthread_mutex_lock(&d->srv->seq_lock);
-    r->seq = ++d->srv->seq;
-    pthread_mutex_unlock(&d->srv->seq_lock);
+    r->seq = mock_server_next_seq(d->srv);
     return c;
 }
 
@@ -167,8 +166,62 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+#define RFC3339_MS_SIZE 32
+
+/* RFC 3339 UTC with milliseconds, "2026-12-04T16:53:28.123Z" (24 bytes and a NUL), into out. */
+static void rfc3339_ms(int64_t ms, char out[static RFC3339_MS_SIZE])
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms < 0 || gmtime_r(&sec, &tm) == NULL ||
+        strftime(out, RFC3339_MS_SIZE, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+        snprintf(out, RFC3339_MS_SIZE, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    snprintf(out + 19, RFC3339_MS_SIZE - 19, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* One JSON object per line (docs/mock-server.md#request-log): every string is JSON-quoted, so a
+ * strange method or path cannot break the line. `request_id` is the Request-ID header sent with
+ * the answer, NULL when none went out (a dropped connection, a scripted omission). */
+static void log_json(const struct mock_request *req, const struct mock_response *resp,
+                     const char *request_id, int path_len, long long latency)
+{
+    struct wxp_buf line;
+    char when[RFC3339_MS_SIZE];
+    bool ok;
+
+    rfc3339_ms(now_ms(), when);
+    wxp_buf_init(&line, 4096);
+    ok =
+        wxp_buf_addf(&line, "{\"time\":\"%s\",\"seq\":%llu,\"method\":", when,
+                     (unsigned long long)req->seq) == WXP_OK &&
+        wxp_json_quote(&line, req->method, strlen(req->method), NULL) == WXP_OK &&
+        wxp_buf_addstr(&line, ",\"path\":") == WXP_OK &&
+        wxp_json_quote(&line, req->target, (size_t)path_len, NULL) == WXP_OK &&
+        wxp_buf_addf(&line, ",\"status\":%u,\"code\":", resp->drop ? 0U : resp->status) == WXP_OK &&
+        (resp->code[0] ? wxp_json_quote(&line, resp->code, strlen(resp->code), NULL)
+                       : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addstr(&line, ",\"request_id\":") == WXP_OK &&
+        (request_id != NULL ? wxp_json_quote(&line, request_id, strlen(request_id), NULL)
+                            : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addf(&line, ",\"latency_ms\":%lld,\"failed_check\":", latency) == WXP_OK &&
+        (resp->failed_check != NULL
+             ? wxp_json_quote(&line, resp->failed_check, strlen(resp->failed_check), NULL)
+             : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addstr(&line, "}\n") == WXP_OK;
+    if (ok) {
+        fputs(wxp_buf_cstr(&line), stderr);
+    } else {
+        fprintf(stderr, "{\"time\":\"%s\",\"seq\":%llu,\"error\":\"log line too long\"}\n", when,
+                (unsigned long long)req->seq);
+    }
+    wxp_buf_free(&line);
+}
+
 static void log_request(const struct mock_server *srv, const struct mock_request *req,
-                        const struct mock_response *resp)
+                        const struct mock_response *resp, const char *request_id)
 {
     const char *q;
     int path_len;
@@ -183,18 +236,7 @@ static void log_request(const struct mock_server *srv, const struct mock_request
         path_len = 300;
     }
     if (srv->log_json) {
-        struct wxp_buf path;
-        wxp_buf_init(&path, 2048);
-        bool quoted = wxp_json_quote(&path, req->target, (size_t)path_len, NULL) == WXP_OK;
-        fprintf(stderr,
-                "{\"seq\":%llu,\"method\":\"%s\",\"path\":%s,\"status\":%u,\"code\":%s%s%s,"
-                "\"latency_ms\":%lld,\"failed_check\":%s%s%s}\n",
-                (unsigned long long)req->seq, req->method, quoted ? wxp_buf_cstr(&path) : "null",
-                resp->drop ? 0U : resp->status, resp->code[0] ? "\"" : "",
-                resp->code[0] ? resp->code : "null", resp->code[0] ? "\"" : "", latency,
-                resp->failed_check ? "\"" : "", resp->failed_check ? resp->failed_check : "null",
-                resp->failed_check ? "\"" : "");
-        wxp_buf_free(&path);
+        log_json(req, resp, request_id, path_len, latency);
         return;
     }
     fprintf(stderr,
@@ -241,6 +283,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     struct MHD_Response *mr = NULL;
     struct wxp_err err;
     enum MHD_Result ret = MHD_NO;
+    const char *sent_id = NULL; /* the Request-ID header that went out, for the log */
 
     bool close_after;
     const char *framing = framing_problem(req, &close_after);
@@ -259,7 +302,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     if (resp.drop) {
         mock_journal_add(d->srv->journal, req, &resp);
-        log_request(d->srv, req, &resp);
+        log_request(d->srv, req, &resp, NULL);
         mock_response_free(&resp);
         return MHD_NO; /* MHD closes the connection without answering */
     }
@@ -281,6 +324,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
         MHD_add_response_header(mr, "Content-Type", "application/json; charset=utf-8");
     }
     MHD_add_response_header(mr, "Request-ID", h.request_id);
+    sent_id = h.request_id;
     if (h.has_sig) {
         const struct {
             const char *name;
@@ -300,6 +344,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     if (strcasecmp(resp.omit_header, "Request-ID") == 0) {
         MHD_del_response_header(mr, "Request-ID", h.request_id);
+        sent_id = NULL;
     }
     if (atomic_load(&d->stopping) || close_after) {
         /* Stopping: this answer still goes out in full, and the client learns that the
@@ -308,9 +353,12 @@ static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
     }
     ret = MHD_queue_response(con, resp.status, mr);
     MHD_destroy_response(mr);
+    if (ret != MHD_YES) {
+        sent_id = NULL;
+    }
 out:
     mock_journal_add(d->srv->journal, req, &resp);
-    log_request(d->srv, req, &resp);
+    log_request(d->srv, req, &resp, sent_id);
     mock_response_free(&resp);
     return ret;
 }
@@ -374,6 +422,50 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     fprintf(stderr, "wxpay-mock: libmicrohttpd: %s\n", line);
 }
 
+/* rule: one listener per address. A second mock on a port in use fails with EADDRINUSE (exit 1)
+ * instead of sharing it: SO_REUSEPORT, which libmicrohttpd sets for
+ * MHD_OPTION_LISTENING_ADDRESS_REUSE 1, let two mocks listen on one port and the kernel split the
+ * connections between them. SO_REUSEADDR (libmicrohttpd's own default) is kept, so a mock restarted
+ * on the port right after a stop binds while the old connections wait in TIME_WAIT. An IPv6
+ * socket takes IPv6 only, as libmicrohttpd's MHD_USE_IPv6 does. The socket is made here, not by
+ * libmicrohttpd, so that these options are ours and a failed bind reports its own errno.
+ * src: socket(7) SO_REUSEADDR, SO_REUSEPORT; ipv6(7) IPV6_V6ONLY; docs/mock-server.md#listening.
+ * Returns the listening socket, or -1 with `err` set. */
+static int listen_socket(const struct sockaddr *addr, struct wxp_err *err)
+{
+    socklen_t len = addr->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                                : (socklen_t)sizeof(struct sockaddr_in);
+    int on = 1;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int e;
+
+    if (fd < 0) {
+        wxp_err_set(err, WXP_E_IO, "listen", "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (addr->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)) {
+        wxp_err_set(err, WXP_E_IO, "listen", "setsockopt: %s", strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, addr, len) != 0) {
+        e = errno;
+        wxp_err_set(err, WXP_E_IO, "listen", "%s%s", strerror(e),
+                    e == EADDRINUSE ? " (another process listens there: a mock still running?)"
+                                    : "");
+        goto fail;
+    }
+    if (listen(fd, SOMAXCONN) != 0) {
+        wxp_err_set(err, WXP_E_IO, "listen", "listen: %s", strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
                                       unsigned threads, const struct mock_tls *tls,
                                       struct wxp_err *err)
@@ -382,9 +474,15 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     struct MHD_OptionItem opts[20];
     size_t n = 0;
+    int fd;
 
     if (d == NULL) {
         wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
+        return NULL;
+    }
+    fd = listen_socket(addr, err);
+    if (fd < 0) {
+        wxp_free(d);
         return NULL;
     }
     d->srv = srv;
@@ -396,7 +494,7 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     flags |= threads == 0 ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL;
     /* The logger comes first so that libmicrohttpd reports option errors through it. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, d};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, d};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d};
     opts[n++] =
@@ -404,7 +502,6 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     /* Strict request parsing: an HTTP/1.1 request without Host is refused with 400 (RFC 9112
      * §3.2), as any production front end does. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
@@ -419,12 +516,20 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)tls->key_pem};
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    errno = 0;
     d->mhd =
         MHD_start_daemon(flags, 0, NULL, NULL, handler, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (d->mhd == NULL) {
-        wxp_err_set(err, WXP_E_IO, "listen", "cannot listen%s: %s",
-                    tls ? " with TLS (check the certificate and key)" : "",
-                    errno ? strerror(errno) : "libmicrohttpd refused to start");
+        int e = errno;
+        wxp_err_set(err, WXP_E_IO, "listen", "%s%s",
+                    e ? strerror(e) : "libmicrohttpd refused to start",
+                    tls ? " (with TLS: check the certificate and key)" : "");
+        /* libmicrohttpd 0.9.75 closes the given socket on some failed starts (a TLS set-up
+         * failure: seen with strace) and may not on others. Nothing else opens files during
+         * start-up, so a number still open is still this socket. */
+        if (fcntl(fd, F_GETFD) != -1) {
+            close(fd);
+        }
         wxp_free(d);
         return NULL;
     }

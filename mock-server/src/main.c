@@ -258,6 +258,7 @@ static int load_scenario_file(struct mock_server *srv, const char *path)
 int main(int argc, char **argv)
 {
     struct opts o = {.listen = "127.0.0.1:8080"};
+    struct mock_config cfg;
     struct mock_server srv;
     struct mock_daemon *d = NULL;
     struct sockaddr_storage ss;
@@ -297,49 +298,42 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    memset(&srv, 0, sizeof srv);
-    if (mock_config_defaults(&srv.cfg, &err) != WXP_OK) {
+    if (mock_config_defaults(&cfg, &err) != WXP_OK) {
         fprintf(stderr, "wxpay-mock: built-in configuration: %s\n", err.msg);
         return 1;
     }
-    if (o.config != NULL && mock_config_load(&srv.cfg, o.config, &err) != WXP_OK) {
+    if (o.config != NULL && mock_config_load(&cfg, o.config, &err) != WXP_OK) {
         fprintf(stderr, "wxpay-mock: config refused: %s\n", err.msg);
-        mock_config_free(&srv.cfg);
+        mock_config_free(&cfg);
         return 1;
     }
-    if (srv.cfg.key_warning[0] != '\0') {
-        fprintf(stderr, "wxpay-mock: warning: %s\n", srv.cfg.key_warning);
+    if (cfg.key_warning[0] != '\0') {
+        fprintf(stderr, "wxpay-mock: warning: %s\n", cfg.key_warning);
     }
     if (o.skew) {
-        srv.cfg.skew = o.skew;
+        cfg.skew = o.skew;
     }
     if (o.no_replay) {
-        srv.cfg.replay_check = false;
+        cfg.replay_check = false;
     }
     if (o.sign_errors) {
-        srv.cfg.sign_errors = true;
+        cfg.sign_errors = true;
     }
     if (o.journal_size) {
-        srv.cfg.journal_size = (size_t)o.journal_size;
+        cfg.journal_size = (size_t)o.journal_size;
     }
     if (o.admin_token) {
-        wxp_free(srv.cfg.admin_token);
-        srv.cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));
+        wxp_free(cfg.admin_token);
+        cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));
+    }
+    rc = 1;
+    /* From here on srv owns the configuration; `out` frees both. */
+    if (mock_server_init(&srv, &cfg, MOCK_NONCE_CACHE_MAX, o.sign_cache, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-mock: %s\n", err.msg);
+        goto out;
     }
     srv.log_json = o.log_json;
     srv.quiet = o.quiet;
-    pthread_mutex_init(&srv.seq_lock, NULL);
-    srv.state = mock_state_new(&srv.cfg);
-    srv.nonces = mock_nonces_new(MOCK_NONCE_CACHE_MAX);
-    srv.journal = mock_journal_new(srv.cfg.journal_size);
-    srv.scenarios = mock_scenarios_new();
-    srv.sign_cache = o.sign_cache ? mock_sign_cache_new(srv.cfg.nsigners) : NULL;
-    rc = 1;
-    if (!srv.state || !srv.nonces || !srv.journal || !srv.scenarios ||
-        (o.sign_cache && !srv.sign_cache)) {
-        fprintf(stderr, "wxpay-mock: out of memory\n");
-        goto out;
-    }
     for (size_t i = 0; i < o.nscenarios; i++) {
         if (load_scenario_file(&srv, o.scenarios[i]) != 0) {
             goto out;
@@ -363,7 +357,7 @@ int main(int argc, char **argv)
     d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
                           o.https_cert ? &tls : NULL, &err);
     if (d == NULL) {
-        fprintf(stderr, "wxpay-mock: %s on %s\n", err.msg, o.listen);
+        fprintf(stderr, "wxpay-mock: cannot listen on %s: %s\n", o.listen, err.msg);
         goto out;
     }
     scheme = o.https_cert ? "https" : "http";
@@ -395,13 +389,7 @@ out:
         OPENSSL_cleanse(tls_key, len); /* a plain memset before free may be optimised away */
         wxp_free(tls_key);
     }
-    mock_scenarios_free(srv.scenarios);
-    mock_sign_cache_free(srv.sign_cache);
-    mock_journal_free(srv.journal);
-    mock_nonces_free(srv.nonces);
-    mock_state_free(srv.state);
-    mock_config_free(&srv.cfg);
+    mock_server_free(&srv);
     mock_sign_cleanup();
-    pthread_mutex_destroy(&srv.seq_lock);
     return rc;
 }

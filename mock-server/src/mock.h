@@ -247,6 +247,27 @@ struct mock_server {
     int quiet;
 };
 
+/* Makes *srv a server for the configuration *cfg (server.c). It takes over what *cfg holds (the
+ * caller's *cfg is zeroed, whatever the result), then makes the authorization state from its
+ * records, a nonce cache of at most nonce_max entries, a journal of cfg->journal_size entries
+ * (at least 1), an empty scenario list and, when sign_cache (--sign-cache), a response signature
+ * cache. log_json and quiet start at 0 and seq at 0; set them afterwards. Returns WXP_OK, or
+ * WXP_E_NOMEM. Whatever it returns, release *srv with mock_server_free, which frees the
+ * configuration too (so records, keys and strings in *cfg must come from wxp_malloc, as the
+ * config loader's do). Example:
+ *     struct mock_config cfg;          filled by mock_config_defaults, mock_config_load
+ *     struct mock_server srv;
+ *     enum wxp_code rc = mock_server_init(&srv, &cfg, MOCK_NONCE_CACHE_MAX, false, &err);
+ *     if (rc == WXP_OK) { ... mock_handle(&srv, &req, &resp) ... }
+ *     mock_server_free(&srv); */
+enum wxp_code mock_server_init(struct mock_server *srv, struct mock_config *cfg, size_t nonce_max,
+                               bool sign_cache, struct wxp_err *err) WXP_MUST_CHECK;
+/* The next request number, 1, 2, ... (thread-safe). */
+uint64_t mock_server_next_seq(struct mock_server *srv);
+/* Frees what mock_server_init made and the configuration it took; leaves *srv zeroed. Only for a
+ * server mock_server_init has seen; never while a daemon still serves it. */
+void mock_server_free(struct mock_server *srv);
+
 /* The whole checking order for one request (check.c). Fills `resp`. */
 void mock_handle(struct mock_server *srv, const struct mock_request *req,
                  struct mock_response *resp);

@@ -25,7 +25,19 @@ void e2e_child_setup(void)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
+static void start(struct e2e_mock *m, const char *const *args, const char *log_path);
+
 void e2e_start(struct e2e_mock *m, const char *const *args)
+{
+    start(m, args, NULL);
+}
+
+void e2e_start_logged(struct e2e_mock *m, const char *const *args, const char *log_path)
+{
+    start(m, args, log_path);
+}
+
+static void start(struct e2e_mock *m, const char *const *args, const char *log_path)
 {
     char ready[300];
     const char *argv[40];
@@ -40,7 +52,9 @@ void e2e_start(struct e2e_mock *m, const char *const *args)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--ready-file";
     argv[n++] = ready;
-    argv[n++] = "--quiet";
+    if (log_path == NULL) {
+        argv[n++] = "--quiet";
+    }
     for (size_t i = 0; args != NULL && args[i] != NULL && n < 38; i++) {
         argv[n++] = args[i];
     }
@@ -49,7 +63,8 @@ void e2e_start(struct e2e_mock *m, const char *const *args)
     assert_true(m->pid >= 0);
     if (m->pid == 0) {
         e2e_child_setup();
-        if (freopen("/dev/null", "w", stdout) == NULL) {
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            (log_path != NULL && freopen(log_path, "w", stderr) == NULL)) {
             _exit(127);
         }
         execv(argv[0], (char *const *)(void *)argv);

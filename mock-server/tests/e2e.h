@@ -20,6 +20,8 @@ struct e2e_mock {
 /* Starts wxpay-mock with extra arguments (NULL-terminated list, may be NULL) and waits for its
  * ready file. */
 void e2e_start(struct e2e_mock *m, const char *const *args);
+/* The same without --quiet: the mock's stderr (its log) goes to the file log_path. */
+void e2e_start_logged(struct e2e_mock *m, const char *const *args, const char *log_path);
 /* In a forked child before exec: die with the test process, so a failed test never leaves a
  * mock running (and holding ctest's output pipe open). */
 void e2e_child_setup(void);

@@ -18,43 +18,32 @@ struct rq {
     char value[4][128];
 };
 
-static struct mock_record the_record;
-
 static struct mock_server *srv_new(const char *token)
 {
     struct mock_server *srv = wxp_malloc(sizeof *srv);
+    struct mock_config cfg;
+    struct mock_record *rec = wxp_malloc(sizeof *rec);
 
     assert_non_null(srv);
-    memset(srv, 0, sizeof *srv);
-    memset(&the_record, 0, sizeof the_record);
-    snprintf(the_record.mchid, sizeof the_record.mchid, "%s", T_MCHID_A);
-    snprintf(the_record.openid, sizeof the_record.openid, "%s", "oA");
-    snprintf(the_record.service_id, sizeof the_record.service_id, "%s", "S1");
-    srv->cfg.records = &the_record;
-    srv->cfg.nrecords = 1;
-    srv->cfg.unknown_policy = MOCK_UNKNOWN_NOT_FOUND;
-    srv->cfg.admin_token = token ? wxp_strndup(token, strlen(token)) : NULL;
-    srv->state = mock_state_new(&srv->cfg);
-    srv->journal = mock_journal_new(10);
-    srv->nonces = mock_nonces_new(10);
-    srv->scenarios = mock_scenarios_new();
-    assert_non_null(srv->state);
-    assert_non_null(srv->journal);
-    assert_non_null(srv->nonces);
-    assert_non_null(srv->scenarios);
-    assert_int_equal(pthread_mutex_init(&srv->seq_lock, NULL), 0);
+    assert_non_null(rec);
+    memset(&cfg, 0, sizeof cfg);
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->mchid, sizeof rec->mchid, "%s", T_MCHID_A);
+    snprintf(rec->openid, sizeof rec->openid, "%s", "oA");
+    snprintf(rec->service_id, sizeof rec->service_id, "%s", "S1");
+    cfg.records = rec;
+    cfg.nrecords = 1;
+    cfg.unknown_policy = MOCK_UNKNOWN_NOT_FOUND;
+    cfg.admin_token = token ? wxp_strndup(token, strlen(token)) : NULL;
+    cfg.journal_size = 10;
+    assert_int_equal(mock_server_init(srv, &cfg, 10, false, NULL), WXP_OK);
     srv->seq = 42;
     return srv;
 }
 
 static void srv_free(struct mock_server *srv)
 {
-    mock_state_free(srv->state);
-    mock_journal_free(srv->journal);
-    mock_nonces_free(srv->nonces);
-    mock_scenarios_free(srv->scenarios);
-    pthread_mutex_destroy(&srv->seq_lock);
-    wxp_free(srv->cfg.admin_token);
+    mock_server_free(srv);
     wxp_free(srv);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_e2e_scenarios.c: wxpay-mock over HTTP: every scenario action and match condition (loaded
  * with --scenario FILE and through POST /__admin/scenarios), the admin API, start-up and usage
- * errors, graceful stop, --sign-errors, --admin-token and the unknown_openid policy. */
+ * errors, a port in use, a restart on the same port, the JSON request log, graceful stop,
+ * --sign-errors, --admin-token and the unknown_openid policy. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1473,6 +1477,301 @@ static void test_startup_usage_and_config_errors(void **state)
     unlink(badscen);
 }
 
+/* ---- listening ----------------------------------------------------------------------------- */
+
+/* The HOST:PORT of a running mock's url (http://HOST:PORT). */
+static const char *hostport(const struct e2e_mock *m)
+{
+    const char *p = strstr(m->url, "://");
+    assert_non_null(p);
+    return p + 3;
+}
+
+static unsigned port_of(const struct e2e_mock *m)
+{
+    const char *colon = strrchr(m->url, ':');
+    assert_non_null(colon);
+    return (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
+/* TCP sockets in TIME_WAIT (state 06) whose local port is `port`, from /proc/net/tcp or tcp6. */
+static unsigned time_wait_on(unsigned port, bool v6)
+{
+    FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");
+    char line[512];
+    unsigned n = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        /* "  sl  local_address rem_address   st ...": "  3: 0100007F:9C8B 0100007F:A1B2 06" */
+        char *local = strchr(line, ':');
+        char *lport, *rem, *st;
+        if (local == NULL) {
+            continue;
+        }
+        local++;
+        while (*local == ' ') {
+            local++;
+        }
+        rem = strchr(local, ' ');
+        lport = memchr(local, ':', rem != NULL ? (size_t)(rem - local) : 0);
+        if (rem == NULL || lport == NULL) {
+            continue;
+        }
+        while (*rem == ' ') {
+            rem++;
+        }
+        st = strchr(rem, ' ');
+        if (st == NULL) {
+            continue;
+        }
+        while (*st == ' ') {
+            st++;
+        }
+        if (strtoul(lport + 1, NULL, 16) == port && strncmp(st, "06", 2) == 0) {
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* Sends `req` (which should ask for Connection: close) over a plain socket and reads to the end
+ * into out[cap]: the mock closes first, so its side of the connection (local port = the mock's
+ * port) goes to TIME_WAIT. */
+static void raw_request(const struct e2e_mock *m, bool v6, const char *req, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    size_t got = 0;
+    ssize_t r;
+    int fd;
+
+    memset(&ss, 0, sizeof ss);
+    if (v6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port_of(m));
+        in6->sin6_addr = in6addr_loopback;
+        len = sizeof *in6;
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port_of(m));
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *in;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    while ((r = read(fd, out + got, cap - 1 - got)) > 0) {
+        got += (size_t)r;
+        assert_true(got < cap - 1);
+    }
+    out[got] = '\0';
+    assert_int_equal(r, 0); /* EOF: the mock closed its side */
+    close(fd);
+}
+
+static void request_closed_by_mock(const struct e2e_mock *m, bool v6)
+{
+    char buf[4096];
+    raw_request(m, v6, "GET /__admin/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+                sizeof buf);
+    assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+}
+
+static void health_ok(const struct e2e_mock *m)
+{
+    cJSON *h = admin_get(m, "/__admin/health");
+    cJSON_Delete(h);
+}
+
+/* rule: a second mock on the port of a running one exits 1 with one line naming the address,
+ * and the first keeps serving (was: SO_REUSEPORT let both listen and share the connections).
+ * src: docs/mock-server.md#listening */
+static void test_startup_port_in_use_exits_1(void **state)
+{
+    (void)state;
+    const char *const families[] = {"127.0.0.1:0", "[::1]:0"};
+
+    for (size_t i = 0; i < 2; i++) {
+        const char *args[] = {"--listen", families[i], NULL};
+        char want[200];
+        struct e2e_mock m;
+        struct run res;
+        e2e_start(&m, args);
+        {
+            const char *a[] = {"--listen", hostport(&m), "--quiet", NULL};
+            const char *e[] = {want, "Address already in use", NULL};
+            snprintf(want, sizeof want, "wxpay-mock: cannot listen on %s: ", hostport(&m));
+            run_mock(a, &res);
+            assert_run(&res, 1, e);
+        }
+        assert_string_equal(res.out, "");
+        assert_int_equal(strncmp(res.err, want, strlen(want)), 0);
+        if (strchr(res.err, '\n') != res.err + strlen(res.err) - 1) {
+            fail_msg("not one line: %s", res.err);
+        }
+        health_ok(&m);
+        e2e_stop(&m);
+    }
+}
+
+/* rule: a mock restarted on the port of one that just stopped starts, while the old connections
+ * are in TIME_WAIT (SO_REUSEADDR). src: docs/mock-server.md#listening */
+static void test_startup_restart_on_same_port(void **state)
+{
+    (void)state;
+    const char *const families[] = {"127.0.0.1:0", "[::1]:0"};
+
+    for (size_t i = 0; i < 2; i++) {
+        const char *args[] = {"--listen", families[i], NULL};
+        char again[160];
+        const char *args2[] = {"--listen", again, NULL};
+        struct e2e_mock m;
+        unsigned port;
+        e2e_start(&m, args);
+        port = port_of(&m);
+        snprintf(again, sizeof again, "%s", hostport(&m));
+        request_closed_by_mock(&m, i == 1);
+        e2e_stop(&m);
+        if (time_wait_on(port, i == 1) == 0) {
+            fail_msg("no connection of %s left in TIME_WAIT: the test would prove nothing", again);
+        }
+        e2e_start(&m, args2);
+        assert_int_equal(port_of(&m), port);
+        health_ok(&m);
+        e2e_stop(&m);
+    }
+}
+
+/* ---- the JSON request log ------------------------------------------------------------------ */
+
+/* The value of "Request-ID: " in a raw HTTP answer, copied to out[cap]. */
+static void raw_request_id(const char *answer, char *out, size_t cap)
+{
+    const char *p = strstr(answer, "\r\nRequest-ID: ");
+    size_t n;
+    assert_non_null(p);
+    p += 14;
+    n = strcspn(p, "\r");
+    assert_true(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of a Unix time, UTC. */
+static void utc_seconds(time_t t, char out[32])
+{
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_int_equal(strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm), 19);
+}
+
+/* rule: each --log-format json line carries "time" (RFC 3339, UTC, milliseconds, when the answer
+ * was queued) and "request_id" (the Request-ID header sent, null when none went out); every string
+ * is JSON-quoted. src: docs/mock-server.md#request-log */
+static void test_log_json_time_and_request_id(void **state)
+{
+    (void)state;
+    const char *args[] = {"--log-format", "json", NULL};
+    char log[400], sent_id[128], lo[32], hi[32], answer[4096];
+    struct e2e_mock m;
+    struct e2e_resp r;
+    FILE *f;
+    char line[2048];
+    size_t nlines = 0;
+    bool seen[4] = {false, false, false, false};
+    time_t t0 = time(NULL), t1;
+
+    snprintf(log, sizeof log, "%s", tmp_path("json.log"));
+    e2e_start_logged(&m, args, log);
+    /* 1: a signed 204 and its Request-ID. */
+    terminate(&m, "oLogJson", &r);
+    assert_int_equal(r.status, 204);
+    assert_non_null(e2e_header(&r, "Request-ID"));
+    snprintf(sent_id, sizeof sent_id, "%s", e2e_header(&r, "Request-ID"));
+    e2e_resp_free(&r);
+    /* 2: an answer without Request-ID (scripted), 3: a dropped connection. */
+    load_rules(&m,
+               "[{\"match\":{\"openid\":\"oLogOmit\"},\"times\":1,"
+               "\"action\":{\"omit_header\":\"Request-ID\"}},"
+               "{\"match\":{\"openid\":\"oLogDrop\"},\"times\":1,\"action\":{\"drop\":true}}]",
+               2);
+    terminate(&m, "oLogOmit", &r);
+    assert_int_equal(r.status, 204);
+    assert_null(e2e_header(&r, "Request-ID"));
+    e2e_resp_free(&r);
+    terminate(&m, "oLogDrop", &r);
+    assert_int_equal(r.status, 0);
+    e2e_resp_free(&r);
+    /* 4: a method and a path with a double quote stay inside their JSON strings. */
+    raw_request(&m, false, "G\"T /odd\"path HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                answer, sizeof answer);
+    raw_request_id(answer, line, sizeof line);
+    e2e_stop(&m);
+    t1 = time(NULL);
+    utc_seconds(t0, lo);
+    utc_seconds(t1, hi);
+
+    f = fopen(log, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *end = NULL;
+        cJSON *o;
+        const cJSON *rid;
+        const char *path, *when;
+        if (line[0] != '{') {
+            continue; /* "wxpay-mock: signal 15, ..." */
+        }
+        nlines++;
+        o = cJSON_ParseWithLengthOpts(line, strlen(line), &end, 0);
+        if (o == NULL || strcmp(end, "\n") != 0) {
+            fail_msg("not one JSON object per line: %s", line);
+        }
+        when = str_member(o, "time");
+        /* 2026-12-04T16:57:43.099Z: fixed width, so it sorts as text. */
+        if (strlen(when) != 24 || when[10] != 'T' || when[19] != '.' || when[23] != 'Z' ||
+            strspn(when + 20, "0123456789") != 3 || strncmp(when, lo, 19) < 0 ||
+            strncmp(when, hi, 19) > 0) {
+            fail_msg("time \"%s\" is not RFC 3339 UTC with ms between %s and %s", when, lo, hi);
+        }
+        rid = member(o, "request_id");
+        path = str_member(o, "path");
+        if (strcmp(path, PATH_OF("oLogJson")) == 0) {
+            assert_string_equal(rid->valuestring, sent_id);
+            assert_int_equal(num_member(o, "status"), 204);
+            seen[0] = true;
+        } else if (strcmp(path, PATH_OF("oLogOmit")) == 0) {
+            assert_true(cJSON_IsNull(rid));
+            seen[1] = true;
+        } else if (strcmp(path, PATH_OF("oLogDrop")) == 0) {
+            assert_true(cJSON_IsNull(rid));
+            assert_int_equal(num_member(o, "status"), 0);
+            seen[2] = true;
+        } else if (strcmp(path, "/odd\"path") == 0) {
+            char want[128];
+            assert_string_equal(str_member(o, "method"), "G\"T");
+            raw_request_id(answer, want, sizeof want);
+            assert_string_equal(rid->valuestring, want);
+            seen[3] = true;
+        } else {
+            assert_true(cJSON_IsString(rid)); /* the admin call that loaded the rules */
+        }
+        cJSON_Delete(o);
+    }
+    fclose(f);
+    unlink(log);
+    assert_int_equal(nlines, 5);
+    for (size_t i = 0; i < 4; i++) {
+        if (!seen[i]) {
+            fail_msg("log line %zu missing", i + 1);
+        }
+    }
+}
+
 static int setup_tmp(void **state)
 {
     (void)state;
@@ -1521,6 +1820,9 @@ int main(void)
         cmocka_unit_test(test_sigterm_lets_inflight_request_finish),
         cmocka_unit_test(test_startup_line_equals_ready_file),
         cmocka_unit_test(test_startup_usage_and_config_errors),
+        cmocka_unit_test(test_startup_port_in_use_exits_1),
+        cmocka_unit_test(test_startup_restart_on_same_port),
+        cmocka_unit_test(test_log_json_time_and_request_id),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
