@@ -227,11 +227,13 @@ static bool not_met(const struct conf_result *r)
     return r->o.verdict == CONF_FAIL || r->o.verdict == CONF_ERROR;
 }
 
-/* Whether a case that did not pass fails the run: what decides between <failure>/<error> and
- * <skipped> in JUnit, so that the JUnit verdicts agree with the exit status. */
+/* Whether a case that did not pass fails the run (the case that stopped the run does, whatever
+ * its severity): what decides between <failure>/<error> and <skipped> in JUnit, so that the
+ * JUnit verdicts agree with the exit status. */
 static bool counts(const struct conf_result *r)
 {
-    return r->c->severity == CONF_MUST || (strict && r->c->severity == CONF_SHOULD);
+    return r->c->severity == CONF_MUST || (strict && r->c->severity == CONF_SHOULD) ||
+           r->o.stop_run;
 }
 
 static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity sev,

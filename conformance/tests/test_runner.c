@@ -559,6 +559,17 @@ static void test_conformance_client_not_found(void **state)
     assert_int_equal(member(c, "exit_status")->valueint, 127);
     assert_true(contains(member(c, "reason")->valuestring, "the run stopped"));
     cJSON_Delete(root);
+
+    /* The case that stops the run is an <error> whatever its severity (CLI-REQ-004 is SHOULD):
+     * the exit status is not 0, so JUnit must not look green. */
+    const char *should[] = {CONF_BIN, "client",      "--cmd",   "wxpay-no-such-client terminate",
+                            "--only", "CLI-REQ-004", "--junit", xml,
+                            NULL};
+    assert_int_equal(run_to(should, out), 3);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "<error message=\"the command could not be run"));
+    assert_true(contains(text, "type=\"SHOULD\""));
+    wxp_free(text);
 }
 
 /* A command that runs but sends no request in the first case (a bash script run with sh that
