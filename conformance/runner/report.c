@@ -618,6 +618,13 @@ int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, 
 
 /* ---- JSON (schema wxpay-conformance/1, documented in docs/conformance.md) -------------------- */
 
+/* Whether the run stopped early (its last case says so): "ok" is then false whatever the
+ * severity of that case. */
+static bool stopped_in(const struct conf_result *rs, size_t n)
+{
+    return n > 0 && rs[n - 1].o.stop_run;
+}
+
 static bool add_json_text(cJSON *obj, const char *name, const char *s, size_t len)
 {
     char *clean = utf8_clean(s ? s : "", s ? len : 0);
@@ -679,7 +686,7 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
              cJSON_AddNumberToObject(sev, "skipped", (double)t[s].skipped) &&
              cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors);
     }
-    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t)) != NULL &&
+    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL &&
          (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         ok = add_json_case(cases, &rs[i]);

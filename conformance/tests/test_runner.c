@@ -564,12 +564,15 @@ static void test_conformance_client_not_found(void **state)
      * the exit status is not 0, so JUnit must not look green. */
     const char *should[] = {CONF_BIN, "client",      "--cmd",   "wxpay-no-such-client terminate",
                             "--only", "CLI-REQ-004", "--junit", xml,
-                            NULL};
+                            "--json", json,          NULL};
     assert_int_equal(run_to(should, out), 3);
     text = read_file(xml, &len);
     assert_true(contains(text, "<error message=\"the command could not be run"));
     assert_true(contains(text, "type=\"SHOULD\""));
     wxp_free(text);
+    root = read_report(json);
+    assert_true(cJSON_IsFalse(member(root, "ok")));
+    cJSON_Delete(root);
 }
 
 /* A command that runs but sends no request in the first case (a bash script run with sh that
