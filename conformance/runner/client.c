@@ -63,6 +63,7 @@ static struct {
     char platform_pub[PATH_CAP];
     char platform_serial[WXP_KEY_ID_MAX + 1];
     char mch_serial[WXP_KEY_ID_MAX + 1];
+    size_t commands_run; /* cases that ran the command since conf_client_begin */
 } RUN;
 
 /* What a case runs with: the values the command was given. */
@@ -176,6 +177,7 @@ int conf_client_begin(struct conf_context *ctx)
         return -1;
     }
     RUN.started = true;
+    RUN.commands_run = 0;
     return 0;
 }
 
@@ -1035,6 +1037,34 @@ static bool is_terminate(const char *path)
            strcmp(path + n - suf, TERMINATE_SUFFIX) == 0;
 }
 
+/* Whether the shell said the command could not be run at all (it exited, rc 0). */
+static bool no_command(int rc, const struct conf_outcome *out)
+{
+    return rc == 0 && (out->exit_status == 126 || out->exit_status == 127);
+}
+
+/* Marks the case as the one that stopped the run, and says why. */
+static void stop(struct conf_outcome *out, int rc, long timeout)
+{
+    if (no_command(rc, out)) {
+        set_reason(out, CONF_ERROR,
+                   "the command could not be run: exit status %d (%s) and no request reached the "
+                   "mock",
+                   out->exit_status,
+                   out->exit_status == 127 ? "command not found" : "found but not executable");
+    } else if (rc > 0) {
+        set_reason(out, CONF_ERROR,
+                   "the command sent no request in the first case and timed out after %ld ms",
+                   timeout);
+    } else {
+        set_reason(out, CONF_ERROR,
+                   "the command sent no request in the first case (exit status %d): it did not "
+                   "run as a client",
+                   out->exit_status);
+    }
+    out->stop_run = true;
+}
+
 /* Runs the command and grades it; the case's set-up (reset, rule) is done. */
 static void run_and_grade(const struct client_run *run, const struct conf_case *c, check_fn check,
                           struct conf_outcome *out)
@@ -1062,6 +1092,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         set_reason(out, CONF_ERROR, "cannot run the command: %s", why);
         goto out;
     }
+    RUN.commands_run++;
     if (rc > 0) {
         out->exit_status = -1;
         set_reason(out, CONF_FAIL, "timed out after %ld ms (the process group was killed)",
@@ -1085,6 +1116,13 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
             first = first ? first : e;
             count++;
         }
+    }
+    /* rule: a command that cannot be run (the shell's 126 "not executable" and 127 "not found",
+     * or a first case with no request at all) is not graded case after case: the run stops.
+     * src: docs/conformance.md#exit-status */
+    if (entries != NULL && count_all == 0 && (RUN.commands_run == 1 || no_command(rc, out))) {
+        stop(out, rc, timeout);
+        goto out;
     }
     shown = first ? first : other;
     if (shown != NULL && journaled_read(shown, &j) != 0) {

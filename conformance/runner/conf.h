@@ -56,6 +56,9 @@ struct conf_outcome {
     struct wxp_buf response; /* what came back (status line, headers, body) */
     struct wxp_buf output;   /* client mode: the command's stdout+stderr (capped) */
     int exit_status;         /* client mode */
+    /* Set when the run cannot go on (client mode: the command could not be run); `reason` says
+     * why. The runner stops after this case and exits 3. */
+    bool stop_run;
 };
 void conf_outcome_init(struct conf_outcome *o);
 void conf_outcome_free(struct conf_outcome *o);
@@ -74,7 +77,7 @@ struct conf_context {
     const char *openid_prefix; /* fresh openids are prefix + random */
     const char *command;       /* client mode: the command line, run with sh -c */
     long timeout_ms;           /* per case */
-    bool verbose;
+    bool verbose;              /* show what a case that did not pass sent and received */
 };
 
 /* Runs one case of the matching mode. Fills `out` (already initialised). */
@@ -96,6 +99,7 @@ void conf_client_end(struct conf_context *ctx);
 struct conf_http_resp {
     long status;         /* 0: no answer */
     int curl_code;       /* CURLcode */
+    char error[256];     /* curl's own words for a failed exchange (CURLOPT_ERRORBUFFER), or "" */
     struct wxp_buf head; /* raw response header lines, "Name: value\r\n"... */
     struct wxp_buf body;
 };
@@ -130,13 +134,25 @@ struct conf_result {
     const struct conf_case *c;
     struct conf_outcome o;
 };
+/* --strict: SHOULD failures fail the run (exit status, JSON "ok", JUnit <failure>) as MUST ones
+ * do. Set once by main before any report. */
+void conf_report_set_strict(bool on);
 void conf_report_progress(const struct conf_result *r, size_t index, size_t total);
-/* Prints the summary; returns the exit status: 0 when every MUST passed, else 1. */
-int conf_report_summary(const struct conf_result *rs, size_t n, const char *target);
+/* Verbose detail of a case that did not pass, on stderr: the request, the answer and (client
+ * mode) the exit status and the first lines of the command's output, each bounded (long lines
+ * cut with their full length noted), PEM private key blocks left out. */
+void conf_report_detail(const struct conf_result *r);
+/* Up to `max_lines` lines of `text` on stderr, each indented and cut at a bounded width, control
+ * bytes shown as '?', PEM private key blocks left out; notes how much was not shown. */
+void conf_report_excerpt(const char *text, size_t len, size_t max_lines);
+/* Prints the summary; returns the exit status: 0 when every MUST (with --strict, and SHOULD)
+ * case passed, else 1. `stopped`: why the run stopped before its end, or NULL. */
+int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,
+                        const char *stopped);
 int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, const char *suite);
 int conf_report_json(const char *path, const struct conf_result *rs, size_t n, const char *mode,
                      const char *target);
 int conf_report_html(const char *path, const struct conf_result *rs, size_t n, const char *mode,
-                     const char *target);
+                     const char *target, const char *stopped);
 
 #endif

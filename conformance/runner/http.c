@@ -2,6 +2,7 @@
 /* http.c: one HTTP exchange over libcurl, exactly as the executors describe it: their header
  * lines, the path sent as is, and the raw header lines of the last response kept for grading. */
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,6 +18,7 @@ void conf_http_init(struct conf_http_resp *r)
 {
     r->status = 0;
     r->curl_code = 0;
+    r->error[0] = '\0';
     wxp_buf_init(&r->head, HEAD_MAX);
     wxp_buf_init(&r->body, BODY_MAX);
 }
@@ -74,10 +76,13 @@ void conf_http(const char *method, const char *url, const char *const *headers, 
     struct curl_slist *list = NULL, *tmp;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     long status = 0;
+    char ebuf[CURL_ERROR_SIZE];
 
     wxp_buf_reset(&out->head);
     wxp_buf_reset(&out->body);
     out->status = 0;
+    out->error[0] = '\0';
+    ebuf[0] = '\0';
     h = curl_easy_init();
     if (h == NULL) {
         goto out;
@@ -96,6 +101,7 @@ void conf_http(const char *method, const char *url, const char *const *headers, 
         list = tmp;
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the signed target must be the sent one */
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -122,6 +128,10 @@ void conf_http(const char *method, const char *url, const char *const *headers, 
     }
 out:
     out->curl_code = (int)rc;
+    if (rc != CURLE_OK) {
+        snprintf(out->error, sizeof out->error, "%s",
+                 ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
+    }
     curl_slist_free_all(list);
     curl_easy_cleanup(h);
 }

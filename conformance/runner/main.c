@@ -18,12 +18,16 @@
 #include "wxp/str.h"
 
 /* Exit statuses (documented in --help and docs/conformance.md#exit-status). */
-#define EXIT_GRADED_OK 0   /* every MUST case passed */
-#define EXIT_GRADED_FAIL 1 /* a MUST case failed or could not be run */
+#define EXIT_GRADED_OK 0   /* every MUST case passed (with --strict, and every SHOULD case) */
+#define EXIT_GRADED_FAIL 1 /* such a case failed or could not be run */
 #define EXIT_USAGE 2
-#define EXIT_RUNNER 3 /* the runner itself could not start or write a report */
+/* The runner could not start, could not reach the server, could not run the client command, or
+ * could not write a report: nothing was graded (or not all of it). */
+#define EXIT_RUNNER 3
 
 #define MAX_ONLY 256
+/* Lines of the command's output shown when the run stops because it could not be run. */
+#define STOP_OUTPUT_LINES 10
 
 enum cmd { CMD_NONE, CMD_LIST, CMD_SERVER, CMD_CLIENT };
 
@@ -36,6 +40,7 @@ struct opts {
     const char *only[MAX_ONLY];
     size_t nonly;
     const char *junit, *json, *html;
+    bool strict;
 };
 
 /* Which commands take an option. */
@@ -70,7 +75,10 @@ static const struct {
     {"--junit", "FILE", FOR_SERVER | FOR_CLIENT, "write a JUnit XML report"},
     {"--json", "FILE", FOR_SERVER | FOR_CLIENT, "write a JSON report (schema wxpay-conformance/1)"},
     {"--html", "FILE", FOR_SERVER | FOR_CLIENT, "write a self-contained HTML report"},
-    {"--verbose", NULL, FOR_SERVER | FOR_CLIENT, "say more while running (also -v)"},
+    {"--strict", NULL, FOR_SERVER | FOR_CLIENT,
+     "SHOULD failures fail the run and JUnit too (default: warnings)"},
+    {"--verbose", NULL, FOR_SERVER | FOR_CLIENT,
+     "show what a case that did not pass sent and received (also -v)"},
 };
 
 static void usage(FILE *out)
@@ -102,10 +110,15 @@ static void usage(FILE *out)
         }
     }
     fprintf(out, "\nexit status:\n"
-                 "  0  every MUST case passed (SHOULD failures are warnings, INFO is reported)\n"
-                 "  1  a MUST case failed or could not be run\n"
+                 "  0  every MUST case passed (SHOULD failures are warnings, INFO is reported;\n"
+                 "     with --strict every SHOULD case must pass too)\n"
+                 "  1  such a case failed or could not be run\n"
                  "  2  usage error\n"
-                 "  3  the runner could not start (e.g. wxpay-mock failed) or write a report\n"
+                 "  3  the runner could not start (e.g. wxpay-mock failed), the server at\n"
+                 "     --base-url did not answer, the client command could not be run, or a\n"
+                 "     report could not be written\n"
+                 "JUnit agrees with the exit status: only a case that fails the run is <failure>\n"
+                 "or <error>; a SHOULD or INFO difference that does not is <skipped>.\n"
                  "\nEnvironment: NO_COLOR disables colour in progress lines.\n"
                  "Documentation: docs/conformance.md\n");
 }
@@ -266,6 +279,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct conf_context
         }
         if (strcmp(a, "--verbose") == 0) {
             ctx->verbose = true;
+        } else if (strcmp(a, "--strict") == 0) {
+            o->strict = true;
         } else if (strcmp(a, "--json") == 0 && o->cmd == CMD_LIST) {
             o->list_json = true;
         } else if (strcmp(a, "--markdown") == 0) {
@@ -498,7 +513,7 @@ static double now_seconds(void)
 }
 
 static int write_reports(const struct opts *o, const struct conf_result *rs, size_t n,
-                         const char *mode, const char *target)
+                         const char *mode, const char *target, const char *stopped)
 {
     char suite[64];
     int rc = 0;
@@ -509,10 +524,27 @@ static int write_reports(const struct opts *o, const struct conf_result *rs, siz
     if (o->json != NULL && conf_report_json(o->json, rs, n, mode, target) != 0) {
         rc = -1;
     }
-    if (o->html != NULL && conf_report_html(o->html, rs, n, mode, target) != 0) {
+    if (o->html != NULL && conf_report_html(o->html, rs, n, mode, target, stopped) != 0) {
         rc = -1;
     }
     return rc;
+}
+
+/* Says on stderr why the run stops after case `done` of `total`: the case's reason, then the
+ * first lines of the command's output (bounded, no key material). The case's reason gets the
+ * same note, so that every report says why the run stopped. Returns the note, kept in `buf`. */
+static const char *stop_note(struct conf_result *r, size_t done, size_t total, char *buf,
+                             size_t cap)
+{
+    snprintf(buf, cap, "%s; the run stopped after case %zu of %zu", r->o.reason, done, total);
+    snprintf(r->o.reason, sizeof r->o.reason, "%s", buf);
+    fprintf(stderr, "wxpay-conformance: %s\n", buf);
+    if (r->c->mode == CONF_CLIENT) {
+        fprintf(stderr, "wxpay-conformance: the command's first lines of stdout and stderr:\n");
+        conf_report_excerpt(wxp_buf_cstr(&r->o.output), r->o.output.len, STOP_OUTPUT_LINES);
+    }
+    fflush(stderr);
+    return buf;
 }
 
 static int run(const struct conf_catalog *cat, const struct opts *o, struct conf_context *ctx)
@@ -523,6 +555,9 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
     size_t n = 0;
     const char *user_url = ctx->base_url;
     char target[1024];
+    char stop_why[sizeof rs->o.reason + 64];
+    const char *stopped = NULL;
+    size_t ran = 0;
     int status = EXIT_RUNNER;
 
     for (size_t i = 0; i < o->nonly; i++) {
@@ -548,8 +583,8 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
         goto out;
     }
 
+    /* begin prints why it failed, in one line */
     if ((mode == CONF_SERVER ? conf_server_begin(ctx) : conf_client_begin(ctx)) != 0) {
-        fprintf(stderr, "wxpay-conformance: could not start the %s run\n", mname);
         goto out;
     }
     /* begin may have started the bundled mock and pointed base_url at it; copy it now, since
@@ -564,17 +599,24 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
     }
     fprintf(stderr, "wxpay-conformance: %zu %s case%s against %s\n", n, mname, n == 1 ? "" : "s",
             target);
-    for (size_t i = 0; i < n; i++) {
+    for (ran = 0; ran < n && stopped == NULL; ran++) {
+        struct conf_result *r = &rs[ran];
         double t0 = now_seconds();
         if (mode == CONF_SERVER) {
-            conf_run_server_case(ctx, rs[i].c, &rs[i].o);
+            conf_run_server_case(ctx, r->c, &r->o);
         } else {
-            conf_run_client_case(ctx, rs[i].c, &rs[i].o);
+            conf_run_client_case(ctx, r->c, &r->o);
         }
-        if (rs[i].o.seconds <= 0) {
-            rs[i].o.seconds = now_seconds() - t0;
+        if (r->o.seconds <= 0) {
+            r->o.seconds = now_seconds() - t0;
         }
-        conf_report_progress(&rs[i], i, n);
+        conf_report_progress(r, ran, n);
+        if (ctx->verbose && (r->o.verdict == CONF_FAIL || r->o.verdict == CONF_ERROR)) {
+            conf_report_detail(r);
+        }
+        if (r->o.stop_run) {
+            stopped = stop_note(r, ran + 1, n, stop_why, sizeof stop_why);
+        }
     }
     if (mode == CONF_SERVER) {
         conf_server_end(ctx);
@@ -582,8 +624,12 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
         conf_client_end(ctx);
     }
 
-    status = conf_report_summary(rs, n, target);
-    if (write_reports(o, rs, n, mname, target) != 0) {
+    /* Stopped early: the summary and the reports hold the cases run so far. */
+    status = conf_report_summary(rs, ran, target, stopped);
+    if (stopped != NULL) {
+        status = EXIT_RUNNER;
+    }
+    if (write_reports(o, rs, ran, mname, target, stopped) != 0) {
         status = EXIT_RUNNER;
     }
 out:
@@ -643,6 +689,7 @@ int main(int argc, char **argv)
         conf_catalog_free(&cat);
         return EXIT_RUNNER;
     }
+    conf_report_set_strict(o.strict);
     rc = run(&cat, &o, &ctx);
     curl_global_cleanup();
     conf_catalog_free(&cat);

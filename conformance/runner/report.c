@@ -90,6 +90,98 @@ void conf_report_progress(const struct conf_result *r, size_t index, size_t tota
     fflush(stderr);
 }
 
+/* ---- verbose detail ------------------------------------------------------------------------ */
+
+/* What one line of an excerpt shows (an Authorization header fits); the rest of a longer line is
+ * replaced by its length. */
+#define EXCERPT_WIDTH 640
+#define DETAIL_LINES 40
+#define OUTPUT_LINES 20
+#define INDENT "        "
+
+static bool has(const char *p, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (memcmp(p + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void show_line(const char *p, size_t len)
+{
+    size_t shown = len > EXCERPT_WIDTH ? EXCERPT_WIDTH : len;
+    while (shown < len && shown > 0 && ((unsigned char)p[shown] & 0xC0) == 0x80) {
+        shown--; /* do not cut a UTF-8 sequence */
+    }
+    fputs(INDENT, stderr);
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        fputc(ch < 0x20 || ch == 0x7F ? '?' : ch, stderr);
+    }
+    if (shown < len) {
+        fprintf(stderr, " [cut: the line has %zu bytes]", len);
+    }
+    fputc('\n', stderr);
+}
+
+/* rule: no private key material in what the runner prints, even when a command or a server
+ * echoes a key: a PEM private key block becomes one note. src: style B4 (private keys). */
+void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
+{
+    size_t at = 0, lines = 0, hidden = 0;
+    bool in_key = false;
+    while (at < len) {
+        const char *p = text + at;
+        const char *nl = memchr(p, '\n', len - at);
+        size_t l = nl != NULL ? (size_t)(nl - p) : len - at;
+        at += l + (nl != NULL ? 1 : 0);
+        if (l > 0 && p[l - 1] == '\r') {
+            l--;
+        }
+        if (in_key) {
+            in_key = !has(p, l, "-----END");
+            continue;
+        }
+        if (lines == max_lines) {
+            hidden++;
+            continue;
+        }
+        lines++;
+        if (has(p, l, "-----BEGIN") && has(p, l, "PRIVATE KEY")) {
+            in_key = !has(p, l, "-----END");
+            fputs(INDENT "[private key material not shown]\n", stderr);
+            continue;
+        }
+        show_line(p, l);
+    }
+    if (hidden > 0) {
+        fprintf(stderr, INDENT "[%zu more line%s not shown; %zu bytes in all]\n", hidden,
+                hidden == 1 ? "" : "s", len);
+    }
+}
+
+void conf_report_detail(const struct conf_result *r)
+{
+    const struct conf_outcome *o = &r->o;
+    if (o->request.len > 0) {
+        fprintf(stderr, INDENT "--- sent (%zu bytes) ---\n", o->request.len);
+        conf_report_excerpt(wxp_buf_cstr(&o->request), o->request.len, DETAIL_LINES);
+    }
+    if (o->response.len > 0) {
+        fprintf(stderr, INDENT "--- received (%zu bytes) ---\n", o->response.len);
+        conf_report_excerpt(wxp_buf_cstr(&o->response), o->response.len, DETAIL_LINES);
+    }
+    if (r->c->mode == CONF_CLIENT) {
+        fprintf(stderr, INDENT "--- exit status %d; stdout and stderr (%zu bytes) ---\n",
+                o->exit_status, o->output.len);
+        conf_report_excerpt(wxp_buf_cstr(&o->output), o->output.len, OUTPUT_LINES);
+    }
+    fflush(stderr);
+}
+
 static void count(const struct conf_result *rs, size_t n, struct tally t[NSEV])
 {
     memset(t, 0, NSEV * sizeof *t);
@@ -112,16 +204,36 @@ static void count(const struct conf_result *rs, size_t n, struct tally t[NSEV])
     }
 }
 
+/* Set once by main before any report (--strict): SHOULD cases then count as MUST ones. */
+static bool strict;
+
+void conf_report_set_strict(bool on)
+{
+    strict = on;
+}
+
 /* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
- * warnings and INFO cases never fail a run. src: issue 5 "Reports", docs/conformance.md. */
+ * warnings (with --strict they fail the run too) and INFO cases never fail a run.
+ * src: docs/conformance.md#exit-status. */
 static bool run_ok(const struct tally t[NSEV])
 {
-    return t[CONF_MUST].failed == 0 && t[CONF_MUST].errors == 0;
+    bool must_ok = t[CONF_MUST].failed == 0 && t[CONF_MUST].errors == 0;
+    bool should_ok = t[CONF_SHOULD].failed == 0 && t[CONF_SHOULD].errors == 0;
+    return must_ok && (!strict || should_ok);
 }
 
 static bool not_met(const struct conf_result *r)
 {
     return r->o.verdict == CONF_FAIL || r->o.verdict == CONF_ERROR;
+}
+
+/* Whether a case that did not pass fails the run (the case that stopped the run does, whatever
+ * its severity): what decides between <failure>/<error> and <skipped> in JUnit, so that the
+ * JUnit verdicts agree with the exit status. */
+static bool counts(const struct conf_result *r)
+{
+    return r->c->severity == CONF_MUST || (strict && r->c->severity == CONF_SHOULD) ||
+           r->o.stop_run;
 }
 
 static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity sev,
@@ -143,7 +255,8 @@ static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity 
     }
 }
 
-int conf_report_summary(const struct conf_result *rs, size_t n, const char *target)
+int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,
+                        const char *stopped)
 {
     struct tally t[NSEV];
     count(rs, n, t);
@@ -155,10 +268,18 @@ int conf_report_summary(const struct conf_result *rs, size_t n, const char *targ
                t[s].errors);
     }
     list_ids(rs, n, CONF_MUST, "MUST cases failed or not run");
-    list_ids(rs, n, CONF_SHOULD, "Warning: SHOULD cases not met");
+    list_ids(rs, n, CONF_SHOULD,
+             strict ? "SHOULD cases failed or not run (--strict)"
+                    : "Warning: SHOULD cases not met");
     list_ids(rs, n, CONF_INFO, "Note: INFO cases that differ (reported only)");
-    if (run_ok(t)) {
-        printf("Result: PASS: every MUST case passed\n");
+    if (stopped != NULL) {
+        printf("Result: STOPPED: %s\n", stopped);
+    } else if (run_ok(t)) {
+        printf("Result: PASS: every MUST%s case passed\n", strict ? " and SHOULD" : "");
+    } else if (strict) {
+        printf("Result: FAIL: %zu MUST and %zu SHOULD cases failed, %zu could not be run\n",
+               t[CONF_MUST].failed, t[CONF_SHOULD].failed,
+               t[CONF_MUST].errors + t[CONF_SHOULD].errors);
     } else {
         printf("Result: FAIL: %zu MUST case%s failed, %zu could not be run\n", t[CONF_MUST].failed,
                t[CONF_MUST].failed == 1 ? "" : "s", t[CONF_MUST].errors);
@@ -395,11 +516,13 @@ static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r,
     return rc;
 }
 
-/* rule: INFO results are reported as skipped so they never fail a CI job. src: issue 5. */
+/* rule: a case that did not pass is <failure> (or <error>) only when it fails the run; a
+ * SHOULD (without --strict) or INFO difference is <skipped> with its severity in the message, so
+ * a green run never shows red tests in CI. src: docs/conformance.md#exit-status. */
 static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
 {
     const struct conf_outcome *o = &r->o;
-    bool info = r->c->severity == CONF_INFO;
+    bool noted = not_met(r) && !counts(r);
     const char *elem = NULL;
     enum wxp_code rc = wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s\" name=\"",
                                     mode_name(r->c->mode));
@@ -415,9 +538,12 @@ static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
     if (rc == WXP_OK) {
         rc = wxp_buf_addf(b, "\" time=\"%.3f\">\n", o->seconds);
     }
-    if (o->verdict == CONF_SKIP || (info && not_met(r))) {
+    if (o->verdict == CONF_SKIP || noted) {
         if (rc == WXP_OK) {
-            rc = wxp_buf_addf(b, "      <skipped message=\"%s", info && not_met(r) ? "INFO: " : "");
+            rc = wxp_buf_addf(b, "      <skipped message=\"%s%s%s",
+                              noted ? conf_severity_name(r->c->severity) : "",
+                              noted ? " not met (does not fail the run): " : "",
+                              o->verdict == CONF_ERROR ? "could not be run: " : "");
         }
         if (rc == WXP_OK) {
             rc = add_cstr(b, o->reason, ESC_XML_ATTR);
@@ -457,8 +583,7 @@ int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, 
     enum wxp_code rc;
 
     for (size_t i = 0; i < n; i++) {
-        bool info = rs[i].c->severity == CONF_INFO;
-        if (rs[i].o.verdict == CONF_SKIP || (info && not_met(&rs[i]))) {
+        if (rs[i].o.verdict == CONF_SKIP || (not_met(&rs[i]) && !counts(&rs[i]))) {
             skipped++;
         } else if (rs[i].o.verdict == CONF_FAIL) {
             failures++;
@@ -492,6 +617,13 @@ int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, 
 }
 
 /* ---- JSON (schema wxpay-conformance/1, documented in docs/conformance.md) -------------------- */
+
+/* Whether the run stopped early (its last case says so): "ok" is then false whatever the
+ * severity of that case. */
+static bool stopped_in(const struct conf_result *rs, size_t n)
+{
+    return n > 0 && rs[n - 1].o.stop_run;
+}
 
 static bool add_json_text(cJSON *obj, const char *name, const char *s, size_t len)
 {
@@ -554,7 +686,7 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
              cJSON_AddNumberToObject(sev, "skipped", (double)t[s].skipped) &&
              cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors);
     }
-    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t)) != NULL &&
+    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL &&
          (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         ok = add_json_case(cases, &rs[i]);
@@ -675,7 +807,7 @@ static enum wxp_code html_row(struct wxp_buf *b, size_t i, const struct conf_res
 }
 
 int conf_report_html(const char *path, const struct conf_result *rs, size_t n, const char *mode,
-                     const char *target)
+                     const char *target, const char *stopped)
 {
     struct tally t[NSEV];
     struct wxp_buf b;
@@ -698,8 +830,19 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           "</code><br>Generated at %s<br>Result: <span class=\"%s\">%s</span></p>\n"
                           "<table class=\"sum\"><tr><th>Severity</th><th>Passed</th>"
                           "<th>Failed</th><th>Skipped</th><th>Errors</th></tr>\n",
-                          stamp, run_ok(t) ? "ok" : "bad",
-                          run_ok(t) ? "PASS: every MUST case passed" : "FAIL: a MUST case failed");
+                          stamp, run_ok(t) && stopped == NULL ? "ok" : "bad",
+                          stopped != NULL ? "STOPPED"
+                          : run_ok(t)     ? "PASS: every case that counts passed"
+                                          : "FAIL: a case that counts failed");
+    }
+    if (rc == WXP_OK && stopped != NULL) {
+        rc = wxp_buf_addstr(&b, "<p class=\"bad\">The run stopped: ");
+        if (rc == WXP_OK) {
+            rc = add_cstr(&b, stopped, ESC_HTML);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(&b, "</p>\n");
+        }
     }
     for (int s = CONF_MUST; rc == WXP_OK && s <= CONF_INFO; s++) {
         rc = wxp_buf_addf(&b,
@@ -715,8 +858,11 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
         rc = html_row(&b, i, &rs[i]);
     }
     if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(&b, "</table>\n<p>MUST failures fail the run; SHOULD failures are "
-                                "warnings; INFO results are reported only.</p>\n</body></html>\n");
+        rc = wxp_buf_addf(&b,
+                          "</table>\n<p>MUST failures fail the run; %s; INFO results are "
+                          "reported only.</p>\n</body></html>\n",
+                          strict ? "SHOULD failures fail it too (--strict)"
+                                 : "SHOULD failures are warnings");
     }
     return finish(path, &b, rc);
 }

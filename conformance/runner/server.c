@@ -1357,6 +1357,25 @@ static int load_keys(const struct conf_context *ctx)
     return 0;
 }
 
+/* rule: a server that does not answer at all is not graded case after case: one connection to
+ * the base URL first; any HTTP answer (a 404 too) counts as reachable.
+ * src: docs/conformance.md#exit-status */
+static int check_reachable(const struct conf_context *ctx)
+{
+    struct conf_http_resp resp;
+    int rc = 0;
+
+    conf_http_init(&resp);
+    conf_http("GET", ctx->base_url, NULL, NULL, 0, ctx->timeout_ms > 0 ? ctx->timeout_ms : 10000L,
+              &resp);
+    if (resp.status == 0 && resp.curl_code != CURLE_OK) {
+        fprintf(stderr, "wxpay-conformance: cannot reach %s: %s\n", ctx->base_url, resp.error);
+        rc = -1;
+    }
+    conf_http_free(&resp);
+    return rc;
+}
+
 int conf_server_begin(struct conf_context *ctx)
 {
     char why[512];
@@ -1384,7 +1403,7 @@ int conf_server_begin(struct conf_context *ctx)
         copy(mock_url, sizeof mock_url, S.mock.url);
         ctx->base_url = mock_url;
     }
-    if (set_base(ctx->base_url) != 0) {
+    if (set_base(ctx->base_url) != 0 || (!S.mock_running && check_reachable(ctx) != 0)) {
         conf_server_end(ctx);
         return -1;
     }

@@ -2,14 +2,20 @@
 /* test_runner.c: wxpay-conformance end to end. Runs the runner as a child (against the bundled
  * wxpay-mock, our wxpay command and the careless example client), then reads its JSON report
  * back and checks the verdicts case by case. argv[1] picks the group: server_vs_mock,
- * client_wxpay, client_careless or reports. */
+ * client_wxpay, client_careless, reports or diagnostics (-v, runs that stop early, JUnit
+ * against the exit status). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +74,30 @@ static int run(const char *const *argv)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* As run(), with stdout and stderr both written to `path` (read it back with read_file). */
+static int run_to(const char *const *argv, const char *path)
+{
+    int st = 0;
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) {
+            _exit(126);
+        }
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
         execv(argv[0], (char *const *)(uintptr_t)argv);
         _exit(127);
     }
@@ -412,6 +442,317 @@ static void test_conformance_mock_missing(void **state)
     assert_int_equal(run(argv), 3);
 }
 
+/* ---- diagnostics: -v, runs that stop early, JUnit against the exit status ------------------- */
+
+/* No line of the PEM private key in `path` appears in `text`. */
+static void no_key_material(const char *text, const char *path)
+{
+    size_t len = 0;
+    char *key = read_file(path, &len);
+    const char *line = strchr(key, '\n');
+    char first[65];
+    assert_non_null(line);
+    snprintf(first, sizeof first, "%.64s", line + 1);
+    assert_int_equal(strlen(first), 64);
+    assert_false(contains(text, "PRIVATE KEY"));
+    if (contains(text, first)) {
+        fail_msg("the output holds a line of the private key %s", path);
+    }
+    wxp_free(key);
+}
+
+/* -v: a failing case shows what was sent and received; without it only the reason. A merchant
+ * key the bundled mock does not know makes it refuse SIG-001's valid request. */
+static void test_conformance_verbose_shows_exchange(void **state)
+{
+    char out[512], key[512];
+    char *text;
+    size_t len = 0;
+    (void)state;
+    tmp_path(out, sizeof out, "verbose.txt");
+    snprintf(key, sizeof key, "%s/keys/test-merchant-b.key.pem", WXP_FIXTURES_DIR);
+    const char *quiet[] = {CONF_BIN, "server", "--mch-key", key, "--only", "SIG-001", NULL};
+    const char *verbose[] = {CONF_BIN, "server", "--mch-key", key, "--only", "SIG-001", "-v", NULL};
+
+    assert_int_equal(run_to(quiet, out), 1);
+    text = read_file(out, &len);
+    assert_true(contains(text, "expected 204, got 401"));
+    assert_false(contains(text, "--- sent"));
+    assert_false(contains(text, "POST /v3/payscore/permissions/openid/"));
+    wxp_free(text);
+
+    assert_int_equal(run_to(verbose, out), 1);
+    text = read_file(out, &len);
+    assert_true(contains(text, "--- sent ("));
+    assert_true(contains(text, "POST /v3/payscore/permissions/openid/"));
+    assert_true(contains(text, "Authorization: WECHATPAY2-SHA256-RSA2048 mchid=\"1900000109\""));
+    assert_true(contains(text, "{\"service_id\":\"500001\""));
+    assert_true(contains(text, "--- received ("));
+    assert_true(contains(text, "HTTP/1.1 401"));
+    assert_true(contains(text, "\"code\":\"SIGN_ERROR\""));
+    no_key_material(text, key);
+    wxp_free(text);
+}
+
+/* What the runner prints of a command's output is bounded: a 5000-byte line is cut with its
+ * length, a PEM private key becomes one note, 100 lines become the first few. */
+static void test_conformance_output_bounded(void **state)
+{
+    static const char NOISY[] = "printf '%05000d\\n' 7; cat \"$WXPAY_MCH_KEY\"; i=0; "
+                                "while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1";
+    char out[512], key[512];
+    char *text;
+    size_t len = 0;
+    (void)state;
+    tmp_path(out, sizeof out, "noisy.txt");
+    snprintf(key, sizeof key, "%s/keys/test-merchant-a.key.pem", WXP_FIXTURES_DIR);
+    const char *argv[] = {CONF_BIN, "client", "--cmd", NOISY, "-v", NULL};
+    assert_int_equal(run_to(argv, out), 3);
+    text = read_file(out, &len);
+    assert_true(contains(text, "[cut: the line has 5000 bytes]"));
+    assert_true(contains(text, "[private key material not shown]"));
+    assert_true(contains(text, "line0\n"));
+    assert_true(contains(text, "more lines not shown"));
+    assert_false(contains(text, "line99"));
+    assert_true(len < 16 * 1024);
+    no_key_material(text, key);
+    wxp_free(text);
+}
+
+/* A command that is not found stops the run after its first case: exit 3, the shell's message on
+ * stderr, and reports that hold that one case and say why the run stopped. */
+static void test_conformance_client_not_found(void **state)
+{
+    char out[512], xml[512], json[512];
+    char *text;
+    size_t len = 0;
+    cJSON *root;
+    const cJSON *c;
+    (void)state;
+    tmp_path(out, sizeof out, "notfound.txt");
+    tmp_path(xml, sizeof xml, "notfound.xml");
+    tmp_path(json, sizeof json, "notfound.json");
+    const char *argv[] = {CONF_BIN,  "client", "--cmd",  "wxpay-no-such-client terminate",
+                          "--junit", xml,      "--json", json,
+                          NULL};
+    assert_int_equal(run_to(argv, out), 3);
+    text = read_file(out, &len);
+    assert_true(contains(text, "wxpay-no-such-client: not found"));
+    assert_true(contains(text, "the command could not be run: exit status 127"));
+    assert_true(contains(text, "the run stopped after case 1 of "));
+    assert_true(contains(text, "Result: STOPPED: "));
+    assert_false(contains(text, "[  2/"));
+    wxp_free(text);
+
+    text = read_file(xml, &len);
+    assert_true(contains(text, "tests=\"1\" failures=\"0\" errors=\"1\""));
+    assert_true(contains(text, "<error message=\"the command could not be run: exit status 127"));
+    assert_true(contains(text, "the run stopped after case 1 of "));
+    wxp_free(text);
+
+    root = read_report(json);
+    check_schema(root, "client");
+    assert_true(cJSON_IsFalse(member(root, "ok")));
+    assert_int_equal(cJSON_GetArraySize(member(root, "cases")), 1);
+    c = cJSON_GetArrayItem(member(root, "cases"), 0);
+    assert_string_equal(member(c, "verdict")->valuestring, "error");
+    assert_int_equal(member(c, "exit_status")->valueint, 127);
+    assert_true(contains(member(c, "reason")->valuestring, "the run stopped"));
+    cJSON_Delete(root);
+
+    /* The case that stops the run is an <error> whatever its severity (CLI-REQ-004 is SHOULD):
+     * the exit status is not 0, so JUnit must not look green. */
+    const char *should[] = {CONF_BIN, "client",      "--cmd",   "wxpay-no-such-client terminate",
+                            "--only", "CLI-REQ-004", "--junit", xml,
+                            "--json", json,          NULL};
+    assert_int_equal(run_to(should, out), 3);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "<error message=\"the command could not be run"));
+    assert_true(contains(text, "type=\"SHOULD\""));
+    wxp_free(text);
+    root = read_report(json);
+    assert_true(cJSON_IsFalse(member(root, "ok")));
+    cJSON_Delete(root);
+}
+
+/* A command that runs but sends no request in the first case (a bash script run with sh that
+ * dies on `set -o pipefail`, say) stops the run too, and its stderr is shown. */
+static void test_conformance_client_sends_nothing(void **state)
+{
+    char out[512];
+    char *text;
+    size_t len = 0;
+    (void)state;
+    tmp_path(out, sizeof out, "nothing.txt");
+    const char *argv[] = {CONF_BIN, "client", "--cmd",
+                          "echo 'my-client: Illegal option -o pipefail' >&2; exit 2", NULL};
+    assert_int_equal(run_to(argv, out), 3);
+    text = read_file(out, &len);
+    assert_true(contains(text, "sent no request in the first case (exit status 2)"));
+    assert_true(contains(text, "        my-client: Illegal option -o pipefail\n"));
+    assert_false(contains(text, "[  2/"));
+    wxp_free(text);
+}
+
+/* A loopback port bound but not listening: connections to it are refused, and no other process
+ * can take it while we hold it. */
+static int refused_port(int *fd)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(*fd >= 0);
+    assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &alen), 0);
+    return ntohs(a.sin_port);
+}
+
+static void test_conformance_server_unreachable(void **state)
+{
+    char out[512], xml[512], url[128], want[200];
+    char *text, *nl;
+    size_t len = 0;
+    int fd = -1;
+    (void)state;
+    tmp_path(out, sizeof out, "unreachable.txt");
+    tmp_path(xml, sizeof xml, "unreachable.xml");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/base", refused_port(&fd));
+    const char *argv[] = {CONF_BIN, "server", "--base-url", url, "--junit", xml, NULL};
+    assert_int_equal(run_to(argv, out), 3);
+    close(fd);
+    text = read_file(out, &len);
+    snprintf(want, sizeof want, "wxpay-conformance: cannot reach %s: ", url);
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    assert_true(len > strlen(want) + 1);
+    nl = strchr(text, '\n');
+    assert_non_null(nl);
+    assert_int_equal((size_t)(nl - text) + 1, len); /* one line, nothing else */
+    wxp_free(text);
+    assert_int_equal(access(xml, F_OK), -1);
+}
+
+/* A server that answers 404 to everything, in a child (killed by the caller; alarm(2) ends it if
+ * a failed assertion skips that). */
+static pid_t serve_404(int *port)
+{
+    static const char ANSWER[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                                 "Connection: close\r\n\r\n";
+    int fd = -1;
+    pid_t pid;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        for (;;) {
+            char buf[4096];
+            size_t got = 0;
+            ssize_t n = 0;
+            int c = accept(fd, NULL, NULL);
+            if (c < 0) {
+                continue;
+            }
+            while (got < sizeof buf - 1 && (n = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
+                got += (size_t)n;
+                buf[got] = '\0';
+                if (strstr(buf, "\r\n\r\n") != NULL) {
+                    break;
+                }
+            }
+            n = write(c, ANSWER, sizeof ANSWER - 1);
+            (void)n;
+            shutdown(c, SHUT_WR);
+            while (read(c, buf, sizeof buf) > 0) {
+            }
+            close(c);
+        }
+    }
+    close(fd);
+    return pid;
+}
+
+/* Any HTTP answer counts as reachable: a server answering 404 is graded (and fails), exit 1. */
+static void test_conformance_server_404_is_reachable(void **state)
+{
+    char out[512], url[128];
+    char *text;
+    size_t len = 0;
+    int port = 0;
+    pid_t pid = serve_404(&port);
+    (void)state;
+    tmp_path(out, sizeof out, "404.txt");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *argv[] = {CONF_BIN, "server", "--base-url", url, "--only", "SIG-001", NULL};
+    int rc = run_to(argv, out);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(rc, 1);
+    text = read_file(out, &len);
+    assert_false(contains(text, "cannot reach"));
+    assert_true(contains(text, "expected 204, got 404"));
+    wxp_free(text);
+}
+
+/* JUnit agrees with the exit status: a SHOULD difference alone exits 0 with no <failure> (it is
+ * <skipped>); --strict turns it into a <failure> and exit 1; a MUST failure is a <failure> and
+ * exit 1 without --strict. The careless client fails CLI-RESP-007 (SHOULD) and CLI-RESP-002
+ * (MUST) and passes CLI-RESP-001 (MUST). */
+static void test_conformance_junit_agrees_with_exit(void **state)
+{
+    char xml[512];
+    char *text;
+    size_t len = 0;
+    (void)state;
+    tmp_path(xml, sizeof xml, "agree.xml");
+    const char *should[] = {CONF_BIN,        "client", "--cmd",
+                            CARELESS_CLIENT, "--only", "CLI-RESP-001,CLI-RESP-007",
+                            "--junit",       xml,      NULL};
+    const char *strict[] = {CONF_BIN,   "client",
+                            "--cmd",    CARELESS_CLIENT,
+                            "--only",   "CLI-RESP-001,CLI-RESP-007",
+                            "--strict", "--junit",
+                            xml,        NULL};
+    const char *must[] = {CONF_BIN,        "client", "--cmd",
+                          CARELESS_CLIENT, "--only", "CLI-RESP-002,CLI-RESP-007",
+                          "--junit",       xml,      NULL};
+
+    assert_int_equal(run(should), 0);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"1\""));
+    assert_false(contains(text, "<failure"));
+    assert_false(contains(text, "<error"));
+    assert_true(contains(text, "<skipped message=\"SHOULD not met (does not fail the run): "));
+    wxp_free(text);
+
+    assert_int_equal(run(strict), 1);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\""));
+    assert_true(contains(text, "type=\"SHOULD\">"));
+    wxp_free(text);
+
+    assert_int_equal(run(must), 1);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\""));
+    assert_true(contains(text, "type=\"MUST\">"));
+    assert_false(contains(text, "type=\"SHOULD\">"));
+    wxp_free(text);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest server[] = {cmocka_unit_test(test_conformance_server_vs_mock)};
@@ -421,6 +762,15 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conformance_reports_written),
         cmocka_unit_test(test_conformance_usage_errors),
         cmocka_unit_test(test_conformance_mock_missing),
+    };
+    const struct CMUnitTest diagnostics[] = {
+        cmocka_unit_test(test_conformance_verbose_shows_exchange),
+        cmocka_unit_test(test_conformance_output_bounded),
+        cmocka_unit_test(test_conformance_client_not_found),
+        cmocka_unit_test(test_conformance_client_sends_nothing),
+        cmocka_unit_test(test_conformance_server_unreachable),
+        cmocka_unit_test(test_conformance_server_404_is_reachable),
+        cmocka_unit_test(test_conformance_junit_agrees_with_exit),
     };
     const char *group = argc > 1 ? argv[1] : "";
     if (strcmp(group, "server_vs_mock") == 0) {
@@ -435,6 +785,10 @@ int main(int argc, char **argv)
     if (strcmp(group, "reports") == 0) {
         return cmocka_run_group_tests(reports, make_tmpdir, remove_tmpdir);
     }
-    fprintf(stderr, "usage: %s server_vs_mock|client_wxpay|client_careless|reports\n", argv[0]);
+    if (strcmp(group, "diagnostics") == 0) {
+        return cmocka_run_group_tests(diagnostics, make_tmpdir, remove_tmpdir);
+    }
+    fprintf(stderr, "usage: %s server_vs_mock|client_wxpay|client_careless|reports|diagnostics\n",
+            argv[0]);
     return 2;
 }
