@@ -129,7 +129,8 @@ static void compare(struct wxpay_sign_diag *d)
             continue;
         }
         if (t.whole[i] || (i + 1 == NPARTS && complete)) {
-            if (!o.present[i] || olen != tlen ||
+            /* A body signed without its final '\n' is whole but not `whole`. */
+            if (!o.present[i] || o.whole[i] != t.whole[i] || olen != tlen ||
                 memcmp(d->ours + o.start[i], d->theirs + t.start[i], tlen) != 0) {
                 d->differs |= PARTS[i].bit;
             }
@@ -148,14 +149,33 @@ static void compare(struct wxpay_sign_diag *d)
     }
 }
 
+/* The member `name` of `obj`, or NULL when it is absent or given twice (cJSON keeps both and a
+ * lookup would see the first: a body saying two things is not read). */
+static const cJSON *member(const cJSON *obj, const char *name)
+{
+    const cJSON *found = NULL;
+
+    if (!cJSON_IsObject(obj)) {
+        return NULL;
+    }
+    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+        if (m->string != NULL && strcmp(m->string, name) == 0) {
+            if (found != NULL) {
+                return NULL;
+            }
+            found = m;
+        }
+    }
+    return found;
+}
+
 /* detail.detail.issue (as the live server nests it), else detail.issue. */
 static void find_issue(const cJSON *detail, char *out, size_t cap)
 {
-    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(detail, "detail");
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inner, "issue"));
+    const char *v = cJSON_GetStringValue(member(member(detail, "detail"), "issue"));
 
     if (v == NULL) {
-        v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(detail, "issue"));
+        v = cJSON_GetStringValue(member(detail, "issue"));
     }
     wxl_copy(out, cap, v, v != NULL ? strlen(v) : 0);
 }
@@ -181,15 +201,16 @@ enum wxpay_result_kind wxpay_sign_compare(const char *ours, size_t ours_len, con
     if (ours == NULL || body == NULL || body_len == 0) {
         return no_diag(out, "no signing string or no answer body to compare");
     }
-    /* Strict first (cJSON alone takes duplicate members, trailing bytes, invalid UTF-8). */
+    /* Strict first (cJSON alone takes trailing bytes and invalid UTF-8; member() refuses the
+     * duplicates it also takes). */
     if (body_len > WXL_BODY_MAX || wxp_json_check(body, body_len, &off, NULL) != WXP_OK) {
         return no_diag(out, "the answer body is not strict JSON");
     }
     root = cJSON_ParseWithLength(body, body_len);
-    detail = cJSON_GetObjectItemCaseSensitive(root, "detail");
-    info = cJSON_GetObjectItemCaseSensitive(detail, "sign_information");
-    msg = cJSON_GetObjectItemCaseSensitive(info, "truncated_sign_message");
-    total = cJSON_GetObjectItemCaseSensitive(info, "sign_message_length");
+    detail = member(root, "detail");
+    info = member(detail, "sign_information");
+    msg = member(info, "truncated_sign_message");
+    total = member(info, "sign_message_length");
     if (!cJSON_IsString(msg)) {
         kind = no_diag(out, "the answer carries no detail.sign_information.truncated_sign_message");
         goto out;
