@@ -308,6 +308,13 @@ static void print_sign_diag(FILE *out, const struct wxpay_sign_diag *d)
     fputc('\n', out);
 }
 
+/* Transport failures where nothing answered at all: the usual cause is a mock not running. */
+static int nothing_answered(int curl_code)
+{
+    return curl_code == CURLE_COULDNT_CONNECT || curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+           curl_code == CURLE_OPERATION_TIMEDOUT;
+}
+
 /* Under a transport failure: which base URL was used and where it came from, and, when nothing
  * answered, the usual cause with a local mock. */
 static void print_transport_hint(FILE *out, const struct wxpay_result *r, const struct cli_opts *o)
@@ -317,8 +324,7 @@ static void print_transport_hint(FILE *out, const struct wxpay_result *r, const 
     fputs(" (from ", out);
     puts_clean(out, o->base_url_from);
     fputs(")\n", out);
-    if (r->curl_code != CURLE_COULDNT_CONNECT && r->curl_code != CURLE_COULDNT_RESOLVE_HOST &&
-        r->curl_code != CURLE_OPERATION_TIMEDOUT) {
+    if (!nothing_answered(r->curl_code)) {
         return;
     }
     fputs("  hint: is wxpay-mock running there? Start one with 'wxpay-mock --listen 127.0.0.1:0 "
@@ -687,9 +693,7 @@ int main(int argc, char **argv)
     if (r.kind == WXPAY_ERR_TRANSPORT) {
         snprintf(hint, sizeof hint, "the base URL was %.1200s (from %.300s)%s", o.base_url,
                  o.base_url_from,
-                 r.curl_code == CURLE_COULDNT_CONNECT ||
-                         r.curl_code == CURLE_COULDNT_RESOLVE_HOST ||
-                         r.curl_code == CURLE_OPERATION_TIMEDOUT
+                 nothing_answered(r.curl_code)
                      ? "; is wxpay-mock running there? Set WXPAY_BASE_URL or --base-url to its URL"
                      : "");
     }
