@@ -55,7 +55,8 @@ struct cli_opts {
     /* No platform key anywhere: use the embedded TEST platform certificate and public key. */
     int builtin_platform;
 
-    const char *base_url; /* always set after cli_opts_load */
+    const char *base_url;      /* always set after cli_opts_load */
+    const char *base_url_from; /* where base_url came from, e.g. "WXPAY_BASE_URL" (for hints) */
     const char *mchid;
     const char *mch_serial;
     const char *mch_key;
@@ -79,7 +80,7 @@ struct cli_opts {
     const char *method;
     const char *path;  /* without its '?query' */
     const char *query; /* NULL: none */
-    const char *data;  /* NULL: no body */
+    const char *data;  /* NULL: no body; --data @FILE and --data - are read in by then */
 
     char **owned; /* strings allocated while loading; freed by cli_opts_free */
     size_t nowned;

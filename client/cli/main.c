@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h> /* CURLcode values only: wxpay links libwxpay, not libcurl */
+
 #include "cli.h"
 #include "wxpay/wxpay.h"
 
@@ -122,8 +124,44 @@ static void json_member(FILE *out, const char *key, const char *val, int comma)
     json_str(out, val, strlen(val));
 }
 
-/* The one JSON object printed with --json. `r` may be NULL (a usage error, `kind`). */
-static void print_json(const struct wxpay_result *r, const char *kind, const char *error)
+/* Names of the parts in d->differs, for --json. */
+static const struct {
+    unsigned bit;
+    const char *name;
+} SIGN_PARTS[] = {
+    {WXPAY_SP_METHOD, "method"}, {WXPAY_SP_URL, "url"},   {WXPAY_SP_TIMESTAMP, "timestamp"},
+    {WXPAY_SP_NONCE, "nonce"},   {WXPAY_SP_BODY, "body"},
+};
+
+/* "sign_check": what wxpay_sign_diagnose found under a SIGN_ERROR, or null. */
+static void json_sign_check(FILE *out, const struct wxpay_sign_diag *d)
+{
+    int n = 0;
+
+    if (d == NULL) {
+        fputs(",\"sign_check\":null", out);
+        return;
+    }
+    fputs(",\"sign_check\":{\"differs\":[", out);
+    for (size_t i = 0; i < sizeof SIGN_PARTS / sizeof SIGN_PARTS[0]; i++) {
+        if (d->differs & SIGN_PARTS[i].bit) {
+            fprintf(out, "%s\"%s\"", n++ > 0 ? "," : "", SIGN_PARTS[i].name);
+        }
+    }
+    fprintf(out, "],\"strings_equal\":%s", d->strings_equal ? "true" : "false");
+    json_member(out, "verdict", d->verdict, 1);
+    json_member(out, "issue", d->issue, 1);
+    fputs(",\"signed\":", out);
+    json_str(out, d->ours, d->ours_len);
+    fputs(",\"server_signed\":", out);
+    json_str(out, d->theirs, d->theirs_len);
+    fprintf(out, ",\"server_signed_length\":%zu}", d->theirs_total);
+}
+
+/* The one JSON object printed with --json. `r` may be NULL (a usage error, `kind`); `d` is the
+ * SIGN_ERROR diagnosis or NULL; `hint` is "" or one line. */
+static void print_json(const struct wxpay_result *r, const char *kind, const char *error,
+                       const struct wxpay_sign_diag *d, const char *hint)
 {
     FILE *out = stdout;
     int has_detail = r != NULL && (r->detail_field[0] || r->detail_value[0] || r->detail_issue[0] ||
@@ -151,6 +189,8 @@ static void print_json(const struct wxpay_result *r, const char *kind, const cha
                 wxpay_verify_failure_name(r != NULL ? r->verify_failure : WXPAY_VF_NONE), 1);
     json_member(out, "error", error, 1);
     fprintf(out, ",\"attempts\":%u", r != NULL ? r->attempts : 0u);
+    json_sign_check(out, d);
+    json_member(out, "hint", hint, 1);
     if (r != NULL && r->body != NULL) {
         fputs(",\"body\":", out);
         json_str(out, r->body, r->body_len);
@@ -221,8 +261,82 @@ static void print_detail(FILE *out, const struct wxpay_result *r)
     }
 }
 
+/* A signing string on one line: \n, \r, \t and \\ are shown escaped, other control bytes as
+ * \xNN; UTF-8 passes. */
+static void put_escaped(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n') {
+            fputs("\\n", out);
+        } else if (ch == '\r') {
+            fputs("\\r", out);
+        } else if (ch == '\t') {
+            fputs("\\t", out);
+        } else if (ch == '\\') {
+            fputs("\\\\", out);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(out, "\\x%02X", ch);
+        } else {
+            fputc(ch, out);
+        }
+    }
+}
+
+/* Under a SIGN_ERROR: what we signed and what the server verified, one above the other, and
+ * what most likely differs (the comparison is libwxpay's: wxpay_sign_diagnose). */
+static void print_sign_diag(FILE *out, const struct wxpay_sign_diag *d)
+{
+    if (d->issue[0] != '\0') {
+        fputs("  issue: ", out);
+        puts_clean(out, d->issue);
+        fputc('\n', out);
+    }
+    fprintf(out, "  we signed       (%zu bytes): ", d->ours_len);
+    put_escaped(out, d->ours, d->ours_len);
+    fputc('\n', out);
+    if (d->theirs_len == d->theirs_total) {
+        fprintf(out, "  server verified (%zu bytes): ", d->theirs_total);
+    } else {
+        fprintf(out, "  server verified (%zu bytes, first %zu shown): ", d->theirs_total,
+                d->theirs_len);
+    }
+    put_escaped(out, d->theirs, d->theirs_len);
+    fputc('\n', out);
+    fputs("  most likely: ", out);
+    puts_clean(out, d->verdict);
+    fputc('\n', out);
+}
+
+/* Transport failures where nothing answered at all: the usual cause is a mock not running. */
+static int nothing_answered(int curl_code)
+{
+    return curl_code == CURLE_COULDNT_CONNECT || curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+           curl_code == CURLE_OPERATION_TIMEDOUT;
+}
+
+/* Under a transport failure: which base URL was used and where it came from, and, when nothing
+ * answered, the usual cause with a local mock. */
+static void print_transport_hint(FILE *out, const struct wxpay_result *r, const struct cli_opts *o)
+{
+    fputs("  hint: the base URL was ", out);
+    puts_clean(out, o->base_url);
+    fputs(" (from ", out);
+    puts_clean(out, o->base_url_from);
+    fputs(")\n", out);
+    if (!nothing_answered(r->curl_code)) {
+        return;
+    }
+    fputs("  hint: is wxpay-mock running there? Start one with 'wxpay-mock --listen 127.0.0.1:0 "
+          "--ready-file mock.url'\n"
+          "        and point wxpay at it: export WXPAY_BASE_URL=$(cat mock.url), or "
+          "--base-url URL\n",
+          out);
+}
+
 /* The readable report: success on stdout, everything else on stderr. */
-static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc)
+static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
+                       const struct wxpay_sign_diag *d, const struct cli_opts *o)
 {
     const char *phrase = reason_phrase(r->http_status);
     const char *why;
@@ -251,6 +365,9 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc)
         }
         print_status_tail(stderr, r, tc);
         print_detail(stderr, r);
+        if (d != NULL) {
+            print_sign_diag(stderr, d);
+        }
         return;
     case WXPAY_ERR_VERIFY:
         why = r->verify_detail[0] ? r->verify_detail : r->error;
@@ -265,6 +382,7 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc)
         fputs("transport error: ", stderr);
         puts_clean(stderr, why);
         fputc('\n', stderr);
+        print_transport_hint(stderr, r, o);
         return;
     case WXPAY_ERR_LOCAL:
         break;
@@ -434,7 +552,7 @@ static enum cli_exit report_error(const struct cli_opts *o, enum cli_exit rc, co
                                   const char *msg)
 {
     if (o->json) {
-        print_json(NULL, kind, msg);
+        print_json(NULL, kind, msg, NULL, "");
     } else if (rc == CLI_EXIT_USAGE) {
         fputs("wxpay: ", stderr);
         puts_clean(stderr, msg);
@@ -494,11 +612,15 @@ int main(int argc, char **argv)
     struct wxpay_result r;
     char err[1024];
     char merchant_serial[128] = "";
+    char hint[2048] = "";
+    struct wxpay_sign_diag diag;
+    int have_diag = 0;
     enum cli_exit rc;
 
     memset(&keys, 0, sizeof keys);
     memset(&tc, 0, sizeof tc);
     memset(&r, 0, sizeof r);
+    memset(&diag, 0, sizeof diag);
     cli_opts_init(&o);
     rc = cli_opts_load(&o, argc, argv, err, sizeof err);
     tc.verbose = o.verbose;
@@ -544,7 +666,7 @@ int main(int argc, char **argv)
         tmpkeys_remove(&keys);
         rc = CLI_EXIT_USAGE;
         if (o.json) {
-            print_json(&r, wxpay_result_kind_name(r.kind), r.error);
+            print_json(&r, wxpay_result_kind_name(r.kind), r.error, NULL, "");
         } else {
             fputs("wxpay: ", stderr);
             puts_clean(stderr, r.error);
@@ -565,12 +687,23 @@ int main(int argc, char **argv)
 
     run(&o, c, &r);
     rc = exit_for(r.kind);
+    if (r.kind == WXPAY_ERR_WECHAT && strcmp(r.code, "SIGN_ERROR") == 0) {
+        have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
+    }
+    if (r.kind == WXPAY_ERR_TRANSPORT) {
+        snprintf(hint, sizeof hint, "the base URL was %.1200s (from %.300s)%s", o.base_url,
+                 o.base_url_from,
+                 nothing_answered(r.curl_code)
+                     ? "; is wxpay-mock running there? Set WXPAY_BASE_URL or --base-url to its URL"
+                     : "");
+    }
     if (o.json) {
-        print_json(&r, wxpay_result_kind_name(r.kind), r.error);
+        print_json(&r, wxpay_result_kind_name(r.kind), r.error, have_diag ? &diag : NULL, hint);
     } else {
-        print_text(&r, &tc);
+        print_text(&r, &tc, have_diag ? &diag : NULL, &o);
     }
 out:
+    wxpay_sign_diag_free(&diag);
     wxpay_result_free(&r);
     wxpay_client_free(c);
     tmpkeys_remove(&keys);

@@ -108,7 +108,10 @@ static const struct opt {
      "why the authorization ends (1..50 characters)"},
     {O_QUERY, "--query", NULL, "QUERY", CLI_CMD_REQUEST, 0,
      "query string without '?', sent as given (or put it in PATH)"},
-    {O_DATA, "--data", NULL, "JSON", CLI_CMD_REQUEST, 0, "JSON request body, sent as given"},
+    {O_DATA, "--data", NULL, "JSON", CLI_CMD_REQUEST, 0,
+     "JSON request body, sent as given; @FILE reads it from FILE,\n" HELP_INDENT
+     "- from stdin, byte for byte (CR/LF kept, as curl --data-binary);\n" HELP_INDENT
+     "at most 1048576 bytes"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -121,7 +124,7 @@ static const struct {
     {CLI_CMD_TERMINATE,
      "payscore permissions terminate --openid OPENID --service-id ID --appid APPID --reason TEXT",
      "POST /v3/payscore/permissions/openid/{openid}/terminate (end a user's authorization)"},
-    {CLI_CMD_REQUEST, "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON]",
+    {CLI_CMD_REQUEST, "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON|@FILE|-]",
      "any signed APIv3 call; PATH starts with '/' and is sent as given (percent-encoded)"},
 };
 
@@ -584,6 +587,8 @@ static enum cli_exit split_path(struct cli_opts *o, char *err, size_t errsz)
     return CLI_EXIT_OK;
 }
 
+static enum cli_exit load_data(struct cli_opts *o, char *err, size_t errsz);
+
 static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed *p, char *err,
                                         size_t errsz)
 {
@@ -606,7 +611,10 @@ static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed 
         }
         return CLI_EXIT_OK;
     case CLI_CMD_REQUEST:
-        return split_path(o, err, errsz);
+        if (split_path(o, err, errsz) != CLI_EXIT_OK) {
+            return CLI_EXIT_USAGE;
+        }
+        return load_data(o, err, errsz);
     case CLI_CMD_NONE:
         break;
     }
@@ -659,40 +667,85 @@ static enum cli_exit read_env(struct layer *e, char *err, size_t errsz)
 
 /* ---- files ---- */
 
-/* Reads a whole file, up to `max` bytes; the text is NUL-terminated. Returns NULL with `why`. */
-static char *read_file(const char *path, size_t max, size_t *len, const char **why)
+/* Reads a stream to its end, up to `max` bytes (never more than max + 1 are read); the text is
+ * NUL-terminated. Returns NULL with `why`. */
+static char *read_stream(FILE *fp, size_t max, size_t *len, const char **why)
 {
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
+    char *buf = malloc(max + 1);
     size_t n;
 
-    if (fp == NULL) {
-        *why = strerror(errno);
-        return NULL;
-    }
-    buf = malloc(max + 1);
     if (buf == NULL) {
         *why = "out of memory";
-        goto out;
+        return NULL;
     }
     n = fread(buf, 1, max + 1, fp);
     if (ferror(fp)) {
         *why = strerror(errno);
         free(buf);
-        buf = NULL;
-        goto out;
+        return NULL;
     }
     if (n > max) {
         *why = "file too large";
         free(buf);
-        buf = NULL;
-        goto out;
+        return NULL;
     }
     buf[n] = '\0';
     *len = n;
-out:
+    return buf;
+}
+
+/* Reads a whole file, up to `max` bytes; the text is NUL-terminated. Returns NULL with `why`. */
+static char *read_file(const char *path, size_t max, size_t *len, const char **why)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+
+    if (fp == NULL) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    buf = read_stream(fp, max, len, why);
     fclose(fp);
     return buf;
+}
+
+/* --data @FILE and --data - (curl's forms): the body is read here, byte for byte. Choice: CR and
+ * LF are kept, as curl's --data-binary does (curl's --data @FILE strips them): what is read is
+ * what is signed and sent. A NUL byte cannot be in a JSON body, and the library takes a C
+ * string, so it is refused rather than cutting the body short. */
+static enum cli_exit load_data(struct cli_opts *o, char *err, size_t errsz)
+{
+    const char *arg = o->data;
+    const char *why = NULL;
+    const char *nul;
+    size_t len = 0;
+    char *text;
+
+    if (arg == NULL || (arg[0] != '@' && strcmp(arg, "-") != 0)) {
+        return CLI_EXIT_OK;
+    }
+    if (arg[0] == '@' && arg[1] == '\0') {
+        return fail(err, errsz, "--data @ needs a file name (--data @FILE, or --data - for stdin)");
+    }
+    text = arg[0] == '@' ? read_file(arg + 1, WXPAY_BODY_MAX, &len, &why)
+                         : read_stream(stdin, WXPAY_BODY_MAX, &len, &why);
+    if (text == NULL) {
+        if (strcmp(why, "file too large") == 0) {
+            return fail(err, errsz, "--data %.200s: larger than %zu bytes (the request body cap)",
+                        arg, WXPAY_BODY_MAX);
+        }
+        return fail(err, errsz, "--data %.200s: cannot read %.200s: %s", arg,
+                    arg[0] == '@' ? arg + 1 : "stdin", why);
+    }
+    nul = memchr(text, '\0', len);
+    if (nul != NULL) {
+        size_t at = (size_t)(nul - text);
+        free(text);
+        return fail(err, errsz, "--data %.200s: byte %zu is NUL, which a JSON body cannot hold",
+                    arg, at);
+    }
+    o->data = own(o, text);
+    return o->data != NULL ? CLI_EXIT_OK : fail(err, errsz, "out of memory");
 }
 
 /* ---- DER: just enough to find a certificate's serial ---- */
@@ -1119,7 +1172,7 @@ static int has_merchant(const struct layer *l)
 }
 
 static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const struct layer *e,
-                           const struct layer *c, char *err, size_t errsz)
+                           const struct layer *c, const char *config_from, char *err, size_t errsz)
 {
     const struct layer *layers[3] = {f, e, c};
     const struct layer *plat = NULL;
@@ -1137,6 +1190,11 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
     o->retries = pick_long(f->retries, e->retries, c->retries);
     o->builtin_merchant = !has_merchant(f) && !has_merchant(e) && !has_merchant(c);
     o->base_url = pick(f->base_url, e->base_url, c->base_url);
+    o->base_url_from = f->base_url != NULL   ? "--base-url"
+                       : e->base_url != NULL ? "WXPAY_BASE_URL"
+                       : c->base_url != NULL ? config_from
+                       : o->builtin_merchant ? "the default of the built-in TEST merchant"
+                                             : "the default";
     if (o->base_url == NULL) {
         o->base_url = o->builtin_merchant ? CLI_TEST_BASE_URL : WXPAY_DEFAULT_BASE_URL;
     }
@@ -1201,6 +1259,7 @@ enum cli_exit cli_opts_load(struct cli_opts *o, int argc, char **argv, char *err
     struct layer f, e, c;
     struct parsed p;
     const char *config;
+    const char *config_from = "the config file";
     enum cli_exit rc;
 
     layer_init(&f);
@@ -1234,14 +1293,20 @@ enum cli_exit cli_opts_load(struct cli_opts *o, int argc, char **argv, char *err
     }
     config = pick(f.config, e.config, NULL);
     if (config != NULL) {
+        char from[300];
         rc = read_config(o, config, &c, err, errsz);
         if (rc != CLI_EXIT_OK) {
             return rc;
+        }
+        snprintf(from, sizeof from, "\"base_url\" in the config file %.200s", config);
+        config_from = own_dup(o, from, strlen(from));
+        if (config_from == NULL) {
+            return fail(err, errsz, "out of memory");
         }
     }
     o->tmp_base = env("TMPDIR");
     if (o->tmp_base == NULL) {
         o->tmp_base = "/tmp";
     }
-    return merge(o, &f, &e, &c, err, errsz);
+    return merge(o, &f, &e, &c, config_from, err, errsz);
 }

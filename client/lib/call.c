@@ -19,6 +19,8 @@
 #include "wxp/signmsg.h"
 
 #define TARGET_MAX ((size_t)8192)
+
+_Static_assert(WXPAY_BODY_MAX == WXP_BODY_MAX, "wxpay.h states the core's body cap");
 #define HEADER_LINE_MAX ((size_t)8192)
 #define TERMINATE_PREFIX "/v3/payscore/permissions/openid/"
 #define TERMINATE_SUFFIX "/terminate"
@@ -574,12 +576,16 @@ static enum wxpay_result_kind attempt(struct wxpay_client *c, const struct call 
         kind = wxl_fail(res, WXPAY_ERR_LOCAL, "nonce: %s", err.msg);
         goto out;
     }
-    kind = sign_call(c, k, (int64_t)time(NULL), nonce, &authz, c->trace.fn != NULL ? &sigstr : NULL,
-                     res);
+    kind = sign_call(c, k, (int64_t)time(NULL), nonce, &authz, &sigstr, res);
     if (kind != WXPAY_OK) {
         goto out;
     }
     wxl_trace(c, "signing-string", wxp_buf_cstr(&sigstr), sigstr.len);
+    /* Kept for wxpay_sign_diagnose; both buffers have the same cap, so this cannot fail. */
+    wxp_buf_reset(&c->last_signed);
+    if (wxp_buf_add(&c->last_signed, sigstr.ptr, sigstr.len) != WXP_OK) {
+        wxp_buf_reset(&c->last_signed);
+    }
 
     /* rule: Authorization, Accept: application/json, Content-Type: application/json and a
      * User-Agent on every call; Wechatpay-Serial names the key we verify with. src: research §3,
@@ -667,6 +673,7 @@ enum wxpay_result_kind wxpay_payscore_terminate(struct wxpay_client *c,
     if (c == NULL) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "client: required");
     }
+    wxp_buf_reset(&c->last_signed);
     call_init(&k, "POST");
     kind = build_terminate(t, &k, res);
     if (kind == WXPAY_OK) {
@@ -687,6 +694,7 @@ enum wxpay_result_kind wxpay_request(struct wxpay_client *c, const char *method,
     if (c == NULL) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "client: required");
     }
+    wxp_buf_reset(&c->last_signed);
     call_init(&k, method);
     kind = build_request(method, path, query, json_body, &k, res);
     if (kind == WXPAY_OK) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "wxp/signmsg.h"
 #include "wxp/mem.h"
 #include "wxp/str.h"
 
@@ -348,6 +349,7 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
         return wxl_fail(res, WXPAY_ERR_LOCAL, "out of memory");
     }
     memset(c, 0, sizeof *c);
+    wxp_buf_init(&c->last_signed, WXP_SIGNMSG_MAX);
 
     kind = check_base_url(cfg->base_url != NULL ? cfg->base_url : WXPAY_DEFAULT_BASE_URL, res,
                           &c->base_url);
@@ -408,6 +410,7 @@ void wxpay_client_free(struct wxpay_client *c)
     wxp_free(c->accept_serial);
     wxp_free(c->user_agent);
     wxp_free(c->ca_file);
+    wxp_buf_free(&c->last_signed); /* zeroed: it holds the last body */
     memset(c, 0, sizeof *c);
     wxp_free(c);
     curl_global_cleanup(); /* balances the curl_global_init of wxpay_client_new */

@@ -45,6 +45,9 @@ struct wxpay_client {
     struct wxpay_trace trace;
     /* wxpay_client_warning: "" or one line (mch_key_file is open to others) */
     char warning[WXP_KEYFILE_WARNING_MAX];
+    /* The string the last attempt signed, for wxpay_sign_diagnose (capped at WXP_SIGNMSG_MAX;
+     * emptied when a call starts). */
+    struct wxp_buf last_signed;
 };
 
 /* result.c */

@@ -2,16 +2,23 @@
 /* test_cli_e2e.c: the `wxpay` command against wxpay-mock: exit codes for each outcome, the
  * readable and --json outputs, -v, configuration from the environment, and the built-in TEST
  * merchant. */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e.h"
 #include "wxp/mem.h"
+#include "wxpay/wxpay.h"
 
 static struct e2e_mock mock;
 
@@ -39,10 +46,12 @@ struct run {
 };
 
 /* Runs `wxpay` with argv (NULL-terminated) and extra environment ("NAME=value", NULL-terminated),
- * capturing stdout and stderr. The environment starts empty but for PATH and the extras. */
-static void run_cli(const char *const *args, const char *const *env, struct run *r)
+ * capturing stdout and stderr; `in` (may be NULL) is its stdin, at most a pipe buffer. The
+ * environment starts empty but for PATH and the extras. */
+static void run_cli_in(const char *const *args, const char *const *env, const char *in,
+                       size_t in_len, struct run *r)
 {
-    int po[2], pe[2];
+    int po[2], pe[2], pi[2] = {-1, -1};
     const char *argv[32];
     const char *envp[32];
     size_t n = 0, m = 0;
@@ -63,10 +72,18 @@ static void run_cli(const char *const *args, const char *const *env, struct run 
     wxp_buf_init(&r->err, 1 << 20);
     assert_int_equal(pipe(po), 0);
     assert_int_equal(pipe(pe), 0);
+    if (in != NULL) {
+        assert_true(in_len < 60000);
+        assert_int_equal(pipe(pi), 0);
+    }
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         e2e_child_setup();
+        if (in != NULL) {
+            dup2(pi[0], 0);
+            close(pi[1]);
+        }
         dup2(po[1], 1);
         dup2(pe[1], 2);
         close(po[0]);
@@ -76,6 +93,11 @@ static void run_cli(const char *const *args, const char *const *env, struct run 
     }
     close(po[1]);
     close(pe[1]);
+    if (in != NULL) {
+        close(pi[0]);
+        assert_int_equal(write(pi[1], in, in_len), (ssize_t)in_len);
+        close(pi[1]);
+    }
     /* Outputs are small; read stdout then stderr (each fits the pipe buffer). */
     for (int k = 0; k < 2; k++) {
         int fd = k == 0 ? po[0] : pe[0];
@@ -90,6 +112,11 @@ static void run_cli(const char *const *args, const char *const *env, struct run 
     assert_int_equal(waitpid(pid, &r->status, 0), pid);
     assert_true(WIFEXITED(r->status));
     r->status = WEXITSTATUS(r->status);
+}
+
+static void run_cli(const char *const *args, const char *const *env, struct run *r)
+{
+    run_cli_in(args, env, NULL, 0, r);
 }
 
 static void run_free(struct run *r)
@@ -284,6 +311,432 @@ static void test_cli_environment_configuration_and_verbose(void **state)
     run_free(&r);
 }
 
+/* ---- a tampering proxy: one connection, one request, one same-length replacement ---- */
+
+struct proxy {
+    int lfd;
+    int port;
+    int upstream; /* the mock's port */
+    const char *from, *to;
+    pthread_t th;
+    int replaced;    /* read by the test thread after the join */
+    char error[128]; /* "" when all went well */
+};
+
+static int port_of(const char *url)
+{
+    const char *colon = strrchr(url, ':');
+    return colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
+}
+
+static int listen_any(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* strcasestr is GNU: the first case-insensitive occurrence of `needle`, or NULL. */
+static const char *find_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay != '\0'; hay++) {
+        if (strncasecmp(hay, needle, n) == 0) {
+            return hay;
+        }
+    }
+    return NULL;
+}
+
+/* Reads one HTTP message (headers, then Content-Length bytes) into buf; returns its length. */
+static size_t read_message(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        const char *end;
+        ssize_t got;
+        if (n > 0) {
+            buf[n] = '\0';
+            end = strstr(buf, "\r\n\r\n");
+            if (end != NULL) {
+                const char *cl = find_nocase(buf, "\r\nContent-Length:");
+                size_t want = (size_t)(end + 4 - buf);
+                if (cl != NULL && cl < end) {
+                    want += (size_t)strtoul(cl + 17, NULL, 10);
+                }
+                if (n >= want) {
+                    return want;
+                }
+            }
+        }
+        if (n + 1 >= cap) {
+            return 0;
+        }
+        got = read(fd, buf + n, cap - 1 - n);
+        if (got <= 0) {
+            return 0;
+        }
+        n += (size_t)got;
+    }
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    static char req[65536], resp[65536];
+    struct timeval tv = {10, 0};
+    struct sockaddr_in a;
+    int cfd, ufd = -1;
+    size_t n, m;
+    char *at;
+
+    cfd = accept(p->lfd, NULL, NULL);
+    if (cfd < 0) {
+        snprintf(p->error, sizeof p->error, "accept failed");
+        return NULL;
+    }
+    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    n = read_message(cfd, req, sizeof req);
+    at = n > 0 ? strstr(req, p->from) : NULL;
+    if (at == NULL) {
+        snprintf(p->error, sizeof p->error, "request not read, or '%s' not in it", p->from);
+        goto out;
+    }
+    memcpy(at, p->to, strlen(p->to));
+    p->replaced = 1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)p->upstream);
+    ufd = socket(AF_INET, SOCK_STREAM, 0);
+    if (ufd < 0 || connect(ufd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        write(ufd, req, n) != (ssize_t)n) {
+        snprintf(p->error, sizeof p->error, "cannot forward to the mock");
+        goto out;
+    }
+    setsockopt(ufd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    m = read_message(ufd, resp, sizeof resp);
+    if (m == 0 || write(cfd, resp, m) != (ssize_t)m) {
+        snprintf(p->error, sizeof p->error, "no answer relayed");
+    }
+out:
+    if (ufd >= 0) {
+        close(ufd);
+    }
+    close(cfd);
+    return NULL;
+}
+
+/* Starts a proxy to the mock that replaces `from` by `to` (same length) in the one request. */
+static void proxy_start(struct proxy *p, const char *from, const char *to)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(strlen(from), strlen(to));
+    p->from = from;
+    p->to = to;
+    p->upstream = port_of(mock.url);
+    p->lfd = listen_any(&p->port);
+    assert_true(p->lfd >= 0);
+    assert_int_equal(pthread_create(&p->th, NULL, proxy_main, p), 0);
+}
+
+static void proxy_join(struct proxy *p)
+{
+    assert_int_equal(pthread_join(p->th, NULL), 0);
+    close(p->lfd);
+    if (p->error[0] != '\0') {
+        fail_msg("proxy: %s", p->error);
+    }
+    assert_int_equal(p->replaced, 1);
+}
+
+/* A body or URL changed on its way (a proxy rewriting it): the mock answers SIGN_ERROR, and
+ * wxpay shows both strings, escaped, and names the part that differs. */
+static void test_cli_sign_error_names_the_tampered_part(void **state)
+{
+    (void)state;
+    const struct {
+        int line;
+        const char *openid;
+        const char *from, *to;
+        const char *want;
+    } rows[] = {
+        {__LINE__, "oTamperUrl", "/oTamperUrl/", "/oTamperUrX/", "most likely: url differs"},
+        {__LINE__, "oTamperBody", "\"reason\":\"tamper\"", "\"reason\":\"tampeR\"",
+         "most likely: body differs"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct proxy p;
+        char base[64];
+        const char *env[] = {base, NULL};
+        const char *err;
+        struct run r;
+        proxy_start(&p, rows[i].from, rows[i].to);
+        snprintf(base, sizeof base, "WXPAY_BASE_URL=http://127.0.0.1:%d", p.port);
+        run_cli(terminate_args(rows[i].openid, "tamper"), env, &r);
+        proxy_join(&p);
+        err = wxp_buf_cstr(&r.err);
+        if (r.status != 1 || strstr(err, "SIGN_ERROR") == NULL ||
+            strstr(err, rows[i].want) == NULL || strstr(err, "issue: sign not match") == NULL) {
+            fail_msg("row at line %d: exit %d; stderr: %s", rows[i].line, r.status, err);
+        }
+        /* Both strings, on one line each, with the newlines shown as \n. */
+        assert_non_null(strstr(err, "  we signed       ("));
+        assert_non_null(strstr(err, "  server verified ("));
+        assert_non_null(strstr(err, "\\n{\"service_id\":\"500001\""));
+        assert_non_null(strstr(err, rows[i].to));
+        run_free(&r);
+    }
+}
+
+static void test_cli_sign_error_with_the_wrong_key(void **state)
+{
+    (void)state;
+    char key[1100], pcert[1100];
+    const char *args[24];
+    const char *const *t = terminate_args("oCliWrongKey", "wrong key");
+    const char *env[] = {base_env, NULL};
+    struct run r;
+    cJSON *root, *sc, *differs;
+    size_t n = 0;
+    snprintf(key, sizeof key, "--mch-key=%s", t_fixture("keys/test-merchant-b.key.pem"));
+    snprintf(pcert, sizeof pcert, "--platform-cert=%s", t_fixture("certs/test-platform.cert.pem"));
+    args[n++] = "--mchid=" T_MCHID_A;
+    args[n++] = "--mch-serial=" T_SERIAL_A;
+    args[n++] = key;
+    args[n++] = pcert;
+    for (size_t i = 0; t[i] != NULL; i++) {
+        args[n++] = t[i];
+    }
+    args[n] = NULL;
+    run_cli(args, env, &r);
+    assert_int_equal(r.status, 1);
+    if (strstr(wxp_buf_cstr(&r.err), "most likely: the server verified exactly the string we "
+                                     "signed") == NULL) {
+        fail_msg("stderr: %s", wxp_buf_cstr(&r.err));
+    }
+    run_free(&r);
+    /* The same in --json: sign_check with no part differing and both strings. */
+    args[n++] = "--json";
+    args[n] = NULL;
+    run_cli(args, env, &r);
+    assert_int_equal(r.status, 1);
+    root = cJSON_Parse(wxp_buf_cstr(&r.out));
+    assert_non_null(root);
+    sc = cJSON_GetObjectItemCaseSensitive(root, "sign_check");
+    assert_true(cJSON_IsObject(sc));
+    differs = cJSON_GetObjectItemCaseSensitive(sc, "differs");
+    assert_true(cJSON_IsArray(differs));
+    assert_int_equal(cJSON_GetArraySize(differs), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sc, "strings_equal")));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(sc, "issue")->valuestring,
+                        "sign not match");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(sc, "signed")->valuestring,
+                        cJSON_GetObjectItemCaseSensitive(sc, "server_signed")->valuestring);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(sc, "signed")->valuestring,
+                           "/oCliWrongKey/terminate\n"));
+    cJSON_Delete(root);
+    run_free(&r);
+}
+
+/* A port that nothing listens on: bound on 127.0.0.1:0, noted, closed. */
+static int closed_port(void)
+{
+    int port = 0;
+    int fd = listen_any(&port);
+    assert_true(fd >= 0);
+    close(fd);
+    return port;
+}
+
+static void test_cli_transport_error_hints_at_the_base_url(void **state)
+{
+    (void)state;
+    char env_url[64], flag[64], want[400], conf[256], conf_env[300];
+    const char *args[24];
+    const char *const *t = terminate_args("oCliHint", "hint");
+    int port = closed_port();
+    struct run r;
+    size_t n = 0;
+    FILE *f;
+    cJSON *root;
+
+    snprintf(env_url, sizeof env_url, "WXPAY_BASE_URL=http://127.0.0.1:%d", port);
+    {
+        const char *env[] = {env_url, NULL};
+        run_cli(t, env, &r);
+        assert_int_equal(r.status, 4);
+        snprintf(want, sizeof want,
+                 "hint: the base URL was http://127.0.0.1:%d (from WXPAY_BASE_URL)", port);
+        if (strstr(wxp_buf_cstr(&r.err), want) == NULL ||
+            strstr(wxp_buf_cstr(&r.err), "is wxpay-mock running there?") == NULL) {
+            fail_msg("stderr: %s", wxp_buf_cstr(&r.err));
+        }
+        run_free(&r);
+    }
+    /* The flag wins over the environment, and the hint says so. */
+    snprintf(flag, sizeof flag, "--base-url=http://127.0.0.1:%d", port);
+    args[n++] = flag;
+    for (size_t i = 0; t[i] != NULL; i++) {
+        args[n++] = t[i];
+    }
+    args[n] = NULL;
+    {
+        const char *env[] = {base_env, NULL};
+        run_cli(args, env, &r);
+        assert_int_equal(r.status, 4);
+        snprintf(want, sizeof want, "(from --base-url)");
+        assert_non_null(strstr(wxp_buf_cstr(&r.err), want));
+        run_free(&r);
+    }
+    /* From a config file, named; and in --json as "hint". */
+    snprintf(conf, sizeof conf, "/tmp/wxpay-cli-hint-%d.json", (int)getpid());
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"base_url\":\"http://127.0.0.1:%d\"}\n", port);
+    fclose(f);
+    snprintf(conf_env, sizeof conf_env, "WXPAY_CONFIG=%s", conf);
+    n = 0;
+    for (size_t i = 0; t[i] != NULL; i++) {
+        args[n++] = t[i];
+    }
+    args[n++] = "--json";
+    args[n] = NULL;
+    {
+        const char *env[] = {conf_env, NULL};
+        run_cli(args, env, &r);
+    }
+    unlink(conf);
+    assert_int_equal(r.status, 4);
+    root = cJSON_Parse(wxp_buf_cstr(&r.out));
+    assert_non_null(root);
+    snprintf(want, sizeof want, "(from \"base_url\" in the config file %s)", conf);
+    if (strstr(cJSON_GetObjectItemCaseSensitive(root, "hint")->valuestring, want) == NULL) {
+        fail_msg("json: %s", wxp_buf_cstr(&r.out));
+    }
+    cJSON_Delete(root);
+    run_free(&r);
+}
+
+/* The journal's body of the one request to `openid`. */
+static char *journal_body(const char *openid)
+{
+    const char *h[] = {NULL};
+    char target[256];
+    struct e2e_resp j;
+    cJSON *root;
+    char *body = NULL;
+    snprintf(target, sizeof target, "/__admin/requests?path=/v3/payscore/permissions/openid/%s/",
+             openid);
+    e2e_send(&mock, "GET", target, h, NULL, 0, &j);
+    assert_int_equal(j.status, 200);
+    root = cJSON_ParseWithLength(j.body.ptr, j.body.len);
+    assert_non_null(root);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    body = wxp_strndup(cJSON_GetObjectItemCaseSensitive(root->child, "body")->valuestring,
+                       strlen(cJSON_GetObjectItemCaseSensitive(root->child, "body")->valuestring));
+    cJSON_Delete(root);
+    e2e_resp_free(&j);
+    return body;
+}
+
+static void test_cli_data_from_a_file_and_stdin(void **state)
+{
+    (void)state;
+    /* CR, LF and a final newline are sent (and signed) as they are. */
+    static const char BODY[] = "{\"service_id\":\"500001\",\r\n \"appid\":\"wxd678efh567hg6787\","
+                               "\"reason\":\"file\"}\n";
+    char file[128], at[140], big[128], atbig[140], nul[128], atnul[140];
+    const char *env[] = {base_env, NULL};
+    struct run r;
+    char *got;
+    FILE *f;
+
+    snprintf(file, sizeof file, "/tmp/wxpay-cli-data-%d.json", (int)getpid());
+    snprintf(at, sizeof at, "@%s", file);
+    f = fopen(file, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(BODY, 1, sizeof BODY - 1, f), sizeof BODY - 1);
+    fclose(f);
+    {
+        const char *args[] = {
+            "request", "POST", "/v3/payscore/permissions/openid/oDataFile/terminate",
+            "--data",  at,     NULL};
+        run_cli(args, env, &r);
+        if (r.status != 0) {
+            fail_msg("exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+        }
+        run_free(&r);
+        got = journal_body("oDataFile");
+        assert_string_equal(got, BODY);
+        wxp_free(got);
+    }
+    {
+        const char *args[] = {
+            "request", "POST", "/v3/payscore/permissions/openid/oDataStdin/terminate",
+            "--data",  "-",    NULL};
+        run_cli_in(args, env, BODY, sizeof BODY - 1, &r);
+        if (r.status != 0) {
+            fail_msg("exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+        }
+        run_free(&r);
+        got = journal_body("oDataStdin");
+        assert_string_equal(got, BODY);
+        wxp_free(got);
+    }
+    unlink(file);
+
+    /* Refused before anything is sent, with the file named: missing, too large, a NUL byte, no
+     * file name. */
+    snprintf(big, sizeof big, "/tmp/wxpay-cli-big-%d.json", (int)getpid());
+    snprintf(atbig, sizeof atbig, "@%s", big);
+    f = fopen(big, "wb");
+    assert_non_null(f);
+    for (size_t i = 0; i < WXPAY_BODY_MAX + 1; i++) {
+        fputc(' ', f);
+    }
+    fclose(f);
+    snprintf(nul, sizeof nul, "/tmp/wxpay-cli-nul-%d.json", (int)getpid());
+    snprintf(atnul, sizeof atnul, "@%s", nul);
+    f = fopen(nul, "wb");
+    assert_non_null(f);
+    fwrite("{\"a\":\"\0\"}", 1, 9, f);
+    fclose(f);
+    {
+        const struct {
+            int line;
+            const char *data;
+            const char *want;
+        } rows[] = {
+            {__LINE__, "@/nonexistent/wxpay-body.json",
+             "cannot read /nonexistent/wxpay-body.json: No such file or directory"},
+            {__LINE__, atbig, "larger than 1048576 bytes"},
+            {__LINE__, atnul, "byte 6 is NUL"},
+            {__LINE__, "@", "needs a file name"},
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *args[] = {"request", "POST", "/v3/x", "--data", rows[i].data, NULL};
+            run_cli(args, env, &r);
+            if (r.status != 2 || strstr(wxp_buf_cstr(&r.err), rows[i].want) == NULL) {
+                fail_msg("row at line %d: exit %d: %s", rows[i].line, r.status,
+                         wxp_buf_cstr(&r.err));
+            }
+            run_free(&r);
+        }
+    }
+    unlink(big);
+    unlink(nul);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +745,10 @@ int main(void)
         cmocka_unit_test(test_cli_exit_codes),
         cmocka_unit_test(test_cli_fails_on_forged_answers),
         cmocka_unit_test(test_cli_environment_configuration_and_verbose),
+        cmocka_unit_test(test_cli_sign_error_names_the_tampered_part),
+        cmocka_unit_test(test_cli_sign_error_with_the_wrong_key),
+        cmocka_unit_test(test_cli_transport_error_hints_at_the_base_url),
+        cmocka_unit_test(test_cli_data_from_a_file_and_stdin),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);

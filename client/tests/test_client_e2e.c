@@ -384,6 +384,83 @@ static void test_client_over_https(void **state)
     e2e_stop(&tls);
 }
 
+/* A client signing with merchant B's key under merchant A's serial: the mock answers 401
+ * SIGN_ERROR with the string it verified, which is exactly ours, so the key is what is wrong. */
+static void test_client_sign_error_is_diagnosed(void **state)
+{
+    (void)state;
+    static const char *certs[2];
+    char wrong_key[1024];
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+    struct wxpay_sign_diag d;
+    /* Each part of our string changed in turn must be named by the comparison with the mock's
+     * real answer: {old, new} replaced once in our signed string. */
+    const struct {
+        int line;
+        const char *from;
+        const char *to;
+        unsigned differs;
+    } rows[] = {
+        {__LINE__, "POST\n", "PUT\n", WXPAY_SP_METHOD},
+        {__LINE__, "/oSignDiag/", "/oSignDiaG/", WXPAY_SP_URL},
+        {__LINE__, "/terminate\n", "/terminate?x=1\n", WXPAY_SP_URL},
+        {__LINE__, "\"reason\":\"client e2e\"", "\"reason\": \"client e2e\"", WXPAY_SP_BODY},
+    };
+
+    snprintf(wrong_key, sizeof wrong_key, "%s", t_fixture("keys/test-merchant-b.key.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    certs[0] = cert_path;
+    cfg.base_url = mock.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = wrong_key;
+    cfg.platform_cert_files = certs;
+    assert_int_equal(wxpay_client_new(&cfg, &c, &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oSignDiag", &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.http_status, 401);
+    assert_string_equal(r.code, "SIGN_ERROR");
+    assert_int_equal(wxpay_sign_diagnose(c, &r, &d), WXPAY_OK);
+    assert_true(d.strings_equal);
+    assert_int_equal(d.differs, 0);
+    assert_string_equal(d.issue, "sign not match");
+    assert_non_null(strstr(d.verdict, "private key"));
+    assert_int_equal(d.theirs_total, d.ours_len);
+    assert_memory_equal(d.ours, d.theirs, d.ours_len);
+    assert_non_null(strstr(d.ours, "POST\n/v3/payscore/permissions/openid/oSignDiag/terminate\n"));
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char ours[1024];
+        const char *at = strstr(d.ours, rows[i].from);
+        struct wxpay_sign_diag m;
+        assert_non_null(at);
+        snprintf(ours, sizeof ours, "%.*s%s%s", (int)(at - d.ours), d.ours, rows[i].to,
+                 at + strlen(rows[i].from));
+        if (wxpay_sign_compare(ours, strlen(ours), r.body, r.body_len, &m) != WXPAY_OK ||
+            m.differs != rows[i].differs || m.strings_equal) {
+            fail_msg("row at line %d: differs %#x, verdict '%s'", rows[i].line, m.differs,
+                     m.verdict);
+        }
+        wxpay_sign_diag_free(&m);
+    }
+    wxpay_sign_diag_free(&d);
+
+    /* After a call that failed before signing, the 401 above is no longer the last call's: its
+     * body is not compared with a string signed for another request. */
+    {
+        struct wxpay_result r2;
+        assert_int_equal(terminate(c, "", &r2), WXPAY_ERR_LOCAL);
+        assert_int_equal(wxpay_sign_diagnose(c, &r, &d), WXPAY_ERR_LOCAL);
+        assert_non_null(strstr(d.verdict, "signed nothing"));
+        wxpay_sign_diag_free(&d);
+        wxpay_result_free(&r2);
+    }
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_client_reuses_one_connection),
         cmocka_unit_test(test_client_generic_request),
         cmocka_unit_test(test_client_over_https),
+        cmocka_unit_test(test_client_sign_error_is_diagnosed),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, start, stop);

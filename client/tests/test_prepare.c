@@ -212,6 +212,132 @@ static void test_prepare_names_are_stable(void **state)
     assert_string_equal(wxpay_verify_failure_name(WXPAY_VF_UNKNOWN_SERIAL), "unknown_serial");
 }
 
+/* A SIGN_ERROR body as the live server and wxpay-mock write it, around `msg` (JSON-escaped
+ * already) and `total`. */
+static void sign_error_body(char *out, size_t cap, const char *msg, long total)
+{
+    snprintf(out, cap,
+             "{\"code\":\"SIGN_ERROR\",\"detail\":{\"detail\":{\"issue\":\"sign not match\"},"
+             "\"field\":\"signature\",\"location\":\"authorization\",\"sign_information\":"
+             "{\"method\":\"POST\",\"sign_message_length\":%ld,\"truncated_sign_message\":\"%s\","
+             "\"url\":\"/v3/x\"}},\"message\":\"\xE9\x94\x99\xE8\xAF\xAF\xE7\x9A\x84\xE7\xAD\xBE"
+             "\xE5\x90\x8D\xEF\xBC\x8C\xE9\xAA\x8C\xE7\xAD\xBE\xE5\xA4\xB1\xE8\xB4\xA5\"}",
+             total, msg);
+}
+
+#define OURS "POST\n/v3/x?a=1\n1554208460\nNONCE1\n{\"a\":\"b\"}\n"
+
+static void test_prepare_sign_compare_names_the_part_that_differs(void **state)
+{
+    (void)state;
+    /* The server's string, JSON-escaped, and its whole length (-1: as shown). */
+    const struct {
+        int line;
+        const char *theirs;
+        long total;
+        unsigned differs;
+        unsigned unknown;
+        int equal;
+        const char *verdict;
+    } rows[] = {
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a\\\":\\\"b\\\"}\\n", -1, 0, 0, 1,
+         "private key"},
+        {__LINE__, "GET\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a\\\":\\\"b\\\"}\\n", -1,
+         WXPAY_SP_METHOD, 0, 0, "method differs"},
+        {__LINE__, "POST\\n/v3/x\\n1554208460\\nNONCE1\\n{\\\"a\\\":\\\"b\\\"}\\n", -1,
+         WXPAY_SP_URL, 0, 0, "url differs"},
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208461\\nNONCE1\\n{\\\"a\\\":\\\"b\\\"}\\n", -1,
+         WXPAY_SP_TIMESTAMP, 0, 0, "timestamp differs"},
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE2\\n{\\\"a\\\":\\\"b\\\"}\\n", -1,
+         WXPAY_SP_NONCE, 0, 0, "nonce differs"},
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a\\\": \\\"b\\\"}\\n", -1,
+         WXPAY_SP_BODY, 0, 0, "body differs"},
+        /* A body signed without its final \n. */
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a\\\":\\\"b\\\"}", -1,
+         WXPAY_SP_BODY, 0, 0, "body differs"},
+        {__LINE__, "POST\\n/v3/x?a=1\\n1\\nNONCE9\\n{}\\n", -1,
+         WXPAY_SP_TIMESTAMP | WXPAY_SP_NONCE | WXPAY_SP_BODY, 0, 0,
+         "timestamp, nonce, body differ: sign the timestamp"},
+        /* Cut short by the server: what is shown agrees, and so does the length. */
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a", 43, 0, WXPAY_SP_BODY, 0,
+         "the rest is not shown"},
+        /* Cut short, shown part agrees, but the whole is longer: the body is last. */
+        {__LINE__, "POST\\n/v3/x?a=1\\n1554208460\\nNONCE1\\n{\\\"a", 60, WXPAY_SP_BODY, 0, 0,
+         "body differs"},
+        /* Cut inside the url: the shown part differs there. */
+        {__LINE__, "POST\\n/v3/y", 60, WXPAY_SP_URL,
+         WXPAY_SP_TIMESTAMP | WXPAY_SP_NONCE | WXPAY_SP_BODY, 0, "url differs"},
+        /* Cut inside the url, shown part agrees, lengths differ: the url or later. */
+        {__LINE__, "POST\\n/v3/x", 60, 0,
+         WXPAY_SP_URL | WXPAY_SP_TIMESTAMP | WXPAY_SP_NONCE | WXPAY_SP_BODY, 0,
+         "most likely the url differs"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char body[1024];
+        struct wxpay_sign_diag d;
+        enum wxpay_result_kind k;
+        sign_error_body(body, sizeof body, rows[i].theirs, rows[i].total);
+        if (rows[i].total < 0) {
+            /* As shown: compute the unescaped length by asking the library. */
+            k = wxpay_sign_compare(OURS, strlen(OURS), body, strlen(body), &d);
+            assert_int_equal(k, WXPAY_OK);
+            long shown = (long)d.theirs_len;
+            wxpay_sign_diag_free(&d);
+            sign_error_body(body, sizeof body, rows[i].theirs, shown);
+        }
+        k = wxpay_sign_compare(OURS, strlen(OURS), body, strlen(body), &d);
+        if (k != WXPAY_OK || d.differs != rows[i].differs || d.unknown != rows[i].unknown ||
+            d.strings_equal != rows[i].equal || strstr(d.verdict, rows[i].verdict) == NULL) {
+            fail_msg("row at line %d: kind %d differs %#x unknown %#x equal %d verdict '%s'",
+                     rows[i].line, (int)k, d.differs, d.unknown, d.strings_equal, d.verdict);
+        }
+        assert_string_equal(d.issue, "sign not match");
+        assert_memory_equal(d.ours, OURS, strlen(OURS));
+        wxpay_sign_diag_free(&d);
+        assert_null(d.ours);
+    }
+}
+
+static void test_prepare_sign_compare_refuses_other_bodies(void **state)
+{
+    (void)state;
+    const struct {
+        int line;
+        const char *body;
+    } rows[] = {
+        {__LINE__, ""},
+        {__LINE__, "not json"},
+        {__LINE__, "{\"code\":\"SIGN_ERROR\",\"message\":\"m\"}"},
+        {__LINE__, "{\"code\":\"SIGN_ERROR\",\"message\":\"m\",\"detail\":{\"field\":\"x\"}}"},
+        {__LINE__, "{\"code\":\"SIGN_ERROR\",\"message\":\"m\",\"detail\":{\"sign_information\":"
+                   "{\"truncated_sign_message\":7}}}"},
+        /* Strict JSON first: a duplicate member or trailing bytes are not read. */
+        {__LINE__, "{\"detail\":{\"sign_information\":{\"truncated_sign_message\":\"a\"}},"
+                   "\"detail\":{}}"},
+        {__LINE__, "{\"detail\":{\"sign_information\":{\"truncated_sign_message\":\"a\"}}}x"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct wxpay_sign_diag d;
+        if (wxpay_sign_compare(OURS, strlen(OURS), rows[i].body, strlen(rows[i].body), &d) !=
+                WXPAY_ERR_LOCAL ||
+            d.verdict[0] == '\0' || d.ours != NULL) {
+            fail_msg("row at line %d: accepted, or no reason given", rows[i].line);
+        }
+        wxpay_sign_diag_free(&d);
+    }
+    /* Nothing was signed yet on this client: nothing to compare. */
+    {
+        struct wxpay_result r;
+        struct wxpay_sign_diag d;
+        memset(&r, 0, sizeof r);
+        assert_int_equal(wxpay_sign_diagnose(client, &r, &d), WXPAY_ERR_LOCAL);
+        wxpay_sign_diag_free(&d);
+        assert_int_equal(wxpay_sign_diagnose(NULL, &r, &d), WXPAY_ERR_LOCAL);
+        wxpay_sign_diag_free(&d);
+        wxpay_sign_diag_free(NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +347,8 @@ int main(void)
         cmocka_unit_test(test_prepare_validates_before_sending),
         cmocka_unit_test(test_prepare_config_errors_name_the_field),
         cmocka_unit_test(test_prepare_names_are_stable),
+        cmocka_unit_test(test_prepare_sign_compare_names_the_part_that_differs),
+        cmocka_unit_test(test_prepare_sign_compare_refuses_other_bodies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -206,6 +206,54 @@ WXPAY_EXPORT enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client 
                                                             struct wxpay_result *res);
 WXPAY_EXPORT void wxpay_prepared_free(struct wxpay_prepared *p);
 
+/* Largest request body libwxpay sends (json_body of wxpay_request), in bytes. */
+#define WXPAY_BODY_MAX ((size_t)1024 * 1024)
+
+/* Why a 401 SIGN_ERROR happened. The live API and wxpay-mock echo the string they verified in the
+ * error's detail.sign_information (method, url, sign_message_length, truncated_sign_message) and
+ * say why in detail.detail.issue ("sign not match"). Comparing that string with the one this
+ * client signed, part by part (METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n), tells which part differs;
+ * when none does, the signature itself is wrong: the private key is not the one whose
+ * certificate serial_no names. */
+enum wxpay_sign_part {
+    WXPAY_SP_METHOD = 1 << 0,
+    WXPAY_SP_URL = 1 << 1, /* path and query */
+    WXPAY_SP_TIMESTAMP = 1 << 2,
+    WXPAY_SP_NONCE = 1 << 3,
+    WXPAY_SP_BODY = 1 << 4
+};
+
+struct wxpay_sign_diag {
+    unsigned differs;  /* WXPAY_SP_* bits of the parts known to differ */
+    unsigned unknown;  /* bits of the parts the server's copy (cut at some length) does not show
+                          whole, without a known difference */
+    int strings_equal; /* 1: the server verified exactly the string we signed */
+    char verdict[320]; /* one line: what most likely differs and what to check */
+    char issue[128];   /* detail.detail.issue, else detail.issue; "" when absent */
+    char *ours;        /* the string this client signed (owned, NUL-terminated) */
+    size_t ours_len;
+    char *theirs; /* what the server shows of the string it verified (owned; maybe cut short) */
+    size_t theirs_len;
+    size_t theirs_total; /* sign_message_length: the length of the server's whole string */
+};
+
+/* Compares `ours`, a signing string, with the error body `body` (an APIv3 envelope carrying
+ * detail.sign_information.truncated_sign_message). Returns WXPAY_OK and fills *out, or
+ * WXPAY_ERR_LOCAL when `body` carries no such string (out->verdict then says why). Does not take
+ * ownership of its inputs; free *out with wxpay_sign_diag_free whatever the return. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_sign_compare(const char *ours, size_t ours_len,
+                                                       const char *body, size_t body_len,
+                                                       struct wxpay_sign_diag *out);
+/* wxpay_sign_compare of the string the last attempt of the last call on `c` signed with that
+ * call's answer `r` (r->body). Call it before the next call on `c`. Example:
+ *     if (r.http_status == 401 && wxpay_sign_diagnose(c, &r, &d) == WXPAY_OK) puts(d.verdict);
+ *     wxpay_sign_diag_free(&d); */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_sign_diagnose(const struct wxpay_client *c,
+                                                        const struct wxpay_result *r,
+                                                        struct wxpay_sign_diag *out);
+/* NULL-safe; leaves *d zeroed. */
+WXPAY_EXPORT void wxpay_sign_diag_free(struct wxpay_sign_diag *d);
+
 #ifdef __cplusplus
 }
 #endif
