@@ -113,7 +113,7 @@ static void count(const struct conf_result *rs, size_t n, struct tally t[NSEV])
 }
 
 /* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
- * warnings and INFO cases never fail a run. src: issue 5 "Reports", docs/conformance.md. */
+ * warnings and INFO cases never fail a run. src: docs/conformance.md#exit-status */
 static bool run_ok(const struct tally t[NSEV])
 {
     return t[CONF_MUST].failed == 0 && t[CONF_MUST].errors == 0;
@@ -395,7 +395,8 @@ static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r,
     return rc;
 }
 
-/* rule: INFO results are reported as skipped so they never fail a CI job. src: issue 5. */
+/* rule: INFO results are reported as skipped so they never fail a CI job.
+ * src: docs/conformance.md#severities */
 static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
 {
     const struct conf_outcome *o = &r->o;
