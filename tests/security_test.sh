@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Issue 7, security: end-to-end checks across wxpay-mock, wxpay and wxpay-conformance.
+# Security (docs/reliability.md#security): end-to-end checks across wxpay-mock, wxpay and
+# wxpay-conformance.
 #   listen    a non-loopback --listen is refused (exit 2, documented message, nothing listens)
 #             unless --allow-remote is given
 #   warnings  a private key file open to others draws exactly one warning line naming the file,

@@ -450,9 +450,10 @@ static enum wxpay_result_kind classify(const struct wxpay_client *c, const struc
                             "verification failed: %s; the answer must be treated as forged",
                             res->verify_detail);
         }
-        /* Choice: terminate answers 204 No Content (src: research §5 [D-TERM]); any other 2xx,
-         * even a verified one, is not the documented success, so it is reported as a WeChat-side
-         * surprise (kind WECHAT) rather than OK. A forged one was caught above as VERIFY. */
+        /* Choice: terminate answers 204 No Content (src: docs/protocol.md#terminate-schema
+         * [D-TERM]); any other 2xx, even a verified one, is not the documented success, so it is
+         * reported as a WeChat-side surprise (kind WECHAT) rather than OK. A forged one was caught
+         * above as VERIFY. */
         if (k->terminate && r->status != 204) {
             return wxl_fail(res, WXPAY_ERR_WECHAT,
                             "unexpected HTTP %ld for terminate (expected 204)", r->status);
@@ -588,8 +589,9 @@ static enum wxpay_result_kind attempt(struct wxpay_client *c, const struct call 
     }
 
     /* rule: Authorization, Accept: application/json, Content-Type: application/json and a
-     * User-Agent on every call; Wechatpay-Serial names the key we verify with. src: research §3,
-     * docs/protocol.md#authorization-header */
+     * User-Agent on every call; Wechatpay-Serial names the key we verify with. src:
+     * docs/mock-server.md#checking-order ([D-TERM], [C-UA]), docs/protocol.md#authorization-header,
+     * [D-ECHO] */
     rc = wxp_buf_addf(&line[n++], "Authorization: %s", wxp_buf_cstr(&authz));
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(&line[n++], "Accept: application/json");

@@ -285,8 +285,8 @@ static enum wxpay_result_kind copy_settings(const struct wxpay_config *cfg, stru
     c->trace = cfg->trace;
 
     /* rule: Wechatpay-Serial names the key we verify with: first public key id, else first
-     * certificate serial; "" sends none. src: research §2.5 (Go GetAcceptSerial; PHP/axios omit).
-     */
+     * certificate serial; "" sends none. src: [D-ECHO]; Go and Java always send it [GO-CLIENT],
+     * [JAVA-HTTP], PHP and axios do not [PHP-README], [AX-DEC]. */
     if (accept == NULL) {
         accept = first_pub != NULL ? first_pub : (first_cert != NULL ? first_cert : "");
     }

@@ -22,7 +22,7 @@ struct conf_case {
     char *id;     /* "AUTH-003": stable, never reused */
     char *title;  /* one line */
     char *rule;   /* the rule it checks, one sentence */
-    char *source; /* docs/protocol.md#anchor or docs/mock-server.md#anchor, and the research key */
+    char *source; /* docs/protocol.md or mock-server.md anchor, and a docs/sources.md key */
     enum conf_severity severity;
     enum conf_mode mode;
     char *kind;  /* the executor's name for what to do, e.g. "authz_missing_param" */

@@ -213,8 +213,9 @@ void conf_report_set_strict(bool on)
 }
 
 /* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
+/* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
  * warnings (with --strict they fail the run too) and INFO cases never fail a run.
- * src: docs/conformance.md#exit-status. */
+ * src: docs/conformance.md#exit-status */
 static bool run_ok(const struct tally t[NSEV])
 {
     bool must_ok = t[CONF_MUST].failed == 0 && t[CONF_MUST].errors == 0;
@@ -518,7 +519,7 @@ static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r,
 
 /* rule: a case that did not pass is <failure> (or <error>) only when it fails the run; a
  * SHOULD (without --strict) or INFO difference is <skipped> with its severity in the message, so
- * a green run never shows red tests in CI. src: docs/conformance.md#exit-status. */
+ * a green run never shows red tests in CI. src: docs/conformance.md#exit-status */
 static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
 {
     const struct conf_outcome *o = &r->o;

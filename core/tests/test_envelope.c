@@ -234,7 +234,7 @@ struct parse_row {
 #define MSG_LIVE                                                                                   \
     "输入源“/body/appid”映射到值字段“公众账号ID”字符串规则校验失败，字节数 22，大于最大值 20"
 
-/* The nested SIGN_ERROR detail of a live server (research notes, [C-SIGNDETAIL]). */
+/* The nested SIGN_ERROR detail of a live server ([C-SIGNDETAIL]). */
 #define SIGN_DETAIL                                                                                \
     "{\"detail\":{\"issue\":\"sign not match\"},\"field\":\"signature\","                          \
     "\"location\":\"authorization\",\"sign_information\":{\"method\":\"GET\","                     \

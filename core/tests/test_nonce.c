@@ -88,8 +88,8 @@ static int restore_rand(void **state)
     return RAND_set_rand_method(RAND_OpenSSL()) == 1 ? 0 : -1;
 }
 
-/* rule: nonces come from the CSPRNG only (issue 7), so each character is a function of
- * RAND_bytes' output and nothing else: no time, pid or counter mixed in. */
+/* rule: nonces come from the CSPRNG only, so each character is a function of RAND_bytes'
+ * output and nothing else: no time, pid or counter mixed in. src: docs/protocol.md#nonce */
 static void test_nonce_is_made_of_rand_bytes_only(void **state)
 {
     (void)state;

@@ -76,7 +76,7 @@ static void param_error(struct mock_response *resp, const char *check,
 }
 
 /* rule: a signature mismatch echoes what the server signed, as the live server does. src:
- * docs/mock-server.md#sign-error-detail ([C-SIGNDETAIL]) */
+ * docs/mock-server.md#checking-order ([C-SIGNDETAIL]) */
 static void signature_error(struct mock_response *resp, const char *method, struct wxp_str path,
                             const struct wxp_buf *msg)
 {

@@ -124,8 +124,8 @@ struct mock_config {
     struct mock_merchant *merchants;
     size_t nmerchants;
     /* Response signers: [0] is the default. When a request's Wechatpay-Serial names one of them,
-     * that one signs (research R10). Both a certificate signer and a PUB_KEY_ID signer may be
-     * configured at once. */
+     * that one signs ([D-ECHO], [C-PK-GRAY]). Both a certificate signer and a PUB_KEY_ID signer
+     * may be configured at once. */
     struct mock_platform *signers;
     size_t nsigners;
     struct mock_record *records; /* initial authorization records */

@@ -136,7 +136,7 @@ static void cache_put(struct mock_sign_cache *c, size_t slot, int64_t ts, struct
 #define UNKNOWN_SERIAL "7F00000000000000000000000000000000000001"
 
 /* rule: sign with the key the request's Wechatpay-Serial names when we hold it; otherwise the
- * default signer. src: docs/mock-server.md#response-signing (research R10, [D-ECHO]) */
+ * default signer. src: docs/mock-server.md#response-signing ([D-ECHO], [C-PK-GRAY]) */
 static const struct mock_platform *pick_signer(const struct mock_server *srv,
                                                const struct mock_request *req)
 {
