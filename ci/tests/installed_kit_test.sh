@@ -15,6 +15,7 @@ tmp=$(cd "$tmp" && pwd)
 prefix=$tmp/prefix
 cleanup() {
     if [ -f "$tmp/env.sh" ]; then
+        # shellcheck disable=SC1091 # written by wxpay-mock-start at run time
         (. "$tmp/env.sh" && "$prefix/bin/wxpay-mock-stop") >/dev/null 2>&1 || true
     fi
     rm -rf "$tmp"
@@ -37,7 +38,7 @@ clean "$prefix/bin/wxpay-mock-start" --help | grep -q -- '--log FILE' || fail "i
 clean "$prefix/bin/wxpay-mock-start" --log "$tmp/mock.log" >"$tmp/env.sh" 2>"$tmp/start.err" ||
     fail "installed wxpay-mock-start exited $?: $(cat "$tmp/start.err")"
 (
-    # shellcheck disable=SC1091
+    # shellcheck disable=SC1091 # written by wxpay-mock-start at run time
     . "$tmp/env.sh"
     fixtures=$prefix/share/wxpay-harness/fixtures
     [ "$WXPAY_MCH_KEY" = "$fixtures/keys/test-merchant-a.key.pem" ] ||
