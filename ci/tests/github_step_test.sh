@@ -59,4 +59,20 @@ echo "ok: later step: $out"
 # What the mock saw outlives the stop (--log-format json from the args input).
 grep -q "oGhStep$$" "$log" || fail "the log output's file lacks the request: $(cat "$log")"
 echo "ok: log kept after the stop: $log"
+
+# A mock that cannot start: the step fails, yet its log output names the file with the reason.
+: >"$work/github.output"
+st=0
+# shellcheck disable=SC2016 # $1 and $2 are the inner sh's arguments
+env -i PATH="$PATH" HOME="$work" TMPDIR="$work/tmp" \
+    GITHUB_ACTION_PATH="$root/ci/github" RUNNER_TEMP="$work/runner" \
+    GITHUB_ENV="$work/github2.env" GITHUB_OUTPUT="$work/github.output" \
+    WXPAY_MOCK="$WXPAY_MOCK" WXPAY_INSTALLED='' WXPAY_SCENARIOS='' \
+    WXPAY_EXTRA_ARGS='--no-such-flag' WXPAY_LOG='bad.log' \
+    sh -c 'cd "$1" && exec bash -e "$2"' sh "$work" "$work/step.sh" >/dev/null 2>&1 || st=$?
+[ "$st" -ne 0 ] || fail "the step with a bad mock argument succeeded"
+log=$(sed -n 's/^log=//p' "$work/github.output")
+[ "$log" = "$work/bad.log" ] || fail "failed step: log output '$log', want $work/bad.log (relative to the workspace)"
+grep -q 'no-such-flag' "$log" || fail "failed step: the log lacks the reason: $(cat "$log")"
+echo "ok: a failed start: log output $log holds the reason"
 echo "ALL OK"
