@@ -23,7 +23,7 @@
 FROM debian:12-slim AS build
 WORKDIR /src
 COPY . .
-RUN ci/deps \
+RUN ci/deps --build \
  && cmake --preset release -DBUILD_TESTING=OFF \
  && cmake --build --preset release -j "$(nproc)" \
  && DESTDIR=/stage cmake --install build/release --prefix /usr/local

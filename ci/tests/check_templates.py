@@ -4,9 +4,11 @@
     python3 check_templates.py REPO_ROOT
 
 - ci/github/action.yml: a composite action (runs.using == "composite"); every `run` step has a
-  `shell`; inputs build/scenario/args exist; output base-url comes from a step output.
+  `shell`; inputs build/scenario/args/log exist; outputs base-url and log come from step outputs;
+  it installs the build-only dependency set (ci/deps --build) and starts the mock with --log.
 - ci/gitlab/wxpay-mock.yml: the hidden job .wxpay-mock with before_script, script, after_script
-  and artifacts:reports:junit.
+  and artifacts:reports:junit; ci/deps --build; the mock's --log file is an artifact.
+- Dockerfile: its ci/deps line installs the build-only set (--build).
 - docs/ci.md: every ```yaml block parses; the example GitHub workflow uses no action other than
   actions/checkout, actions/upload-artifact and this repository's ci/github.
 
@@ -62,20 +64,21 @@ def check_action(path):
     runs = doc.get("runs") or {}
     check(runs.get("using") == "composite", f"{path}: runs.using is {runs.get('using')!r}, want 'composite'")
     inputs = doc.get("inputs") or {}
-    for name in ("build", "scenario", "args"):
+    for name in ("build", "scenario", "args", "log"):
         check(name in inputs, f"{path}: no input {name!r}")
         check("description" in (inputs.get(name) or {}), f"{path}: input {name!r} has no description")
     check((inputs.get("build") or {}).get("default") in ("true", "false", True, False),
           f"{path}: input build needs a true/false default")
     outputs = doc.get("outputs") or {}
-    check("base-url" in outputs, f"{path}: no output 'base-url'")
-    value = str((outputs.get("base-url") or {}).get("value", ""))
-    m = re.fullmatch(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}", value)
     steps = runs.get("steps") or []
     check(isinstance(steps, list) and steps, f"{path}: runs.steps is empty")
     ids = {s.get("id") for s in steps if isinstance(s, dict)}
-    if check(m is not None, f"{path}: output base-url is {value!r}, want ${{{{ steps.ID.outputs.NAME }}}}"):
-        check(m.group(1) in ids, f"{path}: output base-url names step {m.group(1)!r}, which does not exist")
+    for out in ("base-url", "log"):
+        check(out in outputs, f"{path}: no output {out!r}")
+        value = str((outputs.get(out) or {}).get("value", ""))
+        m = re.fullmatch(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}", value)
+        if check(m is not None, f"{path}: output {out} is {value!r}, want ${{{{ steps.ID.outputs.NAME }}}}"):
+            check(m.group(1) in ids, f"{path}: output {out} names step {m.group(1)!r}, which does not exist")
     for i, step in enumerate(steps):
         where = f"{path}: step {i} ({step.get('name', '?')})"
         check(isinstance(step, dict), f"{where}: not a mapping")
@@ -89,6 +92,10 @@ def check_action(path):
             check("${{ inputs." not in str(step["run"]), f"{where}: uses ${{{{ inputs.* }}}} inside run; pass it through env")
     text_steps = " ".join(str(s.get("run", "")) for s in steps)
     check("ci/deps" in text_steps or "/deps" in text_steps, f"{path}: no step runs ci/deps")
+    check(re.search(r"/deps\"? --build\b", text_steps) is not None,
+          f"{path}: ci/deps without --build installs the test tools (clang-format, cmocka, ...) too")
+    check(re.search(r"wxpay-mock-start\"?[^\n]*\\?\s*--log ", text_steps) is not None,
+          f"{path}: the mock is started without --log: its log would go with the stop")
     check("--github-env" in text_steps, f"{path}: no step starts the mock with --github-env")
     check("cmake --install" in text_steps, f"{path}: no step runs cmake --install")
 
@@ -111,12 +118,30 @@ def check_gitlab(path):
     before = "\n".join(job.get("before_script") or [])
     after = "\n".join(job.get("after_script") or [])
     check("wxpay-mock-start" in before, f"{path}: before_script does not run wxpay-mock-start")
+    check(re.search(r"/ci/deps\"? --build\b", before) is not None,
+          f"{path}: before_script runs ci/deps without --build")
+    check(re.search(r"wxpay-mock-start\"? --log \"\$WXPAY_MOCK_LOG_FILE\"", before) is not None,
+          f"{path}: the mock is started without --log \"$WXPAY_MOCK_LOG_FILE\"")
+    log = str((job.get("variables") or {}).get("WXPAY_MOCK_LOG_FILE", ""))
+    paths = (job.get("artifacts") or {}).get("paths") or []
+    check(log.startswith("$CI_PROJECT_DIR/") and log[len("$CI_PROJECT_DIR/"):] in paths,
+          f"{path}: WXPAY_MOCK_LOG_FILE ({log!r}) is not among the artifacts {paths!r}")
     check("wxpay-mock-stop" in after, f"{path}: after_script does not run wxpay-mock-stop")
     check("wxpay-conformance" in "\n".join(job.get("script") or []), f"{path}: script does not run wxpay-conformance")
     # Every job that is not hidden must be valid too (none is expected in a template).
     for name, v in doc.items():
         if not name.startswith(".") and name not in ("variables", "default", "include", "stages", "workflow"):
             errors.append(f"{path}: unexpected visible job {name!r} in a template")
+
+
+def check_dockerfile(path):
+    with open(path, encoding="utf-8") as f:
+        lines = [l for l in f.read().splitlines() if not l.lstrip().startswith("#")]
+    deps = [l for l in lines if re.search(r"\bci/deps\b", l)]
+    check(deps, f"{path}: no ci/deps line")
+    for l in deps:
+        check(re.search(r"ci/deps --build\b", l) is not None, f"{path}: {l.strip()!r}: want ci/deps --build")
+    print(f"checked {path}")
 
 
 ALLOWED_ACTIONS = ("actions/checkout@", "actions/upload-artifact@")
@@ -156,7 +181,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
     print(f"PyYAML {yaml.__version__} ({'C' if getattr(yaml, '__with_libyaml__', False) else 'pure'}), {sys.executable}")
     for fn, rel in ((check_action, "ci/github/action.yml"), (check_gitlab, "ci/gitlab/wxpay-mock.yml"),
-                    (check_docs, "docs/ci.md")):
+                    (check_docs, "docs/ci.md"), (check_dockerfile, "Dockerfile")):
         p = os.path.join(root, rel)
         try:
             fn(p)

@@ -31,13 +31,17 @@ env -i PATH="$PATH" HOME="$work" TMPDIR="$work/tmp" \
     GITHUB_ENV="$work/github.env" GITHUB_OUTPUT="$work/github.output" \
     WXPAY_MOCK="$WXPAY_MOCK" WXPAY_INSTALLED='' \
     WXPAY_SCENARIOS="$work/empty-scenario.json
-" WXPAY_EXTRA_ARGS='--quiet  --log-format json' \
+" WXPAY_EXTRA_ARGS='--log-format  json' \
     bash -e "$work/step.sh" || fail "the step exited $?"
 
 url=$(sed -n 's/^base-url=//p' "$work/github.output")
 case $url in http://127.0.0.1:*) ;; *) fail "step output base-url: '$url'" ;; esac
 grep -qx "WXPAY_BASE_URL=$url" "$work/github.env" || fail "GITHUB_ENV has no WXPAY_BASE_URL=$url"
 grep -qx "WXPAY_MOCK_STOP=$root/ci/wxpay-mock-stop" "$work/github.env" || fail "GITHUB_ENV has no WXPAY_MOCK_STOP"
+# The log input was empty: the log goes to $RUNNER_TEMP/wxpay-mock.log, named by the log output.
+log=$(sed -n 's/^log=//p' "$work/github.output")
+[ "$log" = "$work/runner/wxpay-mock.log" ] || fail "step output log: '$log', want $work/runner/wxpay-mock.log"
+grep -qx "WXPAY_MOCK_LOG=$log" "$work/github.env" || fail "GITHUB_ENV has no WXPAY_MOCK_LOG=$log"
 pid=$(sed -n 's/^WXPAY_MOCK_PID=//p' "$work/github.env")
 tr '\000' '\n' <"/proc/$pid/cmdline" | grep -qx -- "$work/empty-scenario.json" || fail "the mock did not get --scenario"
 tr '\000' '\n' <"/proc/$pid/cmdline" | grep -qx -- "--log-format" || fail "the mock did not get the args input"
@@ -52,4 +56,23 @@ out=$("$WXPAY_CLI" payscore permissions terminate --openid "oGhStep$$" --service
 echo "ok: later step: $out"
 "$WXPAY_MOCK_STOP" || fail "WXPAY_MOCK_STOP exited $?"
 [ ! -e "$WXPAY_MOCK_DIR" ] || fail "mock dir left"
+# What the mock saw outlives the stop (--log-format json from the args input).
+grep -q "oGhStep$$" "$log" || fail "the log output's file lacks the request: $(cat "$log")"
+echo "ok: log kept after the stop: $log"
+
+# A mock that cannot start: the step fails, yet its log output names the file with the reason.
+: >"$work/github.output"
+st=0
+# shellcheck disable=SC2016 # $1 and $2 are the inner sh's arguments
+env -i PATH="$PATH" HOME="$work" TMPDIR="$work/tmp" \
+    GITHUB_ACTION_PATH="$root/ci/github" RUNNER_TEMP="$work/runner" \
+    GITHUB_ENV="$work/github2.env" GITHUB_OUTPUT="$work/github.output" \
+    WXPAY_MOCK="$WXPAY_MOCK" WXPAY_INSTALLED='' WXPAY_SCENARIOS='' \
+    WXPAY_EXTRA_ARGS='--no-such-flag' WXPAY_LOG='bad.log' \
+    sh -c 'cd "$1" && exec bash -e "$2"' sh "$work" "$work/step.sh" >/dev/null 2>&1 || st=$?
+[ "$st" -ne 0 ] || fail "the step with a bad mock argument succeeded"
+log=$(sed -n 's/^log=//p' "$work/github.output")
+[ "$log" = "$work/bad.log" ] || fail "failed step: log output '$log', want $work/bad.log (relative to the workspace)"
+grep -q 'no-such-flag' "$log" || fail "failed step: the log lacks the reason: $(cat "$log")"
+echo "ok: a failed start: log output $log holds the reason"
 echo "ALL OK"

@@ -83,6 +83,7 @@ ok "start printed $(wc -l <"$work/env.sh") lines"
     done
     case $WXPAY_MOCK_DIR in "$TMPDIR"/wxpay-mock.*) ;; *) fail "WXPAY_MOCK_DIR=$WXPAY_MOCK_DIR" ;; esac
     [ "$(cat "$WXPAY_MOCK_DIR/pid")" = "$WXPAY_MOCK_PID" ] || fail "pid file"
+    [ "$WXPAY_MOCK_LOG" = "$WXPAY_MOCK_DIR/log" ] || fail "WXPAY_MOCK_LOG=$WXPAY_MOCK_LOG (no --log)"
     ! gone "$WXPAY_MOCK_PID" || fail "mock pid $WXPAY_MOCK_PID is not running"
 
     # The wxpay command reads every credential from the environment the start script gave.
@@ -127,7 +128,7 @@ fi
 : >"$work/github.env"
 GITHUB_ENV=$work/github.env "$start" --github-env --quiet >"$work/env2.sh" 2>"$work/start.err" ||
     { cat "$work/start.err" >&2; fail "start --github-env exited $?"; }
-for v in WXPAY_BASE_URL WXPAY_MOCK_PID WXPAY_MOCK_DIR WXPAY_MCHID WXPAY_MCH_SERIAL WXPAY_MCH_KEY \
+for v in WXPAY_BASE_URL WXPAY_MOCK_PID WXPAY_MOCK_DIR WXPAY_MOCK_LOG WXPAY_MCHID WXPAY_MCH_SERIAL WXPAY_MCH_KEY \
          WXPAY_MCH_CERT WXPAY_PLATFORM_CERT WXPAY_PLATFORM_SERIAL WXPAY_PLATFORM_KEY_KIND \
          WXPAY_APPID WXPAY_SERVICE_ID; do
     grep -q "^$v=." "$work/github.env" || fail "no $v= line in GITHUB_ENV"
@@ -140,6 +141,36 @@ WXPAY_MOCK_DIR=$dir "$stop" || fail "stop (pid from the pid file) exited $?"
 gone "$pid" || fail "pid $pid still running after stop"
 [ ! -e "$dir" ] || fail "$dir still exists"
 ok "--github-env: NAME=value lines written; stopped through WXPAY_MOCK_DIR's pid file"
+
+# ---- --log FILE: the log outlives the stop ---------------------------------------------------------
+mkdir "$work/logs"
+"$start" --log "$work/logs/mock.log" >"$work/env4.sh" 2>"$work/start.err" ||
+    { cat "$work/start.err" >&2; fail "start --log exited $?"; }
+(
+    # shellcheck disable=SC1091
+    . "$work/env4.sh"
+    [ "$WXPAY_MOCK_LOG" = "$work/logs/mock.log" ] || fail "WXPAY_MOCK_LOG=$WXPAY_MOCK_LOG"
+    [ ! -e "$WXPAY_MOCK_DIR/log" ] || fail "a log in $WXPAY_MOCK_DIR as well"
+    out=$("$WXPAY_CLI" payscore permissions terminate --openid "oCiKitLog$$" \
+        --service-id "$WXPAY_SERVICE_ID" --appid "$WXPAY_APPID" --reason log 2>&1) ||
+        fail "wxpay terminate (--log) failed: $out"
+    "$stop" || fail "stop (--log) exited $?"
+    [ ! -e "$WXPAY_MOCK_DIR" ] || fail "$WXPAY_MOCK_DIR still exists after stop"
+)
+grep -q "oCiKitLog$$" "$work/logs/mock.log" ||
+    fail "the kept log lacks the request: $(cat "$work/logs/mock.log")"
+ok "--log: the log is kept after stop: $(grep "oCiKitLog$$" "$work/logs/mock.log" | head -1)"
+st=0; "$start" --log "$work/no-such-dir/mock.log" >"$work/out" 2>"$work/err" || st=$?
+[ "$st" -eq 1 ] || fail "start --log in a missing directory: status $st, want 1"
+grep -q 'cannot write' "$work/err" || fail "start --log in a missing directory: $(cat "$work/err")"
+st=0; "$start" --log >"$work/out" 2>"$work/err" || st=$?
+[ "$st" -eq 2 ] || fail "start --log without a file: status $st, want 2"
+# A mock that fails to start: the reason stays in the --log file.
+if "$start" --log "$work/logs/bad.log" --no-such-flag >"$work/out" 2>"$work/err"; then
+    fail "start --log with a bad argument succeeded"
+fi
+grep -q "no-such-flag" "$work/logs/bad.log" || fail "bad.log lacks the complaint: $(cat "$work/logs/bad.log")"
+ok "--log: bad paths refused (1, 2); a failed start leaves its complaint in the log file"
 
 # ---- failures leave nothing behind ------------------------------------------------------------------
 if "$start" --no-such-flag >"$work/out" 2>"$work/err"; then fail "start with a bad argument succeeded"; fi

@@ -617,7 +617,7 @@ static int prep_openid(struct run *r, const char *param)
 static const char *split_detail(struct run *r, const char *param)
 {
     char *fields[3] = {r->want_location, r->want_value, r->want_field};
-    size_t caps[3] = {sizeof r->want_location, sizeof r->want_value, sizeof r->want_field};
+    const size_t caps[3] = {sizeof r->want_location, sizeof r->want_value, sizeof r->want_field};
     const char *p = param;
 
     for (size_t i = 0; i < 3; i++) {

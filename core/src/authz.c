@@ -30,6 +30,9 @@ static const char *const PARAMS[] = {"mchid", "nonce_str", "timestamp", "serial_
 
 static struct wxp_str *slot(struct wxp_authz *a, size_t i)
 {
+    /* cppcheck 2.10 asks for a const array: `*const slots` still draws the warning, and
+     * `const struct wxp_str *` elements would not convert to the pointer returned. */
+    /* cppcheck-suppress constVariable */
     struct wxp_str *slots[NPARAMS] = {&a->mchid, &a->nonce_str, &a->timestamp, &a->serial_no,
                                       &a->signature};
     return slots[i];
