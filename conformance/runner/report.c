@@ -213,7 +213,6 @@ void conf_report_set_strict(bool on)
 }
 
 /* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
-/* rule: the run succeeds only when no MUST case failed or errored; SHOULD failures are
  * warnings (with --strict they fail the run too) and INFO cases never fail a run.
  * src: docs/conformance.md#exit-status */
 static bool run_ok(const struct tally t[NSEV])

@@ -164,7 +164,7 @@ static void test_keys_wrong_pem_type_is_key_pem(void **state)
     assert_null(k);
 }
 
-/* A checkout deeper than usual (issue 13): a path longer than err.field keeps its END, the file
+/* A checkout deeper than usual: a path longer than err.field keeps its END, the file
  * name, behind "…", and the cut, which falls inside a 3-byte character here, does not split it.
  * The message keeps its reason after a path longer than its room for one. */
 static void test_keys_long_path_keeps_the_file_name_bug(void **state)

@@ -13,6 +13,8 @@
 #include "wxp/str.h"
 
 #define CONFIG_MAX ((size_t)1024 * 1024)
+/* A config path, or a key path resolved against its directory: PATH_MAX on Linux. */
+#define CONFIG_PATH_MAX 4096
 
 static char **strv_dup(const char *const *src, size_t n)
 {
@@ -156,8 +158,7 @@ fail:
 /* ---- the JSON file ---------------------------------------------------------------------- */
 
 struct loader {
-    const char *file;
-    char dir[1024];
+    char dir[CONFIG_PATH_MAX];
     struct wxp_err *err;
     char *key_warning;           /* the config's key_warning[WXP_KEYFILE_WARNING_MAX] */
     char shown[WXP_PATH_IN_MSG]; /* `file` for messages: a long path keeps its end */
@@ -168,14 +169,16 @@ static enum wxp_code bad(struct loader *L, const char *field, const char *why)
     return wxp_err_set(L->err, WXP_E_INVALID_ARG, field, "%s: %s: %s", L->shown, field, why);
 }
 
-/* A path relative to the config file's directory. */
-static void resolve(struct loader *L, const char *p, char *out, size_t cap)
+/* A path relative to the config file's directory; a result longer than cap is refused, never
+ * cut (a cut path would name another file). */
+static enum wxp_code resolve(struct loader *L, const char *field, const char *p, char *out,
+                             size_t cap)
 {
-    if (p[0] == '/') {
-        snprintf(out, cap, "%s", p);
-    } else {
-        snprintf(out, cap, "%s/%s", L->dir, p);
+    int n = p[0] == '/' ? snprintf(out, cap, "%s", p) : snprintf(out, cap, "%s/%s", L->dir, p);
+    if (n < 0 || (size_t)n >= cap) {
+        return bad(L, field, "path is too long");
     }
+    return WXP_OK;
 }
 
 /* Checks that obj has only the listed member names. */
@@ -259,12 +262,15 @@ static enum wxp_code key_from(struct loader *L, const char *field, enum wxp_key_
                               const char *path, const char *pem, const char *id,
                               struct wxp_key **out)
 {
-    char full[1200];
+    char full[CONFIG_PATH_MAX];
     enum wxp_code rc;
     struct wxp_err e;
 
     if (path != NULL) {
-        resolve(L, path, full, sizeof full);
+        rc = resolve(L, field, path, full, sizeof full);
+        if (rc != WXP_OK) {
+            return rc;
+        }
     }
     switch (kind) {
     case WXP_KEY_PRIVATE:
@@ -626,14 +632,18 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
                                         "journal_size",
                                         "admin_token",
                                         "allow_spaces_in_authorization"};
-    struct loader L = {origin, ".", err, c->key_warning, ""};
+    struct loader L = {".", err, c->key_warning, ""};
     struct wxp_err jerr;
-    char copy[1024];
+    char copy[CONFIG_PATH_MAX];
     cJSON *root = NULL;
     const cJSON *it;
     enum wxp_code rc;
 
     wxp_str_tail(L.shown, sizeof L.shown, origin);
+    if (strlen(origin) >= sizeof copy) {
+        return wxp_err_set(err, WXP_E_TOO_LARGE, origin, "%s: the path is longer than %zu bytes",
+                           L.shown, sizeof copy - 1);
+    }
     snprintf(copy, sizeof copy, "%s", origin);
     snprintf(L.dir, sizeof L.dir, "%s", dirname(copy));
     if (len > CONFIG_MAX) {

@@ -1410,7 +1410,8 @@ static void test_startup_line_equals_ready_file(void **state)
 static void test_startup_usage_and_config_errors(void **state)
 {
     (void)state;
-    char missing[400], unknown[400], badcert[400], badscen[400];
+    char missing[400], unknown[400], badcert[400], badscen[400], longcert[400];
+    char longjson[5200];
     struct run res;
 
     snprintf(missing, sizeof missing, "%s", tmp_path("missing.json"));
@@ -1420,6 +1421,11 @@ static void test_startup_usage_and_config_errors(void **state)
     write_file(unknown, "{\"skew\":300,\"colour\":\"red\"}");
     write_file(badcert, "{\"merchants\":[{\"mchid\":\"1900000109\",\"cert\":\"no-such.pem\"}]}");
     write_file(badscen, "[{\"action\":{\"drop\":true}},{\"action\":{\"delay_ms\":600001}}]");
+    /* A key path longer than PATH_MAX once resolved: refused by name, never cut to another. */
+    snprintf(longcert, sizeof longcert, "%s", tmp_path("longcert.json"));
+    snprintf(longjson, sizeof longjson,
+             "{\"merchants\":[{\"mchid\":\"1900000109\",\"cert\":\"%05000d.pem\"}]}", 0);
+    write_file(longcert, longjson);
 
     {
         const char *a[] = {"--listen", "0.0.0.0:0", NULL};
@@ -1448,6 +1454,12 @@ static void test_startup_usage_and_config_errors(void **state)
                            "no-such.pem",
                            "No such file or directory",
                            NULL};
+        run_mock(a, &res);
+        assert_run(&res, 1, e);
+    }
+    {
+        const char *a[] = {"--listen", "127.0.0.1:0", "--config", longcert, NULL};
+        const char *e[] = {"config refused", "merchants[0].cert", "path is too long", NULL};
         run_mock(a, &res);
         assert_run(&res, 1, e);
     }
