@@ -186,6 +186,9 @@ tr '\n' ' ' <"$tmp/cm.log" | tr -s ' ' | grep -q "compatible with requested vers
 # The .deb carries the same version (CPack, from project(VERSION)).
 grep -q "^set(CPACK_PACKAGE_VERSION \"$version\")" "$build/CPackConfig.cmake" ||
     fail "CPackConfig.cmake: $(grep 'CPACK_PACKAGE_VERSION ' "$build/CPackConfig.cmake")"
+# The installed wxpay-mock-start needs curl: the .deb recommends it.
+grep -q '^set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "curl")' "$build/CPackConfig.cmake" ||
+    fail "CPackConfig.cmake: the .deb does not recommend curl (wxpay-mock-start needs it)"
 
 if command -v man >/dev/null; then
     for m in man1/wxpay-mock.1 man1/wxpay.1 man1/wxpay-conformance.1 man3/libwxpay.3; do

@@ -15,6 +15,10 @@
 
 /* Platform certificates and public keys accepted from one source, each. */
 #define CLI_MAX_KEYS 16
+/* Error and hint lines: room for a whole path (PATH_MAX on Linux) and its reason, so a message
+ * never cuts the file name, the part a user needs. */
+#define CLI_PATH_MAX 4096
+#define CLI_ERR_MAX (CLI_PATH_MAX + 1024)
 
 /* The built-in TEST ONLY identity: fixtures/ merchant A against a default wxpay-mock. */
 #define CLI_TEST_MCHID "1900000109"

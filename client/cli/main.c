@@ -15,8 +15,6 @@
 #include "cli.h"
 #include "wxpay/wxpay.h"
 
-#define TMP_PATH_MAX 4096
-
 /* What the trace callback needs: whether to print, and the serial of the key the answer names. */
 struct trace_ctx {
     int verbose;
@@ -25,9 +23,9 @@ struct trace_ctx {
 
 /* The built-in TEST platform keys, written to a private directory for the library to load. */
 struct tmpkeys {
-    char dir[TMP_PATH_MAX - 32]; /* room left for the file names */
-    char cert[TMP_PATH_MAX];
-    char pub[TMP_PATH_MAX];
+    char dir[CLI_PATH_MAX - 32]; /* room left for the file names */
+    char cert[CLI_PATH_MAX];
+    char pub[CLI_PATH_MAX];
 };
 
 /* ---- printing ---- */
@@ -511,7 +509,7 @@ static int tmpkeys_write(struct tmpkeys *t, const char *base, char *err, size_t 
 {
     int n = snprintf(t->dir, sizeof t->dir, "%s/wxpay-cli-XXXXXX", base);
     if (n < 0 || (size_t)n >= sizeof t->dir || mkdtemp(t->dir) == NULL) {
-        snprintf(err, errsz, "cannot create a private directory under %.200s: %s", base,
+        snprintf(err, errsz, "cannot create a private directory under %s: %s", base,
                  strerror(errno));
         t->dir[0] = '\0';
         return -1;
@@ -520,7 +518,7 @@ static int tmpkeys_write(struct tmpkeys *t, const char *base, char *err, size_t 
     snprintf(t->pub, sizeof t->pub, "%s/platform.pub.pem", t->dir);
     if (write_file(t->cert, cli_embed_platform_cert) != 0 ||
         write_file(t->pub, cli_embed_platform_pubkey) != 0) {
-        snprintf(err, errsz, "cannot write the built-in platform keys to %.200s: %s", t->dir,
+        snprintf(err, errsz, "cannot write the built-in platform keys to %s: %s", t->dir,
                  strerror(errno));
         tmpkeys_remove(t);
         return -1;
@@ -610,9 +608,9 @@ int main(int argc, char **argv)
     struct wxpay_config cfg;
     struct wxpay_client *c = NULL;
     struct wxpay_result r;
-    char err[1024];
+    char err[CLI_ERR_MAX];
     char merchant_serial[128] = "";
-    char hint[2048] = "";
+    char hint[CLI_ERR_MAX] = "";
     struct wxpay_sign_diag diag;
     int have_diag = 0;
     enum cli_exit rc;
@@ -691,7 +689,7 @@ int main(int argc, char **argv)
         have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
     }
     if (r.kind == WXPAY_ERR_TRANSPORT) {
-        snprintf(hint, sizeof hint, "the base URL was %.1200s (from %.300s)%s", o.base_url,
+        snprintf(hint, sizeof hint, "the base URL was %.1200s (from %s)%s", o.base_url,
                  o.base_url_from,
                  nothing_answered(r.curl_code)
                      ? "; is wxpay-mock running there? Set WXPAY_BASE_URL or --base-url to its URL"

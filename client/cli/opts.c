@@ -731,18 +731,18 @@ static enum cli_exit load_data(struct cli_opts *o, char *err, size_t errsz)
                          : read_stream(stdin, WXPAY_BODY_MAX, &len, &why);
     if (text == NULL) {
         if (strcmp(why, "file too large") == 0) {
-            return fail(err, errsz, "--data %.200s: larger than %zu bytes (the request body cap)",
-                        arg, WXPAY_BODY_MAX);
+            return fail(err, errsz, "--data %s: larger than %zu bytes (the request body cap)", arg,
+                        WXPAY_BODY_MAX);
         }
-        return fail(err, errsz, "--data %.200s: cannot read %.200s: %s", arg,
+        return fail(err, errsz, "--data %s: cannot read %s: %s", arg,
                     arg[0] == '@' ? arg + 1 : "stdin", why);
     }
     nul = memchr(text, '\0', len);
     if (nul != NULL) {
         size_t at = (size_t)(nul - text);
         free(text);
-        return fail(err, errsz, "--data %.200s: byte %zu is NUL, which a JSON body cannot hold",
-                    arg, at);
+        return fail(err, errsz, "--data %s: byte %zu is NUL, which a JSON body cannot hold", arg,
+                    at);
     }
     o->data = own(o, text);
     return o->data != NULL ? CLI_EXIT_OK : fail(err, errsz, "out of memory");
@@ -1293,12 +1293,12 @@ enum cli_exit cli_opts_load(struct cli_opts *o, int argc, char **argv, char *err
     }
     config = pick(f.config, e.config, NULL);
     if (config != NULL) {
-        char from[300];
+        char from[CLI_PATH_MAX + 64];
         rc = read_config(o, config, &c, err, errsz);
         if (rc != CLI_EXIT_OK) {
             return rc;
         }
-        snprintf(from, sizeof from, "\"base_url\" in the config file %.200s", config);
+        snprintf(from, sizeof from, "\"base_url\" in the config file %s", config);
         config_from = own_dup(o, from, strlen(from));
         if (config_from == NULL) {
             return fail(err, errsz, "out of memory");

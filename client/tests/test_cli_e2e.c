@@ -656,6 +656,7 @@ static void test_cli_data_from_a_file_and_stdin(void **state)
     static const char BODY[] = "{\"service_id\":\"500001\",\r\n \"appid\":\"wxd678efh567hg6787\","
                                "\"reason\":\"file\"}\n";
     char file[128], at[140], big[128], atbig[140], nul[128], atnul[140];
+    char atlong[1600];
     const char *env[] = {base_env, NULL};
     struct run r;
     char *got;
@@ -711,6 +712,11 @@ static void test_cli_data_from_a_file_and_stdin(void **state)
     assert_non_null(f);
     fwrite("{\"a\":\"\0\"}", 1, 9, f);
     fclose(f);
+    /* A path longer than a short message has room for: the error still ends with the file name
+     * and the reason (a cut from the end lost them). */
+    memcpy(atlong, "@/nonexistent/", 14);
+    memset(atlong + 14, 'd', 1500);
+    snprintf(atlong + 1514, sizeof atlong - 1514, "/wxpay-long-body.json");
     {
         const struct {
             int line;
@@ -722,6 +728,7 @@ static void test_cli_data_from_a_file_and_stdin(void **state)
             {__LINE__, atbig, "larger than 1048576 bytes"},
             {__LINE__, atnul, "byte 6 is NUL"},
             {__LINE__, "@", "needs a file name"},
+            {__LINE__, atlong, "dd/wxpay-long-body.json: No such file or directory"},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             const char *args[] = {"request", "POST", "/v3/x", "--data", rows[i].data, NULL};
