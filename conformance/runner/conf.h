@@ -12,6 +12,7 @@
 
 #include "wxp/buf.h"
 #include "wxp/err.h"
+#include "wxp/op.h"
 
 enum conf_severity { CONF_MUST, CONF_SHOULD, CONF_INFO };
 enum conf_mode { CONF_SERVER, CONF_CLIENT };
@@ -19,7 +20,12 @@ enum conf_verdict { CONF_PASS, CONF_FAIL, CONF_SKIP, CONF_ERROR /* the runner co
 
 /* One case of the catalogue. Every string is owned by the catalogue. */
 struct conf_case {
-    char *id;     /* "AUTH-003": stable, never reused */
+    char *id; /* "AUTH-003": stable, never reused */
+    /* The operation the case tests: a name of the core's table ("payscore.permissions.
+     * terminate-by-openid"), and its row. The request of a server case and the call a client
+     * case asks for are those of this operation. */
+    char *operation;
+    const struct wxp_op *op;
     char *title;  /* one line */
     char *rule;   /* the rule it checks, one sentence */
     char *source; /* docs/protocol.md or mock-server.md anchor, and a docs/sources.md key */
@@ -76,9 +82,16 @@ struct conf_context {
     const char *service_id;
     const char *openid_prefix; /* fresh openids are prefix + random */
     const char *command;       /* client mode: the command line, run with sh -c */
-    long timeout_ms;           /* per case */
-    bool verbose;              /* show what a case that did not pass sent and received */
+    /* client mode: the operations the client supports (--operations); cases of the others are
+     * not applicable. NULL: all of them. */
+    bool operations_given;
+    bool operations[WXP_OP_COUNT];
+    long timeout_ms; /* per case */
+    bool verbose;    /* show what a case that did not pass sent and received */
 };
+
+/* Whether the client under test was declared to support `op` (always, without --operations). */
+bool conf_operation_supported(const struct conf_context *ctx, const struct wxp_op *op);
 
 /* Runs one case of the matching mode. Fills `out` (already initialised). */
 void conf_run_server_case(const struct conf_context *ctx, const struct conf_case *c,
