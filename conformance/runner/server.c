@@ -42,7 +42,7 @@ extern const char conf_embed_platform_pubkey[];
  * bytes. Unreserved characters only, so the core keeps it as is. */
 #define SEGMENT_MARKER "wxpconfRAWsegmentMARKER"
 /* The wxpay-mock admin endpoint that plays the user's consent in WeChat
- * (docs/mock-admin.md#the-users-side). */
+ * (docs/mock-admin.md). */
 #define ADMIN_USER_ACCEPT "/__admin/payscore/user-accept"
 #define USER_AGENT "wxpay-conformance/0.1 (server mode)"
 #define OPENID_RANDOM 12
@@ -792,7 +792,7 @@ static int setup_exchange(struct run *r, const struct wxp_op *op, const char *wa
  * rule: the consent happens in WeChat, out of the merchant's reach; only wxpay-mock offers it,
  * so a server that does not (404, 405, 501, or any answer other than 200, 400 and 409, which
  * mean "offered but refused") makes the case not applicable, never a pass.
- * src: docs/mock-admin.md#the-users-side, docs/conformance.md#not-applicable. case: LIFE-001 */
+ * src: docs/mock-admin.md, docs/conformance.md#not-applicable. case: LIFE-001 */
 static int admin_user_accept(struct run *r)
 {
     const char *hdrs[] = {"Content-Type: application/json", "Accept: application/json",
