@@ -1373,7 +1373,8 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
     struct env env;
     cJSON *entries = NULL;
     const cJSON *first = NULL, *other = NULL, *shown = NULL;
-    size_t count = 0, count_all = 0;
+    const struct wxp_op *called = NULL; /* another operation of the table the client called */
+    size_t count = 0, count_all = 0, count_table = 0;
     char why[512] = "";
     int rc;
 
@@ -1413,6 +1414,14 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
             first = first ? first : e;
             count++;
         }
+        for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+            if (&WXP_OPS[i] != run->op &&
+                of_operation(&WXP_OPS[i], or_default(jstr(e, "method"), ""), path)) {
+                called = &WXP_OPS[i];
+                count_table++;
+                break;
+            }
+        }
     }
     /* rule: a client that exits EXIT_NOT_SUPPORTED without calling the operation does not
      * implement it: the case is not applicable, never a failure or a pass.
@@ -1422,6 +1431,18 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
                    "not applicable: the client does not support %s (it exited %d and sent no "
                    "request of it)",
                    run->op->name, EXIT_NOT_SUPPORTED);
+        goto out;
+    }
+    /* rule: a client written before WXPAY_OPERATION existed calls the one operation it knows,
+     * whatever it is asked: when every request it sent is of another operation of the table,
+     * it does not implement this one, and the case is not applicable (so an earlier client's
+     * run stays green). A request that is of no operation (a wrong path) is graded as a failure.
+     * src: docs/conformance.md#not-applicable */
+    if (entries != NULL && rc == 0 && count == 0 && count_all > 0 && count_table == count_all) {
+        set_reason(out, CONF_SKIP,
+                   "not applicable: asked for %s, the client called %s (it does not read "
+                   "WXPAY_OPERATION; --operations says which operations it supports)",
+                   run->op->name, called->name);
         goto out;
     }
     /* rule: a command that cannot be run (the shell's 126 "not executable" and 127 "not found",

@@ -464,6 +464,20 @@ static void test_conformance_client_operations_option(void **state)
                                "not among --operations\"/>"));
     assert_false(contains(text, "<failure"));
     wxp_free(text);
+    /* The same command without --operations (a client written before WXPAY_OPERATION): asked
+     * for a query, it terminates; the case is not applicable and the run stays green. */
+    const char *implicit[] = {CONF_BIN,  "client", "--cmd",
+                              WXPAY_CMD, "--only", "CLI-REQ-001,CLI-OP-001,CLI-OPR-009",
+                              "--json",  json,     NULL};
+    assert_int_equal(run(implicit), 0);
+    root = read_report(json);
+    expect_verdict(root, "CLI-REQ-001", "pass");
+    expect_verdict(root, "CLI-OP-001", "skip");
+    expect_verdict(root, "CLI-OPR-009", "skip");
+    assert_true(contains(member(find_case(root, "CLI-OP-001"), "reason")->valuestring,
+                         "not applicable: asked for payscore.permissions.query-by-openid, the "
+                         "client called payscore.permissions.terminate-by-openid"));
+    cJSON_Delete(root);
     /* An operation name the table does not have is a usage error. */
     const char *bad[] = {CONF_BIN,       "client",        "--cmd", WXPAY_CMD,
                          "--operations", "payscore.nope", NULL};
