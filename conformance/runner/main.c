@@ -190,6 +190,9 @@ static int add_only(struct opts *o, char *list)
 static int add_operations(struct conf_context *ctx, const char *list)
 {
     const char *p = list;
+    if (strspn(list, ",") == strlen(list)) {
+        return bad_usage("--operations needs at least one operation name");
+    }
     ctx->operations_given = true;
     while (p != NULL) {
         const char *comma = strchr(p, ',');

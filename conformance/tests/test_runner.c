@@ -482,6 +482,8 @@ static void test_conformance_client_operations_option(void **state)
     const char *bad[] = {CONF_BIN,       "client",        "--cmd", WXPAY_CMD,
                          "--operations", "payscore.nope", NULL};
     assert_int_equal(run(bad), 2);
+    const char *empty[] = {CONF_BIN, "client", "--cmd", WXPAY_CMD, "--operations", ",", NULL};
+    assert_int_equal(run(empty), 2);
 }
 
 /* A client that builds ?service_id=X?appid=Y fails the query MUST case (and only the checks that
