@@ -12,6 +12,7 @@
 #include "wxp/buf.h"
 #include "wxp/mem.h"
 #include "wxp/op.h"
+#include "wxp/query.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -558,6 +559,93 @@ static void test_op_check_request_long_segment(void **state)
     free(path);
 }
 
+/* terminate-by-openid through the table answers exactly as the mock's hand-written sequence did
+ * (decode the segment with a 4096-byte cap, check it, then the body): same code, field, message
+ * and detail, so its answers stay byte for byte the same. */
+static enum wxp_code legacy_terminate(struct wxp_str seg, struct wxp_str body,
+                                      struct wxp_param_issue *issue, struct wxp_err *err)
+{
+    static char openid[4096];
+    size_t n = 0;
+    const struct wxp_schema *s = &WXP_SCHEMA_TERMINATE_BY_OPENID;
+    enum wxp_code rc;
+
+    if (seg.len >= sizeof openid || !wxp_pct_decode(seg, false, openid, sizeof openid, &n)) {
+        issue->location = "uri_template";
+        snprintf(issue->pointer, sizeof issue->pointer, "/uri_template/openid");
+        issue->value = 0;
+        issue->has_value = false;
+        return wxp_err_set(err, WXP_E_PARAM_CHARSET, "/uri_template/openid",
+                           "输入源“/uri_template/openid”映射到值字段“用户标识”字符串规则校验失败，"
+                           "百分号编码无效");
+    }
+    rc = wxp_schema_check_value(wxp_schema_field(s, "openid", WXP_LOC_URI_TEMPLATE), openid, n,
+                                issue, err);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    return wxp_schema_check_body(s, body.ptr, body.len, NULL, issue, err);
+}
+
+static void test_op_terminate_by_openid_unchanged(void **state)
+{
+    static const struct {
+        int line;
+        const char *seg;
+        const char *body;
+    } ROWS[] = {
+        {__LINE__, OID, "{\"service_id\":\"" SVC "\",\"appid\":\"" APP "\",\"reason\":\"r\"}"},
+        {__LINE__, "a%zz", "{}"},
+        {__LINE__, "a%2", "{}"},
+        {__LINE__, "%F0%9F%98%80", "{}"},
+        {__LINE__, "a%00", "{}"},
+        {__LINE__, "a%C3%28", "{}"},
+        {__LINE__, "a+b", "{\"service_id\":\"" SVC "\",\"appid\":\"" APP "\",\"reason\":\"r\"}"},
+        {__LINE__, OID, ""},
+        {__LINE__, OID, "[]"},
+        {__LINE__, OID, "{\"service_id\":\"" SVC "\"}"},
+        {__LINE__, OID, "{\"service_id\":1,\"appid\":\"a\",\"reason\":\"r\"}"},
+        {__LINE__, OID, "{\"service_id\":\"s\",\"appid\":\"\",\"reason\":\"r\"}"},
+        {__LINE__, OID, "{\"service_id\":\"s\",\"appid\":\"a\",\"reason\":\"r\",\"reason\":\"r\"}"},
+        {__LINE__, OID, "{\"service_id\":\"s\",\"appid\":\"a\",\"reason\":null}"},
+    };
+    char longseg[4200];
+
+    (void)state;
+    for (size_t i = 0; i <= NELEM(ROWS); i++) {
+        const char *seg = i < NELEM(ROWS) ? ROWS[i].seg : longseg;
+        const char *body = i < NELEM(ROWS) ? ROWS[i].body : "{}";
+        int line = i < NELEM(ROWS) ? ROWS[i].line : __LINE__;
+        char path[4400];
+        struct wxp_route r;
+        struct wxp_param_issue a, b;
+        struct wxp_err ea, eb;
+        enum wxp_code ra, rb;
+
+        if (i == NELEM(ROWS)) {
+            memset(longseg, 'o', 4096);
+            longseg[4096] = '\0';
+        }
+        snprintf(path, sizeof path, P "/openid/%s/terminate", seg);
+        assert_int_equal(wxp_op_route(wxp_str_c("POST"), wxp_str_c(path), &r), WXP_ROUTE_OK);
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        wxp_err_clear(&ea);
+        wxp_err_clear(&eb);
+        ra = wxp_op_check_request(&r, (struct wxp_str){NULL, 0}, wxp_str_c(body), NULL, &a, &ea);
+        rb = legacy_terminate(wxp_str_c(seg), wxp_str_c(body), &b, &eb);
+        if (ra != rb || strcmp(ea.msg, eb.msg) != 0 || strcmp(ea.field, eb.field) != 0) {
+            fail_msg("row at line %d: %s \"%s\" vs %s \"%s\"", line, wxp_code_name(ra), ea.msg,
+                     wxp_code_name(rb), eb.msg);
+        }
+        if (ra != WXP_OK &&
+            (strcmp(a.location, b.location) != 0 || strcmp(a.pointer, b.pointer) != 0 ||
+             a.has_value != b.has_value || a.value != b.value)) {
+            fail_msg("row at line %d: detail differs", line);
+        }
+    }
+}
+
 /* ---- building requests ----------------------------------------------------------------------- */
 
 struct build_row {
@@ -868,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_op_check_request_values),
         cmocka_unit_test(test_op_check_request_too_many_pairs),
         cmocka_unit_test(test_op_check_request_long_segment),
+        cmocka_unit_test(test_op_terminate_by_openid_unchanged),
         cmocka_unit_test(test_op_build_rows),
         cmocka_unit_test(test_op_build_caps),
         cmocka_unit_test(test_op_check_values_rows),
