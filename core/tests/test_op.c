@@ -87,6 +87,10 @@ static void test_op_table_invariants(void **state)
             assert_true(rank >= last_loc);
             last_loc = rank;
             assert_true(row->min <= row->max);
+            /* Names are unique across locations, so wxp_values_get is unambiguous. */
+            for (size_t g = 0; g < f; g++) {
+                assert_string_not_equal(row->name, s->fields[g].name);
+            }
             assert_non_null(row->label);
             if (row->loc == WXP_LOC_URI_TEMPLATE) {
                 npath++;
