@@ -1024,7 +1024,7 @@ static bool check_method(const struct client_run *run, const struct journaled *j
  * name=value pairs joined by '&', values percent-encoded, each of the operation's query
  * parameters once, in any order (the signature covers the target as sent). A second '?' is not a
  * separator: "?service_id=X?appid=Y" gives service_id the value "X?appid=Y" and no appid.
- * src: docs/protocol.md#get-requests ([D-GETCODE], [C-QUERYURL]; RFC 3986 section 3.4). case:
+ * src: docs/protocol.md#query-string ([D-GETCODE], [C-QUERYURL]; RFC 3986 section 3.4). case:
  * CLI-OP-003 */
 static bool check_query(const struct client_run *run, const struct journaled *j, char *why,
                         size_t cap)
@@ -1099,7 +1099,7 @@ static bool check_query(const struct client_run *run, const struct journaled *j,
 }
 
 /* rule: an operation without body parameters (a GET) is sent without a body, and signed over an
- * empty body. src: docs/protocol.md#get-requests ([GB-SIGN], [D-GETCODE]). case: CLI-OP-004 */
+ * empty body. src: docs/protocol.md#query-string ([GB-SIGN], [D-GETCODE]). case: CLI-OP-004 */
 static bool check_no_body(const struct client_run *run, const struct journaled *j, char *why,
                           size_t cap)
 {
@@ -1120,7 +1120,7 @@ static bool is_pchar(unsigned char c)
 
 /* rule: a path parameter is percent-encoded as a path segment: bytes outside RFC 3986 pchar
  * ('|' of an authorization_code) as %XX, and it decodes to the value given.
- * src: docs/protocol.md#get-requests ([D-GETCODE]; RFC 3986 section 3.3). case: CLI-OP-005 */
+ * src: docs/protocol.md#percent-encoding ([D-GETCODE]; RFC 3986 section 3.3). case: CLI-OP-005 */
 static bool check_path_encoding(const struct client_run *run, const struct journaled *j, char *why,
                                 size_t cap)
 {

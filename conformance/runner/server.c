@@ -1529,8 +1529,8 @@ static void fail(struct run *r, const char *fmt, ...)
 /* rule: a 200 carries the operation's response body: strict JSON, every required field a string,
  * the values the request named echoed (service_id, appid, authorization_code, openid, mchid), the
  * authorization_state the lifecycle has reached, and the time of the last transition.
- * src: docs/protocol.md#permissions-query ([D-GETCODE], [D-APPLY2]). case: PERM-001..PERM-012,
- * LIFE-001 */
+ * src: docs/protocol.md#permissions-entity ([D-GETCODE], [D-APPLY2]). case: APPLY-001, QCODE-001,
+ * QOPENID-001, QOPENID-002, LIFE-001 */
 static bool check_body(struct run *r)
 {
     const char *vals[WXP_SCHEMA_MAX_FIELDS];
