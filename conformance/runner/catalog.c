@@ -243,17 +243,16 @@ static enum wxp_code parse_case(const cJSON *obj, enum conf_mode mode, struct wh
     if (rc == WXP_OK) {
         rc = take_string(obj, "operation", false, w, &c->operation, err);
     }
-    if (rc == WXP_OK) {
-        c->op = wxp_op_by_name(wxp_str_c(c->operation));
-        if (c->op == NULL) {
-            return fail(err, WXP_E_PARAM_CHARSET, w, "operation",
-                        "not an operation of the table (core/include/wxp/op.h), e.g. "
-                        "\"payscore.permissions.terminate-by-openid\"");
-        }
+    if (rc != WXP_OK) {
+        return rc;
     }
-    if (rc == WXP_OK) {
-        rc = take_string(obj, "title", false, w, &c->title, err);
+    c->op = wxp_op_by_name(wxp_str_c(c->operation));
+    if (c->op == NULL) {
+        return fail(err, WXP_E_PARAM_CHARSET, w, "operation",
+                    "not an operation of the table (core/include/wxp/op.h), e.g. "
+                    "\"payscore.permissions.terminate-by-openid\"");
     }
+    rc = take_string(obj, "title", false, w, &c->title, err);
     if (rc == WXP_OK) {
         rc = take_string(obj, "rule", false, w, &c->rule, err);
     }
