@@ -788,10 +788,25 @@ static int setup_exchange(struct run *r, const struct wxp_op *op, const char *wa
     return ret;
 }
 
+/* Whether the server has the admin endpoint at all: a GET on it answers 405 (the path exists, for
+ * another method) where it is offered, a 404 (or a 401 behind an admin token) where it is not. */
+static bool admin_offered(struct run *r, const char *url)
+{
+    const char *hdrs[] = {"Accept: application/json", "User-Agent: " USER_AGENT, NULL};
+    bool offered;
+
+    conf_http("GET", url, hdrs, NULL, 0, r->ctx->timeout_ms > 0 ? r->ctx->timeout_ms : 10000L,
+              &r->resp);
+    offered = r->resp.status == 405;
+    conf_http_free(&r->resp);
+    conf_http_init(&r->resp);
+    return offered;
+}
+
 /* The user accepts the pre-authorization of r->code in WeChat, played by wxpay-mock's admin API.
  * rule: the consent happens in WeChat, out of the merchant's reach; only wxpay-mock offers it,
- * so a server that does not (404, 405, 501, or any answer other than 200, 400 and 409, which
- * mean "offered but refused") makes the case not applicable, never a pass.
+ * so a server that does not (the POST fails and a GET on the same path is not a 405) makes the
+ * case not applicable, never a pass; a server that offers it and refuses is a failure.
  * src: docs/mock-admin.md, docs/conformance.md#not-applicable. case: LIFE-001 */
 static int admin_user_accept(struct run *r)
 {
@@ -844,13 +859,18 @@ static int admin_user_accept(struct run *r)
     if (st == 200) {
         r->accepted = true;
         ret = 0;
-    } else if (st == 400 || st == 409) {
-        setup_fail(r, "the admin API refused the user's consent: %ld %.120s", st,
-                   wxp_buf_cstr(&r->resp.body));
     } else {
-        snprintf(r->not_applicable, sizeof r->not_applicable,
-                 "the server does not offer %s (answered %ld), which plays the user's consent",
-                 ADMIN_USER_ACCEPT, st);
+        char why[160];
+        snprintf(why, sizeof why, "%.120s", wxp_buf_cstr(&r->resp.body));
+        conf_http_free(&r->resp);
+        conf_http_init(&r->resp);
+        if (admin_offered(r, url)) {
+            setup_fail(r, "the admin API refused the user's consent: %ld %s", st, why);
+        } else {
+            snprintf(r->not_applicable, sizeof r->not_applicable,
+                     "the server does not offer %s (answered %ld), which plays the user's consent",
+                     ADMIN_USER_ACCEPT, st);
+        }
     }
     conf_http_free(&r->resp);
     conf_http_init(&r->resp);
