@@ -15,6 +15,7 @@
 #include "wxp/json.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/query.h"
 #include "wxp/schema.h"
 #include "wxp/signmsg.h"
 
@@ -24,21 +25,6 @@ _Static_assert(WXPAY_BODY_MAX == WXP_BODY_MAX, "wxpay.h states the core's body c
 #define HEADER_LINE_MAX ((size_t)8192)
 #define TERMINATE_PREFIX "/v3/payscore/permissions/openid/"
 #define TERMINATE_SUFFIX "/terminate"
-
-/* rule: a path segment keeps the RFC 3986 unreserved characters and percent-encodes every other
- * byte as %XX, uppercase (RFC 3986 §2.1, §2.3); what is signed is exactly this encoded target.
- * src: docs/protocol.md#request-signing-string */
-static const unsigned char UNRESERVED[256] = {
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
-    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
-    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['.'] = 1,
-    ['_'] = 1, ['~'] = 1,
-};
 
 /* A request ready to sign: method, target (path[?query] as sent) and body (NULL: none). */
 struct call {
@@ -124,23 +110,6 @@ static enum wxpay_result_kind check_terminate(const struct wxpay_terminate *t,
     return WXPAY_OK;
 }
 
-static enum wxp_code percent_encode(struct wxp_buf *out, const char *s, size_t len)
-{
-    static const char HEX[] = "0123456789ABCDEF";
-    enum wxp_code rc = WXP_OK;
-
-    for (size_t i = 0; i < len && rc == WXP_OK; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (UNRESERVED[ch]) {
-            rc = wxp_buf_add(out, s + i, 1);
-            continue;
-        }
-        char esc[3] = {'%', HEX[ch >> 4], HEX[ch & 15]};
-        rc = wxp_buf_add(out, esc, 3);
-    }
-    return rc;
-}
-
 /* The member order is that of the API doc's example; non-ASCII stays raw UTF-8 (Java's Gson with
  * disableHtmlEscaping writes the same bytes). */
 static enum wxp_code terminate_body(struct wxp_buf *b, const struct wxpay_terminate *t,
@@ -189,7 +158,7 @@ static enum wxpay_result_kind build_terminate(const struct wxpay_terminate *t, s
     k->has_body = true;
     rc = wxp_buf_addstr(&k->target, TERMINATE_PREFIX);
     if (rc == WXP_OK) {
-        rc = percent_encode(&k->target, t->openid, strlen(t->openid));
+        rc = wxp_pct_encode(&k->target, t->openid, strlen(t->openid));
     }
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(&k->target, TERMINATE_SUFFIX);
