@@ -66,7 +66,8 @@ struct mock_response {
     const char *failed_check; /* which check failed, NULL when none: "route", "headers",
                                  "authorization", "merchant", "timestamp", "serial", "replay",
                                  "signature", "internal",
-                                 "path", "body", "business", "scenario" */
+                                 "path", "query", "body", "business", "scenario" */
+    const char *operation;    /* the routed operation's name (static), NULL when none */
     /* Tampering applied when signing (scenario actions). */
     enum mock_sigmode sigmode;
     bool unknown_serial;  /* Wechatpay-Serial names no key the client has */
@@ -290,6 +291,21 @@ enum wxp_code mock_scenarios_dump(struct mock_scenarios *s, struct wxp_buf *out)
  * Authorization mchid or NULL. */
 bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *req,
                           const char *openid, const char *mchid, struct mock_response *resp);
+/* What a rule may match besides the request itself: the routed operation's name (NULL when the
+ * request routes to none), its path parameters decoded (a value NULL when its percent-encoding
+ * is bad), and the Authorization mchid (or NULL). Borrowed for the call. */
+#define MOCK_MATCH_PARAMS_MAX 4
+struct mock_match {
+    const char *operation;
+    const char *name[MOCK_MATCH_PARAMS_MAX];
+    const char *value[MOCK_MATCH_PARAMS_MAX];
+    size_t nparams;
+    const char *mchid;
+};
+/* mock_scenarios_apply with everything a rule can match; mock_scenarios_apply is this with only
+ * the path openid and the mchid. */
+bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
+                                const struct mock_match *m, struct mock_response *resp);
 
 /* ---- response signature cache (--sign-cache, thread-safe) ------------------------------- */
 /* A throughput mode: the timestamp, nonce and signature of a response are reused for identical
@@ -334,6 +350,22 @@ uint64_t mock_server_next_seq(struct mock_server *srv);
 /* Frees what mock_server_init made and the configuration it took; leaves *srv zeroed. Only for a
  * server mock_server_init has seen; never while a daemon still serves it. */
 void mock_server_free(struct mock_server *srv);
+
+/* ---- operations (ops.c) ----------------------------------------------------------------- */
+struct wxp_route;
+struct wxp_values;
+/* What a business handler sees: the request after every common check passed. */
+struct mock_op_ctx {
+    struct mock_server *srv;
+    const struct mock_request *req;
+    const struct mock_merchant *m; /* the Authorization's merchant */
+    const struct wxp_route *route; /* route->op is the operation */
+    const struct wxp_values *vals; /* its parameters, checked, decoded (wxp_op_check_request) */
+    int64_t now;                   /* Unix seconds */
+};
+/* Runs the business handler of c->route->op: its rules, the state change, and the answer (a
+ * signed 200 with the operation's response body, a signed 204, or a business error). */
+void mock_op_run(const struct mock_op_ctx *c, struct mock_response *resp);
 
 /* The whole checking order for one request (check.c). Fills `resp`. */
 void mock_handle(struct mock_server *srv, const struct mock_request *req,

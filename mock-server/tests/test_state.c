@@ -718,6 +718,65 @@ static void test_state_time_text_is_rfc3339_cst(void **unused)
     }
 }
 
+/* Concurrent applies of one code: exactly one creates it. Then a reset forgets applied records
+ * (the configured ones come back). */
+struct applier {
+    struct mock_state *s;
+    pthread_barrier_t *go;
+    enum mock_st res;
+};
+
+static void *apply_race(void *arg)
+{
+    struct applier *a = arg;
+    struct mock_record in;
+
+    memset(&in, 0, sizeof in);
+    snprintf(in.mchid, sizeof in.mchid, "%s", T_MCHID_A);
+    snprintf(in.service_id, sizeof in.service_id, "S1");
+    snprintf(in.appid, sizeof in.appid, "wx");
+    snprintf(in.authorization_code, sizeof in.authorization_code, "RACE");
+    snprintf(in.token, sizeof in.token, "t");
+    pthread_barrier_wait(a->go);
+    a->res = mock_state_apply(a->s, &in, 1, NULL);
+    return NULL;
+}
+
+static void test_state_concurrent_apply_one_winner_then_reset(void **unused)
+{
+    (void)unused;
+    for (int round = 0; round < 20; round++) {
+        struct mock_state *s = new_state(MOCK_UNKNOWN_NOT_FOUND);
+        pthread_barrier_t go;
+        pthread_t t[RACERS];
+        struct applier a[RACERS];
+        int ok = 0, dup = 0;
+
+        assert_int_equal(pthread_barrier_init(&go, NULL, RACERS), 0);
+        for (int i = 0; i < RACERS; i++) {
+            a[i].s = s;
+            a[i].go = &go;
+            a[i].res = MOCK_ST_FULL;
+            assert_int_equal(pthread_create(&t[i], NULL, apply_race, &a[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) {
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+            ok += a[i].res == MOCK_ST_OK;
+            dup += a[i].res == MOCK_ST_DUPLICATE;
+        }
+        assert_int_equal(ok, 1);
+        assert_int_equal(dup, RACERS - 1);
+        pthread_barrier_destroy(&go);
+        assert_int_equal(mock_state_query_code(s, T_MCHID_A, "RACE", "S1", NULL), MOCK_ST_OK);
+        mock_state_reset(s);
+        assert_int_equal(mock_state_query_code(s, T_MCHID_A, "RACE", "S1", NULL),
+                         MOCK_ST_NOT_FOUND);
+        assert_int_equal(mock_state_query_openid(s, T_MCHID_A, "oAvail", "S1", NULL, NULL),
+                         MOCK_ST_OK);
+        mock_state_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_state_lifecycle_policy_authorized),
         cmocka_unit_test(test_state_lifecycle_dump_load),
         cmocka_unit_test(test_state_time_text_is_rfc3339_cst),
+        cmocka_unit_test(test_state_concurrent_apply_one_winner_then_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
