@@ -123,8 +123,13 @@ static void entity(const struct mock_op_ctx *c, const struct mock_record *r,
     const char *vals[WXP_SCHEMA_MAX_FIELDS] = {NULL};
     char success[MOCK_TIME_TEXT];
     char cancel[MOCK_TIME_TEXT];
-    /* A record stored without an appid (configured, or reopened) answers with the query's. */
+    /* A record stored without an appid (configured without one) answers with the query's, or
+     * else the merchant's first: appid is a required member of the entity. */
     const char *appid = r->appid[0] != '\0' ? r->appid : param(c, "appid");
+
+    if (appid == NULL && c->m->nappids > 0) {
+        appid = c->m->appids[0];
+    }
 
     mock_time_text(r->authorized_at, success);
     mock_time_text(r->terminated_at, cancel);

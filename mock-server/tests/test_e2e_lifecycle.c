@@ -267,7 +267,7 @@ static void test_e2e_lifecycle_unknown_openid_authorized(void **state)
     e2e_resp_free(&r);
 }
 
-/* With "not_found" the same query is 404 ORDER_NOT_EXIST. */
+/* With "not_found" the same query is 404 ORDER_NOT_EXIST; a configured pre-authorization. */
 static void test_e2e_lifecycle_unknown_openid_not_found(void **state)
 {
     (void)state;
@@ -275,17 +275,27 @@ static void test_e2e_lifecycle_unknown_openid_not_found(void **state)
     char path[512];
     const char *args[] = {"--config", path, NULL};
     struct e2e_resp r;
+    struct wxp_values v;
     FILE *f;
 
     snprintf(path, sizeof path, "%s/notfound.json", mock.dir);
     f = fopen(path, "w");
     assert_non_null(f);
-    fputs("{\"unknown_openid\":\"not_found\"}", f);
+    /* With a configured pre-authorization that has no appid: the entity takes the merchant's. */
+    fputs("{\"unknown_openid\":\"not_found\",\"authorizations\":[{\"mchid\":\"" T_MCHID_A
+          "\",\"service_id\":\"" SERVICE "\",\"authorization_code\":\"CFGCODE\"}]}",
+          f);
     fclose(f);
     e2e_start(&other, args);
     e2e_call(&other, "GET", BY_OPENID "oNeverSeen?appid=" APPID "&service_id=" SERVICE, NULL, NULL,
              NULL, &r);
     assert_error(&r, 404, "ORDER_NOT_EXIST", NULL);
+    e2e_call(&other, "GET", BY_CODE "CFGCODE?service_id=" SERVICE, NULL, NULL, NULL, &r);
+    assert_ok(&r, WXP_OP_PERMISSIONS_QUERY_BY_CODE, &v);
+    assert_string_equal(get(&v, "authorization_state"), "UNBINDUSER");
+    assert_string_equal(get(&v, "appid"), APPID);
+    wxp_values_free(&v);
+    e2e_resp_free(&r);
     e2e_stop(&other);
     remove(path);
 }
