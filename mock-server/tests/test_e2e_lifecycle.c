@@ -67,6 +67,7 @@ static void assert_ok(struct e2e_resp *r, enum wxp_op_id op, struct wxp_values *
         fail_msg("status %ld; body: %s", r->status, wxp_buf_cstr(&r->body));
     }
     assert_true(r->body.len > 0);
+    assert_string_equal(e2e_header(r, "Content-Type"), "application/json; charset=utf-8");
     assert_int_equal(e2e_verify(r), WXP_OK);
     if (wxp_op_response_parse(&WXP_OPS[op], r->body.ptr, r->body.len, v, &err) != WXP_OK) {
         fail_msg("200 body does not parse (%s): %s", err.msg, wxp_buf_cstr(&r->body));
