@@ -918,6 +918,38 @@ static void test_conformance_server_404_is_reachable(void **state)
     wxp_free(text);
 }
 
+/* The new operations' cases grade another server too: one that answers 404 to everything fails
+ * the query (GET signing in both orders) and the lifecycle, whose apply set-up fails first (a
+ * failure, not "not applicable": only a missing admin step is that). */
+static void test_conformance_server_404_fails_operations(void **state)
+{
+    char json[512], url[128];
+    cJSON *root;
+    int port = 0;
+    pid_t pid = serve_404(&port);
+    (void)state;
+    tmp_path(json, sizeof json, "404-ops.json");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *argv[] = {CONF_BIN, "server", "--base-url",
+                          url,      "--only", "QOPENID-001,QOPENID-002,LIFE-001",
+                          "--json", json,     NULL};
+    int rc = run(argv);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(rc, 1);
+    root = read_report(json);
+    expect_verdict(root, "QOPENID-001", "fail");
+    expect_verdict(root, "QOPENID-002", "fail");
+    assert_true(contains(member(find_case(root, "QOPENID-002"), "reason")->valuestring,
+                         "expected 200, got 404"));
+    assert_true(contains(member(find_case(root, "QOPENID-002"), "request")->valuestring,
+                         "?service_id=500001&appid=wxd678efh567hg6787 HTTP/1.1"));
+    expect_verdict(root, "LIFE-001", "fail");
+    assert_true(contains(member(find_case(root, "LIFE-001"), "reason")->valuestring,
+                         "setup: the setup request payscore.permissions.apply got 404"));
+    cJSON_Delete(root);
+}
+
 /* JUnit agrees with the exit status: a SHOULD difference alone exits 0 with no <failure> (it is
  * <skipped>); --strict turns it into a <failure> and exit 1; a MUST failure is a <failure> and
  * exit 1 without --strict. The careless client fails CLI-RESP-007 (SHOULD) and CLI-RESP-002
@@ -986,6 +1018,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conformance_client_sends_nothing),
         cmocka_unit_test(test_conformance_server_unreachable),
         cmocka_unit_test(test_conformance_server_404_is_reachable),
+        cmocka_unit_test(test_conformance_server_404_fails_operations),
         cmocka_unit_test(test_conformance_junit_agrees_with_exit),
     };
     const char *group = argc > 1 ? argv[1] : "";
