@@ -1014,6 +1014,77 @@ static void test_cli_permissions_usage_errors(void **state)
     }
 }
 
+/* The lifecycle through the command against the mock's own operations: apply -> (admin)
+ * user-accept -> query by code -> terminate by code -> query by openid, with the exit status and
+ * the printed fields of each. */
+static void test_cli_permissions_lifecycle(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const char *apply[] = {"payscore",    "permissions", "apply", "--service-id",
+                           "500001",      "--appid",     APPID,   "--authorization-code",
+                           "codeCliLife", NULL};
+    const char *by_code[] = {"payscore",    "permissions",  "query",  "--authorization-code",
+                             "codeCliLife", "--service-id", "500001", NULL};
+    const char *terminate[] = {
+        "payscore",     "permissions", "terminate", "--authorization-code", "codeCliLife",
+        "--service-id", "500001",      "--reason",  "cli lifecycle",        NULL};
+    const char *by_openid[] = {"--json",   "payscore",     "permissions", "query",   "--openid",
+                               "oCliLife", "--service-id", "500001",      "--appid", APPID,
+                               NULL};
+    const char *h[] = {"Content-Type: application/json", NULL};
+    static const char ACCEPT[] = "{\"service_id\":\"500001\",\"openid\":\"oCliLife\","
+                                 "\"authorization_code\":\"codeCliLife\"}";
+    const cJSON *fields;
+    struct e2e_resp a;
+    struct run r;
+    cJSON *root;
+
+    run_cli(apply, env, &r);
+    if (r.status != 0) {
+        fail_msg("apply: exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+    }
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "200 OK", 6), 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\napply_permissions_token="));
+    run_free(&r);
+    run_cli(apply, env, &r);
+    assert_int_equal(r.status, 1);
+    run_free(&r);
+
+    e2e_send(&mock, "POST", "/__admin/payscore/user-accept", h, ACCEPT, strlen(ACCEPT), &a);
+    assert_int_equal(a.status, 200);
+    e2e_resp_free(&a);
+    run_cli(by_code, env, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nopenid=oCliLife\n"));
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nauthorization_state=AVAILABLE\n"));
+    run_free(&r);
+
+    run_cli(terminate, env, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "204 No Content", 14), 0);
+    run_free(&r);
+    run_cli(terminate, env, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(wxp_buf_cstr(&r.err), "INVALID_ORDER_STATE"));
+    run_free(&r);
+
+    run_cli(by_openid, env, &r);
+    assert_int_equal(r.status, 0);
+    root = cJSON_Parse(wxp_buf_cstr(&r.out));
+    assert_non_null(root);
+    fields = cJSON_GetObjectItemCaseSensitive(root, "fields");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(fields, "authorization_state")->valuestring,
+        "UNAVAILABLE");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(fields, "authorization_code")->valuestring,
+                        "codeCliLife");
+    assert_true(
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(fields, "cancel_authorization_time")));
+    cJSON_Delete(root);
+    run_free(&r);
+}
+
 /* --help of each command names its operations with the method and path from the table. */
 static void test_cli_help_lists_the_operations(void **state)
 {
@@ -1068,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_cli_call_by_name_and_from_env),
         cmocka_unit_test(test_cli_permissions_usage_errors),
         cmocka_unit_test(test_cli_help_lists_the_operations),
+        cmocka_unit_test(test_cli_permissions_lifecycle),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);

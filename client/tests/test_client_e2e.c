@@ -657,6 +657,162 @@ static void test_client_200_body_must_verify_and_be_documented(void **state)
     wxpay_client_free(c);
 }
 
+/* ---- the lifecycle against the mock's own operations ---------------------------------- */
+
+/* The user's side, in WeChat: simulated by the mock's admin API (docs/mock-admin.md). */
+static long admin_user(const char *what, const char *json)
+{
+    const char *h[] = {"Content-Type: application/json", NULL};
+    char target[64];
+    struct e2e_resp a;
+    long status;
+    snprintf(target, sizeof target, "/__admin/payscore/%s", what);
+    e2e_send(&mock, "POST", target, h, json, strlen(json), &a);
+    status = a.status;
+    e2e_resp_free(&a);
+    return status;
+}
+
+/* One query by code; returns its authorization_state (static copy) and checks the answer. */
+static const char *state_by_code(struct wxpay_client *c, const char *code, struct wxpay_fields *f)
+{
+    static char st[32];
+    struct wxpay_query_by_code q = {code, "500001"};
+    struct wxpay_result r;
+    if (wxpay_payscore_query_by_code(c, &q, f, &r) != WXPAY_OK) {
+        fail_msg("query %s: %s", code, r.error);
+    }
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    snprintf(st, sizeof st, "%s", wxpay_fields_get(f, "authorization_state"));
+    assert_string_equal(wxpay_fields_get(f, "authorization_code"), code);
+    assert_string_equal(wxpay_fields_get(f, "service_id"), "500001");
+    assert_string_equal(wxpay_fields_get(f, "mchid"), T_MCHID_A);
+    wxpay_result_free(&r);
+    return st;
+}
+
+/* apply -> (admin) user-accept -> query by code and by openid -> terminate by code -> query:
+ * each 200 verified over its body, each state as the issue's state model says. */
+static void test_client_permissions_lifecycle(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_apply a = {"500001", "wxd678efh567hg6787", "codeLife1", "https://example.com/n"};
+    struct wxpay_query_by_openid qo = {"oLife1", "wxd678efh567hg6787", "500001"};
+    struct wxpay_terminate_by_code t = {"codeLife1", "500001", "client lifecycle"};
+    const char *tm;
+    struct wxpay_fields f;
+    struct wxpay_result r;
+
+    assert_int_equal(wxpay_payscore_apply(c, &a, &f, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_int_equal(f.count, 1);
+    assert_true(strlen(wxpay_fields_get(&f, "apply_permissions_token")) > 0);
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    /* The same code again is refused (it is unique per merchant). */
+    assert_int_equal(wxpay_payscore_apply(c, &a, &f, &r), WXPAY_ERR_WECHAT);
+    assert_true(r.http_status >= 400 && r.http_status < 500);
+    assert_true(strlen(r.code) > 0);
+    assert_int_equal(f.count, 0);
+    wxpay_result_free(&r);
+
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "UNBINDUSER");
+    assert_null(wxpay_fields_get(&f, "openid"));
+    assert_string_equal(wxpay_fields_get(&f, "notify_url"), "https://example.com/n");
+    wxpay_fields_free(&f);
+
+    assert_int_equal(admin_user("user-accept", "{\"service_id\":\"500001\",\"openid\":\"oLife1\","
+                                               "\"authorization_code\":\"codeLife1\"}"),
+                     200);
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "openid"), "oLife1");
+    tm = wxpay_fields_get(&f, "authorization_success_time");
+    assert_non_null(tm);
+    assert_int_equal(strlen(tm), strlen("2026-12-04T18:00:00+08:00"));
+    assert_string_equal(tm + strlen(tm) - 6, "+08:00");
+    wxpay_fields_free(&f);
+
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "authorization_code"), "codeLife1");
+    assert_string_equal(wxpay_fields_get(&f, "appid"), "wxd678efh567hg6787");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+
+    assert_int_equal(wxpay_payscore_terminate_by_code(c, &t, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 204);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    wxpay_result_free(&r);
+
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "UNAVAILABLE");
+    assert_non_null(wxpay_fields_get(&f, "cancel_authorization_time"));
+    wxpay_fields_free(&f);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "UNAVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+
+    /* A second terminate fails as today's terminate does; so does one by openid. */
+    assert_int_equal(wxpay_payscore_terminate_by_code(c, &t, &r), WXPAY_ERR_WECHAT);
+    assert_string_equal(r.code, "INVALID_ORDER_STATE");
+    wxpay_result_free(&r);
+    {
+        struct wxpay_terminate to = {"oLife1", "500001", "wxd678efh567hg6787", "again"};
+        assert_int_equal(wxpay_payscore_terminate(c, &to, &r), WXPAY_ERR_WECHAT);
+        assert_string_equal(r.code, "INVALID_ORDER_STATE");
+        wxpay_result_free(&r);
+    }
+    /* The user reopens it in WeChat, then closes it there. */
+    assert_int_equal(admin_user("user-accept", "{\"service_id\":\"500001\",\"openid\":\"oLife1\"}"),
+                     200);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    assert_int_equal(admin_user("user-close", "{\"service_id\":\"500001\",\"openid\":\"oLife1\"}"),
+                     200);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "UNAVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* The mock checks the client's GET: signature over the exact target with the query, in the
+ * table's order; the generic call and a public-key client give the same. */
+static void test_client_query_by_openid_through_the_generic_call(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, PUBKEY, 0, 0);
+    /* Never seen: with the default unknown_openid policy it reads as AVAILABLE. */
+    struct wxpay_param p[] = {{"service_id", "500001"},
+                              {"appid", "wxd678efh567hg6787"},
+                              {"openid", "o\xE4\xB8\xAD/never seen"}};
+    struct wxpay_fields f;
+    struct wxpay_result r;
+    cJSON *e;
+
+    if (wxpay_call(c, "payscore.permissions.query-by-openid", p, 3, &f, &r) != WXPAY_OK) {
+        fail_msg("%s", r.error);
+    }
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "openid"), "o\xE4\xB8\xAD/never seen");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    e = last_request(&mock, "/v3/payscore/permissions/openid/o%E4%B8%AD%2Fnever%20seen");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "query")->valuestring,
+                        "appid=wxd678efh567hg6787&service_id=500001");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(e, "status")->valueint, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "signed")));
+    cJSON_Delete(e);
+    wxpay_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +830,8 @@ int main(void)
         cmocka_unit_test(test_client_query_returns_the_verified_fields),
         cmocka_unit_test(test_client_apply_returns_the_token),
         cmocka_unit_test(test_client_200_body_must_verify_and_be_documented),
+        cmocka_unit_test(test_client_permissions_lifecycle),
+        cmocka_unit_test(test_client_query_by_openid_through_the_generic_call),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, start, stop);
