@@ -301,7 +301,7 @@ static void print_tail(FILE *out)
             "  2 usage or configuration error, 3 signature verification failed (treat as "
             "forged),\n"
             "  4 transport failure (no answer), 5 input refused before sending.\n"
-            "\nDocumentation: docs/client.md\n");
+            "\nDocumentation: man wxpay, man libwxpay (docs/client.md in the source tree)\n");
 }
 
 /* "      POST /v3/... (payscore.permissions.apply)": from libwxpay's table. */

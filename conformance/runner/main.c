@@ -120,7 +120,7 @@ static void usage(FILE *out)
                  "JUnit agrees with the exit status: only a case that fails the run is <failure>\n"
                  "or <error>; a SHOULD or INFO difference that does not is <skipped>.\n"
                  "\nEnvironment: NO_COLOR disables colour in progress lines.\n"
-                 "Documentation: docs/conformance.md\n");
+                 "Documentation: man wxpay-conformance (docs/conformance.md in the source tree)\n");
 }
 
 static int bad_usage(const char *fmt, ...) WXP_PRINTF(1, 2);
@@ -536,8 +536,16 @@ static int write_reports(const struct opts *o, const struct conf_result *rs, siz
 static const char *stop_note(struct conf_result *r, size_t done, size_t total, char *buf,
                              size_t cap)
 {
-    snprintf(buf, cap, "%s; the run stopped after case %zu of %zu", r->o.reason, done, total);
-    snprintf(r->o.reason, sizeof r->o.reason, "%s", buf);
+    int n =
+        snprintf(buf, cap, "%s; the run stopped after case %zu of %zu", r->o.reason, done, total);
+    size_t keep = n < 0 ? 0 : strlen(buf);
+
+    /* The reason's room is smaller than buf: a cut keeps whole UTF-8 characters. */
+    if (keep >= sizeof r->o.reason) {
+        keep = wxp_utf8_prefix_len(buf, sizeof r->o.reason - 1);
+    }
+    memcpy(r->o.reason, buf, keep);
+    r->o.reason[keep] = '\0';
     fprintf(stderr, "wxpay-conformance: %s\n", buf);
     if (r->c->mode == CONF_CLIENT) {
         fprintf(stderr, "wxpay-conformance: the command's first lines of stdout and stderr:\n");

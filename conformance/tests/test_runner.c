@@ -112,6 +112,7 @@ static char *read_file(const char *path, size_t *len)
     if (wxp_file_read(path, 64u * 1024u * 1024u, &text, len, &err) != WXP_OK) {
         fail_msg("%s: %s", path, err.msg);
     }
+    assert_non_null(text);
     return text;
 }
 

@@ -81,7 +81,7 @@ static void usage(FILE *out)
                  OPTIONS[i].arg ? OPTIONS[i].arg : "");
         fprintf(out, "  %-28s %s\n", left, OPTIONS[i].help);
     }
-    fprintf(out, "\nDocumentation: docs/mock-server.md\n");
+    fprintf(out, "\nDocumentation: man wxpay-mock (docs/mock-server.md in the source tree)\n");
 }
 
 static int bad_usage(const char *fmt, ...) WXP_PRINTF(1, 2);

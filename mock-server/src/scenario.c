@@ -125,7 +125,10 @@ static void locate(char *out, size_t cap, const char *origin, const char *loc)
     size_t room = cap > need ? cap - need : 0;
 
     wxp_str_tail(tail, room < sizeof tail ? room : sizeof tail, origin);
-    snprintf(out, cap, "%s%s%s", tail, need ? ": " : "", loc);
+    /* tail was cut to fit beside loc; only a loc longer than cap itself is cut here. */
+    if (snprintf(out, cap, "%s%s%s", tail, need ? ": " : "", loc) < 0 && cap > 0) {
+        out[0] = '\0';
+    }
 }
 
 static enum wxp_code fail(const struct pctx *c, const char *where, const char *fmt, ...)
