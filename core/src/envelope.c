@@ -55,6 +55,9 @@ static const struct {
     {WXP_E_PARAM_TOO_SHORT, &PARAM},
     {WXP_E_PARAM_TOO_LONG, &PARAM},
     {WXP_E_PARAM_CHARSET, &PARAM},
+    /* rule: a query parameter given twice is a parameter error (our choice).
+     * src: docs/protocol.md#query-string */
+    {WXP_E_PARAM_DUPLICATE, &PARAM},
 };
 
 const struct wxp_status *wxp_status_of(enum wxp_code c)

@@ -9,16 +9,41 @@
 #include "wxp/json.h"
 #include "wxp/mem.h"
 #include "wxp/utf8.h"
+#include "schema_internal.h"
 
 /* rule: openid string(128) in the path; service_id string(32), appid string(32), reason
  * string(50) in the body; all required; minimum 1. reason counts characters ("不超过50字符"),
  * the ids count bytes (the live server says 字节数 for ids). src: docs/protocol.md#terminate-schema
  * case: CORE-SCHEMA-* */
 static const struct wxp_field TERMINATE_BY_OPENID[] = {
-    {"openid", "用户标识", WXP_LOC_URI_TEMPLATE, WXP_UNIT_BYTES, 1, 128, true},
-    {"service_id", "服务ID", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true},
-    {"appid", "公众账号ID", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true},
-    {"reason", "撤销原因", WXP_LOC_BODY, WXP_UNIT_CHARS, 1, 50, true},
+    {.name = "openid",
+     .label = "用户标识",
+     .loc = WXP_LOC_URI_TEMPLATE,
+     .unit = WXP_UNIT_BYTES,
+     .min = 1,
+     .max = 128,
+     .required = true},
+    {.name = "service_id",
+     .label = "服务ID",
+     .loc = WXP_LOC_BODY,
+     .unit = WXP_UNIT_BYTES,
+     .min = 1,
+     .max = 32,
+     .required = true},
+    {.name = "appid",
+     .label = "公众账号ID",
+     .loc = WXP_LOC_BODY,
+     .unit = WXP_UNIT_BYTES,
+     .min = 1,
+     .max = 32,
+     .required = true},
+    {.name = "reason",
+     .label = "撤销原因",
+     .loc = WXP_LOC_BODY,
+     .unit = WXP_UNIT_CHARS,
+     .min = 1,
+     .max = 50,
+     .required = true},
 };
 
 const struct wxp_schema WXP_SCHEMA_TERMINATE_BY_OPENID = {
@@ -64,8 +89,9 @@ static void set_issue(struct wxp_param_issue *issue, const struct wxp_field *f, 
 }
 
 /* Fills err with the live server's message shapes (docs/protocol.md#param-error-messages). */
-static enum wxp_code param_fail(struct wxp_err *err, struct wxp_param_issue *issue,
-                                const struct wxp_field *f, enum wxp_code code, long long n)
+enum wxp_code wxp_schema_fail(struct wxp_err *err, struct wxp_param_issue *issue,
+                              const struct wxp_field *f, enum wxp_code code, long long n,
+                              const char *why)
 {
     char ptr[64];
     const char *unit = f->unit == WXP_UNIT_CHARS ? "字符数" : "字节数";
@@ -95,11 +121,28 @@ static enum wxp_code param_fail(struct wxp_err *err, struct wxp_param_issue *iss
                            "输入源“%s”映射到值字段“%s”字符串规则校验失败，不是合法的UTF-8编码", ptr,
                            f->label);
     }
+    if (code == WXP_E_PARAM_DUPLICATE) {
+        /* Our wording: the live server's answer to a repeated query parameter is not documented
+         * (docs/protocol.md#query-string). */
+        set_issue(issue, f, 0, false);
+        return wxp_err_set(err, code, ptr, "输入源“%s”映射到值字段“%s”规则校验失败，参数重复出现",
+                           ptr, f->label);
+    }
     set_issue(issue, f, 0, false);
+    if (why != NULL) {
+        return wxp_err_set(err, WXP_E_PARAM_CHARSET, ptr,
+                           "输入源“%s”映射到值字段“%s”字符串规则校验失败，%s", ptr, f->label, why);
+    }
     return wxp_err_set(err, WXP_E_PARAM_CHARSET, ptr,
                        "输入源“%s”映射到值字段“%s”字符串规则校验失败，含有不支持的字符"
                        "（四字节UTF-8字符或控制字符）",
                        ptr, f->label);
+}
+
+static enum wxp_code param_fail(struct wxp_err *err, struct wxp_param_issue *issue,
+                                const struct wxp_field *f, enum wxp_code code, long long n)
+{
+    return wxp_schema_fail(err, issue, f, code, n, NULL);
 }
 
 enum wxp_code wxp_schema_check_value(const struct wxp_field *f, const char *p, size_t len,
@@ -114,6 +157,18 @@ enum wxp_code wxp_schema_check_value(const struct wxp_field *f, const char *p, s
     /* rule: APIv3 supports only 1-3 byte UTF-8 characters. src: docs/protocol.md#charset */
     if (info.max_seq == 4 || info.ctrl_count > 0) {
         return param_fail(err, issue, f, WXP_E_PARAM_CHARSET, 0);
+    }
+    /* rule: a row with a character table accepts only those bytes (authorization_code: digits,
+     * letters and _-|*). src: docs/protocol.md#permissions-apply. The message is our wording. */
+    if (f->charset != NULL) {
+        for (size_t i = 0; i < len; i++) {
+            if (f->charset[(unsigned char)p[i]] == 0) {
+                char why[160];
+                snprintf(why, sizeof why, "只能由%s组成",
+                         f->charset_desc != NULL ? f->charset_desc : "指定字符");
+                return wxp_schema_fail(err, issue, f, WXP_E_PARAM_CHARSET, 0, why);
+            }
+        }
     }
     n = f->unit == WXP_UNIT_CHARS ? info.chars : len;
     if (n < f->min) {

@@ -9,6 +9,7 @@
 
 #include "mock.h"
 #include "wxp/envelope.h"
+#include "wxp/query.h"
 
 /* A full journal can be large (64 KiB bodies, 64 headers per entry): its dump gets its own cap,
  * and beyond it the caller is told to use ?limit=. */
@@ -105,7 +106,7 @@ static bool token_ok(const struct mock_server *srv, const struct mock_request *r
 static bool decode(struct wxp_str s, char *dst, size_t cap)
 {
     size_t n = 0;
-    return s.len > 0 && mock_pct_decode(s, dst, cap, &n) && memchr(dst, '\0', n) == NULL;
+    return s.len > 0 && wxp_pct_decode(s, false, dst, cap, &n) && memchr(dst, '\0', n) == NULL;
 }
 
 struct req_query {
@@ -150,27 +151,19 @@ static bool parse_filter(struct wxp_str query, struct req_query *q, struct mock_
         {"limit", q->limit, false},
     };
     const size_t nparams = sizeof params / sizeof params[0];
-    size_t i = 0;
+    struct wxp_query pairs;
     unsigned long v;
 
     memset(f, 0, sizeof *f);
-    while (i < query.len) {
-        size_t end = i;
-        size_t eq;
+    if (wxp_query_parse(query, &pairs, NULL) != WXP_OK) {
+        snprintf(field, fieldcap, "query");
+        snprintf(msg, msgcap, "more than %d query parameters", WXP_QUERY_PAIRS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < pairs.n; i++) {
         size_t k = 0;
-        struct wxp_str name;
-        struct wxp_str value;
-        while (end < query.len && query.ptr[end] != '&') {
-            end++;
-        }
-        eq = i;
-        while (eq < end && query.ptr[eq] != '=') {
-            eq++;
-        }
-        name = (struct wxp_str){query.ptr + i, eq - i};
-        value =
-            (struct wxp_str){query.ptr + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0};
-        i = end + 1;
+        struct wxp_str name = pairs.pair[i].name;
+        struct wxp_str value = pairs.pair[i].value;
         if (name.len == 0 && value.len == 0) {
             continue;
         }

@@ -9,6 +9,7 @@
 #include "mock.h"
 #include "wxp/authz.h"
 #include "wxp/envelope.h"
+#include "wxp/query.h"
 #include "wxp/schema.h"
 #include "wxp/signmsg.h"
 #include "wxp/verify.h"
@@ -172,7 +173,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     }
     routed = route(path, &seg);
     if (routed && seg.len < sizeof openid) {
-        decoded = mock_pct_decode(seg, openid, sizeof openid, &openid_len);
+        decoded = wxp_pct_decode(seg, false, openid, sizeof openid, &openid_len);
     }
     authz_ok = authz != NULL && wxp_authz_parse(authz, strlen(authz), &a, NULL) == WXP_OK;
     if (authz_ok) {

@@ -50,10 +50,6 @@ const char *mock_request_header(const struct mock_request *r, const char *name);
 struct wxp_buf *mock_scratch(const struct mock_request *r, struct wxp_buf *local);
 void mock_scratch_done(struct wxp_buf *b, struct wxp_buf *local);
 
-/* Percent-decodes s into dst (NUL-terminated; the result may contain NUL bytes, so *outlen
- * counts). '+' stays '+'. False for a malformed escape or a result that needs cap bytes or more. */
-bool mock_pct_decode(struct wxp_str s, char *dst, size_t cap, size_t *outlen);
-
 /* ---- a response to send ----------------------------------------------------------------- */
 enum mock_sigmode {
     MOCK_SIG_VALID,  /* signed correctly over what is sent */

@@ -54,7 +54,8 @@
     X(WXP_E_PARAM_TOO_SHORT, "parameter is shorter than its minimum")                              \
     X(WXP_E_PARAM_TOO_LONG, "parameter is longer than its maximum")                                \
     X(WXP_E_PARAM_CHARSET, "parameter has a character that is not allowed")                        \
-    X(WXP_E_ENVELOPE, "body is not an APIv3 error envelope")
+    X(WXP_E_ENVELOPE, "body is not an APIv3 error envelope")                                       \
+    X(WXP_E_PARAM_DUPLICATE, "query parameter is given more than once")
 
 #define WXP_AS_ENUM(name, desc) name,
 enum wxp_code { WXP_CODES(WXP_AS_ENUM) WXP_CODE_COUNT };

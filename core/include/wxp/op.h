@@ -100,8 +100,10 @@ enum wxp_route_result {
 
 /* Matches the raw request path (the target before any '?', still percent-encoded) against every
  * template: a literal segment matches itself byte for byte, a variable matches one non-empty
- * segment (no '/'). On WXP_ROUTE_METHOD out->op is the first operation whose path matched. Literal
- * segments win over variables where both match ("authorization-code" is not an openid). */
+ * segment (no '/'). Literal segments win over variables where both match ("authorization-code" is
+ * not an openid): of the templates that match, the one with a literal at the first segment where
+ * they differ is taken, and the method is then looked up among that template's operations. On
+ * WXP_ROUTE_METHOD out->op is the first operation of that template. */
 enum wxp_route_result wxp_op_route(struct wxp_str method, struct wxp_str path,
                                    struct wxp_route *out);
 

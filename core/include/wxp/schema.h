@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "str.h"
@@ -25,6 +26,11 @@ struct wxp_field {
     size_t min;
     size_t max;
     bool required;
+    /* Optional character table, 256 entries, non-zero = allowed byte; NULL = any character
+     * (after the UTF-8, 4-byte and control checks). `charset_desc` names the allowed set in the
+     * message ("数字、大小写字母或_-|*"). */
+    const uint8_t *charset;
+    const char *charset_desc;
 };
 
 struct wxp_schema {
@@ -58,7 +64,8 @@ struct wxp_values {
 };
 
 /* Checks one string value against a row. Returns WXP_OK, WXP_E_UTF8, WXP_E_PARAM_CHARSET (a
- * 4-byte UTF-8 character or a control character), WXP_E_PARAM_TOO_SHORT, WXP_E_PARAM_TOO_LONG.
+ * 4-byte UTF-8 character or a control character; then a byte outside the row's `charset`),
+ * WXP_E_PARAM_TOO_SHORT, WXP_E_PARAM_TOO_LONG.
  * err->msg is the message in the live server's style; `issue` (may be NULL) is filled. */
 enum wxp_code wxp_schema_check_value(const struct wxp_field *f, const char *p, size_t len,
                                      struct wxp_param_issue *issue,
