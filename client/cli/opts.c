@@ -329,10 +329,10 @@ static void print_operations(FILE *out)
         }
         fprintf(out, "  %s\n      %s %s -> %u\n      ", name, info.method, info.path, info.success);
         for (size_t j = 0; wxpay_operation_param(name, j, &p) == 0; j++) {
-            fprintf(out, "%s%s%s (%s, %zu..%zu %s)", j > 0 ? ",\n      " : "", p.name,
+            fprintf(out, "%s%s%s (%s, %zu..%zu %s%s%s)", j > 0 ? ",\n      " : "", p.name,
                     p.required ? "*" : "",
                     strcmp(p.location, "uri_template") == 0 ? "path" : p.location, p.min, p.max,
-                    p.unit);
+                    p.unit, p.charset[0] != '\0' ? " of " : "", p.charset);
         }
         fputc('\n', out);
     }

@@ -81,12 +81,64 @@ static bool op_has_body(const struct wxp_op *op)
     return false;
 }
 
-/* "reason must be 1..50 characters of UTF-8 without 4-byte or control characters" */
+/* Appends `s` to out[*n..cap), keeping it NUL-terminated; stops quietly when full. */
+static void append(char *out, size_t cap, size_t *n, const char *s)
+{
+    int w = snprintf(out + *n, cap - *n, "%s", s);
+    if (w > 0) {
+        *n = (size_t)w < cap - *n ? *n + (size_t)w : cap - 1;
+    }
+}
+
+/* The bytes a row's character table allows, as ranges in byte order ("*, -, 0-9, A-Z, _, a-z,
+ * |"), or "" when the row takes any character. Derived from the table, so it cannot drift. */
+static void charset_ranges(const struct wxp_field *f, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool high = false;
+
+    out[0] = '\0';
+    if (f->charset == NULL || cap == 0) {
+        return;
+    }
+    for (unsigned c = 0x21; c < 0x7F; c++) {
+        char piece[8];
+        unsigned end = c;
+        if (!f->charset[c]) {
+            continue;
+        }
+        while (end + 1 < 0x7F && f->charset[end + 1]) {
+            end++;
+        }
+        if (end - c >= 2) {
+            snprintf(piece, sizeof piece, "%c-%c", (char)c, (char)end);
+        } else {
+            end = c; /* one or two in a row: listed one by one */
+            snprintf(piece, sizeof piece, "%c", (char)c);
+        }
+        append(out, cap, &n, n > 0 ? ", " : "");
+        append(out, cap, &n, piece);
+        c = end;
+    }
+    for (unsigned c = 0x80; c < 256; c++) {
+        high = high || f->charset[c];
+    }
+    if (high) {
+        append(out, cap, &n, n > 0 ? ", non-ASCII" : "non-ASCII");
+    }
+}
+
+/* "reason must be 1..50 characters of UTF-8 without 4-byte or control characters";
+ * "authorization_code must be 1..32 bytes of *, -, 0-9, A-Z, _, a-z, |" */
 static void hint(const struct wxp_field *f, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s must be %zu..%zu %s of UTF-8 without 4-byte or control characters",
-             f->name, f->required ? "" : ", when given,", f->min, f->max,
-             f->unit == WXP_UNIT_CHARS ? "characters" : "bytes");
+    char set[96];
+
+    charset_ranges(f, set, sizeof set);
+    snprintf(out, cap, "%s%s must be %zu..%zu %s of %s", f->name,
+             f->required ? "" : ", when given,", f->min, f->max,
+             f->unit == WXP_UNIT_CHARS ? "characters" : "bytes",
+             set[0] != '\0' ? set : "UTF-8 without 4-byte or control characters");
 }
 
 /* The row that err->field ("/body/reason") names, or NULL. */
@@ -1030,6 +1082,7 @@ int wxpay_operation_param(const char *operation, size_t i, struct wxpay_param_in
     out->min = f->min;
     out->max = f->max;
     out->unit = f->unit == WXP_UNIT_CHARS ? "characters" : "bytes";
+    charset_ranges(f, out->charset, sizeof out->charset);
     return 0;
 }
 

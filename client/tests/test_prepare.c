@@ -502,7 +502,7 @@ static void test_prepare_operation_inputs_are_checked_before_sending(void **stat
          QBC,
          {{"authorization_code", "a b"}, {"service_id", "1"}},
          2,
-         "authorization_code"},
+         "(authorization_code must be 1..32 bytes of *, -, 0-9, A-Z, _, a-z, |)"},
         {__LINE__,
          QBC,
          {{"authorization_code", "\xE4\xB8\xAD"}, {"service_id", "1"}},
@@ -667,7 +667,14 @@ static void test_prepare_operations_are_listed(void **state)
     assert_string_equal(p.name, "notify_url");
     assert_int_equal(p.required, 0);
     assert_int_equal(p.max, 255);
+    /* authorization_code's character table, as ranges; none for the others. */
+    assert_int_equal(wxpay_operation_param(APPLY, 2, &p), 0);
+    assert_string_equal(p.name, "authorization_code");
+    assert_string_equal(p.charset, "*, -, 0-9, A-Z, _, a-z, |");
+    assert_int_equal(wxpay_operation_param(QBO, 0, &p), 0);
+    assert_string_equal(p.charset, "");
     assert_int_equal(wxpay_operation_param(TBC, 2, &p), 0);
+    assert_string_equal(p.charset, "");
     assert_string_equal(p.name, "reason");
     assert_string_equal(p.unit, "characters");
     assert_int_equal(p.max, 50);

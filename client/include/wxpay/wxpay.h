@@ -256,6 +256,9 @@ struct wxpay_param_info {
     size_t min; /* length bounds, in `unit` */
     size_t max;
     const char *unit; /* "bytes" or "characters" */
+    /* "" when any UTF-8 without 4-byte or control characters is allowed; else the allowed
+     * characters as ranges, "*, -, 0-9, A-Z, _, a-z, |" (authorization_code). */
+    char charset[96];
 };
 
 /* Returns 0 and fills *out, or -1 when no operation has that name (or i is past the last
