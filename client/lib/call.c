@@ -157,7 +157,8 @@ static const struct wxp_field *row_of(const struct wxp_op *op, const char *point
 }
 
 /* rule: inputs are checked against the operation's rows before anything is sent.
- * src: docs/protocol.md#terminate-schema, docs/protocol.md#charset */
+ * src: docs/protocol.md#operation-table, docs/protocol.md#terminate-schema,
+ * docs/protocol.md#charset, docs/protocol.md#permissions-apply */
 static enum wxpay_result_kind check_values(const struct wxp_op *op, const char *const *vals,
                                            struct wxpay_result *res)
 {
@@ -199,8 +200,10 @@ static enum wxpay_result_kind build_op(const struct wxp_op *op, const char *cons
     k->method = op->method;
     k->has_body = op_has_body(op);
     /* rule: a path variable or query value keeps the RFC 3986 unreserved characters and
-     * percent-encodes every other byte (RFC 3986 §2.1, §2.3); what is signed is exactly this
-     * target. src: docs/protocol.md#request-signing-string */
+     * percent-encodes every other byte (RFC 3986 §2.1, §2.3); the query is name=value pairs
+     * joined by '&' after one '?', in the table's order; what is signed is exactly this target.
+     * src: docs/protocol.md#percent-encoding, docs/protocol.md#query-string,
+     * docs/protocol.md#request-signing-string */
     rc = wxp_op_target(op, vals, &k->target, &err);
     if (rc == WXP_OK && k->has_body) {
         rc = wxp_op_body(op, vals, &k->body, &err);
@@ -485,7 +488,8 @@ static void copy_envelope(const struct wxl_response *r, struct wxpay_result *res
 
 /* rule: a 200 answer's body (its signature already verified over these bytes) is a JSON object
  * with each always-present field of the operation as a string; members the table does not know
- * are ignored (the server may add fields). src: docs/protocol.md#response-verification
+ * are ignored (the server may add fields). src: docs/protocol.md#response-verification,
+ * docs/protocol.md#permissions-entity, docs/protocol.md#permissions-apply
  * Copies the documented fields into k->fields (when the caller wants them). Choice: a verified
  * body that is not the documented one is WXPAY_ERR_WECHAT, like an unexpected status: it is
  * authentic, so not forged, but it is not the success the operation promises. */
@@ -731,10 +735,12 @@ static enum wxpay_result_kind attempt(struct wxpay_client *c, const struct call 
         wxp_buf_reset(&c->last_signed);
     }
 
-    /* rule: Authorization, Accept: application/json, Content-Type: application/json and a
-     * User-Agent on every call; Wechatpay-Serial names the key we verify with. src:
-     * docs/mock-server.md#checking-order ([D-TERM], [C-UA]), docs/protocol.md#authorization-header,
-     * [D-ECHO] */
+    /* rule: Authorization, Accept: application/json and a User-Agent on every call;
+     * Content-Type: application/json on a request that carries a body (or a POST, PUT, PATCH),
+     * never on a GET without one (the official table lists only Accept for the query GETs);
+     * Wechatpay-Serial names the key we verify with. src: docs/mock-server.md#checking-order
+     * ([D-TERM], [C-UA]), docs/protocol.md#permissions-query-by-code ([D-GETCODE]),
+     * docs/protocol.md#authorization-header, [D-ECHO] */
     rc = wxp_buf_addf(&line[n++], "Authorization: %s", wxp_buf_cstr(&authz));
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(&line[n++], "Accept: application/json");
