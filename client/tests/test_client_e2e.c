@@ -491,15 +491,20 @@ static void json_lit(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* The newest journal entry whose path starts with `path`, parsed (the caller deletes it). */
+/* The newest journal entry whose raw path starts with `path`, parsed (the caller deletes it). */
 static cJSON *last_request(const struct e2e_mock *m, const char *path)
 {
     const char *h[] = {NULL};
     char target[512];
     struct e2e_resp j;
     cJSON *root, *entry;
+    size_t n = (size_t)snprintf(target, sizeof target, "/__admin/requests?limit=1&path=");
 
-    snprintf(target, sizeof target, "/__admin/requests?limit=1&path=%s", path);
+    /* The filter's value is percent-decoded and the journal keeps the path as sent: a '%' of the
+     * raw path goes in as %25. */
+    for (; *path != '\0' && n + 4 < sizeof target; path++) {
+        n += (size_t)snprintf(target + n, sizeof target - n, *path == '%' ? "%%25" : "%c", *path);
+    }
     e2e_send(m, "GET", target, h, NULL, 0, &j);
     assert_int_equal(j.status, 200);
     root = cJSON_ParseWithLength(j.body.ptr, j.body.len);
