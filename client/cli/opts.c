@@ -297,9 +297,11 @@ static void print_tail(FILE *out)
             "Precedence: flags > environment > config file > built-in TEST defaults.\n"
             "With no merchant configured, the built-in TEST merchant " CLI_TEST_MCHID
             " talks to\n  " CLI_TEST_BASE_URL " (a default wxpay-mock).\n"
-            "\nExit status: 0 success (2xx, signature verified), 1 WeChat Pay error (non-2xx),\n"
-            "  2 usage or configuration error, 3 signature verification failed (treat as "
-            "forged),\n"
+            "\nExit status: 0 success (the documented 2xx, signature verified), 1 WeChat Pay "
+            "error\n"
+            "  (non-2xx, or a verified 2xx that is not the documented one), 2 usage or "
+            "configuration\n"
+            "  error, 3 signature verification failed (treat as forged),\n"
             "  4 transport failure (no answer), 5 input refused before sending.\n"
             "\nDocumentation: man wxpay, man libwxpay (docs/client.md in the source tree)\n");
 }
