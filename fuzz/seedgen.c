@@ -121,6 +121,66 @@ static int handler_seeds(const char *dir)
     return 0;
 }
 
+/* The other operations of the table, signed: a GET with its query (either order), and the
+ * lifecycle by code (apply, the user accepts through the admin API, query, terminate). Each step
+ * is [method, target, body, nonce]; a NULL nonce marks an unsigned admin request. */
+#define CODE "FUZZ-CODE_1|*"
+#define QUERY_OPENID "/v3/payscore/permissions/openid/" OPENID
+#define BY_CODE "/v3/payscore/permissions/authorization-code/" CODE
+static int operation_seeds(const char *dir)
+{
+    static const struct {
+        const char *name;
+        const char *step[4][4];
+    } ROWS[] = {
+        {"valid-query-by-openid",
+         {{"GET", QUERY_OPENID "?appid=wxd678efh567hg6787&service_id=500001", "",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67W1"}}},
+        {"valid-query-by-openid-service-first",
+         {{"GET", QUERY_OPENID "?service_id=500001&appid=wxd678efh567hg6787", "",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67W2"}}},
+        {"query-second-question-mark",
+         {{"GET", QUERY_OPENID "?service_id=500001?appid=wxd678efh567hg6787", "",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67W3"}}},
+        {"valid-apply-accept-query-terminate",
+         {{"POST", "/v3/payscore/permissions",
+           "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"authorization_code\":"
+           "\"" CODE "\",\"notify_url\":\"https://merchant.example/notify\"}",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67W4"},
+          {"POST", "/__admin/payscore/user-accept",
+           "{\"service_id\":\"500001\",\"openid\":\"" OPENID "\",\"authorization_code\":\"" CODE
+           "\"}",
+           NULL},
+          {"GET", BY_CODE "?service_id=500001", "", "5K8264ILTKCH16CQ2502SI8ZNMTM67W5"},
+          {"POST", BY_CODE "/terminate", "{\"service_id\":\"500001\",\"reason\":\"fuzz\"}",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67W6"}}},
+    };
+    for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
+        struct wxp_buf b;
+        int rc = 0;
+        wxp_buf_init(&b, (size_t)1024 * 1024);
+        for (size_t k = 0; k < 4 && ROWS[i].step[k][0] != NULL && rc == 0; k++) {
+            const char *const *st = ROWS[i].step[k];
+            if (k > 0) {
+                rc = wxp_buf_addstr(&b, REQTEXT_SEPARATOR) == WXP_OK ? 0 : -1;
+            }
+            if (rc == 0 && st[3] == NULL) {
+                rc = wxp_buf_addf(&b, "%s %s\n\n%s", st[0], st[1], st[2]) == WXP_OK ? 0 : -1;
+            } else if (rc == 0) {
+                rc = request(&b, st[0], st[1], st[2], st[3], "");
+            }
+        }
+        if (rc == 0) {
+            rc = write_file(dir, ROWS[i].name, b.ptr, b.len);
+        }
+        wxp_buf_free(&b);
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Five header lines and the body, signed by the platform key. */
 static int resp_seed(const char *dir, const char *name, const char *serial, const char *body)
 {
@@ -171,7 +231,7 @@ int main(int argc, char **argv)
         goto out;
     }
     snprintf(dir, sizeof dir, "%s/handler", argv[1]);
-    if (handler_seeds(dir) != 0) {
+    if (handler_seeds(dir) != 0 || operation_seeds(dir) != 0) {
         goto out;
     }
     snprintf(dir, sizeof dir, "%s/resp", argv[1]);

@@ -87,15 +87,17 @@ static const struct wxp_field QUERY_BY_OPENID[] = {
 };
 static const struct wxp_schema QUERY_BY_OPENID_SCHEMA = SCHEMA("query-by-openid", QUERY_BY_OPENID);
 
-/* rule: the authorization entity. Always present: service_id, appid, mchid, authorization_code,
- * authorization_state; openid once bound; notify_url only by code; the two times optional
+/* rule: the authorization entity. Always present: service_id, appid, mchid, authorization_state,
+ * and authorization_code by code (by openid, only when the authorization came from a
+ * pre-authorization); openid once bound; notify_url only by code; the two times optional
  * (RFC 3339). src: docs/protocol.md#permissions-entity ([D-GETCODE], [W-6_1_3], [GOPAY-M]) */
-#define ENTITY_HEAD                                                                                \
+#define ENTITY_HEAD(code_required)                                                                 \
     ROW("service_id", "服务ID", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true),                        \
         ROW("appid", "公众账号ID", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true),                     \
         ROW("mchid", "商户号", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true),                         \
         ROW("openid", "用户标识", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 128, false),                    \
-        ROW("authorization_code", "授权协议号", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32, true),        \
+        ROW("authorization_code", "授权协议号", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 32,               \
+            code_required),                                                                        \
         ROW("authorization_state", "授权状态", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 16, true)
 #define ENTITY_TIMES                                                                               \
     ROW("authorization_success_time", "最近一次授权成功时间", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 64, \
@@ -103,12 +105,12 @@ static const struct wxp_schema QUERY_BY_OPENID_SCHEMA = SCHEMA("query-by-openid"
         ROW("cancel_authorization_time", "最近一次解除授权时间", WXP_LOC_BODY, WXP_UNIT_BYTES, 1,  \
             64, false)
 static const struct wxp_field ENTITY_BY_CODE[] = {
-    ENTITY_HEAD,
+    ENTITY_HEAD(true),
     ROW("notify_url", "回调通知地址", WXP_LOC_BODY, WXP_UNIT_BYTES, 1, 255, false),
     ENTITY_TIMES,
 };
 static const struct wxp_schema ENTITY_BY_CODE_SCHEMA = SCHEMA("entity-by-code", ENTITY_BY_CODE);
-static const struct wxp_field ENTITY_BY_OPENID[] = {ENTITY_HEAD, ENTITY_TIMES};
+static const struct wxp_field ENTITY_BY_OPENID[] = {ENTITY_HEAD(false), ENTITY_TIMES};
 static const struct wxp_schema ENTITY_BY_OPENID_SCHEMA =
     SCHEMA("entity-by-openid", ENTITY_BY_OPENID);
 

@@ -121,8 +121,7 @@ static void test_op_table_invariants(void **state)
 /* The entity's presence rules (docs/protocol.md#permissions-entity). */
 static void test_op_entity_rows(void **state)
 {
-    static const char *const ALWAYS[] = {"service_id", "appid", "mchid", "authorization_code",
-                                         "authorization_state"};
+    static const char *const ALWAYS[] = {"service_id", "appid", "mchid", "authorization_state"};
     static const char *const OPTIONAL[] = {"openid", "authorization_success_time",
                                            "cancel_authorization_time"};
     const struct wxp_schema *by_code = WXP_OPS[QBC].response;
@@ -133,10 +132,13 @@ static void test_op_entity_rows(void **state)
         assert_true(wxp_schema_field(by_code, ALWAYS[i], WXP_LOC_BODY)->required);
         assert_true(wxp_schema_field(by_openid, ALWAYS[i], WXP_LOC_BODY)->required);
     }
+    assert_true(wxp_schema_field(by_code, "authorization_code", WXP_LOC_BODY)->required);
     for (size_t i = 0; i < NELEM(OPTIONAL); i++) {
         assert_false(wxp_schema_field(by_code, OPTIONAL[i], WXP_LOC_BODY)->required);
         assert_false(wxp_schema_field(by_openid, OPTIONAL[i], WXP_LOC_BODY)->required);
     }
+    /* By openid, a code only when the authorization came from a pre-authorization. */
+    assert_false(wxp_schema_field(by_openid, "authorization_code", WXP_LOC_BODY)->required);
     assert_false(wxp_schema_field(by_code, "notify_url", WXP_LOC_BODY)->required);
     assert_null(wxp_schema_field(by_openid, "notify_url", WXP_LOC_BODY));
     assert_true(wxp_schema_field(WXP_OPS[APPLY].response, "apply_permissions_token", WXP_LOC_BODY)

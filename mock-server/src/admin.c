@@ -6,9 +6,11 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mock.h"
 #include "wxp/envelope.h"
+#include "wxp/json.h"
 #include "wxp/query.h"
 
 /* A full journal can be large (64 KiB bodies, 64 headers per entry): its dump gets its own cap,
@@ -348,6 +350,187 @@ static void reset(struct mock_server *srv, const struct mock_request *req, struc
     answer_empty(resp, 204);
 }
 
+/* ---- the user's side of the Pay Score permissions lifecycle ------------------------------- */
+
+/* The members of a user-accept or user-close body. */
+struct user_body {
+    char service_id[MOCK_ID_MAX + 1];
+    char openid[MOCK_ID_MAX + 1];
+    char appid[MOCK_ID_MAX + 1];
+    char code[MOCK_CODE_MAX + 1];
+    char mchid[32];
+    bool has_code;
+};
+
+/* Reads a strict JSON object whose members are the rows of `rows` (all strings); unknown or
+ * repeated members are refused. On failure answers 400 naming the member and returns false. */
+static bool read_user_body(struct mock_server *srv, const struct mock_request *req, bool accept,
+                           struct user_body *b, struct mock_response *resp)
+{
+    struct {
+        const char *name;
+        char *dst;
+        size_t cap;
+        bool required;
+        bool accept_only;
+    } rows[] = {
+        {"service_id", b->service_id, sizeof b->service_id, true, false},
+        {"openid", b->openid, sizeof b->openid, true, false},
+        {"appid", b->appid, sizeof b->appid, false, true},
+        {"authorization_code", b->code, sizeof b->code, false, true},
+        {"mchid", b->mchid, sizeof b->mchid, false, false},
+    };
+    const size_t nrows = sizeof rows / sizeof rows[0];
+    bool seen[sizeof rows / sizeof rows[0]] = {false};
+    const char *body = wxp_buf_cstr(&req->body);
+    cJSON *root = NULL;
+    char msg[200];
+    char field[64];
+    bool ok = false;
+
+    memset(b, 0, sizeof *b);
+    if (wxp_json_check(body, req->body.len, NULL, NULL) != WXP_OK ||
+        (root = cJSON_ParseWithLengthOpts(body, req->body.len, NULL, 0)) == NULL ||
+        !cJSON_IsObject(root)) {
+        answer_error(resp, 400, "INVALID_REQUEST", "the body must be a JSON object", "body");
+        goto out;
+    }
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        size_t k = 0;
+        size_t n;
+        while (k < nrows &&
+               (strcmp(rows[k].name, m->string) != 0 || (rows[k].accept_only && !accept))) {
+            k++;
+        }
+        if (k == nrows) {
+            snprintf(field, sizeof field, "%.40s", m->string);
+            snprintf(msg, sizeof msg, "%s is not a member of this request; see docs/mock-admin.md",
+                     field);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, field);
+            goto out;
+        }
+        if (seen[k]) {
+            snprintf(msg, sizeof msg, "%s appears twice", rows[k].name);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, rows[k].name);
+            goto out;
+        }
+        seen[k] = true;
+        n = cJSON_IsString(m) ? strlen(m->valuestring) : 0;
+        if (!cJSON_IsString(m) || n == 0 || n >= rows[k].cap) {
+            snprintf(msg, sizeof msg, "%s must be a string of 1 to %zu bytes", rows[k].name,
+                     rows[k].cap - 1);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, rows[k].name);
+            goto out;
+        }
+        memcpy(rows[k].dst, m->valuestring, n + 1);
+    }
+    for (size_t k = 0; k < nrows; k++) {
+        if (rows[k].required && !seen[k]) {
+            snprintf(msg, sizeof msg, "%s is required", rows[k].name);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, rows[k].name);
+            goto out;
+        }
+    }
+    b->has_code = seen[3];
+    /* mchid defaults to the default merchant, the first configured one. */
+    if (!seen[4]) {
+        if (srv->cfg.nmerchants == 0) {
+            answer_error(resp, 400, "INVALID_REQUEST", "mchid is required: no merchant configured",
+                         "mchid");
+            goto out;
+        }
+        memcpy(b->mchid, srv->cfg.merchants[0].mchid, sizeof b->mchid);
+    }
+    ok = true;
+out:
+    cJSON_Delete(root);
+    return ok;
+}
+
+/* 200 with the record as the state dump writes it. */
+static void answer_record(struct mock_response *resp, const struct mock_record *r)
+{
+    wxp_buf_reset(&resp->body);
+    answer_body(resp, 200, mock_state_record_json(&resp->body, r));
+}
+
+static void user_accept(struct mock_server *srv, const struct mock_request *req,
+                        struct wxp_str query, struct mock_response *resp)
+{
+    struct user_body b;
+    struct mock_record r;
+    enum mock_st st;
+
+    (void)query;
+    if (!read_user_body(srv, req, true, &b, resp)) {
+        return;
+    }
+    st = mock_state_user_accept(srv->state, b.mchid, b.service_id, b.openid,
+                                b.appid[0] ? b.appid : NULL, b.has_code ? b.code : NULL,
+                                (int64_t)time(NULL), &r);
+    switch (st) {
+    case MOCK_ST_OK:
+        mock_notify_user_event(srv, MOCK_USER_OPEN_SERVICE, &r);
+        answer_record(resp, &r);
+        break;
+    case MOCK_ST_NOT_FOUND:
+        answer_error(resp, 404, "NOT_FOUND",
+                     "no pre-authorization with this authorization_code for this mchid and "
+                     "service_id (POST /v3/payscore/permissions makes one)",
+                     "authorization_code");
+        break;
+    case MOCK_ST_STATE:
+        answer_error(resp, 409, "CONFLICT",
+                     "this authorization_code is already bound to a user (not UNBINDUSER)",
+                     "authorization_code");
+        break;
+    case MOCK_ST_AVAILABLE:
+        answer_error(resp, 409, "CONFLICT",
+                     "this openid is already AVAILABLE for this mchid and service_id", "openid");
+        break;
+    case MOCK_ST_EXPIRED:
+        answer_error(resp, 409, "CONFLICT",
+                     "the apply_permissions_token of this pre-authorization has expired (1 hour)",
+                     "authorization_code");
+        break;
+    case MOCK_ST_DUPLICATE:
+    case MOCK_ST_FULL:
+        answer_error(resp, 500, "SYSTEM_ERROR", "the authorization state is full", NULL);
+        break;
+    }
+}
+
+static void user_close(struct mock_server *srv, const struct mock_request *req,
+                       struct wxp_str query, struct mock_response *resp)
+{
+    struct user_body b;
+    struct mock_record r;
+
+    (void)query;
+    if (!read_user_body(srv, req, false, &b, resp)) {
+        return;
+    }
+    switch (mock_state_user_close(srv->state, b.mchid, b.service_id, b.openid, (int64_t)time(NULL),
+                                  &r)) {
+    case MOCK_ST_OK:
+        mock_notify_user_event(srv, MOCK_USER_CLOSE_SERVICE, &r);
+        answer_record(resp, &r);
+        break;
+    case MOCK_ST_STATE:
+        answer_error(resp, 409, "CONFLICT",
+                     "this authorization is not AVAILABLE, so the user cannot close it", "openid");
+        break;
+    case MOCK_ST_NOT_FOUND:
+    case MOCK_ST_AVAILABLE:
+    case MOCK_ST_DUPLICATE:
+    case MOCK_ST_EXPIRED:
+    case MOCK_ST_FULL:
+        answer_error(resp, 404, "NOT_FOUND",
+                     "no authorization for this openid, mchid and service_id", "openid");
+        break;
+    }
+}
+
 /* One row per (path, method); rows of one path are adjacent. */
 static const struct route {
     const char *path;
@@ -365,6 +548,8 @@ static const struct route {
     {"/__admin/state", "GET", false, state_get},
     {"/__admin/state", "PUT", true, state_put},
     {"/__admin/reset", "POST", false, reset},
+    {"/__admin/payscore/user-accept", "POST", true, user_accept},
+    {"/__admin/payscore/user-close", "POST", true, user_close},
 };
 
 void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,

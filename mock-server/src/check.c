@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* check.c: the checking order of one terminate request; the first failure answers.
- * Each rule's source and the choices made are in docs/mock-server.md#checking-order. */
+/* check.c: the checking order every API request goes through, whatever its operation: route
+ * (by the core's operation table), header gate, Authorization, parameters; then the operation's
+ * business handler (ops.c). The first failure answers. Each rule's source and the choices made
+ * are in docs/mock-server.md#checking-order. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -9,36 +11,17 @@
 #include "mock.h"
 #include "wxp/authz.h"
 #include "wxp/envelope.h"
+#include "wxp/op.h"
 #include "wxp/query.h"
 #include "wxp/schema.h"
 #include "wxp/signmsg.h"
 #include "wxp/verify.h"
-
-#define PREFIX "/v3/payscore/permissions/openid/"
-#define SUFFIX "/terminate"
 
 #define MSG_HEADERS "Http头缺少Accept或User-Agent"
 #define MSG_CONTENT_TYPE "Http头Content-Type值必须为application/json"
 #define MSG_TOO_LARGE "请求报文主体过大"
 #define MSG_NO_CERT "商户未申请过证书。"
 #define MSG_REPLAY "Http头Authorization中的nonce_str已被使用，请勿重放请求"
-#define MSG_APPID "商户信息不合法：appid与mchid不匹配"
-#define MSG_SERVICE "请检查服务授权状态"
-#define MSG_NOT_FOUND "用户授权关系不存在"
-#define MSG_STATE "用户授权状态不允许解除（已解除或未授权）"
-
-/* The raw openid segment of a terminate path, or false when the path is not that route. */
-static bool route(struct wxp_str path, struct wxp_str *seg)
-{
-    size_t pre = sizeof PREFIX - 1, suf = sizeof SUFFIX - 1;
-    if (path.len <= pre + suf || memcmp(path.ptr, PREFIX, pre) != 0 ||
-        memcmp(path.ptr + path.len - suf, SUFFIX, suf) != 0) {
-        return false;
-    }
-    seg->ptr = path.ptr + pre;
-    seg->len = path.len - pre - suf;
-    return memchr(seg->ptr, '/', seg->len) == NULL;
-}
 
 static void fail_status(struct mock_response *resp, const char *check, enum wxp_code code,
                         const char *detail_json)
@@ -132,17 +115,59 @@ static bool json_content_type(const char *ct)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
-static bool listed(char **v, size_t n, struct wxp_str s)
+static bool has_body_rows(const struct wxp_op *op)
 {
-    if (n == 0) {
-        return true; /* no list configured: anything goes */
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (wxp_str_eq(wxp_str_c(v[i]), s)) {
+    for (size_t i = 0; i < op->params->count; i++) {
+        if (op->params->fields[i].loc == WXP_LOC_BODY) {
             return true;
         }
     }
     return false;
+}
+
+/* Decoded path parameters for the scenarios: names from the template, values from the raw
+ * segments (NULL when a segment's percent-encoding is bad or it is too long). */
+struct path_params {
+    char name[WXP_OP_PATH_PARAMS_MAX][48];
+    char value[WXP_OP_PATH_PARAMS_MAX][4096];
+    bool ok[WXP_OP_PATH_PARAMS_MAX];
+    size_t n;
+};
+
+static void decode_params(const struct wxp_route *r, struct path_params *pp, struct mock_match *m)
+{
+    const char *t = r->op->path;
+    size_t k = 0;
+
+    for (const char *open = strchr(t, '{');
+         open != NULL && k < r->nseg && k < MOCK_MATCH_PARAMS_MAX;
+         open = strchr(open + 1, '{'), k++) {
+        const char *close = strchr(open, '}');
+        size_t n = 0;
+        if (close == NULL) {
+            break;
+        }
+        snprintf(pp->name[k], sizeof pp->name[k], "%.*s", (int)(close - open - 1), open + 1);
+        pp->ok[k] = r->seg[k].len < sizeof pp->value[k] &&
+                    wxp_pct_decode(r->seg[k], false, pp->value[k], sizeof pp->value[k], &n);
+        m->name[k] = pp->name[k];
+        m->value[k] = pp->ok[k] ? pp->value[k] : NULL;
+    }
+    pp->n = k;
+    m->nparams = k;
+}
+
+/* rule: a parameter error names where it is: "path" (uri_template), "query" or "body".
+ * src: docs/mock-server.md#checking-order */
+static const char *param_check_name(const struct wxp_param_issue *issue)
+{
+    if (issue->location != NULL && strcmp(issue->location, "uri_template") == 0) {
+        return "path";
+    }
+    if (issue->location != NULL && strcmp(issue->location, "query") == 0) {
+        return "query";
+    }
+    return "body";
 }
 
 void mock_handle(struct mock_server *srv, const struct mock_request *req,
@@ -151,10 +176,11 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     const char *target = req->target ? req->target : "";
     const char *q = strchr(target, '?');
     struct wxp_str path = {target, q ? (size_t)(q - target) : strlen(target)};
-    struct wxp_str seg = {NULL, 0};
-    char openid[4096];
-    size_t openid_len = 0;
-    bool routed, decoded = false;
+    struct wxp_str query = {q ? q + 1 : NULL, q ? strlen(q + 1) : 0};
+    struct wxp_route route;
+    enum wxp_route_result routed;
+    struct path_params pp;
+    struct mock_match match;
     const char *authz = mock_request_header(req, "Authorization");
     struct wxp_authz a;
     bool authz_ok;
@@ -163,6 +189,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     struct wxp_param_issue issue;
     struct wxp_values vals = {0};
     struct wxp_buf local, *msg;
+    struct wxp_str body = {wxp_buf_cstr(&req->body), req->body.len};
     char mchid[32] = "";
     int64_t now = (int64_t)time(NULL);
     enum wxp_code rc;
@@ -171,44 +198,52 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
         mock_admin_handle(srv, req, resp);
         return;
     }
-    routed = route(path, &seg);
-    if (routed && seg.len < sizeof openid) {
-        decoded = wxp_pct_decode(seg, false, openid, sizeof openid, &openid_len);
+    memset(&match, 0, sizeof match);
+    routed = wxp_op_route(wxp_str_c(req->method), path, &route);
+    if (routed != WXP_ROUTE_NOT_FOUND) {
+        /* The path parameters are decoded for the scenarios before any check (as the openid
+         * always was); a 405 has no operation but its path's parameters. */
+        decode_params(&route, &pp, &match);
+    }
+    if (routed == WXP_ROUTE_OK) {
+        match.operation = route.op->name;
+        resp->operation = route.op->name;
     }
     authz_ok = authz != NULL && wxp_authz_parse(authz, strlen(authz), &a, NULL) == WXP_OK;
     if (authz_ok) {
         snprintf(mchid, sizeof mchid, "%.*s", (int)(a.mchid.len < 31 ? a.mchid.len : 31),
                  a.mchid.ptr);
+        match.mchid = mchid;
     }
-    if (mock_scenarios_apply(srv->scenarios, req, decoded ? openid : NULL, authz_ok ? mchid : NULL,
-                             resp)) {
-        return;
+    if (mock_scenarios_apply_match(srv->scenarios, req, &match, resp)) {
+        goto out;
     }
 
     /* 1. Route and method: 404 / 405 with empty bodies, as observed ([TP-PROBE]). */
-    if (!routed) {
+    if (routed == WXP_ROUTE_NOT_FOUND) {
         resp->status = 404;
         resp->failed_check = "route";
-        return;
+        goto out;
     }
-    if (strcmp(req->method, "POST") != 0) {
+    if (routed == WXP_ROUTE_METHOD) {
         resp->status = 405;
         resp->failed_check = "route";
-        return;
+        goto out;
     }
-    /* 2. Header gate ([C-UA], [TP-PROBE]); Content-Type is our choice (docs). */
+    /* 2. Header gate ([C-UA], [TP-PROBE]); Content-Type is our choice (docs), and only asked of
+     * operations with a body: a GET's Content-Type is tolerated ([JAVA-PS] sends one). */
     if (mock_request_header(req, "Accept") == NULL ||
         mock_request_header(req, "User-Agent") == NULL) {
         fail(resp, "headers", 400, "INVALID_REQUEST", MSG_HEADERS);
-        return;
+        goto out;
     }
-    if (!json_content_type(mock_request_header(req, "Content-Type"))) {
+    if (has_body_rows(route.op) && !json_content_type(mock_request_header(req, "Content-Type"))) {
         fail(resp, "headers", 400, "INVALID_REQUEST", MSG_CONTENT_TYPE);
-        return;
+        goto out;
     }
     if (req->body_too_large) {
         fail(resp, "body", 413, "INVALID_REQUEST", MSG_TOO_LARGE);
-        return;
+        goto out;
     }
 
     /* 3. Authorization ([D-FAQ-401], [D-FAQ-AUTHFMT]). */
@@ -218,91 +253,58 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     }
     if (rc != WXP_OK) {
         fail_status(resp, "authorization", rc == WXP_E_TOO_LARGE ? WXP_E_AUTHZ_SYNTAX : rc, NULL);
-        return;
+        goto out;
     }
     m = mock_config_merchant(&srv->cfg, a.mchid);
     if (m == NULL) {
         fail(resp, "merchant", 401, "SIGN_ERROR", MSG_NO_CERT);
-        return;
+        goto out;
     }
     /* Skew before signature, as observed ([TP-PROBE]); both directions. */
     rc = wxp_skew_check(a.ts, now, srv->cfg.skew);
     if (rc != WXP_OK) {
         fail_status(resp, "timestamp", rc, NULL);
-        return;
+        goto out;
     }
     /* Serial compared case-insensitively: some SDKs send lowercase hex. */
     if (!wxp_str_eq_nocase(a.serial_no, wxp_str_c(wxp_key_id(m->cert)))) {
         fail_status(resp, "serial", WXP_E_SERIAL_UNKNOWN, NULL);
-        return;
+        goto out;
     }
+    /* rule: the signature covers the exact target, query included, and the body bytes, a GET's
+     * too. src: docs/mock-server.md#checking-order ([GB-SIGN], [EXT-SIGN]) */
     msg = mock_scratch(req, &local);
-    struct wxp_str body = {wxp_buf_cstr(&req->body), req->body.len};
     rc = wxp_authz_verify(m->cert, &a, wxp_str_c(req->method), wxp_str_c(target), body, msg, &err);
     if (rc != WXP_OK) {
         signature_error(resp, req->method, path, msg);
         mock_scratch_done(msg, &local);
-        return;
+        goto out;
     }
     mock_scratch_done(msg, &local);
     /* A request whose signature fails is never recorded, so the replay check follows it. */
     if (srv->cfg.replay_check &&
         mock_nonces_seen(srv->nonces, a.mchid, a.nonce_str, a.ts, now, srv->cfg.skew)) {
         fail(resp, "replay", 401, "SIGN_ERROR", MSG_REPLAY);
-        return;
+        goto out;
     }
 
-    /* 4. Path openid, then the body ([D-TERM]). */
-    if (!decoded) {
-        struct wxp_param_issue bad_issue = {"uri_template", "/uri_template/openid", 0, false};
-        wxp_err_set(&err, WXP_E_PARAM_CHARSET, "/uri_template/openid",
-                    "输入源“/uri_template/openid”映射到值字段“用户标识”字符串规则校验失败，"
-                    "百分号编码无效");
-        param_error(resp, "path", &bad_issue, &err);
-        return;
-    }
-    rc = wxp_schema_check_value(
-        wxp_schema_field(&WXP_SCHEMA_TERMINATE_BY_OPENID, "openid", WXP_LOC_URI_TEMPLATE), openid,
-        openid_len, &issue, &err);
-    if (rc != WXP_OK) {
-        param_error(resp, "path", &issue, &err);
-        return;
-    }
-    rc = wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, wxp_buf_cstr(&req->body),
-                               req->body.len, &vals, &issue, &err);
+    /* 4. Parameters: path, then query, then body, in the table's order ([D-TERM] and the
+     * operation's doc anchor). */
+    memset(&issue, 0, sizeof issue);
+    rc = wxp_op_check_request(&route, query, body, &vals, &issue, &err);
     if (rc == WXP_E_NOMEM) {
         fail_status(resp, "body", rc, NULL);
-        return;
+        goto out;
     }
     if (rc != WXP_OK) {
-        param_error(resp, "body", &issue, &err);
-        return;
+        param_error(resp, param_check_name(&issue), &issue, &err);
+        goto out;
     }
 
-    /* 5. Business rules ([D-TERM-NC] error table; choices in docs). */
-    struct wxp_str appid = wxp_values_get(&vals, "appid");
-    struct wxp_str service = wxp_values_get(&vals, "service_id");
-    if (!listed(m->appids, m->nappids, appid)) {
-        fail(resp, "business", 403, "NO_AUTH", MSG_APPID);
-        goto out;
-    }
-    if (!listed(m->service_ids, m->nservice_ids, service)) {
-        fail(resp, "business", 403, "NO_AUTH", MSG_SERVICE);
-        goto out;
-    }
-    switch (mock_state_terminate(srv->state, m->mchid, openid, appid.ptr, service.ptr,
-                                 wxp_values_get(&vals, "reason").ptr, now)) {
-    case MOCK_TERM_OK:
-        /* 6. Success: 204, empty body, signed. */
-        resp->status = 204;
-        resp->sign = true;
-        break;
-    case MOCK_TERM_NOT_FOUND:
-        fail(resp, "business", 404, "ORDER_NOT_EXIST", MSG_NOT_FOUND);
-        break;
-    case MOCK_TERM_ALREADY:
-        fail(resp, "business", 400, "INVALID_ORDER_STATE", MSG_STATE);
-        break;
+    /* 5. The operation's business rules and answer (ops.c). */
+    {
+        struct mock_op_ctx c = {srv, req, m, &route, &vals, now};
+        mock_op_run(&c, resp);
     }
 out:
     wxp_values_free(&vals);

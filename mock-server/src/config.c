@@ -2,6 +2,7 @@
 /* config.c: the mock's configuration: embedded TEST ONLY defaults, then an optional JSON file. */
 #include <cjson/cJSON.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -478,9 +479,119 @@ static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mo
     return WXP_OK;
 }
 
+/* The string members of a configured record, and where they go: rows, not ifs. */
+static const struct {
+    const char *name;
+    size_t offset;
+    size_t size;
+} REC_STR[] = {
+#define S(n, m)                                                                                    \
+    {                                                                                              \
+        n, offsetof(struct mock_record, m), sizeof(((struct mock_record *)0)->m)                   \
+    }
+    S("mchid", mchid),           S("openid", openid),
+    S("appid", appid),           S("service_id", service_id),
+    S("reason", reason),         S("authorization_code", authorization_code),
+    S("notify_url", notify_url), S("apply_permissions_token", token),
+#undef S
+};
+/* Its times, Unix seconds. */
+static const struct {
+    const char *name;
+    size_t offset;
+} REC_TIME[] = {
+    {"terminated_at", offsetof(struct mock_record, terminated_at)},
+    {"authorized_at", offsetof(struct mock_record, authorized_at)},
+    {"token_expires_at", offsetof(struct mock_record, token_expires_at)},
+};
+#define NREC_STR (sizeof REC_STR / sizeof REC_STR[0])
+#define NREC_TIME (sizeof REC_TIME / sizeof REC_TIME[0])
+
+/* One record of "authorizations": every member of the state dump may be given
+ * (docs/mock-server.md#configuration-file). */
+static enum wxp_code load_record(struct loader *L, const cJSON *it, const char *where,
+                                 struct mock_record *r)
+{
+    static const char *const names[] = {"mchid",
+                                        "openid",
+                                        "appid",
+                                        "service_id",
+                                        "state",
+                                        "reason",
+                                        "authorization_code",
+                                        "notify_url",
+                                        "apply_permissions_token",
+                                        "terminated_at",
+                                        "authorized_at",
+                                        "token_expires_at"};
+    const char *v[NREC_STR] = {NULL};
+    const char *st = NULL;
+    char field[96];
+    char why[48];
+    enum wxp_code rc;
+
+    if (!cJSON_IsObject(it)) {
+        return bad(L, where, "must be an object");
+    }
+    rc = only(L, it, where, names, sizeof names / sizeof names[0]);
+    for (size_t k = 0; k < NREC_STR && rc == WXP_OK; k++) {
+        rc = opt_str(L, it, REC_STR[k].name, where, &v[k]);
+    }
+    if (rc == WXP_OK) {
+        rc = opt_str(L, it, "state", where, &st);
+    }
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    /* v[1] openid, v[5] authorization_code: a pre-authorization has a code and no openid yet. */
+    if (v[0] == NULL || (v[1] == NULL && v[5] == NULL) || v[3] == NULL) {
+        return bad(L, where,
+                   "needs \"mchid\", \"service_id\" and \"openid\" (or \"authorization_code\")");
+    }
+    for (size_t k = 0; k < NREC_STR; k++) {
+        if (v[k] != NULL && strlen(v[k]) >= REC_STR[k].size) {
+            snprintf(field, sizeof field, "%s.%s", where, REC_STR[k].name);
+            snprintf(why, sizeof why, "is longer than %zu bytes", REC_STR[k].size - 1);
+            return bad(L, field, why);
+        }
+        if (v[k] != NULL) {
+            memcpy((char *)r + REC_STR[k].offset, v[k], strlen(v[k]) + 1);
+        }
+    }
+    for (size_t k = 0; k < NREC_TIME; k++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, REC_TIME[k].name);
+        int64_t secs;
+        if (t == NULL || cJSON_IsNull(t)) {
+            continue;
+        }
+        if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 9007199254740991.0 ||
+            t->valuedouble != (double)(int64_t)t->valuedouble) {
+            snprintf(field, sizeof field, "%s.%s", where, REC_TIME[k].name);
+            return bad(L, field, "must be a non-negative integer number of seconds");
+        }
+        secs = (int64_t)t->valuedouble;
+        memcpy((char *)r + REC_TIME[k].offset, &secs, sizeof secs);
+    }
+    if (st == NULL) {
+        r->state = v[1] == NULL ? MOCK_AUTH_UNBINDUSER : MOCK_AUTH_AVAILABLE;
+    } else if (strcmp(st, "AVAILABLE") == 0) {
+        r->state = MOCK_AUTH_AVAILABLE;
+    } else if (strcmp(st, "UNAVAILABLE") == 0) {
+        r->state = MOCK_AUTH_UNAVAILABLE;
+    } else if (strcmp(st, "UNBINDUSER") == 0) {
+        r->state = MOCK_AUTH_UNBINDUSER;
+    } else {
+        snprintf(field, sizeof field, "%s.state", where);
+        return bad(L, field, "must be AVAILABLE, UNAVAILABLE or UNBINDUSER");
+    }
+    if (v[1] == NULL && r->state != MOCK_AUTH_UNBINDUSER) {
+        return bad(L, where, "an AVAILABLE or UNAVAILABLE record needs \"openid\"");
+    }
+    return WXP_OK;
+}
+
 static enum wxp_code load_records(struct loader *L, const cJSON *arr, struct mock_config *c)
 {
-    static const char *const names[] = {"mchid", "openid", "appid", "service_id", "state"};
     struct mock_record *r;
     size_t n, i = 0;
     char where[64];
@@ -496,42 +607,8 @@ static enum wxp_code load_records(struct loader *L, const cJSON *arr, struct moc
     }
     memset(r, 0, (n ? n : 1) * sizeof *r);
     for (const cJSON *it = arr->child; it != NULL && rc == WXP_OK; it = it->next, i++) {
-        const char *v[5] = {NULL};
         snprintf(where, sizeof where, "authorizations[%zu]", i);
-        if (!cJSON_IsObject(it)) {
-            rc = bad(L, where, "must be an object");
-            break;
-        }
-        rc = only(L, it, where, names, 5);
-        for (size_t k = 0; k < 5 && rc == WXP_OK; k++) {
-            rc = opt_str(L, it, names[k], where, &v[k]);
-        }
-        if (rc != WXP_OK) {
-            break;
-        }
-        if (v[0] == NULL || v[1] == NULL || v[3] == NULL) {
-            rc = bad(L, where, "needs \"mchid\", \"openid\" and \"service_id\"");
-            break;
-        }
-        if (strlen(v[0]) >= sizeof r[i].mchid || strlen(v[1]) > MOCK_ID_MAX ||
-            (v[2] && strlen(v[2]) > MOCK_ID_MAX) || strlen(v[3]) > MOCK_ID_MAX) {
-            rc = bad(L, where, "a value is too long (mchid 31, others 128 bytes)");
-            break;
-        }
-        snprintf(r[i].mchid, sizeof r[i].mchid, "%s", v[0]);
-        snprintf(r[i].openid, sizeof r[i].openid, "%s", v[1]);
-        snprintf(r[i].appid, sizeof r[i].appid, "%s", v[2] ? v[2] : "");
-        snprintf(r[i].service_id, sizeof r[i].service_id, "%s", v[3]);
-        if (v[4] == NULL || strcmp(v[4], "AVAILABLE") == 0) {
-            r[i].state = MOCK_AUTH_AVAILABLE;
-        } else if (strcmp(v[4], "UNAVAILABLE") == 0) {
-            r[i].state = MOCK_AUTH_UNAVAILABLE;
-        } else if (strcmp(v[4], "UNBINDUSER") == 0) {
-            r[i].state = MOCK_AUTH_UNBINDUSER;
-        } else {
-            snprintf(where, sizeof where, "authorizations[%zu].state", i);
-            rc = bad(L, where, "must be AVAILABLE, UNAVAILABLE or UNBINDUSER");
-        }
+        rc = load_record(L, it, where, &r[i]);
     }
     if (rc != WXP_OK) {
         wxp_free(r);

@@ -36,6 +36,7 @@ struct jentry {
     unsigned status;
     char code[64];
     char failed_check[32];
+    const char *operation; /* a WXP_OPS name (static), NULL when the request routed to none */
     int64_t latency_ms;
     bool sign;
     unsigned char *block; /* the header array, then target, names and values, then the body */
@@ -239,6 +240,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
     e->body_len = req->body.len;
     e->body_kept = body_kept(req);
     e->body = put(&p, req->body.ptr != NULL ? req->body.ptr : "", e->body_kept);
+    e->operation = resp != NULL ? resp->operation : NULL;
     if (resp != NULL) {
         e->status = resp->status;
         copy_cstr(e->code, sizeof e->code, resp->code);
@@ -504,6 +506,12 @@ static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e)
     }
     if (rc == WXP_OK) {
         rc = add_cstr_or_null(out, e->failed_check);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(out, ",\"operation\":");
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr_or_null(out, e->operation != NULL ? e->operation : "");
     }
     if (rc == WXP_OK) {
         rc = wxp_buf_addf(out, ",\"latency_ms\":%" PRId64 ",\"signed\":%s}", e->latency_ms,

@@ -71,10 +71,14 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: wxpay-mock [options]\n\n"
-            "A mock of WeChat Pay APIv3 POST /v3/payscore/permissions/openid/{openid}/terminate\n"
-            "for tests. Uses TEST ONLY keys (merchant 1900000109); never real credentials.\n\n");
+    fprintf(out, "usage: wxpay-mock [options]\n\n"
+                 "A mock of the WeChat Pay APIv3 Pay Score permissions family, for tests:\n"
+                 "  POST /v3/payscore/permissions                      apply (pre-authorization)\n"
+                 "  GET  /v3/payscore/permissions/authorization-code/{code}?service_id=...\n"
+                 "  GET  /v3/payscore/permissions/openid/{openid}?appid=...&service_id=...\n"
+                 "  POST /v3/payscore/permissions/authorization-code/{code}/terminate\n"
+                 "  POST /v3/payscore/permissions/openid/{openid}/terminate\n"
+                 "Uses TEST ONLY keys (merchant 1900000109); never real credentials.\n\n");
     for (size_t i = 0; i < sizeof OPTIONS / sizeof OPTIONS[0]; i++) {
         char left[48];
         snprintf(left, sizeof left, "%s%s%s", OPTIONS[i].name, OPTIONS[i].arg ? " " : "",

@@ -66,7 +66,8 @@ struct mock_response {
     const char *failed_check; /* which check failed, NULL when none: "route", "headers",
                                  "authorization", "merchant", "timestamp", "serial", "replay",
                                  "signature", "internal",
-                                 "path", "body", "business", "scenario" */
+                                 "path", "query", "body", "business", "scenario" */
+    const char *operation;    /* the routed operation's name (static), NULL when none */
     /* Tampering applied when signing (scenario actions). */
     enum mock_sigmode sigmode;
     bool unknown_serial;  /* Wechatpay-Serial names no key the client has */
@@ -95,14 +96,27 @@ struct mock_merchant {
 
 enum mock_auth_state { MOCK_AUTH_AVAILABLE, MOCK_AUTH_UNAVAILABLE, MOCK_AUTH_UNBINDUSER };
 
+#define MOCK_CODE_MAX 32    /* authorization_code, bytes */
+#define MOCK_URL_MAX 255    /* notify_url, bytes */
+#define MOCK_TOKEN_MAX 300  /* apply_permissions_token, bytes */
+#define MOCK_APPLY_TTL 3600 /* seconds an apply_permissions_token is valid ([D-APPLY2]) */
+
+/* One authorization: one per (mchid, service_id, openid) and, when it has a code, one per
+ * (mchid, authorization_code). Times are Unix seconds, 0 for "none"; answers render them as
+ * RFC 3339 with +08:00 (mock_time_text). */
 struct mock_record {
     char mchid[32];
-    char openid[MOCK_ID_MAX + 1];
+    char openid[MOCK_ID_MAX + 1]; /* "" while a pre-authorization waits for its user */
     char appid[MOCK_ID_MAX + 1];
     char service_id[MOCK_ID_MAX + 1];
     enum mock_auth_state state;
-    int64_t terminated_at; /* Unix seconds, 0 when not terminated */
-    char reason[256];
+    int64_t terminated_at; /* cancel_authorization_time */
+    char reason[256];      /* the terminate's reason */
+    char authorization_code[MOCK_CODE_MAX + 1];
+    char notify_url[MOCK_URL_MAX + 1];
+    int64_t authorized_at;          /* authorization_success_time */
+    char token[MOCK_TOKEN_MAX + 1]; /* apply_permissions_token of a pre-authorization */
+    int64_t token_expires_at;
 };
 
 /* What to do for an (openid, service_id) with no record. */
@@ -167,6 +181,63 @@ enum mock_term_result {
 enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mchid,
                                            const char *openid, const char *appid,
                                            const char *service_id, const char *reason, int64_t now);
+/* What a state operation found. */
+enum mock_st {
+    MOCK_ST_OK,
+    MOCK_ST_NOT_FOUND, /* no such record, and the unknown_openid policy supplies none */
+    MOCK_ST_STATE,     /* the record's state does not allow the transition */
+    MOCK_ST_AVAILABLE, /* user-accept: the (mchid, service_id, openid) is already AVAILABLE */
+    MOCK_ST_DUPLICATE, /* apply: the merchant already used this authorization_code */
+    MOCK_ST_EXPIRED,   /* user-accept by code: the apply token's hour is over */
+    MOCK_ST_FULL,      /* no room (the record cap, memory) or a value too long to store */
+};
+
+/* Each operation below is atomic (the state's one mutex) and, on MOCK_ST_OK and when `out` is not
+ * NULL, copies the record as it is afterwards into *out. Strings are NUL-terminated; optional ones
+ * may be NULL. */
+
+/* Pre-authorization: a new UNBINDUSER record of in->mchid with in->service_id, appid,
+ * authorization_code, notify_url and token, the token valid MOCK_APPLY_TTL seconds from `now`.
+ * MOCK_ST_DUPLICATE when the merchant already has a record with that code. */
+enum mock_st mock_state_apply(struct mock_state *s, const struct mock_record *in, int64_t now,
+                              struct mock_record *out);
+/* The record of (mchid, code); MOCK_ST_NOT_FOUND when there is none or it belongs to another
+ * service_id. The unknown_openid policy does not apply: a code exists only once applied. */
+enum mock_st mock_state_query_code(struct mock_state *s, const char *mchid, const char *code,
+                                   const char *service_id, struct mock_record *out);
+/* The record of (mchid, service_id, openid). An unknown triple under the "authorized" policy reads
+ * as AVAILABLE (with `appid`, no times, no code) and nothing is stored. */
+enum mock_st mock_state_query_openid(struct mock_state *s, const char *mchid, const char *openid,
+                                     const char *service_id, const char *appid,
+                                     struct mock_record *out);
+/* Terminate by code: AVAILABLE -> UNAVAILABLE with `reason` and terminated_at = now.
+ * MOCK_ST_NOT_FOUND as for mock_state_query_code; MOCK_ST_STATE when not AVAILABLE. */
+enum mock_st mock_state_terminate_code(struct mock_state *s, const char *mchid, const char *code,
+                                       const char *service_id, const char *reason, int64_t now,
+                                       struct mock_record *out);
+/* The user accepts in WeChat (admin API). With `code`: the UNBINDUSER record of (mchid, code) and
+ * service_id is bound to `openid` and becomes AVAILABLE (MOCK_ST_NOT_FOUND: no such code for that
+ * service; MOCK_ST_STATE: already bound; MOCK_ST_EXPIRED: its token's hour is over). Without:
+ * the record of the triple is created or reopened as AVAILABLE. Either way MOCK_ST_AVAILABLE when
+ * the triple is already AVAILABLE; an older UNAVAILABLE or UNBINDUSER record of the triple is
+ * replaced by the bound one. authorized_at = now; `appid` (may be NULL) replaces the stored one. */
+enum mock_st mock_state_user_accept(struct mock_state *s, const char *mchid, const char *service_id,
+                                    const char *openid, const char *appid, const char *code,
+                                    int64_t now, struct mock_record *out);
+/* The user ends the authorization in WeChat (admin API): AVAILABLE -> UNAVAILABLE, terminated_at =
+ * now, no reason. MOCK_ST_STATE when not AVAILABLE; an unknown triple follows the unknown_openid
+ * policy as a terminate does. */
+enum mock_st mock_state_user_close(struct mock_state *s, const char *mchid, const char *service_id,
+                                   const char *openid, int64_t now, struct mock_record *out);
+/* One record as the state dump writes it (appended to out). */
+enum wxp_code mock_state_record_json(struct wxp_buf *out, const struct mock_record *r);
+/* "AVAILABLE", "UNAVAILABLE", "UNBINDUSER". */
+const char *mock_state_name(enum mock_auth_state st);
+/* Unix seconds as RFC 3339 in China Standard Time, "2026-12-04T17:20:00+08:00" (26 bytes and the
+ * NUL; dst must hold MOCK_TIME_TEXT). */
+#define MOCK_TIME_TEXT 32
+void mock_time_text(int64_t t, char dst[MOCK_TIME_TEXT]);
+
 /* The records as a JSON array (appended to out). */
 enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out);
 /* Replaces all records from a JSON array as produced by mock_state_dump. */
@@ -220,6 +291,21 @@ enum wxp_code mock_scenarios_dump(struct mock_scenarios *s, struct wxp_buf *out)
  * Authorization mchid or NULL. */
 bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *req,
                           const char *openid, const char *mchid, struct mock_response *resp);
+/* What a rule may match besides the request itself: the routed operation's name (NULL when the
+ * request routes to none), its path parameters decoded (a value NULL when its percent-encoding
+ * is bad), and the Authorization mchid (or NULL). Borrowed for the call. */
+#define MOCK_MATCH_PARAMS_MAX 4
+struct mock_match {
+    const char *operation;
+    const char *name[MOCK_MATCH_PARAMS_MAX];
+    const char *value[MOCK_MATCH_PARAMS_MAX];
+    size_t nparams;
+    const char *mchid;
+};
+/* mock_scenarios_apply with everything a rule can match; mock_scenarios_apply is this with only
+ * the path openid and the mchid. */
+bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
+                                const struct mock_match *m, struct mock_response *resp);
 
 /* ---- response signature cache (--sign-cache, thread-safe) ------------------------------- */
 /* A throughput mode: the timestamp, nonce and signature of a response are reused for identical
@@ -239,6 +325,7 @@ struct mock_server {
     struct mock_sign_cache *sign_cache; /* NULL unless --sign-cache */
     pthread_mutex_t seq_lock;
     uint64_t seq;
+    uint64_t user_events[2]; /* by enum mock_user_event, under seq_lock (notify.c) */
     int log_json;
     int quiet;
 };
@@ -264,6 +351,22 @@ uint64_t mock_server_next_seq(struct mock_server *srv);
  * server mock_server_init has seen; never while a daemon still serves it. */
 void mock_server_free(struct mock_server *srv);
 
+/* ---- operations (ops.c) ----------------------------------------------------------------- */
+struct wxp_route;
+struct wxp_values;
+/* What a business handler sees: the request after every common check passed. */
+struct mock_op_ctx {
+    struct mock_server *srv;
+    const struct mock_request *req;
+    const struct mock_merchant *m; /* the Authorization's merchant */
+    const struct wxp_route *route; /* route->op is the operation */
+    const struct wxp_values *vals; /* its parameters, checked, decoded (wxp_op_check_request) */
+    int64_t now;                   /* Unix seconds */
+};
+/* Runs the business handler of c->route->op: its rules, the state change, and the answer (a
+ * signed 200 with the operation's response body, a signed 204, or a business error). */
+void mock_op_run(const struct mock_op_ctx *c, struct mock_response *resp);
+
 /* The whole checking order for one request (check.c). Fills `resp`. */
 void mock_handle(struct mock_server *srv, const struct mock_request *req,
                  struct mock_response *resp);
@@ -281,6 +384,17 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
                                  struct wxp_err *err);
 /* Frees the key forged answers are signed with, parsed on first use (sign.c); for exit. */
 void mock_sign_cleanup(void);
+/* The user-side events of the permissions lifecycle (notify.c). */
+enum mock_user_event {
+    MOCK_USER_OPEN_SERVICE,  /* the user accepted: PAYSCORE.USER_OPEN_SERVICE */
+    MOCK_USER_CLOSE_SERVICE, /* the user ended it in WeChat: PAYSCORE.USER_CLOSE_SERVICE */
+    MOCK_USER_EVENTS
+};
+/* Called once for each user-side transition, after the state changed, with the record as it is
+ * now: the one place the USER_OPEN_SERVICE / USER_CLOSE_SERVICE notifications will be sent from.
+ * Today it counts them in srv->user_events. */
+void mock_notify_user_event(struct mock_server *srv, enum mock_user_event ev,
+                            const struct mock_record *r);
 /* /__admin/ endpoints (admin.c). */
 void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
                        struct mock_response *resp);

@@ -12,6 +12,7 @@
 #include "wxp/envelope.h"
 #include "wxp/json.h"
 #include "wxp/mem.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 /* Limits; each is stated in docs/mock-scenarios.md. */
@@ -51,6 +52,9 @@ struct rule {
     size_t nglob;
     char *openid;
     char *mchid;
+    char *operation;                 /* a WXP_OPS name; NULL when not given */
+    struct body_member *path_params; /* decoded path parameters by name */
+    size_t npath_params;
     struct body_member *body;
     size_t nbody;
     bool has_body;
@@ -292,29 +296,30 @@ static enum wxp_code get_names(const struct pctx *c, const cJSON *it, const char
 }
 
 /* "body": {"member":"value", ...}, every value a string. */
-static enum wxp_code get_body_match(const struct pctx *c, struct rule *r, const cJSON *it)
+/* An object of string members (match.body, match.path_params) into name/value pairs. */
+static enum wxp_code get_pairs(const struct pctx *c, const cJSON *it, const char *where,
+                               struct body_member **out, size_t *nout)
 {
     char sub[96];
     size_t n;
     enum wxp_code rc;
 
     if (!cJSON_IsObject(it)) {
-        return fail(c, "match.body", "must be an object of string members");
+        return fail(c, where, "must be an object of string members");
     }
     n = (size_t)cJSON_GetArraySize(it);
     if (n > SCN_LIST_MAX) {
-        return fail(c, "match.body", "%zu members; at most %d allowed", n, SCN_LIST_MAX);
+        return fail(c, where, "%zu members; at most %d allowed", n, SCN_LIST_MAX);
     }
-    r->has_body = true;
-    r->body = wxp_malloc(n * sizeof *r->body);
-    if (r->body == NULL) {
+    *out = wxp_malloc((n ? n : 1) * sizeof **out);
+    if (*out == NULL) {
         return nomem(c);
     }
     for (const cJSON *e = it->child; e != NULL; e = e->next) {
-        struct body_member *m = &r->body[r->nbody];
-        snprintf(sub, sizeof sub, "match.body.%.40s", e->string);
-        for (size_t j = 0; j < r->nbody; j++) {
-            if (strcmp(r->body[j].name, e->string) == 0) {
+        struct body_member *m = &(*out)[*nout];
+        snprintf(sub, sizeof sub, "%s.%.40s", where, e->string);
+        for (size_t j = 0; j < *nout; j++) {
+            if (strcmp((*out)[j].name, e->string) == 0) {
                 return fail(c, sub, "member appears twice");
             }
         }
@@ -326,11 +331,33 @@ static enum wxp_code get_body_match(const struct pctx *c, struct rule *r, const 
         if (m->name == NULL) {
             return nomem(c);
         }
-        r->nbody++;
+        (*nout)++;
         rc = get_string(c, e, sub, true, &m->value);
         if (rc != WXP_OK) {
             return rc;
         }
+    }
+    return WXP_OK;
+}
+
+static enum wxp_code get_body_match(const struct pctx *c, struct rule *r, const cJSON *it)
+{
+    r->has_body = cJSON_IsObject(it);
+    return get_pairs(c, it, "match.body", &r->body, &r->nbody);
+}
+
+/* rule: match.operation names a row of the operation table. src:
+ * docs/mock-scenarios.md#match */
+static enum wxp_code get_operation(const struct pctx *c, struct rule *r, const cJSON *it)
+{
+    enum wxp_code rc = get_string(c, it, "match.operation", false, &r->operation);
+
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    if (wxp_op_by_name(wxp_str_c(r->operation)) == NULL) {
+        return fail(c, "match.operation",
+                    "no such operation; the names are in docs/mock-scenarios.md#match");
     }
     return WXP_OK;
 }
@@ -391,11 +418,13 @@ enum {
     MK_NTH,
     MK_PROBABILITY,
     MK_SEED,
+    MK_OPERATION,
+    MK_PATH_PARAMS,
     MK_COUNT
 };
 static const char *const MATCH_KEYS[MK_COUNT] = {
-    "method",          "path",           "openid", "mchid",       "body",
-    "headers_present", "headers_absent", "nth",    "probability", "seed",
+    "method",         "path", "openid",      "mchid", "body",      "headers_present",
+    "headers_absent", "nth",  "probability", "seed",  "operation", "path_params",
 };
 
 static enum wxp_code parse_match(const struct pctx *c, struct rule *r, const cJSON *m)
@@ -434,6 +463,14 @@ static enum wxp_code parse_match(const struct pctx *c, struct rule *r, const cJS
         return rc;
     }
     if (f[MK_BODY] != NULL && (rc = get_body_match(c, r, f[MK_BODY])) != WXP_OK) {
+        return rc;
+    }
+    if (f[MK_OPERATION] != NULL && (rc = get_operation(c, r, f[MK_OPERATION])) != WXP_OK) {
+        return rc;
+    }
+    if (f[MK_PATH_PARAMS] != NULL &&
+        (rc = get_pairs(c, f[MK_PATH_PARAMS], "match.path_params", &r->path_params,
+                        &r->npath_params)) != WXP_OK) {
         return rc;
     }
     if (f[MK_PRESENT] != NULL && (rc = get_names(c, f[MK_PRESENT], "match.headers_present",
@@ -765,6 +802,12 @@ static void rule_free(struct rule *r)
     wxp_free(r->glob);
     wxp_free(r->openid);
     wxp_free(r->mchid);
+    wxp_free(r->operation);
+    for (size_t i = 0; i < r->npath_params; i++) {
+        wxp_free(r->path_params[i].name);
+        wxp_free(r->path_params[i].value);
+    }
+    wxp_free(r->path_params);
     for (size_t i = 0; i < r->nbody; i++) {
         wxp_free(r->body[i].name);
         wxp_free(r->body[i].value);
@@ -1110,19 +1153,42 @@ static bool body_matches(const struct rule *r, const struct mock_request *req,
     return true;
 }
 
-static bool matches(const struct rule *r, const struct mock_request *req, const char *openid,
-                    const char *mchid, struct body_cache *bc)
+/* The decoded path parameter of that name, or NULL. */
+static const char *path_param(const struct mock_match *m, const char *name)
 {
+    for (size_t i = 0; i < m->nparams && i < MOCK_MATCH_PARAMS_MAX; i++) {
+        if (m->name[i] != NULL && strcmp(m->name[i], name) == 0) {
+            return m->value[i];
+        }
+    }
+    return NULL;
+}
+
+static bool matches(const struct rule *r, const struct mock_request *req,
+                    const struct mock_match *mm, struct body_cache *bc)
+{
+    const char *openid = path_param(mm, "openid");
+
     if (r->method != NULL && strcmp(r->method, req->method) != 0) {
         return false;
     }
     if (r->glob != NULL && !path_matches(r, req)) {
         return false;
     }
+    if (r->operation != NULL &&
+        (mm->operation == NULL || strcmp(r->operation, mm->operation) != 0)) {
+        return false;
+    }
     if (r->openid != NULL && (openid == NULL || strcmp(r->openid, openid) != 0)) {
         return false;
     }
-    if (r->mchid != NULL && (mchid == NULL || strcmp(r->mchid, mchid) != 0)) {
+    for (size_t i = 0; i < r->npath_params; i++) {
+        const char *v = path_param(mm, r->path_params[i].name);
+        if (v == NULL || strcmp(v, r->path_params[i].value) != 0) {
+            return false;
+        }
+    }
+    if (r->mchid != NULL && (mm->mchid == NULL || strcmp(r->mchid, mm->mchid) != 0)) {
         return false;
     }
     for (size_t i = 0; i < r->npresent; i++) {
@@ -1230,6 +1296,21 @@ static bool act(const struct rule *r, struct mock_response *resp)
 bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *req,
                           const char *openid, const char *mchid, struct mock_response *resp)
 {
+    struct mock_match m;
+
+    memset(&m, 0, sizeof m);
+    m.mchid = mchid;
+    if (openid != NULL) {
+        m.name[0] = "openid";
+        m.value[0] = openid;
+        m.nparams = 1;
+    }
+    return mock_scenarios_apply_match(s, req, &m, resp);
+}
+
+bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
+                                const struct mock_match *m, struct mock_response *resp)
+{
     struct body_cache bc = {false, NULL};
     bool answered = false;
 
@@ -1242,7 +1323,7 @@ bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *r
         if (r->has_times && r->times_left == 0) {
             continue; /* expired */
         }
-        if (!matches(r, req, openid, mchid, &bc)) {
+        if (!matches(r, req, m, &bc)) {
             continue;
         }
         r->matched++;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* state.c: the authorization records the terminate API acts on, keyed by (mchid, openid,
- * service_id), behind one mutex so that concurrent terminates of one triple succeed once. */
+/* state.c: the authorization records of the Pay Score permissions operations, keyed by (mchid,
+ * openid, service_id) and by (mchid, authorization_code), behind one mutex so that concurrent
+ * transitions of one record succeed once. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mock.h"
 #include "wxp/envelope.h"
@@ -90,7 +92,8 @@ struct records {
     struct mock_record *v;
     size_t n;
     size_t cap;
-    struct index ix; /* refs are positions in v */
+    struct index ix;      /* by (mchid, openid, service_id), records with an openid; refs: v[] */
+    struct index by_code; /* by (mchid, authorization_code), records with a code */
 };
 
 static const char *const STATE_NAMES[] = {
@@ -128,7 +131,13 @@ static void records_free(struct records *rs)
 {
     wxp_free(rs->v);
     wxp_free(rs->ix.slot);
+    wxp_free(rs->by_code.slot);
     memset(rs, 0, sizeof *rs);
+}
+
+static uint32_t code_hash(const char *mchid, const char *code)
+{
+    return (uint32_t)key_hash(mchid, code, "#");
 }
 
 struct record_key {
@@ -142,13 +151,33 @@ static bool record_matches(const void *ctx, uint32_t ref)
     return key_eq(&k->rs->v[ref], k->mchid, k->openid, k->service_id);
 }
 
-/* Index of the record with that key, or SIZE_MAX. */
+/* Index of the record with that key, or SIZE_MAX. Records without an openid have no key. */
 static size_t records_find(const struct records *rs, const char *mchid, const char *openid,
                            const char *service_id)
 {
     struct record_key k = {rs, mchid, openid, service_id};
     uint32_t at =
         index_find(&rs->ix, (uint32_t)key_hash(mchid, openid, service_id), record_matches, &k);
+    return at == UINT32_MAX || openid[0] == '\0' ? SIZE_MAX : at;
+}
+
+static bool code_matches(const void *ctx, uint32_t ref)
+{
+    const struct record_key *k = ctx;
+    const struct mock_record *r = &k->rs->v[ref];
+    return strcmp(r->mchid, k->mchid) == 0 && strcmp(r->authorization_code, k->openid) == 0;
+}
+
+/* Index of the record of (mchid, authorization_code), or SIZE_MAX. */
+static size_t records_find_code(const struct records *rs, const char *mchid, const char *code)
+{
+    struct record_key k = {rs, mchid, code, NULL};
+    uint32_t at;
+
+    if (code[0] == '\0') {
+        return SIZE_MAX;
+    }
+    at = index_find(&rs->by_code, code_hash(mchid, code), code_matches, &k);
     return at == UINT32_MAX ? SIZE_MAX : at;
 }
 
@@ -167,10 +196,26 @@ static enum wxp_code records_reserve(struct records *rs)
         rs->v = v;
         rs->cap = cap;
     }
-    return index_reserve(&rs->ix);
+    if (index_reserve(&rs->ix) != WXP_OK) {
+        return WXP_E_NOMEM;
+    }
+    return index_reserve(&rs->by_code);
 }
 
-/* Appends a copy of `r`; the caller has checked that its key is new. */
+/* Puts v[at] into the indexes it belongs to (after records_reserve). */
+static void records_index(struct records *rs, size_t at)
+{
+    const struct mock_record *r = &rs->v[at];
+
+    if (r->openid[0] != '\0') {
+        index_add(&rs->ix, (uint32_t)key_hash(r->mchid, r->openid, r->service_id), (uint32_t)at);
+    }
+    if (r->authorization_code[0] != '\0') {
+        index_add(&rs->by_code, code_hash(r->mchid, r->authorization_code), (uint32_t)at);
+    }
+}
+
+/* Appends a copy of `r`; the caller has checked that its keys are new. */
 static enum wxp_code records_add(struct records *rs, const struct mock_record *r)
 {
     enum wxp_code rc = records_reserve(rs);
@@ -179,9 +224,35 @@ static enum wxp_code records_add(struct records *rs, const struct mock_record *r
         return rc;
     }
     rs->v[rs->n] = *r;
-    index_add(&rs->ix, (uint32_t)key_hash(r->mchid, r->openid, r->service_id), (uint32_t)rs->n);
+    records_index(rs, rs->n);
     rs->n++;
     return WXP_OK;
+}
+
+/* Removes v[at]: the last record takes its place and both indexes are rebuilt (slots only shrink
+ * in use, so this cannot fail). Rare: only a user-accept that replaces an older record does it. */
+static void records_remove(struct records *rs, size_t at)
+{
+    rs->v[at] = rs->v[rs->n - 1];
+    rs->n--;
+    if (rs->ix.slot != NULL) {
+        memset(rs->ix.slot, 0, rs->ix.nslot * sizeof *rs->ix.slot);
+    }
+    if (rs->by_code.slot != NULL) {
+        memset(rs->by_code.slot, 0, rs->by_code.nslot * sizeof *rs->by_code.slot);
+    }
+    rs->ix.n = 0;
+    rs->by_code.n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        records_index(rs, i);
+    }
+}
+
+/* Whether `r` has a key already taken in `rs`. */
+static bool records_clash(const struct records *rs, const struct mock_record *r)
+{
+    return records_find(rs, r->mchid, r->openid, r->service_id) != SIZE_MAX ||
+           records_find_code(rs, r->mchid, r->authorization_code) != SIZE_MAX;
 }
 
 /* Builds a set from an array; a later duplicate key replaces nothing and is skipped. */
@@ -190,7 +261,7 @@ static enum wxp_code records_from(struct records *rs, const struct mock_record *
     memset(rs, 0, sizeof *rs);
     for (size_t i = 0; i < n; i++) {
         enum wxp_code rc;
-        if (records_find(rs, v[i].mchid, v[i].openid, v[i].service_id) != SIZE_MAX) {
+        if (records_clash(rs, &v[i])) {
             continue;
         }
         rc = records_add(rs, &v[i]);
@@ -343,12 +414,19 @@ static bool tuple_matches(const void *ctx, uint32_t ref)
     return true;
 }
 
-static bool learned_has(const struct learned *l, const char *mchid, const char *openid,
-                        const char *service_id)
+/* The ref of the learned record of that triple, or UINT32_MAX. */
+static uint32_t learned_find(const struct learned *l, const char *mchid, const char *openid,
+                             const char *service_id)
 {
     struct key_ctx k = {l, mchid, openid, service_id};
     uint32_t h = (uint32_t)key_hash(mchid, openid, service_id);
-    return index_find(&l->by_key, h, key_matches, &k) != UINT32_MAX;
+    return index_find(&l->by_key, h, key_matches, &k);
+}
+
+static bool learned_has(const struct learned *l, const char *mchid, const char *openid,
+                        const char *service_id)
+{
+    return learned_find(l, mchid, openid, service_id) != UINT32_MAX;
 }
 
 /* Adds a terminated record; every string fits its u8 length (the caller checked). Nothing is
@@ -519,42 +597,15 @@ static bool is_text(const char *s)
     return wxp_utf8_check(s, strlen(s), NULL) == WXP_OK;
 }
 
-enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mchid,
-                                           const char *openid, const char *appid,
-                                           const char *service_id, const char *reason, int64_t now)
+/* Under the lock. An unknown triple is authorized once: remember it as terminated, so that a
+ * second terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) and a full
+ * table answer NOT_FOUND: answering OK would make every retry succeed again. */
+static enum mock_st learn_terminated(struct mock_state *s, const char *mchid, const char *openid,
+                                     const char *appid, const char *service_id, const char *reason,
+                                     int64_t now, struct mock_record *out)
 {
     struct mock_record fresh;
-    enum mock_term_result res;
-    size_t at;
 
-    if (mchid == NULL || openid == NULL || service_id == NULL) {
-        return MOCK_TERM_NOT_FOUND;
-    }
-    pthread_mutex_lock(&s->lock);
-    at = records_find(&s->cur, mchid, openid, service_id);
-    if (at != SIZE_MAX) {
-        struct mock_record *r = &s->cur.v[at];
-        if (r->state != MOCK_AUTH_AVAILABLE) {
-            res = MOCK_TERM_ALREADY;
-            goto out;
-        }
-        r->state = MOCK_AUTH_UNAVAILABLE;
-        r->terminated_at = now;
-        copy_text(r->reason, sizeof r->reason, reason ? reason : "");
-        res = MOCK_TERM_OK;
-        goto out;
-    }
-    if (learned_has(&s->learn, mchid, openid, service_id)) {
-        res = MOCK_TERM_ALREADY; /* learned records are all terminated */
-        goto out;
-    }
-    res = MOCK_TERM_NOT_FOUND;
-    if (s->policy != MOCK_UNKNOWN_AUTHORIZED) {
-        goto out;
-    }
-    /* An unknown triple is authorized once: remember it as terminated, so that a second
-     * terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) and a full
-     * table answer NOT_FOUND: answering OK would make every retry succeed again. */
     if (appid == NULL) {
         appid = "";
     }
@@ -562,15 +613,308 @@ enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mch
         strlen(openid) >= sizeof fresh.openid || strlen(service_id) >= sizeof fresh.service_id ||
         strlen(appid) >= sizeof fresh.appid || !is_text(mchid) || !is_text(openid) ||
         !is_text(service_id) || !is_text(appid)) {
-        goto out;
+        return MOCK_ST_NOT_FOUND;
     }
     copy_text(fresh.reason, sizeof fresh.reason, reason ? reason : "");
-    if (learned_add(&s->learn, mchid, openid, appid, service_id, fresh.reason, now) == WXP_OK) {
-        res = MOCK_TERM_OK;
+    if (learned_add(&s->learn, mchid, openid, appid, service_id, fresh.reason, now) != WXP_OK) {
+        return MOCK_ST_NOT_FOUND;
+    }
+    if (out != NULL) {
+        learned_record(&s->learn,
+                       arena_at(&s->learn.rec, learned_find(&s->learn, mchid, openid, service_id)),
+                       out);
+    }
+    return MOCK_ST_OK;
+}
+
+/* Under the lock: AVAILABLE -> UNAVAILABLE for the triple, a stored record first, then a learned
+ * one (always UNAVAILABLE), then the policy. */
+static enum mock_st terminate_triple(struct mock_state *s, const char *mchid, const char *openid,
+                                     const char *appid, const char *service_id, const char *reason,
+                                     int64_t now, struct mock_record *out)
+{
+    size_t at = records_find(&s->cur, mchid, openid, service_id);
+
+    if (at != SIZE_MAX) {
+        struct mock_record *r = &s->cur.v[at];
+        if (r->state != MOCK_AUTH_AVAILABLE) {
+            return MOCK_ST_STATE;
+        }
+        r->state = MOCK_AUTH_UNAVAILABLE;
+        r->terminated_at = now;
+        copy_text(r->reason, sizeof r->reason, reason ? reason : "");
+        if (out != NULL) {
+            *out = *r;
+        }
+        return MOCK_ST_OK;
+    }
+    if (learned_has(&s->learn, mchid, openid, service_id)) {
+        return MOCK_ST_STATE; /* learned records are all terminated */
+    }
+    if (s->policy != MOCK_UNKNOWN_AUTHORIZED) {
+        return MOCK_ST_NOT_FOUND;
+    }
+    return learn_terminated(s, mchid, openid, appid, service_id, reason, now, out);
+}
+
+enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mchid,
+                                           const char *openid, const char *appid,
+                                           const char *service_id, const char *reason, int64_t now)
+{
+    enum mock_st st;
+
+    if (mchid == NULL || openid == NULL || service_id == NULL) {
+        return MOCK_TERM_NOT_FOUND;
+    }
+    pthread_mutex_lock(&s->lock);
+    st = terminate_triple(s, mchid, openid, appid, service_id, reason, now, NULL);
+    pthread_mutex_unlock(&s->lock);
+    return st == MOCK_ST_OK      ? MOCK_TERM_OK
+           : st == MOCK_ST_STATE ? MOCK_TERM_ALREADY
+                                 : MOCK_TERM_NOT_FOUND;
+}
+
+/* Copies src into dst[cap] when it fits whole and is valid UTF-8. */
+static bool store(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+
+    if (n >= cap || (n > 0 && !is_text(src))) {
+        return false;
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+enum mock_st mock_state_apply(struct mock_state *s, const struct mock_record *in, int64_t now,
+                              struct mock_record *out)
+{
+    struct mock_record r;
+    enum mock_st st = MOCK_ST_OK;
+
+    memset(&r, 0, sizeof r);
+    if (!store(r.mchid, sizeof r.mchid, in->mchid) ||
+        !store(r.service_id, sizeof r.service_id, in->service_id) ||
+        !store(r.appid, sizeof r.appid, in->appid) ||
+        !store(r.authorization_code, sizeof r.authorization_code, in->authorization_code) ||
+        !store(r.notify_url, sizeof r.notify_url, in->notify_url) ||
+        !store(r.token, sizeof r.token, in->token) || r.authorization_code[0] == '\0') {
+        return MOCK_ST_FULL;
+    }
+    r.state = MOCK_AUTH_UNBINDUSER;
+    r.token_expires_at = now + MOCK_APPLY_TTL;
+    pthread_mutex_lock(&s->lock);
+    if (records_find_code(&s->cur, r.mchid, r.authorization_code) != SIZE_MAX) {
+        st = MOCK_ST_DUPLICATE;
+    } else if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || records_add(&s->cur, &r) != WXP_OK) {
+        st = MOCK_ST_FULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (st == MOCK_ST_OK && out != NULL) {
+        *out = r;
+    }
+    return st;
+}
+
+/* Under the lock: the record of (mchid, code) for service_id, or SIZE_MAX. */
+static size_t find_code(struct mock_state *s, const char *mchid, const char *code,
+                        const char *service_id)
+{
+    size_t at = records_find_code(&s->cur, mchid, code);
+
+    if (at == SIZE_MAX || strcmp(s->cur.v[at].service_id, service_id) != 0) {
+        return SIZE_MAX;
+    }
+    return at;
+}
+
+enum mock_st mock_state_query_code(struct mock_state *s, const char *mchid, const char *code,
+                                   const char *service_id, struct mock_record *out)
+{
+    enum mock_st st = MOCK_ST_NOT_FOUND;
+    size_t at;
+
+    pthread_mutex_lock(&s->lock);
+    at = find_code(s, mchid, code, service_id);
+    if (at != SIZE_MAX) {
+        if (out != NULL) {
+            *out = s->cur.v[at];
+        }
+        st = MOCK_ST_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum mock_st mock_state_query_openid(struct mock_state *s, const char *mchid, const char *openid,
+                                     const char *service_id, const char *appid,
+                                     struct mock_record *out)
+{
+    struct mock_record r;
+    enum mock_st st = MOCK_ST_OK;
+    size_t at;
+    uint32_t ref;
+
+    memset(&r, 0, sizeof r);
+    pthread_mutex_lock(&s->lock);
+    at = records_find(&s->cur, mchid, openid, service_id);
+    ref = at == SIZE_MAX ? learned_find(&s->learn, mchid, openid, service_id) : UINT32_MAX;
+    if (at != SIZE_MAX) {
+        r = s->cur.v[at];
+    } else if (ref != UINT32_MAX) {
+        learned_record(&s->learn, arena_at(&s->learn.rec, ref), &r);
+    } else if (s->policy == MOCK_UNKNOWN_AUTHORIZED && store(r.mchid, sizeof r.mchid, mchid) &&
+               store(r.openid, sizeof r.openid, openid) &&
+               store(r.service_id, sizeof r.service_id, service_id) &&
+               store(r.appid, sizeof r.appid, appid)) {
+        /* rule: with unknown_openid "authorized", a triple never seen reads as AVAILABLE.
+         * src: docs/mock-server.md#authorization-state */
+        r.state = MOCK_AUTH_AVAILABLE;
+    } else {
+        st = MOCK_ST_NOT_FOUND;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (st == MOCK_ST_OK && out != NULL) {
+        *out = r;
+    }
+    return st;
+}
+
+enum mock_st mock_state_terminate_code(struct mock_state *s, const char *mchid, const char *code,
+                                       const char *service_id, const char *reason, int64_t now,
+                                       struct mock_record *out)
+{
+    enum mock_st st = MOCK_ST_NOT_FOUND;
+    size_t at;
+
+    pthread_mutex_lock(&s->lock);
+    at = find_code(s, mchid, code, service_id);
+    if (at != SIZE_MAX) {
+        struct mock_record *r = &s->cur.v[at];
+        st = MOCK_ST_STATE;
+        if (r->state == MOCK_AUTH_AVAILABLE) {
+            r->state = MOCK_AUTH_UNAVAILABLE;
+            r->terminated_at = now;
+            copy_text(r->reason, sizeof r->reason, reason ? reason : "");
+            if (out != NULL) {
+                *out = *r;
+            }
+            st = MOCK_ST_OK;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* Under the lock: makes v[at] AVAILABLE for the user, as of `now`. */
+static void accept_record(struct mock_record *r, const char *appid, int64_t now)
+{
+    r->state = MOCK_AUTH_AVAILABLE;
+    r->authorized_at = now;
+    r->terminated_at = 0;
+    r->reason[0] = '\0';
+    if (appid != NULL && appid[0] != '\0') {
+        store(r->appid, sizeof r->appid, appid);
+    }
+}
+
+/* Under the lock: user-accept with a code. */
+static enum mock_st accept_code(struct mock_state *s, const char *mchid, const char *service_id,
+                                const char *openid, const char *appid, const char *code,
+                                int64_t now, struct mock_record *out)
+{
+    struct records *rs = &s->cur;
+    size_t at = find_code(s, mchid, code, service_id);
+    size_t other = records_find(rs, mchid, openid, service_id);
+    struct mock_record *r;
+
+    if (at == SIZE_MAX) {
+        return MOCK_ST_NOT_FOUND;
+    }
+    r = &rs->v[at];
+    if (r->state != MOCK_AUTH_UNBINDUSER || r->openid[0] != '\0') {
+        return MOCK_ST_STATE;
+    }
+    if (other != SIZE_MAX && rs->v[other].state == MOCK_AUTH_AVAILABLE) {
+        return MOCK_ST_AVAILABLE;
+    }
+    if (r->token_expires_at != 0 && now > r->token_expires_at) {
+        return MOCK_ST_EXPIRED;
+    }
+    if (other == SIZE_MAX && index_reserve(&rs->ix) != WXP_OK) {
+        return MOCK_ST_FULL;
+    }
+    store(r->openid, sizeof r->openid, openid);
+    accept_record(r, appid, now);
+    if (out != NULL) {
+        *out = *r;
+    }
+    if (other != SIZE_MAX) {
+        /* The triple's older record gives way: one record per (mchid, service_id, openid). */
+        records_remove(rs, other);
+    } else {
+        index_add(&rs->ix, (uint32_t)key_hash(mchid, openid, service_id), (uint32_t)at);
+    }
+    return MOCK_ST_OK;
+}
+
+enum mock_st mock_state_user_accept(struct mock_state *s, const char *mchid, const char *service_id,
+                                    const char *openid, const char *appid, const char *code,
+                                    int64_t now, struct mock_record *out)
+{
+    struct mock_record r;
+    enum mock_st st = MOCK_ST_OK;
+    size_t at;
+
+    memset(&r, 0, sizeof r);
+    if (!store(r.mchid, sizeof r.mchid, mchid) || !store(r.openid, sizeof r.openid, openid) ||
+        !store(r.service_id, sizeof r.service_id, service_id) ||
+        !store(r.appid, sizeof r.appid, appid) || r.openid[0] == '\0') {
+        return MOCK_ST_FULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (code != NULL && code[0] != '\0') {
+        st = accept_code(s, mchid, service_id, openid, appid, code, now, out);
+        goto out;
+    }
+    at = records_find(&s->cur, mchid, openid, service_id);
+    if (at != SIZE_MAX) {
+        if (s->cur.v[at].state == MOCK_AUTH_AVAILABLE) {
+            st = MOCK_ST_AVAILABLE;
+            goto out;
+        }
+        accept_record(&s->cur.v[at], appid, now);
+        if (out != NULL) {
+            *out = s->cur.v[at];
+        }
+        goto out;
+    }
+    /* A new record; it hides a learned (terminated) one of the same triple. */
+    accept_record(&r, appid, now);
+    if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || records_add(&s->cur, &r) != WXP_OK) {
+        st = MOCK_ST_FULL;
+        goto out;
+    }
+    if (out != NULL) {
+        *out = r;
     }
 out:
     pthread_mutex_unlock(&s->lock);
-    return res;
+    return st;
+}
+
+enum mock_st mock_state_user_close(struct mock_state *s, const char *mchid, const char *service_id,
+                                   const char *openid, int64_t now, struct mock_record *out)
+{
+    enum mock_st st;
+
+    pthread_mutex_lock(&s->lock);
+    st = terminate_triple(s, mchid, openid, NULL, service_id, NULL, now, out);
+    pthread_mutex_unlock(&s->lock);
+    return st;
 }
 
 /* Appends "name":"value" (or null when `null_if_empty` and the value is ""). */
@@ -587,6 +931,16 @@ static enum wxp_code add_member(struct wxp_buf *out, const char *name, const cha
     }
     return wxp_json_quote(out, value, strlen(value), NULL);
 }
+
+/* String members a record dumps only when they are set. */
+static const struct {
+    const char *name;
+    size_t offset;
+} OPTIONAL[] = {
+    {"authorization_code", offsetof(struct mock_record, authorization_code)},
+    {"notify_url", offsetof(struct mock_record, notify_url)},
+    {"apply_permissions_token", offsetof(struct mock_record, token)},
+};
 
 static enum wxp_code dump_record(struct wxp_buf *out, const struct mock_record *r)
 {
@@ -626,10 +980,50 @@ static enum wxp_code dump_record(struct wxp_buf *out, const struct mock_record *
     if (rc == WXP_OK) {
         rc = add_member(out, "reason", r->reason, true);
     }
+    /* The members of the permissions lifecycle only when set, so that a record of the
+     * terminate-only shape dumps as it always did. */
+    for (size_t i = 0; i < sizeof OPTIONAL / sizeof OPTIONAL[0] && rc == WXP_OK; i++) {
+        const char *v = (const char *)r + OPTIONAL[i].offset;
+        if (v[0] != '\0') {
+            rc = wxp_buf_addstr(out, ",");
+            if (rc == WXP_OK) {
+                rc = add_member(out, OPTIONAL[i].name, v, false);
+            }
+        }
+    }
+    if (rc == WXP_OK && r->authorized_at != 0) {
+        rc = wxp_buf_addf(out, ",\"authorized_at\":%" PRId64, r->authorized_at);
+    }
+    if (rc == WXP_OK && r->token_expires_at != 0) {
+        rc = wxp_buf_addf(out, ",\"token_expires_at\":%" PRId64, r->token_expires_at);
+    }
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(out, "}");
     }
     return rc;
+}
+
+enum wxp_code mock_state_record_json(struct wxp_buf *out, const struct mock_record *r)
+{
+    return dump_record(out, r);
+}
+
+const char *mock_state_name(enum mock_auth_state st)
+{
+    return (size_t)st < sizeof STATE_NAMES / sizeof STATE_NAMES[0] ? STATE_NAMES[st] : "";
+}
+
+/* rule: times are RFC 3339 in +08:00. src: docs/mock-server.md#authorization-state
+ * ([D-GETCODE], [GOPAY-M]) */
+void mock_time_text(int64_t t, char dst[MOCK_TIME_TEXT])
+{
+    time_t cst = (time_t)(t + 8 * 3600);
+    struct tm tm;
+
+    if (gmtime_r(&cst, &tm) == NULL ||
+        strftime(dst, MOCK_TIME_TEXT, "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0) {
+        dst[0] = '\0';
+    }
 }
 
 enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
@@ -647,14 +1041,18 @@ enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
             rc = dump_record(out, &s->cur.v[i]);
         }
     }
-    /* Then the learned ones, in the order they were learned. */
-    for (size_t c = 0, k = 0; c < s->learn.rec.nchunk && rc == WXP_OK; c++) {
+    /* Then the learned ones, in the order they were learned, but for those a stored record of
+     * the same triple hides (a user-accept reopened it). */
+    for (size_t c = 0, k = s->cur.n; c < s->learn.rec.nchunk && rc == WXP_OK; c++) {
         const struct chunk *ch = &s->learn.rec.chunk[c];
-        for (size_t off = 0; off < ch->used && rc == WXP_OK; k++) {
+        for (size_t off = 0; off < ch->used && rc == WXP_OK;) {
             struct mock_record r;
             learned_record(&s->learn, ch->p + off, &r);
             off += REC_HEAD + 1 + ch->p[off + REC_HEAD];
-            if (s->cur.n + k > 0) {
+            if (records_find(&s->cur, r.mchid, r.openid, r.service_id) != SIZE_MAX) {
+                continue;
+            }
+            if (k++ > 0) {
                 rc = wxp_buf_addstr(out, ",");
             }
             if (rc == WXP_OK) {
@@ -675,27 +1073,42 @@ enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
 
 /* ---- load ------------------------------------------------------------------------------ */
 
-enum field_kind { F_ID, F_TEXT, F_STATE, F_TIME };
+/* F_OPENID: required and non-empty unless the record has an authorization_code (a
+ * pre-authorization waiting for its user). */
+enum field_kind { F_ID, F_OPENID, F_TEXT, F_STATE, F_TIME };
 
 /* The members of one record object: rows, not ifs. */
 struct field_row {
     const char *name;
     enum field_kind kind;
     bool required;
-    size_t offset; /* of the char array in struct mock_record (unused for F_STATE, F_TIME) */
+    size_t offset; /* of the member in struct mock_record (unused for F_STATE) */
     size_t size;
 };
 
-#define ROW(n, k, req)                                                                             \
+#define ROWM(name, m, k, req)                                                                      \
     {                                                                                              \
-#n, k, req, offsetof(struct mock_record, n), sizeof(((struct mock_record *)0)->n)          \
+        name, k, req, offsetof(struct mock_record, m), sizeof(((struct mock_record *)0)->m)        \
     }
+#define ROW(n, k, req) ROWM(#n, n, k, req)
 static const struct field_row FIELDS[] = {
-    ROW(mchid, F_ID, true),      ROW(openid, F_ID, true),   ROW(appid, F_TEXT, false),
-    ROW(service_id, F_ID, true), ROW(state, F_STATE, true), ROW(terminated_at, F_TIME, false),
+    ROW(mchid, F_ID, true),
+    ROW(openid, F_OPENID, true),
+    ROW(appid, F_TEXT, false),
+    ROW(service_id, F_ID, true),
+    ROW(state, F_STATE, true),
+    ROW(terminated_at, F_TIME, false),
     ROW(reason, F_TEXT, false),
+    ROW(authorization_code, F_TEXT, false),
+    ROW(notify_url, F_TEXT, false),
+    ROW(authorized_at, F_TIME, false),
+    ROWM("apply_permissions_token", token, F_TEXT, false),
+    ROW(token_expires_at, F_TIME, false),
 };
 #undef ROW
+#undef ROWM
+/* FIELDS[CODE_ROW] is authorization_code. */
+#define CODE_ROW 7
 #define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
 
 /* Largest terminated_at accepted: exactly representable in a double. */
@@ -713,23 +1126,26 @@ static enum wxp_code load_state_name(const char *v, enum mock_auth_state *out)
 }
 
 static enum wxp_code load_member(const struct field_row *f, const cJSON *item, size_t idx,
-                                 struct mock_record *r, struct wxp_err *err)
+                                 bool has_code, struct mock_record *r, struct wxp_err *err)
 {
     char field[64];
     size_t n;
+    bool required = f->required && !(f->kind == F_OPENID && has_code);
 
     snprintf(field, sizeof field, "state[%zu].%s", idx, f->name);
-    if (cJSON_IsNull(item) && !f->required) {
+    if (cJSON_IsNull(item) && !required) {
         return WXP_OK;
     }
     if (f->kind == F_TIME) {
         double d = item->valuedouble;
+        int64_t t;
         if (!cJSON_IsNumber(item) || d < 0 || d > TIME_MAX || d != (double)(int64_t)d) {
             return wxp_err_set(err, WXP_E_PARAM_TYPE, field,
                                "%s must be a non-negative integer number of seconds or null",
                                field);
         }
-        r->terminated_at = (int64_t)d;
+        t = (int64_t)d;
+        memcpy((char *)r + f->offset, &t, sizeof t);
         return WXP_OK;
     }
     if (!cJSON_IsString(item)) {
@@ -743,7 +1159,7 @@ static enum wxp_code load_member(const struct field_row *f, const cJSON *item, s
         }
         return WXP_OK;
     }
-    if (f->kind == F_ID && n == 0) {
+    if ((f->kind == F_ID || (f->kind == F_OPENID && required)) && n == 0) {
         return wxp_err_set(err, WXP_E_PARAM_TOO_SHORT, field, "%s must not be empty", field);
     }
     if (n >= f->size) {
@@ -780,16 +1196,18 @@ static enum wxp_code load_record(const cJSON *obj, size_t idx, struct mock_recor
         }
         seen[k] = m;
     }
+    bool has_code = seen[CODE_ROW] != NULL && cJSON_IsString(seen[CODE_ROW]) &&
+                    seen[CODE_ROW]->valuestring[0] != '\0';
     for (size_t k = 0; k < NFIELDS; k++) {
         enum wxp_code rc;
         if (seen[k] == NULL) {
-            if (!FIELDS[k].required) {
+            if (!FIELDS[k].required || (FIELDS[k].kind == F_OPENID && has_code)) {
                 continue;
             }
             snprintf(field, sizeof field, "state[%zu].%s", idx, FIELDS[k].name);
             return wxp_err_set(err, WXP_E_PARAM_MISSING, field, "%s is required", field);
         }
-        rc = load_member(&FIELDS[k], seen[k], idx, r, err);
+        rc = load_member(&FIELDS[k], seen[k], idx, has_code, r, err);
         if (rc != WXP_OK) {
             return rc;
         }
@@ -836,6 +1254,12 @@ enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_
         if (records_find(&fresh, r.mchid, r.openid, r.service_id) != SIZE_MAX) {
             rc = wxp_err_set(err, WXP_E_INVALID_ARG, field,
                              "%s repeats the (mchid, openid, service_id) of an earlier record",
+                             field);
+            goto out;
+        }
+        if (records_find_code(&fresh, r.mchid, r.authorization_code) != SIZE_MAX) {
+            rc = wxp_err_set(err, WXP_E_INVALID_ARG, field,
+                             "%s repeats the (mchid, authorization_code) of an earlier record",
                              field);
             goto out;
         }

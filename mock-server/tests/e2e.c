@@ -268,6 +268,44 @@ void e2e_terminate(const struct e2e_mock *m, const struct e2e_req *q, struct e2e
     wxp_buf_free(&line);
 }
 
+void e2e_call(const struct e2e_mock *m, const char *method, const char *target, const char *body,
+              const char *signed_body, const char *const *extra, struct e2e_resp *out)
+{
+    char nonce[WXP_NONCE_LEN + 1];
+    const char *hdrs[16];
+    size_t n = 0;
+    bool has_ct = false;
+    struct wxp_buf authz, line;
+    struct wxp_key *key = t_private("keys/test-merchant-a.key.pem");
+    struct wxp_signer s = {key, T_MCHID_A, T_SERIAL_A};
+    struct wxp_err err;
+    const char *covered = signed_body != NULL ? signed_body : body != NULL ? body : "";
+
+    assert_int_equal(wxp_nonce(nonce, NULL), WXP_OK);
+    wxp_buf_init(&authz, 8192);
+    wxp_buf_init(&line, 8192);
+    if (wxp_authz_sign(&authz, &s, wxp_str_c(method), wxp_str_c(target), wxp_str_c(covered),
+                       (int64_t)time(NULL), nonce, &err) != WXP_OK) {
+        fail_msg("signing failed: %s", err.msg);
+    }
+    wxp_key_free(key);
+    assert_int_equal(wxp_buf_addf(&line, "Authorization: %s", authz.ptr), WXP_OK);
+    hdrs[n++] = line.ptr;
+    hdrs[n++] = "Accept: application/json";
+    hdrs[n++] = "User-Agent: wxpay-harness-e2e/1.0";
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 14; i++) {
+        has_ct = has_ct || strncasecmp(extra[i], "Content-Type:", 13) == 0;
+        hdrs[n++] = extra[i];
+    }
+    if (body != NULL && !has_ct) {
+        hdrs[n++] = "Content-Type: application/json";
+    }
+    hdrs[n] = NULL;
+    e2e_send(m, method, target, hdrs, body, body != NULL ? strlen(body) : 0, out);
+    wxp_buf_free(&authz);
+    wxp_buf_free(&line);
+}
+
 int e2e_verify(const struct e2e_resp *r)
 {
     struct wxp_keystore *ks = wxp_keystore_new();

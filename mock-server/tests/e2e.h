@@ -65,6 +65,13 @@ struct e2e_req {
 /* Builds the Authorization for `q`, sends POST with Accept/User-Agent/Content-Type set. */
 void e2e_terminate(const struct e2e_mock *m, const struct e2e_req *q, struct e2e_resp *out);
 
+/* Any API request signed by merchant A: METHOD target with `body` (NULL: none, and no
+ * Content-Type), Accept and User-Agent set, plus `extra` header lines (NULL-terminated, may be
+ * NULL; a "Content-Type: ..." line replaces the default). `signed_body`, when not NULL, is what
+ * the signature covers instead of `body`. */
+void e2e_call(const struct e2e_mock *m, const char *method, const char *target, const char *body,
+              const char *signed_body, const char *const *extra, struct e2e_resp *out);
+
 /* Verifies the response's Wechatpay-* signature with the platform cert and public key;
  * returns the core's code (WXP_OK when it verifies). */
 int e2e_verify(const struct e2e_resp *r);

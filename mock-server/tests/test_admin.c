@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mock.h"
 #include "testutil.h"
@@ -358,6 +359,106 @@ static void test_admin_scenarios(void **unused)
     srv_free(srv);
 }
 
+/* The user's side of the permissions lifecycle: rows run in order on one server whose default
+ * merchant is A; each gives the endpoint, the body, the status and text the answer must hold. */
+static void test_admin_payscore_user_side(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    struct mock_record in;
+    static const struct {
+        int line;
+        const char *method;
+        const char *path;
+        const char *body;
+        unsigned status;
+        const char *has;  /* the answer contains it */
+        const char *has2; /* and this, or NULL */
+    } rows[] = {
+#define UA "/__admin/payscore/user-accept"
+#define UC "/__admin/payscore/user-close"
+        {__LINE__, "POST", UA,
+         "{\"service_id\":\"S1\",\"openid\":\"oB\",\"authorization_code\":\"C1\"}", 200,
+         "\"mchid\":\"1900000109\",\"openid\":\"oB\",\"appid\":\"wxA\",\"service_id\":\"S1\","
+         "\"state\":\"AVAILABLE\",\"terminated_at\":null,\"reason\":null,"
+         "\"authorization_code\":\"C1\"",
+         "\"authorized_at\":"},
+        {__LINE__, "POST", UA,
+         "{\"service_id\":\"S1\",\"openid\":\"oC\",\"authorization_code\":\"C1\"}", 409,
+         "\"code\":\"CONFLICT\"", "already bound"},
+        {__LINE__, "POST", UA,
+         "{\"service_id\":\"S1\",\"openid\":\"oC\",\"authorization_code\":\"C9\"}", 404,
+         "\"code\":\"NOT_FOUND\"", "\"field\":\"authorization_code\""},
+        {__LINE__, "POST", UA, "{\"service_id\":\"S1\",\"openid\":\"oA\"}", 409,
+         "already AVAILABLE", "\"field\":\"openid\""},
+        {__LINE__, "POST", UC, "{\"service_id\":\"S1\",\"openid\":\"oA\"}", 200,
+         "\"openid\":\"oA\"", "\"state\":\"UNAVAILABLE\",\"terminated_at\":1"},
+        {__LINE__, "POST", UC, "{\"service_id\":\"S1\",\"openid\":\"oA\"}", 409,
+         "\"code\":\"CONFLICT\"", "not AVAILABLE"},
+        {__LINE__, "POST", UA, "{\"openid\":\"oA\",\"appid\":\"wxNew\",\"service_id\":\"S1\"}", 200,
+         "\"openid\":\"oA\",\"appid\":\"wxNew\"", "\"state\":\"AVAILABLE\",\"terminated_at\":null"},
+        {__LINE__, "POST", UC, "{\"service_id\":\"S1\",\"openid\":\"oZ\"}", 404,
+         "\"code\":\"NOT_FOUND\"", "no authorization"},
+        {__LINE__, "POST", UA, "{\"service_id\":\"S1\",\"openid\":\"oM\",\"mchid\":\"1900000110\"}",
+         200, "\"mchid\":\"1900000110\",\"openid\":\"oM\"", NULL},
+        {__LINE__, "POST", UC, "{\"service_id\":\"S1\",\"openid\":\"oM\"}", 404, "NOT_FOUND", NULL},
+        {__LINE__, "POST", UC, "{\"service_id\":\"S1\",\"openid\":\"oM\",\"mchid\":\"1900000110\"}",
+         200, "\"state\":\"UNAVAILABLE\"", NULL},
+        /* Bad bodies name the member. */
+        {__LINE__, "POST", UA, "", 400, "\"field\":\"body\"", NULL},
+        {__LINE__, "POST", UA, "[]", 400, "\"field\":\"body\"", NULL},
+        {__LINE__, "POST", UA, "{\"openid\":\"o\"}", 400, "\"field\":\"service_id\"",
+         "service_id is required"},
+        {__LINE__, "POST", UA, "{\"service_id\":\"S1\"}", 400, "\"field\":\"openid\"", NULL},
+        {__LINE__, "POST", UA, "{\"service_id\":\"S1\",\"openid\":\"o\",\"reason\":\"x\"}", 400,
+         "\"field\":\"reason\"", "not a member"},
+        {__LINE__, "POST", UC,
+         "{\"service_id\":\"S1\",\"openid\":\"o\",\"authorization_code\":\"C1\"}", 400,
+         "\"field\":\"authorization_code\"", NULL},
+        {__LINE__, "POST", UA, "{\"service_id\":1,\"openid\":\"o\"}", 400,
+         "\"field\":\"service_id\"", NULL},
+        {__LINE__, "POST", UA, "{\"service_id\":\"\",\"openid\":\"o\"}", 400,
+         "\"field\":\"service_id\"", NULL},
+        {__LINE__, "POST", UA, "{\"service_id\":\"S1\",\"service_id\":\"S1\",\"openid\":\"o\"}",
+         400, "appears twice", NULL},
+        {__LINE__, "POST", UA,
+         "{\"service_id\":\"S1\",\"openid\":\"o\",\"authorization_code\":"
+         "\"123456789012345678901234567890123\"}",
+         400, "1 to 32 bytes", NULL},
+        {__LINE__, "GET", UA, NULL, 405, "METHOD_NOT_ALLOWED", NULL},
+        {__LINE__, "POST", "/__admin/payscore/user", "{}", 404, "NOT_FOUND", NULL},
+#undef UA
+#undef UC
+    };
+
+    /* A merchant list makes A the default; C1 is a pre-authorization of A. */
+    srv->cfg.merchants = wxp_malloc(sizeof *srv->cfg.merchants);
+    assert_non_null(srv->cfg.merchants);
+    memset(srv->cfg.merchants, 0, sizeof *srv->cfg.merchants);
+    snprintf(srv->cfg.merchants[0].mchid, sizeof srv->cfg.merchants[0].mchid, "%s", T_MCHID_A);
+    srv->cfg.nmerchants = 1;
+    memset(&in, 0, sizeof in);
+    snprintf(in.mchid, sizeof in.mchid, "%s", T_MCHID_A);
+    snprintf(in.service_id, sizeof in.service_id, "S1");
+    snprintf(in.appid, sizeof in.appid, "wxA");
+    snprintf(in.authorization_code, sizeof in.authorization_code, "C1");
+    snprintf(in.token, sizeof in.token, "tok");
+    assert_int_equal(mock_state_apply(srv->state, &in, (int64_t)time(NULL), NULL), MOCK_ST_OK);
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        char *got = NULL;
+        unsigned st = call(srv, rows[i].method, rows[i].path, rows[i].body, &got);
+        if (st != rows[i].status || strstr(got, rows[i].has) == NULL ||
+            (rows[i].has2 != NULL && strstr(got, rows[i].has2) == NULL)) {
+            fail_msg("row at line %d: got %u %s", rows[i].line, st, got);
+        }
+        wxp_free(got);
+    }
+    /* The notification seam saw each user-side transition once. */
+    assert_int_equal(srv->user_events[MOCK_USER_OPEN_SERVICE], 3);
+    assert_int_equal(srv->user_events[MOCK_USER_CLOSE_SERVICE], 2);
+    srv_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_admin_body_too_large),
         cmocka_unit_test(test_admin_reset_clears_everything),
         cmocka_unit_test(test_admin_scenarios),
+        cmocka_unit_test(test_admin_payscore_user_side),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -634,6 +634,123 @@ static void test_scenario_match_kinds(void **state)
     }
 }
 
+/* match.operation and match.path_params against what mock_handle passes (a routed operation and
+ * its decoded path parameters); rows: the match, the request's operation, its parameters. */
+static void test_scenario_match_operation_and_path_params(void **state)
+{
+    static const struct {
+        int line;
+        const char *match;
+        const char *operation;
+        const char *name[2];
+        const char *value[2];
+        bool fires;
+    } rows[] = {
+#define QBC "payscore.permissions.query-by-code"
+        {__LINE__, "{\"operation\":\"" QBC "\"}", QBC, {NULL, NULL}, {NULL, NULL}, true},
+        {__LINE__,
+         "{\"operation\":\"" QBC "\"}",
+         "payscore.permissions.apply",
+         {NULL, NULL},
+         {NULL, NULL},
+         false},
+        {__LINE__, "{\"operation\":\"" QBC "\"}", NULL, {NULL, NULL}, {NULL, NULL}, false},
+        {__LINE__,
+         "{\"path_params\":{\"authorization_code\":\"C1\"}}",
+         QBC,
+         {"authorization_code", NULL},
+         {"C1", NULL},
+         true},
+        {__LINE__,
+         "{\"path_params\":{\"authorization_code\":\"C1\"}}",
+         QBC,
+         {"authorization_code", NULL},
+         {"C2", NULL},
+         false},
+        /* A parameter whose percent-encoding was bad has no value and never matches. */
+        {__LINE__,
+         "{\"path_params\":{\"authorization_code\":\"C1\"}}",
+         QBC,
+         {"authorization_code", NULL},
+         {NULL, NULL},
+         false},
+        {__LINE__,
+         "{\"path_params\":{\"openid\":\"o1\"}}",
+         QBC,
+         {"authorization_code", NULL},
+         {"o1", NULL},
+         false},
+        {__LINE__, "{\"path_params\":{}}", NULL, {NULL, NULL}, {NULL, NULL}, true},
+        /* match.openid reads the same parameter, for every operation with {openid}. */
+        {__LINE__,
+         "{\"openid\":\"o1\"}",
+         "payscore.permissions.query-by-openid",
+         {"openid", NULL},
+         {"o1", NULL},
+         true},
+        {__LINE__,
+         "{\"operation\":\"" QBC "\",\"path_params\":{\"authorization_code\":\"C1\"},"
+         "\"method\":\"GET\"}",
+         QBC,
+         {"authorization_code", NULL},
+         {"C1", NULL},
+         true},
+#undef QBC
+    };
+    static const struct {
+        int line;
+        const char *match;
+        const char *field;
+    } bad[] = {
+        {__LINE__, "{\"operation\":\"payscore.permissions\"}", "match.operation"},
+        {__LINE__, "{\"operation\":1}", "match.operation"},
+        {__LINE__, "{\"path_params\":[]}", "match.path_params"},
+        {__LINE__, "{\"path_params\":{\"openid\":1}}", "match.path_params.openid"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        char doc[1024];
+        struct mock_scenarios *s;
+        struct mock_request req;
+        struct mock_response resp;
+        struct mock_match m;
+        bool got;
+
+        snprintf(doc, sizeof doc, "[{\"match\":%s,\"action\":{\"drop\":true}}]", rows[i].match);
+        s = load(doc);
+        req_init(&req, "GET", "/v3/x", NULL);
+        memset(&m, 0, sizeof m);
+        m.operation = rows[i].operation;
+        for (size_t k = 0; k < 2 && rows[i].name[k] != NULL; k++) {
+            m.name[k] = rows[i].name[k];
+            m.value[k] = rows[i].value[k];
+            m.nparams = k + 1;
+        }
+        mock_response_init(&resp);
+        got = mock_scenarios_apply_match(s, &req, &m, &resp);
+        if (got != rows[i].fires) {
+            fail_msg("row at line %d: fired=%d", rows[i].line, got);
+        }
+        mock_response_free(&resp);
+        req_free(&req);
+        mock_scenarios_free(s);
+    }
+    for (size_t i = 0; i < NELEM(bad); i++) {
+        char doc[1024];
+        char want[128];
+        struct mock_scenarios *s = mock_scenarios_new();
+        struct wxp_err err;
+
+        snprintf(doc, sizeof doc, "[{\"match\":%s,\"action\":{\"drop\":true}}]", bad[i].match);
+        snprintf(want, sizeof want, ORIGIN ": rules[0].%s", bad[i].field);
+        if (add(s, doc, ORIGIN, &err) == WXP_OK || strcmp(err.field, want) != 0) {
+            fail_msg("row at line %d: field \"%s\" (%s)", bad[i].line, err.field, err.msg);
+        }
+        mock_scenarios_free(s);
+    }
+}
+
 static void test_scenario_nth_skips_earlier_matches(void **state)
 {
     (void)state;
@@ -1101,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_scenario_garbage_never_crashes),
         cmocka_unit_test(test_scenario_every_failed_allocation_is_reported),
         cmocka_unit_test(test_scenario_match_kinds),
+        cmocka_unit_test(test_scenario_match_operation_and_path_params),
         cmocka_unit_test(test_scenario_nth_skips_earlier_matches),
         cmocka_unit_test(test_scenario_times_expire),
         cmocka_unit_test(test_scenario_probability_is_seeded),

@@ -199,11 +199,79 @@ static void test_server_checking_order(void **unused)
     mock_server_free(&srv);
 }
 
+/* "authorizations" in a config file take every member of a state dump; a pre-authorization needs
+ * no openid. Rows: the record's JSON, the code and field of the refusal (WXP_OK: loaded). */
+static void test_server_config_records_carry_every_field(void **unused)
+{
+    static const struct {
+        int line;
+        const char *rec;
+        enum wxp_code code;
+        const char *field;
+    } rows[] = {
+        {__LINE__,
+         "{\"mchid\":\"1\",\"openid\":\"o\",\"service_id\":\"s\",\"state\":\"UNAVAILABLE\","
+         "\"reason\":\"r\",\"authorization_code\":\"c\",\"notify_url\":\"https://n\","
+         "\"apply_permissions_token\":\"t\",\"terminated_at\":3,\"authorized_at\":2,"
+         "\"token_expires_at\":4}",
+         WXP_OK, ""},
+        {__LINE__, "{\"mchid\":\"1\",\"service_id\":\"s\",\"authorization_code\":\"c\"}", WXP_OK,
+         ""},
+        {__LINE__, "{\"mchid\":\"1\",\"service_id\":\"s\"}", WXP_E_INVALID_ARG,
+         "authorizations[0]"},
+        {__LINE__,
+         "{\"mchid\":\"1\",\"service_id\":\"s\",\"authorization_code\":\"c\",\"state\":"
+         "\"AVAILABLE\"}",
+         WXP_E_INVALID_ARG, "authorizations[0]"},
+        {__LINE__,
+         "{\"mchid\":\"1\",\"openid\":\"o\",\"service_id\":\"s\",\"authorization_code\":"
+         "\"123456789012345678901234567890123\"}",
+         WXP_E_INVALID_ARG, "authorizations[0].authorization_code"},
+        {__LINE__, "{\"mchid\":\"1\",\"openid\":\"o\",\"service_id\":\"s\",\"authorized_at\":-1}",
+         WXP_E_INVALID_ARG, "authorizations[0].authorized_at"},
+        {__LINE__, "{\"mchid\":\"1\",\"openid\":\"o\",\"service_id\":\"s\",\"token\":\"t\"}",
+         WXP_E_INVALID_ARG, "authorizations[0].token"},
+    };
+    (void)unused;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct mock_config cfg;
+        struct wxp_err err;
+        char doc[1024];
+        enum wxp_code rc;
+
+        memset(&cfg, 0, sizeof cfg);
+        wxp_err_clear(&err);
+        snprintf(doc, sizeof doc, "{\"authorizations\":[%s]}", rows[i].rec);
+        rc = mock_config_load_text(&cfg, doc, strlen(doc), "t.json", &err);
+        if (rc != rows[i].code || strcmp(err.field, rows[i].field) != 0) {
+            fail_msg("row at line %d: got %s field \"%s\" (%s)", rows[i].line, wxp_code_name(rc),
+                     err.field, err.msg);
+        }
+        if (rc == WXP_OK && i == 0) {
+            const struct mock_record *r = &cfg.records[0];
+            assert_int_equal(r->state, MOCK_AUTH_UNAVAILABLE);
+            assert_string_equal(r->reason, "r");
+            assert_string_equal(r->authorization_code, "c");
+            assert_string_equal(r->notify_url, "https://n");
+            assert_string_equal(r->token, "t");
+            assert_int_equal(r->terminated_at, 3);
+            assert_int_equal(r->authorized_at, 2);
+            assert_int_equal(r->token_expires_at, 4);
+        }
+        if (rc == WXP_OK && i == 1) {
+            assert_int_equal(cfg.records[0].state, MOCK_AUTH_UNBINDUSER);
+            assert_string_equal(cfg.records[0].openid, "");
+        }
+        mock_config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_init_takes_the_config),
         cmocka_unit_test(test_server_checking_order),
+        cmocka_unit_test(test_server_config_records_carry_every_field),
     };
     return cmocka_run_group_tests_name("mock.server", tests, NULL, NULL);
 }

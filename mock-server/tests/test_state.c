@@ -456,6 +456,327 @@ static void test_state_concurrent_terminate_one_winner(void **unused)
     }
 }
 
+/* ---- the permissions lifecycle ---------------------------------------------------------------
+ * Rows run in order on one state; each names the operation, its inputs, and what it must find:
+ * the result and, on success, the record's state, openid, code and times. */
+enum op { APPLY, QCODE, QOPENID, TCODE, TOPENID, ACCEPT, CLOSE };
+
+struct life_row {
+    int line;
+    enum op op;
+    const char *mchid; /* NULL: merchant A */
+    const char *service_id;
+    const char *openid;
+    const char *appid;
+    const char *code;
+    int64_t now;
+    enum mock_st want;
+    enum mock_auth_state state; /* on MOCK_ST_OK */
+    const char *want_openid;    /* on MOCK_ST_OK, NULL: not checked */
+    const char *want_code;
+    int64_t want_authorized_at; /* -1: not checked */
+    int64_t want_terminated_at;
+};
+
+static enum mock_st life_step(struct mock_state *s, const struct life_row *r,
+                              struct mock_record *out)
+{
+    const char *mchid = r->mchid ? r->mchid : T_MCHID_A;
+    struct mock_record in;
+
+    switch (r->op) {
+    case APPLY:
+        memset(&in, 0, sizeof in);
+        snprintf(in.mchid, sizeof in.mchid, "%s", mchid);
+        snprintf(in.service_id, sizeof in.service_id, "%s", r->service_id);
+        snprintf(in.appid, sizeof in.appid, "%s", r->appid ? r->appid : "");
+        snprintf(in.authorization_code, sizeof in.authorization_code, "%s", r->code);
+        snprintf(in.notify_url, sizeof in.notify_url, "%s", "https://m.example/n");
+        snprintf(in.token, sizeof in.token, "tok-%s", r->code);
+        return mock_state_apply(s, &in, r->now, out);
+    case QCODE:
+        return mock_state_query_code(s, mchid, r->code, r->service_id, out);
+    case QOPENID:
+        return mock_state_query_openid(s, mchid, r->openid, r->service_id, r->appid, out);
+    case TCODE:
+        return mock_state_terminate_code(s, mchid, r->code, r->service_id, "bye", r->now, out);
+    case TOPENID:
+        switch (mock_state_terminate(s, mchid, r->openid, r->appid, r->service_id, "bye", r->now)) {
+        case MOCK_TERM_OK:
+            return mock_state_query_openid(s, mchid, r->openid, r->service_id, r->appid, out);
+        case MOCK_TERM_ALREADY:
+            return MOCK_ST_STATE;
+        case MOCK_TERM_NOT_FOUND:
+            return MOCK_ST_NOT_FOUND;
+        }
+        return MOCK_ST_FULL;
+    case ACCEPT:
+        return mock_state_user_accept(s, mchid, r->service_id, r->openid, r->appid, r->code, r->now,
+                                      out);
+    case CLOSE:
+        return mock_state_user_close(s, mchid, r->service_id, r->openid, r->now, out);
+    }
+    return MOCK_ST_FULL;
+}
+
+static void run_life(struct mock_state *s, const struct life_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct life_row *r = &rows[i];
+        struct mock_record out;
+        enum mock_st got;
+
+        memset(&out, 0xA5, sizeof out);
+        got = life_step(s, r, &out);
+        if (got != r->want) {
+            fail_msg("row at line %d: result %d, want %d", r->line, (int)got, (int)r->want);
+        }
+        if (got != MOCK_ST_OK) {
+            continue;
+        }
+        if (out.state != r->state || (r->want_openid && strcmp(out.openid, r->want_openid)) ||
+            (r->want_code && strcmp(out.authorization_code, r->want_code)) ||
+            (r->want_authorized_at >= 0 && out.authorized_at != r->want_authorized_at) ||
+            (r->want_terminated_at >= 0 && out.terminated_at != r->want_terminated_at)) {
+            fail_msg("row at line %d: got %s openid \"%s\" code \"%s\" authorized %lld "
+                     "terminated %lld",
+                     r->line, mock_state_name(out.state), out.openid, out.authorization_code,
+                     (long long)out.authorized_at, (long long)out.terminated_at);
+        }
+    }
+}
+
+#define L __LINE__
+#define OK_(st) MOCK_ST_OK, MOCK_AUTH_##st
+#define NO_(res) MOCK_ST_##res, MOCK_AUTH_AVAILABLE, NULL, NULL, -1, -1
+static const struct life_row LIFE_NOT_FOUND[] = {
+    {L, APPLY, NULL, "S1", NULL, "wxA", "C1", 1000, OK_(UNBINDUSER), "", "C1", 0, 0},
+    /* The code is unique per merchant, whatever the service; another merchant may reuse it. */
+    {L, APPLY, NULL, "S2", NULL, "wxA", "C1", 1000, NO_(DUPLICATE)},
+    {L, APPLY, T_MCHID_B, "S1", NULL, "wxA", "C1", 1000, OK_(UNBINDUSER), "", "C1", 0, 0},
+    {L, QCODE, NULL, "S1", NULL, NULL, "C1", 0, OK_(UNBINDUSER), "", "C1", 0, 0},
+    {L, QCODE, NULL, "S2", NULL, NULL, "C1", 0, NO_(NOT_FOUND)},
+    {L, QCODE, NULL, "S1", NULL, NULL, "C9", 0, NO_(NOT_FOUND)},
+    {L, TCODE, NULL, "S1", NULL, NULL, "C1", 1100, NO_(STATE)},
+    /* The token is valid one hour. */
+    {L, ACCEPT, NULL, "S1", "oBound", NULL, "C1", 1000 + 3601, NO_(EXPIRED)},
+    {L, ACCEPT, NULL, "S2", "oBound", NULL, "C1", 2000, NO_(NOT_FOUND)},
+    {L, ACCEPT, NULL, "S1", "oAvail", NULL, "C1", 2000, NO_(AVAILABLE)},
+    /* oGone's UNAVAILABLE record gives way to the bound one. */
+    {L, ACCEPT, NULL, "S1", "oGone", NULL, "C1", 1000 + 3600, OK_(AVAILABLE), "oGone", "C1", 4600,
+     0},
+    {L, ACCEPT, NULL, "S1", "oOther", NULL, "C1", 4700, NO_(STATE)},
+    {L, QOPENID, NULL, "S1", "oGone", "wxZ", NULL, 0, OK_(AVAILABLE), "oGone", "C1", 4600, 0},
+    {L, QCODE, NULL, "S1", NULL, NULL, "C1", 0, OK_(AVAILABLE), "oGone", "C1", 4600, 0},
+    {L, TCODE, NULL, "S1", NULL, NULL, "C1", 5000, OK_(UNAVAILABLE), "oGone", "C1", 4600, 5000},
+    {L, TCODE, NULL, "S1", NULL, NULL, "C1", 5001, NO_(STATE)},
+    {L, TOPENID, NULL, "S1", "oGone", NULL, NULL, 5002, NO_(STATE)},
+    {L, QOPENID, NULL, "S1", "oGone", NULL, NULL, 0, OK_(UNAVAILABLE), "oGone", "C1", 4600, 5000},
+    /* By openid: terminate, then the user reopens it and closes it. */
+    {L, TOPENID, NULL, "S1", "oAvail", NULL, NULL, 6000, OK_(UNAVAILABLE), "oAvail", "", 0, 6000},
+    {L, QOPENID, NULL, "S1", "oNew", "wx", NULL, 0, NO_(NOT_FOUND)},
+    {L, CLOSE, NULL, "S1", "oNew", NULL, NULL, 6100, NO_(NOT_FOUND)},
+    {L, ACCEPT, NULL, "S1", "oNew", "wxN", NULL, 6200, OK_(AVAILABLE), "oNew", "", 6200, 0},
+    {L, ACCEPT, NULL, "S1", "oNew", "wxN", NULL, 6201, NO_(AVAILABLE)},
+    {L, CLOSE, NULL, "S1", "oNew", NULL, NULL, 6300, OK_(UNAVAILABLE), "oNew", "", 6200, 6300},
+    {L, CLOSE, NULL, "S1", "oNew", NULL, NULL, 6301, NO_(STATE)},
+    {L, ACCEPT, NULL, "S1", "oNew", NULL, NULL, 6400, OK_(AVAILABLE), "oNew", "", 6400, 0},
+    {L, TOPENID, NULL, "S1", "oNew", NULL, NULL, 6500, OK_(UNAVAILABLE), "oNew", "", 6400, 6500},
+    /* A configured UNBINDUSER record without a code is reopened by a user-accept. */
+    {L, TOPENID, NULL, "S1", "oUnbound", NULL, NULL, 6600, NO_(STATE)},
+    {L, ACCEPT, NULL, "S1", "oUnbound", NULL, NULL, 6700, OK_(AVAILABLE), "oUnbound", "", 6700, 0},
+};
+
+static const struct life_row LIFE_AUTHORIZED[] = {
+    /* A triple never seen reads as AVAILABLE, is stored by nothing, and terminates once. */
+    {L, QOPENID, NULL, "S7", "oFresh", "wx9", NULL, 0, OK_(AVAILABLE), "oFresh", "", 0, 0},
+    {L, QOPENID, NULL, "S7", "oFresh", "wx9", NULL, 0, OK_(AVAILABLE), "oFresh", "", 0, 0},
+    {L, TOPENID, NULL, "S7", "oFresh", "wx9", NULL, 100, OK_(UNAVAILABLE), "oFresh", "", 0, 100},
+    {L, TOPENID, NULL, "S7", "oFresh", "wx9", NULL, 101, NO_(STATE)},
+    {L, QOPENID, NULL, "S7", "oFresh", "wx9", NULL, 0, OK_(UNAVAILABLE), "oFresh", "", 0, 100},
+    /* The user closes one never seen: the same policy. */
+    {L, CLOSE, NULL, "S7", "oFresh2", NULL, NULL, 200, OK_(UNAVAILABLE), "oFresh2", "", 0, 200},
+    {L, CLOSE, NULL, "S7", "oFresh2", NULL, NULL, 201, NO_(STATE)},
+    /* Codes exist only once applied: the policy does not invent them. */
+    {L, QCODE, NULL, "S7", NULL, NULL, "CX", 0, NO_(NOT_FOUND)},
+    {L, TCODE, NULL, "S7", NULL, NULL, "CX", 300, NO_(NOT_FOUND)},
+    /* A reopened learned triple is a stored record again, and terminates once more. */
+    {L, ACCEPT, NULL, "S7", "oFresh", NULL, NULL, 400, OK_(AVAILABLE), "oFresh", "", 400, 0},
+    {L, QOPENID, NULL, "S7", "oFresh", "wx9", NULL, 0, OK_(AVAILABLE), "oFresh", "", 400, 0},
+    {L, TOPENID, NULL, "S7", "oFresh", "wx9", NULL, 500, OK_(UNAVAILABLE), "oFresh", "", 400, 500},
+    {L, TOPENID, NULL, "S7", "oFresh", "wx9", NULL, 501, NO_(STATE)},
+};
+#undef OK_
+#undef NO_
+#undef L
+
+static void test_state_lifecycle_policy_not_found(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_NOT_FOUND);
+    run_life(s, LIFE_NOT_FOUND, NELEM(LIFE_NOT_FOUND));
+    mock_state_free(s);
+}
+
+static void test_state_lifecycle_policy_authorized(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_AUTHORIZED);
+    char *j;
+
+    run_life(s, LIFE_AUTHORIZED, NELEM(LIFE_AUTHORIZED));
+    /* The reopened triple is listed once: its stored record hides the learned one. */
+    j = dump(s);
+    assert_non_null(strstr(j, "\"openid\":\"oFresh\""));
+    assert_null(strstr(strstr(j, "\"openid\":\"oFresh\"") + 1, "\"openid\":\"oFresh\""));
+    assert_non_null(strstr(j, "\"openid\":\"oFresh2\""));
+    wxp_free(j);
+    mock_state_free(s);
+}
+
+/* Every member of a lifecycle record survives dump -> load -> dump, and loading keeps both
+ * indexes: the code is found again and stays unique. */
+static void test_state_lifecycle_dump_load(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_NOT_FOUND);
+    struct mock_record in;
+    struct mock_record out;
+    struct wxp_err err;
+    char *j;
+    char *j2;
+
+    memset(&in, 0, sizeof in);
+    snprintf(in.mchid, sizeof in.mchid, "%s", T_MCHID_A);
+    snprintf(in.service_id, sizeof in.service_id, "S1");
+    snprintf(in.appid, sizeof in.appid, "wxA");
+    snprintf(in.authorization_code, sizeof in.authorization_code, "C-1|*_");
+    snprintf(in.notify_url, sizeof in.notify_url, "https://m.example/n");
+    snprintf(in.token, sizeof in.token, "tok");
+    assert_int_equal(mock_state_apply(s, &in, 1000, NULL), MOCK_ST_OK);
+    snprintf(in.authorization_code, sizeof in.authorization_code, "C2");
+    assert_int_equal(mock_state_apply(s, &in, 1000, NULL), MOCK_ST_OK);
+    assert_int_equal(mock_state_user_accept(s, T_MCHID_A, "S1", "oC2", NULL, "C2", 1500, NULL),
+                     MOCK_ST_OK);
+    j = dump(s);
+    assert_non_null(
+        strstr(j, "{\"mchid\":\"1900000109\",\"openid\":\"\",\"appid\":\"wxA\",\"service_id\":"
+                  "\"S1\",\"state\":\"UNBINDUSER\",\"terminated_at\":null,\"reason\":null,"
+                  "\"authorization_code\":\"C-1|*_\",\"notify_url\":\"https://m.example/n\","
+                  "\"apply_permissions_token\":\"tok\",\"token_expires_at\":4600}"));
+    assert_non_null(strstr(j, "\"openid\":\"oC2\",\"appid\":\"wxA\",\"service_id\":\"S1\","
+                              "\"state\":\"AVAILABLE\",\"terminated_at\":null,\"reason\":null,"
+                              "\"authorization_code\":\"C2\",\"notify_url\":\"https://m.example/"
+                              "n\",\"apply_permissions_token\":\"tok\",\"authorized_at\":1500,"
+                              "\"token_expires_at\":4600}"));
+    assert_int_equal(mock_state_load_json(s, j, strlen(j), &err), WXP_OK);
+    j2 = dump(s);
+    assert_string_equal(j, j2);
+    assert_int_equal(mock_state_query_code(s, T_MCHID_A, "C-1|*_", "S1", &out), MOCK_ST_OK);
+    assert_int_equal(mock_state_query_openid(s, T_MCHID_A, "oC2", "S1", NULL, &out), MOCK_ST_OK);
+    assert_string_equal(out.authorization_code, "C2");
+    assert_int_equal(mock_state_apply(s, &in, 1000, NULL), MOCK_ST_DUPLICATE);
+    wxp_free(j2);
+    /* A repeated code is refused by name; an openid may be absent only when a code is there. */
+    {
+        static const char *const bad[] = {
+            "[{\"mchid\":\"1\",\"service_id\":\"s\",\"state\":\"UNBINDUSER\","
+            "\"authorization_code\":\"c\"},{\"mchid\":\"1\",\"service_id\":\"t\","
+            "\"state\":\"UNBINDUSER\",\"authorization_code\":\"c\"}]",
+            "[{\"mchid\":\"1\",\"service_id\":\"s\",\"state\":\"AVAILABLE\","
+            "\"authorization_code\":\"\"}]",
+        };
+        static const char *const field[] = {"state[1]", "state[0].openid"};
+        for (size_t i = 0; i < NELEM(bad); i++) {
+            assert_int_not_equal(mock_state_load_json(s, bad[i], strlen(bad[i]), &err), WXP_OK);
+            assert_string_equal(err.field, field[i]);
+        }
+    }
+    wxp_free(j);
+    mock_state_free(s);
+}
+
+static void test_state_time_text_is_rfc3339_cst(void **unused)
+{
+    (void)unused;
+    static const struct {
+        int line;
+        int64_t t;
+        const char *want;
+    } rows[] = {
+        {__LINE__, 0, "1970-01-01T08:00:00+08:00"},
+        {__LINE__, 1700000000, "2023-11-15T06:13:20+08:00"},
+        {__LINE__, 1735660799, "2024-12-31T23:59:59+08:00"},
+        {__LINE__, 1735660800, "2025-01-01T00:00:00+08:00"},
+    };
+    char got[MOCK_TIME_TEXT];
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        mock_time_text(rows[i].t, got);
+        if (strcmp(got, rows[i].want) != 0) {
+            fail_msg("row at line %d: got %s", rows[i].line, got);
+        }
+    }
+}
+
+/* Concurrent applies of one code: exactly one creates it. Then a reset forgets applied records
+ * (the configured ones come back). */
+struct applier {
+    struct mock_state *s;
+    pthread_barrier_t *go;
+    enum mock_st res;
+};
+
+static void *apply_race(void *arg)
+{
+    struct applier *a = arg;
+    struct mock_record in;
+
+    memset(&in, 0, sizeof in);
+    snprintf(in.mchid, sizeof in.mchid, "%s", T_MCHID_A);
+    snprintf(in.service_id, sizeof in.service_id, "S1");
+    snprintf(in.appid, sizeof in.appid, "wx");
+    snprintf(in.authorization_code, sizeof in.authorization_code, "RACE");
+    snprintf(in.token, sizeof in.token, "t");
+    pthread_barrier_wait(a->go);
+    a->res = mock_state_apply(a->s, &in, 1, NULL);
+    return NULL;
+}
+
+static void test_state_concurrent_apply_one_winner_then_reset(void **unused)
+{
+    (void)unused;
+    for (int round = 0; round < 20; round++) {
+        struct mock_state *s = new_state(MOCK_UNKNOWN_NOT_FOUND);
+        pthread_barrier_t go;
+        pthread_t t[RACERS];
+        struct applier a[RACERS];
+        int ok = 0, dup = 0;
+
+        assert_int_equal(pthread_barrier_init(&go, NULL, RACERS), 0);
+        for (int i = 0; i < RACERS; i++) {
+            a[i].s = s;
+            a[i].go = &go;
+            a[i].res = MOCK_ST_FULL;
+            assert_int_equal(pthread_create(&t[i], NULL, apply_race, &a[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) {
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+            ok += a[i].res == MOCK_ST_OK;
+            dup += a[i].res == MOCK_ST_DUPLICATE;
+        }
+        assert_int_equal(ok, 1);
+        assert_int_equal(dup, RACERS - 1);
+        pthread_barrier_destroy(&go);
+        assert_int_equal(mock_state_query_code(s, T_MCHID_A, "RACE", "S1", NULL), MOCK_ST_OK);
+        mock_state_reset(s);
+        assert_int_equal(mock_state_query_code(s, T_MCHID_A, "RACE", "S1", NULL),
+                         MOCK_ST_NOT_FOUND);
+        assert_int_equal(mock_state_query_openid(s, T_MCHID_A, "oAvail", "S1", NULL, NULL),
+                         MOCK_ST_OK);
+        mock_state_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +790,11 @@ int main(void)
         cmocka_unit_test(test_state_load_errors_name_the_field),
         cmocka_unit_test(test_state_load_limits_exact),
         cmocka_unit_test(test_state_concurrent_terminate_one_winner),
+        cmocka_unit_test(test_state_lifecycle_policy_not_found),
+        cmocka_unit_test(test_state_lifecycle_policy_authorized),
+        cmocka_unit_test(test_state_lifecycle_dump_load),
+        cmocka_unit_test(test_state_time_text_is_rfc3339_cst),
+        cmocka_unit_test(test_state_concurrent_apply_one_winner_then_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
