@@ -5,6 +5,9 @@
 # its generic signed call (`wxpay request METHOD TARGET [--data BODY]`, which signs and verifies
 # like every command). TEST ONLY.
 #
+# (wxpay call --from-env is the reference client for every operation; this one is built by hand
+# so that it can be told to make a known mistake.)
+#
 # usage: ops-client.sh WXPAY [BUG]
 #   WXPAY  the wxpay executable
 #   BUG    optional, to be graded as wrong on purpose: "second-question-mark" builds the query by

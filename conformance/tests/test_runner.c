@@ -391,22 +391,24 @@ static void test_conformance_lifecycle_not_applicable(void **state)
     wxp_free(text);
 }
 
-/* wxpay for every operation, through tests/ops-client.sh. */
+/* A client script built on wxpay's generic signed request (tests/ops-client.sh), which can be
+ * told to make a known mistake. */
 #define OPS_CMD "bash " OPS_CLIENT " " WXPAY_CLI_BIN
 
 static const char WXPAY_CMD[] =
     WXPAY_CLI_BIN " payscore permissions terminate --openid \"$WXPAY_OPENID\" --service-id "
                   "\"$WXPAY_SERVICE_ID\" --appid \"$WXPAY_APPID\" --reason \"$WXPAY_REASON\"";
 
-/* wxpay for every operation (ops-client.sh: its terminate command and its generic signed call):
- * every MUST case of every operation passes. */
+/* The reference client for every operation: `wxpay call --from-env` reads WXPAY_OPERATION and the
+ * WXPAY_<NAME> parameters; every MUST case of every operation passes. */
 static void test_conformance_client_wxpay(void **state)
 {
     char json[512];
     cJSON *root;
     (void)state;
     tmp_path(json, sizeof json, "client-wxpay.json");
-    const char *argv[] = {CONF_BIN, "client", "--cmd", OPS_CMD, "--json", json, NULL};
+    const char *argv[] = {CONF_BIN, "client", "--cmd", WXPAY_CLI_BIN " call --from-env",
+                          "--json", json,     NULL};
     assert_int_equal(run(argv), 0);
     root = read_report(json);
     check_schema(root, "client");
