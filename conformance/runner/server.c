@@ -1366,7 +1366,7 @@ static int prep_replay(struct run *r, const char *param)
     return 0;
 }
 
-static int prep_terminate_twice(struct run *r, const char *param)
+static int prep_twice(struct run *r, const char *param)
 {
     (void)param;
     if (first_exchange(r, "a second request") != 0) {
@@ -1444,8 +1444,8 @@ static const struct kind KINDS[] = {
     {"skew", prep_skew, X_NONE, true},
     {"skew_bad_signature", prep_skew_bad_signature, X_TS_MESSAGE, true},
     {"tamper", prep_tamper, X_NONE, true},
-    {"terminate_twice", prep_terminate_twice, X_NONE, false},
-    {"twice", prep_terminate_twice, X_NONE, false},
+    {"terminate_twice", prep_twice, X_NONE, false},
+    {"twice", prep_twice, X_NONE, false},
     {"valid", prep_valid, X_NONE, false},
     {"valid_body", prep_valid_body, X_BODY, false},
     {"valid_request_id", prep_valid, X_REQUEST_ID, false},
