@@ -488,6 +488,36 @@ static void test_conformance_client_operations_option(void **state)
     assert_int_equal(run(empty), 2);
 }
 
+/* A client that believes any answer (wxpay's exit status thrown away) is caught by every forged or
+ * tampered success of the new operations, and still passes the valid ones. */
+static void test_conformance_client_believes_forged_200(void **state)
+{
+    static const char *const FAIL[] = {"CLI-OPR-002", "CLI-OPR-003", "CLI-OPR-004", "CLI-OPR-006",
+                                       "CLI-OPR-008", "CLI-OPR-010", NULL};
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "client-believer.json");
+    const char *argv[] = {CONF_BIN,
+                          "client",
+                          "--cmd",
+                          OPS_CMD "; exit 0",
+                          "--only",
+                          "CLI-OPR-001,CLI-OPR-002,CLI-OPR-003,CLI-OPR-004,CLI-OPR-006,CLI-OPR-007,"
+                          "CLI-OPR-008,CLI-OPR-010",
+                          "--json",
+                          json,
+                          NULL};
+    assert_int_equal(run(argv), 1);
+    root = read_report(json);
+    for (size_t i = 0; FAIL[i] != NULL; i++) {
+        expect_verdict(root, FAIL[i], "fail");
+    }
+    expect_verdict(root, "CLI-OPR-001", "pass");
+    expect_verdict(root, "CLI-OPR-007", "pass");
+    cJSON_Delete(root);
+}
+
 /* A client that builds ?service_id=X?appid=Y fails the query MUST case (and only the checks that
  * look at the query); the same client without the bug passes it. */
 static void test_conformance_client_second_question_mark(void **state)
@@ -1006,6 +1036,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conformance_lifecycle_not_applicable),
         cmocka_unit_test(test_conformance_client_operations_option),
         cmocka_unit_test(test_conformance_client_second_question_mark),
+        cmocka_unit_test(test_conformance_client_believes_forged_200),
     };
     const struct CMUnitTest careless[] = {cmocka_unit_test(test_conformance_client_careless)};
     const struct CMUnitTest reports[] = {
