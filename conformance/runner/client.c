@@ -1391,6 +1391,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         goto out;
     }
     RUN.commands_run++;
+    conf_redact_keys(&out->output);
     if (rc > 0) {
         out->exit_status = -1;
         set_reason(out, CONF_FAIL, "timed out after %ld ms (the process group was killed)",

@@ -158,6 +158,12 @@ void conf_report_detail(const struct conf_result *r);
 /* Up to `max_lines` lines of `text` on stderr, each indented and cut at a bounded width, control
  * bytes shown as '?', PEM private key blocks left out; notes how much was not shown. */
 void conf_report_excerpt(const char *text, size_t len, size_t max_lines);
+/* Rewrites `b`: each PEM private key block (a line with "-----BEGIN"
+ * and "PRIVATE KEY" through the next "-----END" line) becomes one line
+ * "[private key material not shown]", so no report file, JUnit, JSON or HTML, keeps a key a
+ * client under test printed. On an allocation failure `b` is emptied rather than left with the
+ * key. */
+void conf_redact_keys(struct wxp_buf *b);
 /* Prints the summary; returns the exit status: 0 when every MUST (with --strict, and SHOULD)
  * case passed, else 1. `stopped`: why the run stopped before its end, or NULL. */
 int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,

@@ -172,6 +172,43 @@ void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
     }
 }
 
+void conf_redact_keys(struct wxp_buf *b)
+{
+    struct wxp_buf out;
+    size_t at = 0;
+    bool in_key = false, found = false;
+    enum wxp_code rc = WXP_OK;
+
+    wxp_buf_init(&out, b->max);
+    while (rc == WXP_OK && b->ptr != NULL && at < b->len) {
+        const char *p = b->ptr + at;
+        const char *nl = memchr(p, '\n', b->len - at);
+        size_t l = nl != NULL ? (size_t)(nl - p) + 1 : b->len - at;
+        at += l;
+        if (in_key) {
+            in_key = !has(p, l, "-----END");
+            continue;
+        }
+        if (has(p, l, "-----BEGIN") && has(p, l, "PRIVATE KEY")) {
+            in_key = !has(p, l, "-----END");
+            found = true;
+            rc = wxp_buf_addstr(&out, "[private key material not shown]\n");
+            continue;
+        }
+        rc = wxp_buf_add(&out, p, l);
+    }
+    if (!found) {
+        wxp_buf_free(&out);
+        return;
+    }
+    /* Out of memory: keep nothing rather than the key. */
+    if (rc != WXP_OK) {
+        wxp_buf_reset(&out);
+    }
+    wxp_buf_free(b);
+    *b = out;
+}
+
 void conf_report_detail(const struct conf_result *r)
 {
     const struct conf_outcome *o = &r->o;

@@ -742,14 +742,29 @@ static void test_conformance_output_bounded(void **state)
 {
     static const char NOISY[] = "printf '%05000d\\n' 7; cat \"$WXPAY_MCH_KEY\"; i=0; "
                                 "while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1";
-    char out[512], key[512];
+    char out[512], key[512], xml[512], json[512], html[512];
     char *text;
     size_t len = 0;
     (void)state;
     tmp_path(out, sizeof out, "noisy.txt");
+    tmp_path(xml, sizeof xml, "noisy.xml");
+    tmp_path(json, sizeof json, "noisy.json");
+    tmp_path(html, sizeof html, "noisy.html");
     snprintf(key, sizeof key, "%s/keys/test-merchant-a.key.pem", WXP_FIXTURES_DIR);
-    const char *argv[] = {CONF_BIN, "client", "--cmd", NOISY, "-v", NULL};
+    const char *argv[] = {CONF_BIN, "client", "--cmd", NOISY,    "-v", "--junit",
+                          xml,      "--json", json,    "--html", html, NULL};
     assert_int_equal(run_to(argv, out), 3);
+    /* The report files keep the command's output, but never the key it printed. */
+    {
+        const char *reports[] = {xml, json, html};
+        for (size_t i = 0; i < 3; i++) {
+            char *r = read_file(reports[i], &len);
+            assert_true(contains(r, "line99"));
+            assert_true(contains(r, "[private key material not shown]"));
+            no_key_material(r, key);
+            wxp_free(r);
+        }
+    }
     text = read_file(out, &len);
     assert_true(contains(text, "[cut: the line has 5000 bytes]"));
     assert_true(contains(text, "[private key material not shown]"));
