@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // wechatpay-axios-plugin against wxpay-mock, set up as docs/sdks.md shows: `baseURL` is the mock,
-// `certs` maps the platform serial to the platform certificate, and an https.Agent trusts the
-// TEST CA. The SDK verifies every 2xx itself (lib/decorator.js responseVerifier).
+// `certs` maps the platform serial to the platform certificate (--mode pubkey: the PUB_KEY_ID to
+// the platform public key), and an https.Agent trusts the TEST CA. The SDK verifies every 2xx itself (lib/decorator.js responseVerifier).
 //   --expect verified: the query by openid is a verified 200 naming the openid, the terminate a
-//                      verified 204, both signed by the platform serial;
+//                      verified 204, both signed by the platform serial (or PUB_KEY_ID);
 //   --expect forged:   against `--scenario forged.json`, both calls fail with the SDK's own
 //                      EV3_RES_HEADER_SIGNATURE_DIGEST error on the mock's 200 and 204.
 'use strict';
@@ -17,7 +17,7 @@ const wxpay = new Wechatpay({
   mchid: c.MCHID,
   serial: c.MERCHANT_SERIAL,
   privateKey: args.merchantKey,
-  certs: { [c.PLATFORM_SERIAL]: args.platformCert },
+  certs: { [args.platformId]: args.mode === 'pubkey' ? args.platformPub : args.platformCert },
   baseURL: `${args.base}/`,
   timeout: c.TIMEOUT_MS,
   httpsAgent: args.ca ? new https.Agent({ ca: args.ca }) : undefined,
@@ -41,10 +41,10 @@ async function call(what, status, run) {
   if (args.expect === 'forged') {
     c.fail(`${what}: the SDK accepted a forged answer (HTTP ${res.status})`);
   }
-  if (res.status !== status || res.headers['wechatpay-serial'] !== c.PLATFORM_SERIAL) {
+  if (res.status !== status || res.headers['wechatpay-serial'] !== args.platformId) {
     c.fail(`${what}: HTTP ${res.status}, Wechatpay-Serial ${res.headers['wechatpay-serial']}`);
   }
-  c.ok(`${what}: verified ${status} signed by ${c.PLATFORM_SERIAL}`);
+  c.ok(`${what}: verified ${status} signed by ${args.platformId}`);
   return res;
 }
 

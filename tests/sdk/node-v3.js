@@ -4,13 +4,16 @@
 // IPayRequest given to createHttp() sends them to the mock instead (the signature, over the path,
 // is unchanged). The SDK checks no answer by itself: its verifySign() is called on every answer
 // with the raw body and the Wechatpay-* headers, which its own IPayRequest does not return, hence
-// the custom one here. Pay.certificates is seeded with the platform public key under its serial
-// (otherwise verifySign downloads GET /v3/certificates).
+// the custom one here. Pay.certificates is seeded with the platform certificate's public key under
+// its serial, taken out of the certificate the way the SDK's own fetchCertificates does (--mode
+// pubkey: the platform public key under its PUB_KEY_ID); an unknown serial would make verifySign
+// download GET /v3/certificates.
 //   --expect verified: the query by openid is a 200 and the terminate a 204, both verifySign true;
 //   --expect forged:   against `--scenario forged.json`, verifySign is false on both.
 'use strict';
 
 const superagent = require('superagent');
+const x509 = require('@fidm/x509');
 const Pay = require('wechatpay-node-v3');
 const c = require('./common');
 
@@ -47,14 +50,15 @@ const pay = new Pay({
   privateKey: args.merchantKey,
 });
 pay.createHttp(http);
-Pay.certificates[c.PLATFORM_SERIAL] = args.platformPub;
+Pay.certificates[args.platformId] = args.mode === 'pubkey'
+  ? args.platformPub : x509.Certificate.fromPEM(args.platformCert).publicKey.toPEM();
 
 async function call(what, status, method, url, body) {
   const authorization = pay.buildAuthorization(method, url, body);
   const res = method === 'POST'
     ? await pay.httpService.post(url, body, pay.getHeaders(authorization, { 'Content-Type': 'application/json' }))
     : await pay.httpService.get(url, pay.getHeaders(authorization));
-  if (res.status !== status || res.headers['wechatpay-serial'] !== c.PLATFORM_SERIAL) {
+  if (res.status !== status || res.headers['wechatpay-serial'] !== args.platformId) {
     c.fail(`${what}: HTTP ${res.status}, Wechatpay-Serial ${res.headers['wechatpay-serial']}: ${res.data}`);
   }
   const verified = await pay.verifySign({
@@ -74,7 +78,7 @@ async function call(what, status, method, url, body) {
   if (verified !== true) {
     c.fail(`${what}: verifySign refused the mock's ${status}`);
   }
-  c.ok(`${what}: verifySign accepted the ${status} signed by ${c.PLATFORM_SERIAL}`);
+  c.ok(`${what}: verifySign accepted the ${status} signed by ${args.platformId}`);
   return res;
 }
 

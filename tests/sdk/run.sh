@@ -7,9 +7,11 @@
 #       (the build tree). Needs node and npm (ci/deps) and the npm registry; npm's own timeouts
 #       end a missing network in well under a minute with a FAIL line that says so.
 #   run.sh SCRIPT SRC_DIR WORK_DIR WXPAY_MOCK FIXTURES_DIR
-#       SCRIPT (axios-plugin.js, node-v3.js) twice: against the mock over HTTPS (the fixtures'
-#       TEST CA trusted), where every answer must be one the SDK verified; then over HTTP with
-#       --scenario forged.json, where the SDK must refuse every answer.
+#       SCRIPT (axios-plugin.js, node-v3.js) three times: against the mock over HTTPS (the
+#       fixtures' TEST CA trusted) in certificate mode, then over HTTP in public-key mode (a mock
+#       whose platform signs with its PUB_KEY_ID), where every answer must be one the SDK
+#       verified; then over HTTP with --scenario forged.json, where the SDK must refuse every
+#       answer.
 # Prints "ALL OK" at the end; any failure is a "FAIL:" line and exit status 1.
 set -eu
 
@@ -34,7 +36,7 @@ if [ "$what" = install ]; then
         cat "$work/npm.log"
         fail "npm ci could not install the pinned SDKs (is the npm registry reachable? $(npm config get registry))"
     fi
-    (cd "$work" && node -e 'for (const m of ["wechatpay-axios-plugin", "wechatpay-node-v3", "superagent"])
+    (cd "$work" && node -e 'for (const m of ["wechatpay-axios-plugin", "wechatpay-node-v3", "superagent", "@fidm/x509"])
         console.log("ok: installed " + m + " " + require(m + "/package.json").version)') ||
         fail "the installed SDKs do not load"
     echo "ALL OK"
@@ -82,6 +84,17 @@ sdk() {
 start --https "$fixtures/tls/test-server.cert.pem" "$fixtures/tls/test-server.key.pem"
 case $url in https://127.0.0.1:*) ;; *) fail "not an HTTPS mock: $url" ;; esac
 sdk --expect verified --openid "oSdk-${what%.js}" --cacert "$fixtures/tls/test-ca.cert.pem"
+stop
+
+# Public-key mode, as for a merchant that never had platform certificates: the platform has no
+# certificate, only the key and its PUB_KEY_ID, which signs every answer.
+cat >"$tmp/pubkey.json" <<JSON
+{"platform": {"key": "$fixtures/keys/test-platform.key.pem",
+              "public_key_id": "PUB_KEY_ID_0119000001092025112400000000000001",
+              "default": "public_key"}}
+JSON
+start --config "$tmp/pubkey.json"
+sdk --expect verified --mode pubkey --openid "oSdk-${what%.js}-pk"
 stop
 
 start --scenario "$src/forged.json"
