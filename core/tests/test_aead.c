@@ -154,7 +154,7 @@ static void test_aead_negative_rows_exact_codes(void **state)
 static void test_aead_rejects_bad_lengths(void **state)
 {
     static const char key31[] = "SecretKeyBytesMustNotBeShown-31";
-    static const char key33[] = "SecretKeyBytesMustNotBeShown-33b";
+    static const char key33[] = "SecretKeyBytesMustNotBeShown-33bb";
     static const struct {
         int line;
         struct wxp_str key;
