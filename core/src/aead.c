@@ -29,7 +29,10 @@ static enum wxp_code check_params(const struct wxp_aead_params *p, struct wxp_er
         return wxp_err_set(err, WXP_E_AEAD_NONCE, "nonce", "nonce is %zu bytes, must be %d",
                            p->nonce.ptr ? p->nonce.len : 0, WXP_AEAD_NONCE_LEN);
     }
-    if (p->aad.len > WXP_AEAD_AAD_MAX || (p->aad.len > 0 && p->aad.ptr == NULL)) {
+    if (p->aad.len > 0 && p->aad.ptr == NULL) {
+        return wxp_err_set(err, WXP_E_INVALID_ARG, "associated_data", "no associated_data given");
+    }
+    if (p->aad.len > WXP_AEAD_AAD_MAX) {
         return wxp_err_set(err, WXP_E_TOO_LARGE, "associated_data",
                            "associated_data is %zu bytes, at most %zu", p->aad.len,
                            WXP_AEAD_AAD_MAX);
@@ -76,7 +79,10 @@ enum wxp_code wxp_aead_encrypt(const struct wxp_aead_params *p, const void *pt, 
     if (rc != WXP_OK) {
         return rc;
     }
-    if (pt_len > WXP_AEAD_PLAINTEXT_MAX || (pt_len > 0 && pt == NULL)) {
+    if (pt_len > 0 && pt == NULL) {
+        return wxp_err_set(err, WXP_E_INVALID_ARG, "plaintext", "no plaintext given");
+    }
+    if (pt_len > WXP_AEAD_PLAINTEXT_MAX) {
         return wxp_err_set(err, WXP_E_TOO_LARGE, "plaintext", "plaintext is %zu bytes, at most %zu",
                            pt_len, WXP_AEAD_PLAINTEXT_MAX);
     }
