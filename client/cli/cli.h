@@ -43,9 +43,15 @@ enum cli_exit {
 
 enum cli_cmd {
     CLI_CMD_NONE = 0,
-    CLI_CMD_TERMINATE, /* payscore permissions terminate */
-    CLI_CMD_REQUEST    /* request METHOD PATH */
+    CLI_CMD_TERMINATE, /* payscore permissions terminate (by openid or by authorization code) */
+    CLI_CMD_REQUEST,   /* request METHOD PATH */
+    CLI_CMD_APPLY,     /* payscore permissions apply */
+    CLI_CMD_QUERY,     /* payscore permissions query (by openid or by authorization code) */
+    CLI_CMD_CALL       /* call OPERATION NAME=VALUE... */
 };
+
+/* Parameters of one `call` (an operation has at most 16: the core's WXP_SCHEMA_MAX_FIELDS). */
+#define CLI_MAX_PARAMS 16
 
 /* Every `const char *` borrows from argv, the environment or `owned`; NULL means unset. */
 struct cli_opts {
@@ -81,6 +87,16 @@ struct cli_opts {
     const char *service_id;
     const char *appid;
     const char *reason;
+    const char *authorization_code;
+    const char *notify_url;
+    /* call: the operation's name and its NAME=VALUE parameters (names owned, values borrowed);
+     * with from_env, OPERATION and the parameters not given come from WXPAY_OPERATION and
+     * WXPAY_<NAME>. */
+    const char *operation;
+    const char *param_names[CLI_MAX_PARAMS];
+    const char *param_values[CLI_MAX_PARAMS];
+    size_t nparams;
+    int from_env;
     const char *method;
     const char *path;  /* without its '?query' */
     const char *query; /* NULL: none */

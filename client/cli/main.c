@@ -156,10 +156,26 @@ static void json_sign_check(FILE *out, const struct wxpay_sign_diag *d)
     fprintf(out, ",\"server_signed_length\":%zu}", d->theirs_total);
 }
 
+/* "fields": the documented fields of a 200 answer as an object, or null. */
+static void json_fields(FILE *out, const struct wxpay_fields *f)
+{
+    if (f == NULL || f->count == 0) {
+        fputs(",\"fields\":null", out);
+        return;
+    }
+    fputs(",\"fields\":{", out);
+    for (size_t i = 0; i < f->count; i++) {
+        fprintf(out, "%s\"%s\":", i > 0 ? "," : "", f->field[i].name);
+        json_str(out, f->field[i].value, f->field[i].len);
+    }
+    fputc('}', out);
+}
+
 /* The one JSON object printed with --json. `r` may be NULL (a usage error, `kind`); `d` is the
- * SIGN_ERROR diagnosis or NULL; `hint` is "" or one line. */
+ * SIGN_ERROR diagnosis or NULL; `f` the answer's fields or NULL; `hint` is "" or one line. */
 static void print_json(const struct wxpay_result *r, const char *kind, const char *error,
-                       const struct wxpay_sign_diag *d, const char *hint)
+                       const struct wxpay_sign_diag *d, const struct wxpay_fields *f,
+                       const char *hint)
 {
     FILE *out = stdout;
     int has_detail = r != NULL && (r->detail_field[0] || r->detail_value[0] || r->detail_issue[0] ||
@@ -189,6 +205,7 @@ static void print_json(const struct wxpay_result *r, const char *kind, const cha
     fprintf(out, ",\"attempts\":%u", r != NULL ? r->attempts : 0u);
     json_sign_check(out, d);
     json_member(out, "hint", hint, 1);
+    json_fields(out, f);
     if (r != NULL && r->body != NULL) {
         fputs(",\"body\":", out);
         json_str(out, r->body, r->body_len);
@@ -332,9 +349,11 @@ static void print_transport_hint(FILE *out, const struct wxpay_result *r, const 
           out);
 }
 
-/* The readable report: success on stdout, everything else on stderr. */
+/* The readable report: success on stdout, everything else on stderr. A 200 of an operation
+ * shows its documented fields, one NAME=VALUE per line; any other body is shown as it came. */
 static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
-                       const struct wxpay_sign_diag *d, const struct cli_opts *o)
+                       const struct wxpay_sign_diag *d, const struct wxpay_fields *f,
+                       const struct cli_opts *o)
 {
     const char *phrase = reason_phrase(r->http_status);
     const char *why;
@@ -343,6 +362,14 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
     case WXPAY_OK:
         fprintf(stdout, "%ld%s%s", r->http_status, phrase[0] ? " " : "", phrase);
         print_status_tail(stdout, r, tc);
+        if (f->count > 0) {
+            for (size_t i = 0; i < f->count; i++) {
+                fprintf(stdout, "%s=", f->field[i].name);
+                put_clean(stdout, f->field[i].value, f->field[i].len);
+                fputc('\n', stdout);
+            }
+            return;
+        }
         if (r->body != NULL && r->body_len > 0) {
             fwrite(r->body, 1, r->body_len, stdout);
             if (r->body[r->body_len - 1] != '\n') {
@@ -550,7 +577,7 @@ static enum cli_exit report_error(const struct cli_opts *o, enum cli_exit rc, co
                                   const char *msg)
 {
     if (o->json) {
-        print_json(NULL, kind, msg, NULL, "");
+        print_json(NULL, kind, msg, NULL, NULL, "");
     } else if (rc == CLI_EXIT_USAGE) {
         fputs("wxpay: ", stderr);
         puts_clean(stderr, msg);
@@ -586,18 +613,39 @@ static void build_config(const struct cli_opts *o, struct wxpay_config *cfg, str
     cfg->trace.ud = tc;
 }
 
+/* The command's call: each payscore command is one of libwxpay's typed calls. */
 static enum wxpay_result_kind run(const struct cli_opts *o, struct wxpay_client *c,
-                                  struct wxpay_result *r)
+                                  struct wxpay_fields *f, struct wxpay_result *r)
 {
-    struct wxpay_terminate t;
-    if (o->cmd == CLI_CMD_REQUEST) {
+    struct wxpay_apply a = {o->service_id, o->appid, o->authorization_code, o->notify_url};
+    struct wxpay_query_by_code qc = {o->authorization_code, o->service_id};
+    struct wxpay_query_by_openid qo = {o->openid, o->appid, o->service_id};
+    struct wxpay_terminate_by_code tc = {o->authorization_code, o->service_id, o->reason};
+    struct wxpay_terminate t = {o->openid, o->service_id, o->appid, o->reason};
+    struct wxpay_param p[CLI_MAX_PARAMS];
+    int by_code = o->authorization_code != NULL;
+
+    memset(f, 0, sizeof *f);
+    switch (o->cmd) {
+    case CLI_CMD_REQUEST:
         return wxpay_request(c, o->method, o->path, o->query, o->data, r);
+    case CLI_CMD_APPLY:
+        return wxpay_payscore_apply(c, &a, f, r);
+    case CLI_CMD_QUERY:
+        return by_code ? wxpay_payscore_query_by_code(c, &qc, f, r)
+                       : wxpay_payscore_query_by_openid(c, &qo, f, r);
+    case CLI_CMD_CALL:
+        for (size_t i = 0; i < o->nparams; i++) {
+            p[i].name = o->param_names[i];
+            p[i].value = o->param_values[i];
+        }
+        return wxpay_call(c, o->operation, p, o->nparams, f, r);
+    case CLI_CMD_TERMINATE:
+    case CLI_CMD_NONE:
+        break;
     }
-    t.openid = o->openid;
-    t.service_id = o->service_id;
-    t.appid = o->appid;
-    t.reason = o->reason;
-    return wxpay_payscore_terminate(c, &t, r);
+    return by_code ? wxpay_payscore_terminate_by_code(c, &tc, r)
+                   : wxpay_payscore_terminate(c, &t, r);
 }
 
 int main(int argc, char **argv)
@@ -612,9 +660,11 @@ int main(int argc, char **argv)
     char merchant_serial[128] = "";
     char hint[CLI_ERR_MAX] = "";
     struct wxpay_sign_diag diag;
+    struct wxpay_fields fields;
     int have_diag = 0;
     enum cli_exit rc;
 
+    memset(&fields, 0, sizeof fields);
     memset(&keys, 0, sizeof keys);
     memset(&tc, 0, sizeof tc);
     memset(&r, 0, sizeof r);
@@ -664,7 +714,7 @@ int main(int argc, char **argv)
         tmpkeys_remove(&keys);
         rc = CLI_EXIT_USAGE;
         if (o.json) {
-            print_json(&r, wxpay_result_kind_name(r.kind), r.error, NULL, "");
+            print_json(&r, wxpay_result_kind_name(r.kind), r.error, NULL, NULL, "");
         } else {
             fputs("wxpay: ", stderr);
             puts_clean(stderr, r.error);
@@ -683,7 +733,7 @@ int main(int argc, char **argv)
     wxpay_result_free(&r);
     memset(&r, 0, sizeof r);
 
-    run(&o, c, &r);
+    run(&o, c, &fields, &r);
     rc = exit_for(r.kind);
     if (r.kind == WXPAY_ERR_WECHAT && strcmp(r.code, "SIGN_ERROR") == 0) {
         have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
@@ -696,11 +746,13 @@ int main(int argc, char **argv)
                      : "");
     }
     if (o.json) {
-        print_json(&r, wxpay_result_kind_name(r.kind), r.error, have_diag ? &diag : NULL, hint);
+        print_json(&r, wxpay_result_kind_name(r.kind), r.error, have_diag ? &diag : NULL, &fields,
+                   hint);
     } else {
-        print_text(&r, &tc, have_diag ? &diag : NULL, &o);
+        print_text(&r, &tc, have_diag ? &diag : NULL, &fields, &o);
     }
 out:
+    wxpay_fields_free(&fields);
     wxpay_sign_diag_free(&diag);
     wxpay_result_free(&r);
     wxpay_client_free(c);

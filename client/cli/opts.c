@@ -46,69 +46,86 @@ enum opt_id {
     O_REASON,
     O_QUERY,
     O_DATA,
+    O_AUTH_CODE,
+    O_NOTIFY_URL,
+    O_FROM_ENV,
     O_COUNT
 };
 
 /* Continuation lines of a help text line up under its first line. */
 #define HELP_INDENT "                                   "
 
+/* The commands an option belongs to, as a bit set (0: global, allowed anywhere on the line). */
+#define IN(cmd) (1u << (cmd))
+#define GLOBAL 0u
+#define PERMISSIONS (IN(CLI_CMD_APPLY) | IN(CLI_CMD_QUERY) | IN(CLI_CMD_TERMINATE))
+
 /* The option table: one row per flag. `arg` names its value for --help (NULL: takes none);
- * `cmd` is the command it belongs to (CLI_CMD_NONE: global, allowed anywhere on the line). */
+ * `cmds` are the commands it belongs to. */
 static const struct opt {
     enum opt_id id;
     const char *name;
     const char *alias;
     const char *arg;
-    enum cli_cmd cmd;
+    unsigned cmds;
     int repeat;
     const char *help;
 } OPTIONS[] = {
-    {O_BASE_URL, "--base-url", NULL, "URL", CLI_CMD_NONE, 0,
+    {O_BASE_URL, "--base-url", NULL, "URL", GLOBAL, 0,
      "API base URL (default " WXPAY_DEFAULT_BASE_URL ";\n" HELP_INDENT CLI_TEST_BASE_URL
      " with the built-in TEST merchant)"},
-    {O_MCHID, "--mchid", NULL, "MCHID", CLI_CMD_NONE, 0, "merchant id"},
-    {O_MCH_SERIAL, "--mch-serial", NULL, "SERIAL", CLI_CMD_NONE, 0,
+    {O_MCHID, "--mchid", NULL, "MCHID", GLOBAL, 0, "merchant id"},
+    {O_MCH_SERIAL, "--mch-serial", NULL, "SERIAL", GLOBAL, 0,
      "merchant certificate serial (hex); not needed with --mch-cert"},
-    {O_MCH_KEY, "--mch-key", NULL, "FILE", CLI_CMD_NONE, 0, "merchant private key (PEM)"},
-    {O_MCH_CERT, "--mch-cert", NULL, "FILE", CLI_CMD_NONE, 0,
+    {O_MCH_KEY, "--mch-key", NULL, "FILE", GLOBAL, 0, "merchant private key (PEM)"},
+    {O_MCH_CERT, "--mch-cert", NULL, "FILE", GLOBAL, 0,
      "merchant certificate (PEM): its serial is used"},
-    {O_PLATFORM_CERT, "--platform-cert", NULL, "FILE", CLI_CMD_NONE, 1,
+    {O_PLATFORM_CERT, "--platform-cert", NULL, "FILE", GLOBAL, 1,
      "platform certificate to verify answers with; repeatable"},
-    {O_PUBKEY, "--platform-public-key", NULL, "FILE", CLI_CMD_NONE, 1,
+    {O_PUBKEY, "--platform-public-key", NULL, "FILE", GLOBAL, 1,
      "platform public key (PEM); repeatable, paired in order with:"},
-    {O_PUBKEY_ID, "--platform-public-key-id", NULL, "ID", CLI_CMD_NONE, 1,
+    {O_PUBKEY_ID, "--platform-public-key-id", NULL, "ID", GLOBAL, 1,
      "its id, PUB_KEY_ID_...; repeatable"},
-    {O_ACCEPT_SERIAL, "--accept-serial", NULL, "SERIAL", CLI_CMD_NONE, 0,
+    {O_ACCEPT_SERIAL, "--accept-serial", NULL, "SERIAL", GLOBAL, 0,
      "Wechatpay-Serial header to send (\"\" = none; default: the first\n" HELP_INDENT
      "public key id, else the first certificate serial)"},
-    {O_CA_FILE, "--ca-file", "--cacert", "FILE", CLI_CMD_NONE, 0,
+    {O_CA_FILE, "--ca-file", "--cacert", "FILE", GLOBAL, 0,
      "HTTPS trust anchors (default: the system's)"},
-    {O_TIMEOUT, "--timeout-ms", NULL, "N", CLI_CMD_NONE, 0,
+    {O_TIMEOUT, "--timeout-ms", NULL, "N", GLOBAL, 0,
      "whole-request timeout, 1..3600000 (default 30000)"},
-    {O_CONNECT_TIMEOUT, "--connect-timeout-ms", NULL, "N", CLI_CMD_NONE, 0,
+    {O_CONNECT_TIMEOUT, "--connect-timeout-ms", NULL, "N", GLOBAL, 0,
      "connect timeout, 1..600000 (default 5000)"},
-    {O_SKEW, "--skew", NULL, "SECONDS", CLI_CMD_NONE, 0,
+    {O_SKEW, "--skew", NULL, "SECONDS", GLOBAL, 0,
      "allowed clock skew of answers, 1..86400 (default 300)"},
-    {O_RETRIES, "--retries", NULL, "N", CLI_CMD_NONE, 0,
+    {O_RETRIES, "--retries", NULL, "N", GLOBAL, 0,
      "retries of 429, 5xx and transport failures, 0..10 (default 0)"},
-    {O_CONFIG, "--config", NULL, "FILE", CLI_CMD_NONE, 0,
+    {O_CONFIG, "--config", NULL, "FILE", GLOBAL, 0,
      "JSON config file (lowest precedence; see docs/client.md)"},
-    {O_JSON, "--json", NULL, NULL, CLI_CMD_NONE, 1,
+    {O_JSON, "--json", NULL, NULL, GLOBAL, 1,
      "print exactly one JSON object on stdout, whatever happens"},
-    {O_VERBOSE, "--verbose", "-v", NULL, CLI_CMD_NONE, 1,
+    {O_VERBOSE, "--verbose", "-v", NULL, GLOBAL, 1,
      "trace the signing string, request and response on stderr"},
-    {O_HELP, "--help", "-h", NULL, CLI_CMD_NONE, 1, "show help (also after a command)"},
-    {O_VERSION, "--version", NULL, NULL, CLI_CMD_NONE, 1, "show the version"},
-    {O_OPENID, "--openid", NULL, "OPENID", CLI_CMD_TERMINATE, 0,
-     "the user's openid (1..128 bytes)"},
-    {O_SERVICE_ID, "--service-id", NULL, "ID", CLI_CMD_TERMINATE, 0,
+    {O_HELP, "--help", "-h", NULL, GLOBAL, 1, "show help (also after a command)"},
+    {O_VERSION, "--version", NULL, NULL, GLOBAL, 1, "show the version"},
+    {O_OPENID, "--openid", NULL, "OPENID", IN(CLI_CMD_QUERY) | IN(CLI_CMD_TERMINATE), 0,
+     "the user's openid (1..128 bytes); with --appid"},
+    {O_AUTH_CODE, "--authorization-code", NULL, "CODE", PERMISSIONS, 0,
+     "the authorization code (1..32 of 0-9 A-Z a-z _ - | *);\n" HELP_INDENT
+     "query and terminate take it instead of --openid"},
+    {O_SERVICE_ID, "--service-id", NULL, "ID", PERMISSIONS, 0,
      "the payscore service id (1..32 bytes)"},
-    {O_APPID, "--appid", NULL, "APPID", CLI_CMD_TERMINATE, 0, "the appid (1..32 bytes)"},
-    {O_REASON, "--reason", NULL, "TEXT", CLI_CMD_TERMINATE, 0,
+    {O_APPID, "--appid", NULL, "APPID", PERMISSIONS, 0, "the appid (1..32 bytes)"},
+    {O_REASON, "--reason", NULL, "TEXT", IN(CLI_CMD_TERMINATE), 0,
      "why the authorization ends (1..50 characters)"},
-    {O_QUERY, "--query", NULL, "QUERY", CLI_CMD_REQUEST, 0,
+    {O_NOTIFY_URL, "--notify-url", NULL, "URL", IN(CLI_CMD_APPLY), 0,
+     "optional: where WeChat Pay notifies the merchant (1..255 bytes)"},
+    {O_FROM_ENV, "--from-env", NULL, NULL, IN(CLI_CMD_CALL), 0,
+     "OPERATION from WXPAY_OPERATION when not given, and each parameter\n" HELP_INDENT
+     "not given from WXPAY_<NAME> (upper case): the conformance runner's\n" HELP_INDENT
+     "client contract"},
+    {O_QUERY, "--query", NULL, "QUERY", IN(CLI_CMD_REQUEST), 0,
      "query string without '?', sent as given (or put it in PATH)"},
-    {O_DATA, "--data", NULL, "JSON", CLI_CMD_REQUEST, 0,
+    {O_DATA, "--data", NULL, "JSON", IN(CLI_CMD_REQUEST), 0,
      "JSON request body, sent as given; @FILE reads it from FILE,\n" HELP_INDENT
      "- from stdin, byte for byte (CR/LF kept, as curl --data-binary);\n" HELP_INDENT
      "at most 1048576 bytes"},
@@ -116,17 +133,56 @@ static const struct opt {
 
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
+/* The commands. `ops` are the libwxpay operations a command calls (their method and path come
+ * from the library's table for --help: the CLI writes no API path). */
 static const struct {
     enum cli_cmd cmd;
+    const char *name;
     const char *synopsis;
     const char *what;
+    const char *ops[2];
 } COMMANDS[] = {
+    {CLI_CMD_APPLY,
+     "payscore permissions apply",
+     "payscore permissions apply --service-id ID --appid APPID --authorization-code CODE\n"
+     "          [--notify-url URL]",
+     "pre-authorize a user (商户预授权): prints apply_permissions_token",
+     {"payscore.permissions.apply", NULL}},
+    {CLI_CMD_QUERY,
+     "payscore permissions query",
+     "payscore permissions query (--openid OPENID --appid APPID | --authorization-code CODE)\n"
+     "          --service-id ID",
+     "read a user's authorization (查询用户授权记录): prints its fields",
+     {"payscore.permissions.query-by-openid", "payscore.permissions.query-by-code"}},
     {CLI_CMD_TERMINATE,
-     "payscore permissions terminate --openid OPENID --service-id ID --appid APPID --reason TEXT",
-     "POST /v3/payscore/permissions/openid/{openid}/terminate (end a user's authorization)"},
-    {CLI_CMD_REQUEST, "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON|@FILE|-]",
-     "any signed APIv3 call; PATH starts with '/' and is sent as given (percent-encoded)"},
+     "payscore permissions terminate",
+     "payscore permissions terminate (--openid OPENID --appid APPID | --authorization-code "
+     "CODE)\n          --service-id ID --reason TEXT",
+     "end a user's authorization (解除用户授权关系)",
+     {"payscore.permissions.terminate-by-openid", "payscore.permissions.terminate-by-code"}},
+    {CLI_CMD_CALL,
+     "call",
+     "call OPERATION [NAME=VALUE...] [--from-env]",
+     "any operation of libwxpay's table by name, its parameters as NAME=VALUE",
+     {NULL, NULL}},
+    {CLI_CMD_REQUEST,
+     "request",
+     "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON|@FILE|-]",
+     "any signed APIv3 call; PATH starts with '/' and is sent as given (percent-encoded)",
+     {NULL, NULL}},
 };
+
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static const char *cmd_name(enum cli_cmd cmd)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (COMMANDS[i].cmd == cmd) {
+            return COMMANDS[i].name;
+        }
+    }
+    return "?";
+}
 
 /* One source of settings. NULL / -1 / 0 entries mean "not given here". */
 struct layer {
@@ -219,7 +275,7 @@ static void print_options(FILE *out, enum cli_cmd cmd)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         char left[64];
-        if (OPTIONS[i].cmd != cmd) {
+        if (cmd == CLI_CMD_NONE ? OPTIONS[i].cmds != GLOBAL : !(OPTIONS[i].cmds & IN(cmd))) {
             continue;
         }
         snprintf(left, sizeof left, "%s%s%s%s%s", OPTIONS[i].alias ? OPTIONS[i].alias : "",
@@ -241,21 +297,63 @@ static void print_tail(FILE *out)
             "Precedence: flags > environment > config file > built-in TEST defaults.\n"
             "With no merchant configured, the built-in TEST merchant " CLI_TEST_MCHID
             " talks to\n  " CLI_TEST_BASE_URL " (a default wxpay-mock).\n"
-            "\nExit status: 0 success (2xx, signature verified), 1 WeChat Pay error (non-2xx),\n"
-            "  2 usage or configuration error, 3 signature verification failed (treat as "
-            "forged),\n"
+            "\nExit status: 0 success (the documented 2xx, signature verified), 1 WeChat Pay "
+            "error\n"
+            "  (non-2xx, or a verified 2xx that is not the documented one), 2 usage or "
+            "configuration\n"
+            "  error, 3 signature verification failed (treat as forged),\n"
             "  4 transport failure (no answer), 5 input refused before sending.\n"
             "\nDocumentation: man wxpay, man libwxpay (docs/client.md in the source tree)\n");
 }
 
+/* "      POST /v3/... (payscore.permissions.apply)": from libwxpay's table. */
+static void print_operation_line(FILE *out, const char *indent, const char *op)
+{
+    struct wxpay_operation_info info;
+
+    if (op == NULL || wxpay_operation_info(op, &info) != 0) {
+        return;
+    }
+    fprintf(out, "%s%s %s (%s)\n", indent, info.method, info.path, info.name);
+}
+
+/* Every operation with its parameters, for 'wxpay call --help'. */
+static void print_operations(FILE *out)
+{
+    const char *name;
+
+    fprintf(out, "\nOperations (NAME=VALUE parameters; * = required):\n");
+    for (size_t i = 0; (name = wxpay_operation_name(i)) != NULL; i++) {
+        struct wxpay_operation_info info;
+        struct wxpay_param_info p;
+        if (wxpay_operation_info(name, &info) != 0) {
+            continue;
+        }
+        fprintf(out, "  %s\n      %s %s -> %u\n      ", name, info.method, info.path, info.success);
+        for (size_t j = 0; wxpay_operation_param(name, j, &p) == 0; j++) {
+            fprintf(out, "%s%s%s (%s, %zu..%zu %s%s%s)", j > 0 ? ",\n      " : "", p.name,
+                    p.required ? "*" : "",
+                    strcmp(p.location, "uri_template") == 0 ? "path" : p.location, p.min, p.max,
+                    p.unit, p.charset[0] != '\0' ? " of " : "", p.charset);
+        }
+        fputc('\n', out);
+    }
+}
+
 void cli_usage(FILE *out, enum cli_cmd cmd)
 {
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+    for (size_t i = 0; i < NCOMMANDS; i++) {
         if (COMMANDS[i].cmd != cmd) {
             continue;
         }
-        fprintf(out, "usage: wxpay [options] %s\n\n%s\n\nOptions of this command:\n",
-                COMMANDS[i].synopsis, COMMANDS[i].what);
+        fprintf(out, "usage: wxpay [options] %s\n\n%s\n", COMMANDS[i].synopsis, COMMANDS[i].what);
+        for (size_t j = 0; j < 2; j++) {
+            print_operation_line(out, "  ", COMMANDS[i].ops[j]);
+        }
+        if (cmd == CLI_CMD_CALL) {
+            print_operations(out);
+        }
+        fprintf(out, "\nOptions of this command:\n");
         print_options(out, cmd);
         fprintf(out, "\nGlobal options:\n");
         print_options(out, CLI_CMD_NONE);
@@ -265,8 +363,11 @@ void cli_usage(FILE *out, enum cli_cmd cmd)
     fprintf(out, "usage: wxpay [options] COMMAND [command options]\n\n"
                  "Calls WeChat Pay APIv3 with libwxpay: signs the request, verifies the answer.\n\n"
                  "Commands:\n");
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+    for (size_t i = 0; i < NCOMMANDS; i++) {
         fprintf(out, "  wxpay %s\n      %s\n", COMMANDS[i].synopsis, COMMANDS[i].what);
+        for (size_t j = 0; j < 2; j++) {
+            print_operation_line(out, "      ", COMMANDS[i].ops[j]);
+        }
     }
     fprintf(out, "\nGlobal options (before or after the command words):\n");
     print_options(out, CLI_CMD_NONE);
@@ -352,8 +453,11 @@ static int add_key(const char **list, size_t *n, const char *v)
 
 /* ---- flags ---- */
 
+/* Command words: 'call OPERATION' and one NAME=VALUE per parameter, with room to spare. */
+#define MAX_WORDS (2 + CLI_MAX_PARAMS + 6)
+
 struct parsed {
-    const char *words[8];
+    const char *words[MAX_WORDS];
     size_t nwords;
     const struct opt *cmd_opt_seen[O_COUNT]; /* command options given, for the command check */
 };
@@ -433,6 +537,15 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_REASON:
         o->reason = v;
         return CLI_EXIT_OK;
+    case O_AUTH_CODE:
+        o->authorization_code = v;
+        return CLI_EXIT_OK;
+    case O_NOTIFY_URL:
+        o->notify_url = v;
+        return CLI_EXIT_OK;
+    case O_FROM_ENV:
+        o->from_env = 1;
+        return CLI_EXIT_OK;
     case O_QUERY:
         o->query = v;
         return CLI_EXIT_OK;
@@ -507,13 +620,45 @@ static enum cli_exit parse_argv(struct cli_opts *o, int argc, char **argv, struc
             return fail(err, errsz, "%s given twice", op->name);
         }
         seen[op->id] = 1;
-        if (op->cmd != CLI_CMD_NONE) {
+        if (op->cmds != GLOBAL) {
             p->cmd_opt_seen[op->id] = op;
         }
         rc = apply_flag(o, f, op, v, err, errsz);
         if (rc != CLI_EXIT_OK) {
             return rc;
         }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* 'call [OPERATION] [NAME=VALUE...]': the first word without '=' is the operation. The names are
+ * checked against the operation later (check_call), once --from-env may have supplied it. */
+static enum cli_exit resolve_call(struct cli_opts *o, const char *const *w, size_t n, char *err,
+                                  size_t errsz)
+{
+    size_t i = 0;
+
+    if (n > 0 && strchr(w[0], '=') == NULL) {
+        o->operation = w[0];
+        i = 1;
+    }
+    for (; i < n; i++) {
+        const char *eq = strchr(w[i], '=');
+        char *name;
+        if (eq == NULL || eq == w[i]) {
+            return fail(err, errsz,
+                        "call takes OPERATION and then NAME=VALUE parameters, not '%.64s'", w[i]);
+        }
+        if (o->nparams == CLI_MAX_PARAMS) {
+            return fail(err, errsz, "call: at most %d parameters", CLI_MAX_PARAMS);
+        }
+        name = own_dup(o, w[i], (size_t)(eq - w[i]));
+        if (name == NULL) {
+            return fail(err, errsz, "out of memory");
+        }
+        o->param_names[o->nparams] = name;
+        o->param_values[o->nparams] = eq + 1;
+        o->nparams++;
     }
     return CLI_EXIT_OK;
 }
@@ -535,8 +680,19 @@ static enum cli_exit resolve_command(struct cli_opts *o, const struct parsed *p,
         return lenient ? CLI_EXIT_OK : fail(err, errsz, "no command given");
     }
     if (strcmp(w[0], "payscore") == 0) {
-        if (n >= 3 && strcmp(w[1], "permissions") == 0 && strcmp(w[2], "terminate") == 0) {
-            o->cmd = CLI_CMD_TERMINATE;
+        static const struct {
+            const char *word;
+            enum cli_cmd cmd;
+        } SUB[] = {
+            {"apply", CLI_CMD_APPLY},
+            {"query", CLI_CMD_QUERY},
+            {"terminate", CLI_CMD_TERMINATE},
+        };
+        for (size_t i = 0; n >= 3 && i < sizeof SUB / sizeof SUB[0]; i++) {
+            if (strcmp(w[1], "permissions") != 0 || strcmp(w[2], SUB[i].word) != 0) {
+                continue;
+            }
+            o->cmd = SUB[i].cmd;
             if (n > 3 && !lenient) {
                 return fail(err, errsz, "unexpected argument '%s'", w[3]);
             }
@@ -545,9 +701,14 @@ static enum cli_exit resolve_command(struct cli_opts *o, const struct parsed *p,
         return lenient
                    ? CLI_EXIT_OK
                    : fail(err, errsz,
-                          "unknown command 'payscore%s%s%s%s': the payscore command is "
+                          "unknown command 'payscore%s%s%s%s': the payscore commands are "
+                          "'payscore permissions apply', 'payscore permissions query' and "
                           "'payscore permissions terminate'",
                           n > 1 ? " " : "", n > 1 ? w[1] : "", n > 2 ? " " : "", n > 2 ? w[2] : "");
+    }
+    if (strcmp(w[0], "call") == 0) {
+        o->cmd = CLI_CMD_CALL;
+        return lenient ? CLI_EXIT_OK : resolve_call(o, w + 1, n - 1, err, errsz);
     }
     if (strcmp(w[0], "request") == 0) {
         o->cmd = CLI_CMD_REQUEST;
@@ -588,28 +749,155 @@ static enum cli_exit split_path(struct cli_opts *o, char *err, size_t errsz)
 }
 
 static enum cli_exit load_data(struct cli_opts *o, char *err, size_t errsz);
+static const char *env(const char *name);
+
+/* query and terminate name the authorization either by openid (with appid) or by code. */
+static enum cli_exit check_who(const struct cli_opts *o, char *err, size_t errsz)
+{
+    const char *cmd = cmd_name(o->cmd);
+
+    if (o->openid != NULL && o->authorization_code != NULL) {
+        return fail(err, errsz, "%s takes --openid or --authorization-code, not both", cmd);
+    }
+    if (o->openid == NULL && o->authorization_code == NULL) {
+        return fail(err, errsz, "%s needs --openid (with --appid) or --authorization-code", cmd);
+    }
+    if (o->authorization_code != NULL && o->appid != NULL) {
+        return fail(err, errsz, "%s: --appid goes with --openid, not with --authorization-code",
+                    cmd);
+    }
+    if (o->openid != NULL && o->appid == NULL) {
+        return fail(err, errsz, "%s needs --appid with --openid", cmd);
+    }
+    if (o->service_id == NULL) {
+        return fail(err, errsz, "%s needs --service-id", cmd);
+    }
+    if (o->cmd == CLI_CMD_TERMINATE && o->reason == NULL) {
+        return fail(err, errsz, "%s needs --reason", cmd);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The operations' names on one line, for a message. */
+static void operation_names(char *out, size_t cap)
+{
+    const char *name;
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; (name = wxpay_operation_name(i)) != NULL; i++) {
+        int w = snprintf(out + len, cap - len, "%s%s", i > 0 ? ", " : "", name);
+        if (w < 0 || (size_t)w >= cap - len) {
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+/* WXPAY_<NAME>: the parameter's name in upper case. */
+static const char *param_env(const char *name)
+{
+    char var[96];
+    size_t n = 0;
+
+    n = (size_t)snprintf(var, sizeof var, "WXPAY_");
+    for (size_t i = 0; name[i] != '\0' && n + 1 < sizeof var; i++) {
+        char ch = name[i];
+        var[n++] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch == '-' ? '_' : ch;
+    }
+    var[n] = '\0';
+    return env(var);
+}
+
+/* call: a known operation, each NAME one of its parameters and given once; with --from-env the
+ * operation and the missing parameters come from the environment. Whether the values are valid is
+ * the library's check (exit status 5), as for the other commands. */
+static enum cli_exit check_call(struct cli_opts *o, char *err, size_t errsz)
+{
+    struct wxpay_operation_info info;
+    struct wxpay_param_info pi;
+    char names[512];
+
+    if (o->operation == NULL && o->from_env) {
+        o->operation = env("WXPAY_OPERATION");
+    }
+    if (o->operation == NULL) {
+        operation_names(names, sizeof names);
+        return fail(err, errsz, "call needs an OPERATION%s: %s",
+                    o->from_env ? " (WXPAY_OPERATION is unset)" : "", names);
+    }
+    if (wxpay_operation_info(o->operation, &info) != 0) {
+        operation_names(names, sizeof names);
+        return fail(err, errsz, "unknown operation '%.128s'; the operations are: %s", o->operation,
+                    names);
+    }
+    for (size_t i = 0; i < o->nparams; i++) {
+        size_t j = 0;
+        while (wxpay_operation_param(o->operation, j, &pi) == 0 &&
+               strcmp(pi.name, o->param_names[i]) != 0) {
+            j++;
+        }
+        if (j == info.nparams) {
+            return fail(err, errsz,
+                        "%.64s is not a parameter of %s ('wxpay call --help' lists them)",
+                        o->param_names[i], o->operation);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(o->param_names[k], o->param_names[i]) == 0) {
+                return fail(err, errsz, "%.64s given twice", o->param_names[i]);
+            }
+        }
+    }
+    for (size_t j = 0; o->from_env && wxpay_operation_param(o->operation, j, &pi) == 0; j++) {
+        const char *v;
+        size_t k = 0;
+        while (k < o->nparams && strcmp(o->param_names[k], pi.name) != 0) {
+            k++;
+        }
+        v = k == o->nparams ? param_env(pi.name) : NULL;
+        if (v == NULL || o->nparams == CLI_MAX_PARAMS) {
+            continue;
+        }
+        o->param_names[o->nparams] = pi.name;
+        o->param_values[o->nparams] = v;
+        o->nparams++;
+    }
+    return CLI_EXIT_OK;
+}
 
 static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed *p, char *err,
                                         size_t errsz)
 {
     for (size_t i = 0; i < O_COUNT; i++) {
         const struct opt *op = p->cmd_opt_seen[i];
-        if (op != NULL && op->cmd != o->cmd) {
-            return fail(err, errsz, "%s is an option of '%s'", op->name,
-                        op->cmd == CLI_CMD_TERMINATE ? "payscore permissions terminate"
-                                                     : "request");
+        char names[256] = "";
+        size_t len = 0;
+        if (op == NULL || (op->cmds & IN(o->cmd))) {
+            continue;
         }
+        for (size_t c = 0; c < NCOMMANDS; c++) {
+            if (op->cmds & IN(COMMANDS[c].cmd)) {
+                int w = snprintf(names + len, sizeof names - len, "%s'%s'", len > 0 ? ", " : "",
+                                 COMMANDS[c].name);
+                len = w > 0 && (size_t)w < sizeof names - len ? len + (size_t)w : len;
+            }
+        }
+        return fail(err, errsz, "%s is an option of %s", op->name, names);
     }
     switch (o->cmd) {
-    case CLI_CMD_TERMINATE:
-        if (o->openid == NULL || o->service_id == NULL || o->appid == NULL || o->reason == NULL) {
-            return fail(err, errsz, "payscore permissions terminate needs %s",
-                        o->openid == NULL       ? "--openid"
-                        : o->service_id == NULL ? "--service-id"
-                        : o->appid == NULL      ? "--appid"
-                                                : "--reason");
+    case CLI_CMD_APPLY:
+        if (o->service_id == NULL || o->appid == NULL || o->authorization_code == NULL) {
+            return fail(err, errsz, "payscore permissions apply needs %s",
+                        o->service_id == NULL ? "--service-id"
+                        : o->appid == NULL    ? "--appid"
+                                              : "--authorization-code");
         }
         return CLI_EXIT_OK;
+    case CLI_CMD_QUERY:
+    case CLI_CMD_TERMINATE:
+        return check_who(o, err, errsz);
+    case CLI_CMD_CALL:
+        return check_call(o, err, errsz);
     case CLI_CMD_REQUEST:
         if (split_path(o, err, errsz) != CLI_EXIT_OK) {
             return CLI_EXIT_USAGE;

@@ -15,7 +15,7 @@
 #include "wxp/json.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
-#include "wxp/query.h"
+#include "wxp/op.h"
 #include "wxp/schema.h"
 #include "wxp/signmsg.h"
 
@@ -23,8 +23,6 @@
 
 _Static_assert(WXPAY_BODY_MAX == WXP_BODY_MAX, "wxpay.h states the core's body cap");
 #define HEADER_LINE_MAX ((size_t)8192)
-#define TERMINATE_PREFIX "/v3/payscore/permissions/openid/"
-#define TERMINATE_SUFFIX "/terminate"
 
 /* A request ready to sign: method, target (path[?query] as sent) and body (NULL: none). */
 struct call {
@@ -32,7 +30,10 @@ struct call {
     struct wxp_buf target;
     struct wxp_buf body;
     bool has_body;
-    bool terminate; /* success is a 204 */
+    /* The operation of the table this request is, or NULL (wxpay_request): its success status
+     * and response fields decide what counts as success. */
+    const struct wxp_op *op;
+    struct wxpay_fields *fields; /* where a 200's fields go; may be NULL */
 };
 
 static void call_init(struct call *k, const char *method)
@@ -41,7 +42,8 @@ static void call_init(struct call *k, const char *method)
     wxp_buf_init(&k->target, TARGET_MAX);
     wxp_buf_init(&k->body, WXP_BODY_MAX);
     k->has_body = false;
-    k->terminate = false;
+    k->op = NULL;
+    k->fields = NULL;
 }
 
 static void call_free(struct call *k)
@@ -62,120 +64,231 @@ static struct wxp_str buf_str(const struct wxp_buf *b)
     return s;
 }
 
-/* ---- terminate: inputs, target, body ---------------------------------------------------- */
+/* ---- operations: inputs, target, body, from the core's table ---------------------------- */
 
-/* One of the four inputs of terminate, with its schema row. */
-struct input {
-    const char *name;
-    const char *value;
-    enum wxp_loc loc;
-};
+static const struct wxp_op *op_named(const char *name)
+{
+    return name != NULL ? wxp_op_by_name(wxp_str_c(name)) : NULL;
+}
 
-/* "reason must be 1..50 characters of UTF-8 without 4-byte or control characters" */
+static bool op_has_body(const struct wxp_op *op)
+{
+    for (size_t i = 0; i < op->params->count; i++) {
+        if (op->params->fields[i].loc == WXP_LOC_BODY) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends `s` to out[*n..cap), keeping it NUL-terminated; stops quietly when full. */
+static void append(char *out, size_t cap, size_t *n, const char *s)
+{
+    int w = snprintf(out + *n, cap - *n, "%s", s);
+    if (w > 0) {
+        *n = (size_t)w < cap - *n ? *n + (size_t)w : cap - 1;
+    }
+}
+
+/* The bytes a row's character table allows, as ranges in byte order ("*, -, 0-9, A-Z, _, a-z,
+ * |"), or "" when the row takes any character. Derived from the table, so it cannot drift. */
+static void charset_ranges(const struct wxp_field *f, char *out, size_t cap)
+{
+    size_t n = 0;
+    bool high = false;
+
+    out[0] = '\0';
+    if (f->charset == NULL || cap == 0) {
+        return;
+    }
+    for (unsigned c = 0x21; c < 0x7F; c++) {
+        char piece[8];
+        unsigned end = c;
+        if (!f->charset[c]) {
+            continue;
+        }
+        while (end + 1 < 0x7F && f->charset[end + 1]) {
+            end++;
+        }
+        if (end - c >= 2) {
+            snprintf(piece, sizeof piece, "%c-%c", (char)c, (char)end);
+        } else {
+            end = c; /* one or two in a row: listed one by one */
+            snprintf(piece, sizeof piece, "%c", (char)c);
+        }
+        append(out, cap, &n, n > 0 ? ", " : "");
+        append(out, cap, &n, piece);
+        c = end;
+    }
+    for (unsigned c = 0x80; c < 256; c++) {
+        high = high || f->charset[c];
+    }
+    if (high) {
+        append(out, cap, &n, n > 0 ? ", non-ASCII" : "non-ASCII");
+    }
+}
+
+/* "reason must be 1..50 characters of UTF-8 without 4-byte or control characters";
+ * "authorization_code must be 1..32 bytes of *, -, 0-9, A-Z, _, a-z, |" */
 static void hint(const struct wxp_field *f, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s must be %zu..%zu %s of UTF-8 without 4-byte or control characters",
-             f->name, f->min, f->max, f->unit == WXP_UNIT_CHARS ? "characters" : "bytes");
+    char set[96];
+
+    charset_ranges(f, set, sizeof set);
+    snprintf(out, cap, "%s%s must be %zu..%zu %s of %s", f->name,
+             f->required ? "" : ", when given,", f->min, f->max,
+             f->unit == WXP_UNIT_CHARS ? "characters" : "bytes",
+             set[0] != '\0' ? set : "UTF-8 without 4-byte or control characters");
 }
 
-/* rule: inputs are checked against the API's schema before anything is sent.
- * src: docs/protocol.md#terminate-schema, docs/protocol.md#charset */
-static enum wxpay_result_kind check_terminate(const struct wxpay_terminate *t,
-                                              struct wxpay_result *res)
+/* The row that err->field ("/body/reason") names, or NULL. */
+static const struct wxp_field *row_of(const struct wxp_op *op, const char *pointer)
 {
-    const struct input in[] = {
-        {"openid", t->openid, WXP_LOC_URI_TEMPLATE},
-        {"service_id", t->service_id, WXP_LOC_BODY},
-        {"appid", t->appid, WXP_LOC_BODY},
-        {"reason", t->reason, WXP_LOC_BODY},
-    };
+    char want[96];
+
+    for (size_t i = 0; i < op->params->count; i++) {
+        const struct wxp_field *f = &op->params->fields[i];
+        snprintf(want, sizeof want, "/%s/%s", wxp_loc_name(f->loc), f->name);
+        if (strcmp(want, pointer) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* rule: inputs are checked against the operation's rows before anything is sent.
+ * src: docs/protocol.md#operation-table, docs/protocol.md#terminate-schema,
+ * docs/protocol.md#charset, docs/protocol.md#permissions-apply */
+static enum wxpay_result_kind check_values(const struct wxp_op *op, const char *const *vals,
+                                           struct wxpay_result *res)
+{
+    const struct wxp_field *f;
     struct wxp_err err;
-    char h[160];
+    char h[200];
 
-    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        const struct wxp_field *f =
-            wxp_schema_field(&WXP_SCHEMA_TERMINATE_BY_OPENID, in[i].name, in[i].loc);
-        if (f == NULL) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: not in the terminate schema", in[i].name);
-        }
-        hint(f, h, sizeof h);
-        if (in[i].value == NULL) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: required (%s)", in[i].name, h);
-        }
-        wxp_err_clear(&err);
-        if (wxp_schema_check_value(f, in[i].value, strlen(in[i].value), NULL, &err) != WXP_OK) {
-            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: %s (%s)", in[i].name, err.msg, h);
-        }
+    wxp_err_clear(&err);
+    if (wxp_op_check_values(op, vals, &err) == WXP_OK) {
+        return WXPAY_OK;
     }
-    return WXPAY_OK;
+    f = row_of(op, err.field);
+    if (f == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "%s%s%s", err.field, err.field[0] ? ": " : "",
+                        err.msg[0] ? err.msg : wxp_code_desc(err.code));
+    }
+    hint(f, h, sizeof h);
+    if (err.code == WXP_E_PARAM_MISSING) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: required (%s)", f->name, h);
+    }
+    return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: %s (%s)", f->name,
+                    err.msg[0] ? err.msg : wxp_code_desc(err.code), h);
 }
 
-/* The member order is that of the API doc's example; non-ASCII stays raw UTF-8 (Java's Gson with
- * disableHtmlEscaping writes the same bytes). */
-static enum wxp_code terminate_body(struct wxp_buf *b, const struct wxpay_terminate *t,
-                                    struct wxp_err *err)
-{
-    enum wxp_code rc = wxp_buf_addstr(b, "{\"service_id\":");
-
-    if (rc == WXP_OK) {
-        rc = wxp_json_quote(b, t->service_id, strlen(t->service_id), err);
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(b, ",\"appid\":");
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_json_quote(b, t->appid, strlen(t->appid), err);
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(b, ",\"reason\":");
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_json_quote(b, t->reason, strlen(t->reason), err);
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(b, "}");
-    }
-    return rc;
-}
-
-/* Checks the inputs and fills `k` with the terminate request. */
-static enum wxpay_result_kind build_terminate(const struct wxpay_terminate *t, struct call *k,
-                                              struct wxpay_result *res)
+/* Checks the values (indexed like op->params->fields) and fills `k` with the request. */
+static enum wxpay_result_kind build_op(const struct wxp_op *op, const char *const *vals,
+                                       struct call *k, struct wxpay_result *res)
 {
     struct wxp_err err;
     enum wxp_code rc;
     enum wxpay_result_kind kind;
 
-    if (t == NULL) {
-        return wxl_fail(res, WXPAY_ERR_LOCAL, "terminate: the request is required");
-    }
-    kind = check_terminate(t, res);
+    kind = check_values(op, vals, res);
     if (kind != WXPAY_OK) {
         return kind;
     }
     wxp_err_clear(&err);
-    k->terminate = true;
-    k->has_body = true;
-    rc = wxp_buf_addstr(&k->target, TERMINATE_PREFIX);
-    if (rc == WXP_OK) {
-        rc = wxp_pct_encode(&k->target, t->openid, strlen(t->openid));
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(&k->target, TERMINATE_SUFFIX);
-    }
-    if (rc == WXP_OK) {
-        rc = terminate_body(&k->body, t, &err);
+    k->op = op;
+    k->method = op->method;
+    k->has_body = op_has_body(op);
+    /* rule: a path variable or query value keeps the RFC 3986 unreserved characters and
+     * percent-encodes every other byte (RFC 3986 §2.1, §2.3); the query is name=value pairs
+     * joined by '&' after one '?', in the table's order; what is signed is exactly this target.
+     * src: docs/protocol.md#percent-encoding, docs/protocol.md#query-string,
+     * docs/protocol.md#request-signing-string */
+    rc = wxp_op_target(op, vals, &k->target, &err);
+    if (rc == WXP_OK && k->has_body) {
+        rc = wxp_op_body(op, vals, &k->body, &err);
     }
     if (rc != WXP_OK) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "building the request: %s",
                         err.msg[0] != '\0' ? err.msg : wxp_code_desc(rc));
     }
     /* What we built must pass the same check the server applies to what it receives. */
-    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, k->body.ptr, k->body.len, NULL, NULL,
-                              &err) != WXP_OK) {
+    if (k->has_body &&
+        wxp_schema_check_body(op->params, k->body.ptr, k->body.len, NULL, NULL, &err) != WXP_OK) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: %s", err.field, err.msg);
     }
     return WXPAY_OK;
+}
+
+/* The names of op's parameters, "openid, appid, service_id", for a message. */
+static void param_names(const struct wxp_op *op, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < op->params->count && n < cap; i++) {
+        int w = snprintf(out + n, cap - n, "%s%s", i > 0 ? ", " : "", op->params->fields[i].name);
+        if (w < 0) {
+            return;
+        }
+        n += (size_t)w;
+    }
+}
+
+/* Maps name/value pairs onto vals[] (indexed like op->params->fields). */
+static enum wxpay_result_kind map_params(const struct wxp_op *op, const struct wxpay_param *params,
+                                         size_t nparams, const char **vals,
+                                         struct wxpay_result *res)
+{
+    bool given[WXP_SCHEMA_MAX_FIELDS] = {false};
+    char names[256];
+
+    if (params == NULL && nparams > 0) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: params is NULL but nparams is %zu", op->name,
+                        nparams);
+    }
+    for (size_t i = 0; i < nparams; i++) {
+        size_t row = op->params->count;
+        for (size_t j = 0; params[i].name != NULL && j < op->params->count; j++) {
+            if (strcmp(op->params->fields[j].name, params[i].name) == 0) {
+                row = j;
+                break;
+            }
+        }
+        if (row == op->params->count) {
+            param_names(op, names, sizeof names);
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: not a parameter of %s (its parameters: %s)",
+                            params[i].name != NULL ? params[i].name : "(NULL name)", op->name,
+                            names);
+        }
+        if (given[row]) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: given twice", params[i].name);
+        }
+        given[row] = true;
+        vals[row] = params[i].value;
+    }
+    return WXPAY_OK;
+}
+
+/* Looks the operation up and builds its request from the pairs. */
+static enum wxpay_result_kind build_named(const char *operation, const struct wxpay_param *params,
+                                          size_t nparams, struct call *k, struct wxpay_result *res)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS] = {NULL};
+    const struct wxp_op *op = op_named(operation);
+    enum wxpay_result_kind kind;
+
+    if (op == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "operation: '%s' is not an operation libwxpay knows (see "
+                        "wxpay_operation_name)",
+                        operation != NULL ? operation : "(NULL)");
+    }
+    kind = map_params(op, params, nparams, vals, res);
+    if (kind != WXPAY_OK) {
+        return kind;
+    }
+    return build_op(op, vals, k, res);
 }
 
 /* ---- generic request: inputs ------------------------------------------------------------ */
@@ -373,6 +486,67 @@ static void copy_envelope(const struct wxl_response *r, struct wxpay_result *res
     wxp_envelope_free(&env);
 }
 
+/* rule: a 200 answer's body (its signature already verified over these bytes) is a JSON object
+ * with each always-present field of the operation as a string; members the table does not know
+ * are ignored (the server may add fields). src: docs/protocol.md#response-verification,
+ * docs/protocol.md#permissions-entity, docs/protocol.md#permissions-apply
+ * Copies the documented fields into k->fields (when the caller wants them). Choice: a verified
+ * body that is not the documented one is WXPAY_ERR_WECHAT, like an unexpected status: it is
+ * authentic, so not forged, but it is not the success the operation promises. */
+static enum wxpay_result_kind read_fields(const struct call *k, const struct wxl_response *r,
+                                          struct wxpay_result *res)
+{
+    const struct wxp_schema *rs = k->op->response;
+    struct wxp_values v;
+    struct wxp_err err;
+    struct wxpay_fields *out = k->fields;
+    size_t n = 0;
+
+    memset(&v, 0, sizeof v);
+    wxp_err_clear(&err);
+    if (wxp_op_response_parse(k->op, r->body.len > 0 ? r->body.ptr : "", r->body.len, &v, &err) !=
+        WXP_OK) {
+        return wxl_fail(res, WXPAY_ERR_WECHAT,
+                        "the %ld answer of %s is not the documented body: %s%s%s", r->status,
+                        k->op->name, err.field, err.field[0] ? ": " : "",
+                        err.msg[0] ? err.msg : wxp_code_desc(err.code));
+    }
+    if (out == NULL) {
+        goto done;
+    }
+    for (size_t i = 0; i < rs->count; i++) {
+        n += v.val[i] != NULL;
+    }
+    if (n == 0) {
+        goto done;
+    }
+    out->field = wxp_malloc(n * sizeof *out->field);
+    if (out->field == NULL) {
+        wxp_values_free(&v);
+        return wxl_fail(res, WXPAY_ERR_TRANSPORT, "transport: out of memory reading the answer");
+    }
+    for (size_t i = 0; i < rs->count; i++) {
+        struct wxpay_field *f = &out->field[out->count];
+        if (v.val[i] == NULL) {
+            continue;
+        }
+        f->name = rs->fields[i].name;
+        f->len = v.len[i];
+        f->value = wxp_strndup(v.val[i], v.len[i]);
+        if (f->value == NULL) {
+            wxp_values_free(&v);
+            wxpay_fields_free(out);
+            return wxl_fail(res, WXPAY_ERR_TRANSPORT,
+                            "transport: out of memory reading the answer");
+        }
+        out->count++;
+    }
+done:
+    wxp_values_free(&v);
+    res->kind = WXPAY_OK;
+    return WXPAY_OK;
+}
+
 /* Turns an HTTP answer into the result. `url` only names the request in messages. */
 static enum wxpay_result_kind classify(const struct wxpay_client *c, const struct call *k,
                                        const struct wxl_response *r, const char *url,
@@ -419,13 +593,17 @@ static enum wxpay_result_kind classify(const struct wxpay_client *c, const struc
                             "verification failed: %s; the answer must be treated as forged",
                             res->verify_detail);
         }
-        /* Choice: terminate answers 204 No Content (src: docs/protocol.md#terminate-schema
-         * [D-TERM]); any other 2xx, even a verified one, is not the documented success, so it is
-         * reported as a WeChat-side surprise (kind WECHAT) rather than OK. A forged one was caught
-         * above as VERIFY. */
-        if (k->terminate && r->status != 204) {
-            return wxl_fail(res, WXPAY_ERR_WECHAT,
-                            "unexpected HTTP %ld for terminate (expected 204)", r->status);
+        /* Choice: an operation succeeds with its documented status only (terminate: 204 No
+         * Content, src: docs/protocol.md#terminate-schema [D-TERM]; apply and the queries: 200
+         * with a JSON body); any other 2xx, even a verified one, is not the documented success,
+         * so it is reported as a WeChat-side surprise (kind WECHAT) rather than OK. A forged one
+         * was caught above as VERIFY. */
+        if (k->op != NULL && r->status != (long)k->op->success) {
+            return wxl_fail(res, WXPAY_ERR_WECHAT, "unexpected HTTP %ld for %s (expected %u)",
+                            r->status, k->op->name, k->op->success);
+        }
+        if (k->op != NULL && k->op->response != NULL) {
+            return read_fields(k, r, res);
         }
         res->kind = WXPAY_OK;
         return WXPAY_OK;
@@ -557,10 +735,12 @@ static enum wxpay_result_kind attempt(struct wxpay_client *c, const struct call 
         wxp_buf_reset(&c->last_signed);
     }
 
-    /* rule: Authorization, Accept: application/json, Content-Type: application/json and a
-     * User-Agent on every call; Wechatpay-Serial names the key we verify with. src:
-     * docs/mock-server.md#checking-order ([D-TERM], [C-UA]), docs/protocol.md#authorization-header,
-     * [D-ECHO] */
+    /* rule: Authorization, Accept: application/json and a User-Agent on every call;
+     * Content-Type: application/json on a request that carries a body (or a POST, PUT, PATCH),
+     * never on a GET without one (the official table lists only Accept for the query GETs);
+     * Wechatpay-Serial names the key we verify with. src: docs/mock-server.md#checking-order
+     * ([D-TERM], [C-UA]), docs/protocol.md#permissions-query-by-code ([D-GETCODE]),
+     * docs/protocol.md#authorization-header, [D-ECHO] */
     rc = wxp_buf_addf(&line[n++], "Authorization: %s", wxp_buf_cstr(&authz));
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(&line[n++], "Accept: application/json");
@@ -633,25 +813,127 @@ out:
 
 /* ---- the public calls ------------------------------------------------------------------- */
 
-enum wxpay_result_kind wxpay_payscore_terminate(struct wxpay_client *c,
-                                                const struct wxpay_terminate *t,
-                                                struct wxpay_result *res)
+/* Builds the request of `op` (NULL: look `operation` up by name) and sends it. */
+static enum wxpay_result_kind run_call(struct wxpay_client *c, const struct wxp_op *op,
+                                       const char *operation, const struct wxpay_param *params,
+                                       size_t nparams, struct wxpay_fields *fields,
+                                       struct wxpay_result *res)
 {
     struct call k;
     enum wxpay_result_kind kind;
 
     wxl_result_reset(res);
+    if (fields != NULL) {
+        memset(fields, 0, sizeof *fields);
+    }
     if (c == NULL) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "client: required");
     }
     wxp_buf_reset(&c->last_signed);
     call_init(&k, "POST");
-    kind = build_terminate(t, &k, res);
+    k.fields = fields;
+    kind = build_named(op != NULL ? op->name : operation, params, nparams, &k, res);
     if (kind == WXPAY_OK) {
         kind = send_call(c, &k, res);
     }
     call_free(&k);
     return kind;
+}
+
+/* A typed call whose request struct is NULL. */
+static enum wxpay_result_kind no_request(enum wxp_op_id id, struct wxpay_fields *fields,
+                                         struct wxpay_result *res)
+{
+    wxl_result_reset(res);
+    if (fields != NULL) {
+        memset(fields, 0, sizeof *fields);
+    }
+    return wxl_fail(res, WXPAY_ERR_LOCAL, "%s: the request is required", WXP_OPS[id].name);
+}
+
+#define NPARAMS(p) (sizeof(p) / sizeof((p)[0]))
+
+enum wxpay_result_kind wxpay_call(struct wxpay_client *c, const char *operation,
+                                  const struct wxpay_param *params, size_t nparams,
+                                  struct wxpay_fields *fields, struct wxpay_result *res)
+{
+    return run_call(c, NULL, operation, params, nparams, fields, res);
+}
+
+enum wxpay_result_kind wxpay_payscore_apply(struct wxpay_client *c, const struct wxpay_apply *a,
+                                            struct wxpay_fields *fields, struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_APPLY];
+
+    if (a == NULL) {
+        return no_request(op->id, fields, res);
+    }
+    const struct wxpay_param p[] = {{"service_id", a->service_id},
+                                    {"appid", a->appid},
+                                    {"authorization_code", a->authorization_code},
+                                    {"notify_url", a->notify_url}};
+    return run_call(c, op, NULL, p, NPARAMS(p), fields, res);
+}
+
+enum wxpay_result_kind wxpay_payscore_query_by_code(struct wxpay_client *c,
+                                                    const struct wxpay_query_by_code *q,
+                                                    struct wxpay_fields *fields,
+                                                    struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_QUERY_BY_CODE];
+
+    if (q == NULL) {
+        return no_request(op->id, fields, res);
+    }
+    const struct wxpay_param p[] = {{"authorization_code", q->authorization_code},
+                                    {"service_id", q->service_id}};
+    return run_call(c, op, NULL, p, NPARAMS(p), fields, res);
+}
+
+enum wxpay_result_kind wxpay_payscore_query_by_openid(struct wxpay_client *c,
+                                                      const struct wxpay_query_by_openid *q,
+                                                      struct wxpay_fields *fields,
+                                                      struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_QUERY_BY_OPENID];
+
+    if (q == NULL) {
+        return no_request(op->id, fields, res);
+    }
+    const struct wxpay_param p[] = {
+        {"openid", q->openid}, {"appid", q->appid}, {"service_id", q->service_id}};
+    return run_call(c, op, NULL, p, NPARAMS(p), fields, res);
+}
+
+enum wxpay_result_kind wxpay_payscore_terminate_by_code(struct wxpay_client *c,
+                                                        const struct wxpay_terminate_by_code *t,
+                                                        struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_CODE];
+
+    if (t == NULL) {
+        return no_request(op->id, NULL, res);
+    }
+    const struct wxpay_param p[] = {{"authorization_code", t->authorization_code},
+                                    {"service_id", t->service_id},
+                                    {"reason", t->reason}};
+    return run_call(c, op, NULL, p, NPARAMS(p), NULL, res);
+}
+
+enum wxpay_result_kind wxpay_payscore_terminate(struct wxpay_client *c,
+                                                const struct wxpay_terminate *t,
+                                                struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID];
+
+    if (t == NULL) {
+        return no_request(op->id, NULL, res);
+    }
+    const struct wxpay_param p[] = {{"openid", t->openid},
+                                    {"service_id", t->service_id},
+                                    {"appid", t->appid},
+                                    {"reason", t->reason}};
+    return run_call(c, op, NULL, p, NPARAMS(p), NULL, res);
 }
 
 enum wxpay_result_kind wxpay_request(struct wxpay_client *c, const char *method, const char *path,
@@ -680,10 +962,10 @@ static char *dup_buf(const struct wxp_buf *b)
     return wxp_strndup(wxp_buf_cstr(b), b->len);
 }
 
-enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
-                                               const struct wxpay_terminate *t, long long timestamp,
-                                               const char *nonce, struct wxpay_prepared *out,
-                                               struct wxpay_result *res)
+enum wxpay_result_kind wxpay_prepare(struct wxpay_client *c, const char *operation,
+                                     const struct wxpay_param *params, size_t nparams,
+                                     long long timestamp, const char *nonce,
+                                     struct wxpay_prepared *out, struct wxpay_result *res)
 {
     struct call k;
     struct wxp_buf authz;
@@ -705,7 +987,7 @@ enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
     call_init(&k, "POST");
     wxp_buf_init(&authz, HEADER_LINE_MAX);
     wxp_buf_init(&sigstr, WXP_SIGNMSG_MAX);
-    kind = build_terminate(t, &k, res);
+    kind = build_named(operation, params, nparams, &k, res);
     if (kind != WXPAY_OK) {
         goto out;
     }
@@ -737,6 +1019,26 @@ out:
     return kind;
 }
 
+enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
+                                               const struct wxpay_terminate *t, long long timestamp,
+                                               const char *nonce, struct wxpay_prepared *out,
+                                               struct wxpay_result *res)
+{
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID];
+
+    if (t == NULL) {
+        if (out != NULL) {
+            memset(out, 0, sizeof *out);
+        }
+        return no_request(op->id, NULL, res);
+    }
+    const struct wxpay_param p[] = {{"openid", t->openid},
+                                    {"service_id", t->service_id},
+                                    {"appid", t->appid},
+                                    {"reason", t->reason}};
+    return wxpay_prepare(c, op->name, p, NPARAMS(p), timestamp, nonce, out, res);
+}
+
 void wxpay_prepared_free(struct wxpay_prepared *p)
 {
     if (p == NULL) {
@@ -747,4 +1049,70 @@ void wxpay_prepared_free(struct wxpay_prepared *p)
     wxp_free(p->signing_string);
     wxp_free(p->authorization);
     memset(p, 0, sizeof *p);
+}
+
+/* ---- the table, for callers ------------------------------------------------------------- */
+
+const char *wxpay_operation_name(size_t i)
+{
+    return i < WXP_OP_COUNT ? WXP_OPS[i].name : NULL;
+}
+
+int wxpay_operation_info(const char *operation, struct wxpay_operation_info *out)
+{
+    const struct wxp_op *op = op_named(operation);
+
+    if (op == NULL || out == NULL) {
+        return -1;
+    }
+    out->name = op->name;
+    out->method = op->method;
+    out->path = op->path;
+    out->success = op->success;
+    out->nparams = op->params->count;
+    return 0;
+}
+
+int wxpay_operation_param(const char *operation, size_t i, struct wxpay_param_info *out)
+{
+    const struct wxp_op *op = op_named(operation);
+    const struct wxp_field *f;
+
+    if (op == NULL || out == NULL || i >= op->params->count) {
+        return -1;
+    }
+    f = &op->params->fields[i];
+    out->name = f->name;
+    out->location = wxp_loc_name(f->loc);
+    out->required = f->required ? 1 : 0;
+    out->min = f->min;
+    out->max = f->max;
+    out->unit = f->unit == WXP_UNIT_CHARS ? "characters" : "bytes";
+    charset_ranges(f, out->charset, sizeof out->charset);
+    return 0;
+}
+
+const char *wxpay_fields_get(const struct wxpay_fields *f, const char *name)
+{
+    if (f == NULL || name == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < f->count; i++) {
+        if (strcmp(f->field[i].name, name) == 0) {
+            return f->field[i].value;
+        }
+    }
+    return NULL;
+}
+
+void wxpay_fields_free(struct wxpay_fields *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < f->count; i++) {
+        wxp_free(f->field[i].value);
+    }
+    wxp_free(f->field);
+    memset(f, 0, sizeof *f);
 }

@@ -744,6 +744,385 @@ static void test_cli_data_from_a_file_and_stdin(void **state)
     unlink(nul);
 }
 
+/* ---- the permissions commands and `call` ---------------------------------------------- */
+
+#define APPID "wxd678efh567hg6787"
+#define ENTITY                                                                                     \
+    "{\"service_id\":\"500001\",\"appid\":\"" APPID "\",\"mchid\":\"1900000109\","                 \
+    "\"authorization_code\":\"codeCli1\",\"authorization_state\":\"AVAILABLE\","                   \
+    "\"notify_url\":\"https://example.com/n\",\"future_member\":\"x\"}"
+
+static void add_rules(const char *json)
+{
+    const char *h[] = {NULL};
+    struct e2e_resp a;
+    e2e_send(&mock, "POST", "/__admin/scenarios", h, json, strlen(json), &a);
+    if (a.status != 201) {
+        fail_msg("scenario refused (%ld): %s", a.status, wxp_buf_cstr(&a.body));
+    }
+    e2e_resp_free(&a);
+}
+
+/* A rule answering the GET of `path` with ENTITY (signed), plus `more` action members. */
+static void answer_entity(const char *path, const char *more)
+{
+    char rule[1024], lit[512];
+    size_t n = 0;
+    lit[n++] = '"';
+    for (const char *p = ENTITY; *p != '\0'; p++) {
+        if (*p == '"') {
+            lit[n++] = '\\';
+        }
+        lit[n++] = *p;
+    }
+    lit[n++] = '"';
+    lit[n] = '\0';
+    snprintf(rule, sizeof rule,
+             "[{\"match\":{\"method\":\"GET\",\"path\":\"%s\"},\"times\":1,\"action\":{\"body\":"
+             "%s%s}}]",
+             path, lit, more);
+    add_rules(rule);
+}
+
+static void test_cli_query_prints_the_fields(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const char *by_code[] = {"payscore", "permissions",  "query",  "--authorization-code",
+                             "codeCli1", "--service-id", "500001", NULL};
+    const char *by_openid[] = {"payscore", "permissions",  "query",  "--openid",
+                               "oCliQ",    "--service-id", "500001", "--appid",
+                               APPID,      "--json",       NULL};
+    const cJSON *fields;
+    cJSON *root;
+    struct run r;
+
+    answer_entity("/v3/payscore/permissions/authorization-code/codeCli1", "");
+    run_cli(by_code, env, &r);
+    if (r.status != 0) {
+        fail_msg("exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+    }
+    /* The status line, then the documented fields one per line; no raw body, no unknown member. */
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "200 OK  Request-ID=", 19), 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "signature=valid"));
+    assert_non_null(strstr(wxp_buf_cstr(&r.out),
+                           "\nservice_id=500001\nappid=" APPID "\nmchid=1900000109\n"
+                           "authorization_code=codeCli1\nauthorization_state=AVAILABLE\n"
+                           "notify_url=https://example.com/n\n"));
+    assert_null(strstr(wxp_buf_cstr(&r.out), "future_member"));
+    assert_null(strstr(wxp_buf_cstr(&r.out), "{"));
+    run_free(&r);
+
+    answer_entity("/v3/payscore/permissions/openid/oCliQ", "");
+    run_cli(by_openid, env, &r);
+    assert_int_equal(r.status, 0);
+    root = cJSON_Parse(wxp_buf_cstr(&r.out));
+    assert_non_null(root);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(root, "http_status")->valueint, 200);
+    fields = cJSON_GetObjectItemCaseSensitive(root, "fields");
+    assert_true(cJSON_IsObject(fields));
+    /* notify_url is a field of the by-code query only: unknown here, so ignored. */
+    assert_int_equal(cJSON_GetArraySize(fields), 5);
+    assert_null(cJSON_GetObjectItemCaseSensitive(fields, "notify_url"));
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(fields, "authorization_state")->valuestring, "AVAILABLE");
+    assert_null(cJSON_GetObjectItemCaseSensitive(fields, "future_member"));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "body")->valuestring, ENTITY);
+    cJSON_Delete(root);
+    run_free(&r);
+
+    /* A tampered body: exit 3 and no fields; an undocumented one: exit 1. */
+    answer_entity("/v3/payscore/permissions/authorization-code/codeCli1", ",\"sign_over\":\"{}\"");
+    run_cli(by_code, env, &r);
+    assert_int_equal(r.status, 3);
+    assert_non_null(strstr(wxp_buf_cstr(&r.err), "verification FAILED (bad_signature)"));
+    assert_int_equal(r.out.len, 0);
+    run_free(&r);
+    add_rules("[{\"match\":{\"path\":\"/v3/payscore/permissions/authorization-code/codeCli1\"},"
+              "\"times\":1,\"action\":{\"body\":\"{\\\"service_id\\\":\\\"500001\\\"}\"}}]");
+    run_cli(by_code, env, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(wxp_buf_cstr(&r.err), "not the documented body"));
+    run_free(&r);
+    /* The 204 of terminate-by-openid still prints one line and no fields. */
+    run_cli(terminate_args("oCliOneLine", "x"), env, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "204 No Content", 14), 0);
+    assert_int_equal(strchr(wxp_buf_cstr(&r.out), '\n') - wxp_buf_cstr(&r.out) + 1,
+                     (long)r.out.len);
+    run_free(&r);
+}
+
+/* `call` by name, and `call --from-env`: the operation and its parameters from WXPAY_OPERATION
+ * and WXPAY_<NAME>, as the conformance runner gives them to a client under test. */
+static void test_cli_call_by_name_and_from_env(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const char *query[] = {"call",
+                           "payscore.permissions.query-by-openid",
+                           "appid=" APPID,
+                           "openid=oCliCall",
+                           "service_id=500001",
+                           NULL};
+    const char *from_env[] = {"call", "--from-env", NULL};
+    const char *env_term[] = {base_env,
+                              "WXPAY_OPERATION=payscore.permissions.terminate-by-openid",
+                              "WXPAY_OPENID=oCliFromEnv",
+                              "WXPAY_SERVICE_ID=500001",
+                              "WXPAY_APPID=" APPID,
+                              "WXPAY_REASON=from env",
+                              "WXPAY_AUTHORIZATION_CODE=notAParameterHere",
+                              NULL};
+    /* A parameter on the line wins over its variable. */
+    const char *override[] = {"call", "--from-env", "openid=oCliFromEnv2", NULL};
+    const char *env_query[] = {base_env,
+                               "WXPAY_OPERATION=payscore.permissions.query-by-code",
+                               "WXPAY_AUTHORIZATION_CODE=codeCli1",
+                               "WXPAY_SERVICE_ID=500001",
+                               "WXPAY_OPENID=ignored",
+                               NULL};
+    char *body;
+    struct run r;
+
+    answer_entity("/v3/payscore/permissions/openid/oCliCall", "");
+    run_cli(query, env, &r);
+    if (r.status != 0) {
+        fail_msg("exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+    }
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nauthorization_state=AVAILABLE\n"));
+    run_free(&r);
+
+    run_cli(from_env, env_term, &r);
+    if (r.status != 0) {
+        fail_msg("exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+    }
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "204 No Content", 14), 0);
+    run_free(&r);
+    body = journal_body("oCliFromEnv");
+    assert_string_equal(body, "{\"service_id\":\"500001\",\"appid\":\"" APPID
+                              "\",\"reason\":\"from env\"}");
+    wxp_free(body);
+    run_cli(override, env_term, &r);
+    assert_int_equal(r.status, 0);
+    run_free(&r);
+    body = journal_body("oCliFromEnv2");
+    wxp_free(body);
+
+    answer_entity("/v3/payscore/permissions/authorization-code/codeCli1", "");
+    run_cli(from_env, env_query, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nauthorization_code=codeCli1\n"));
+    run_free(&r);
+}
+
+static void test_cli_permissions_usage_errors(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const char *no_op_env[] = {base_env, "WXPAY_OPENID=o", NULL};
+    const struct {
+        int line;
+        const char *args[12];
+        int status;
+        const char *needle;
+    } rows[] = {
+        {__LINE__,
+         {"payscore", "permissions", "query", "--openid", "o", "--appid", APPID,
+          "--authorization-code", "c", "--service-id", "1", NULL},
+         2,
+         "not both"},
+        {__LINE__,
+         {"payscore", "permissions", "query", "--service-id", "1", NULL},
+         2,
+         "needs --openid (with --appid) or --authorization-code"},
+        {__LINE__,
+         {"payscore", "permissions", "query", "--authorization-code", "c", "--appid", APPID,
+          "--service-id", "1", NULL},
+         2,
+         "--appid goes with --openid"},
+        {__LINE__,
+         {"payscore", "permissions", "terminate", "--openid", "o", "--service-id", "1", "--reason",
+          "r", NULL},
+         2,
+         "needs --appid"},
+        {__LINE__,
+         {"payscore", "permissions", "terminate", "--authorization-code", "c", "--service-id", "1",
+          NULL},
+         2,
+         "needs --reason"},
+        {__LINE__,
+         {"payscore", "permissions", "query", "--authorization-code", "c", NULL},
+         2,
+         "needs --service-id"},
+        {__LINE__,
+         {"payscore", "permissions", "apply", "--service-id", "1", "--appid", APPID, NULL},
+         2,
+         "needs --authorization-code"},
+        {__LINE__,
+         {"payscore", "permissions", "apply", "--service-id", "1", "--appid", APPID,
+          "--authorization-code", "c", "--reason", "r", NULL},
+         2,
+         "--reason is an option of 'payscore permissions terminate'"},
+        {__LINE__,
+         {"payscore", "permissions", "query", "--authorization-code", "c", "--service-id", "1",
+          "--notify-url", "u", NULL},
+         2,
+         "--notify-url is an option of 'payscore permissions apply'"},
+        {__LINE__, {"payscore", "permissions", "revoke", NULL}, 2, "the payscore commands are"},
+        {__LINE__, {"call", NULL}, 2, "call needs an OPERATION"},
+        {__LINE__, {"call", "--from-env", NULL}, 2, "WXPAY_OPERATION is unset"},
+        {__LINE__, {"call", "payscore.permissions.nope", NULL}, 2, "unknown operation"},
+        {__LINE__, {"call", "payscore.permissions.apply", "appid", NULL}, 2, "NAME=VALUE"},
+        {__LINE__, {"call", "payscore.permissions.apply", "=x", NULL}, 2, "NAME=VALUE"},
+        {__LINE__,
+         {"call", "payscore.permissions.apply", "openid=o", NULL},
+         2,
+         "openid is not a parameter of payscore.permissions.apply"},
+        {__LINE__,
+         {"call", "payscore.permissions.apply", "appid=a", "appid=b", NULL},
+         2,
+         "appid given twice"},
+        {__LINE__,
+         {"call", "payscore.permissions.query-by-code", "--openid", "o", NULL},
+         2,
+         "--openid is an option of"},
+        /* Values are the library's check: exit 5, nothing sent. */
+        {__LINE__,
+         {"call", "payscore.permissions.query-by-code", "authorization_code=a b", "service_id=1",
+          NULL},
+         5,
+         "authorization_code"},
+        {__LINE__,
+         {"call", "payscore.permissions.query-by-code", "service_id=1", NULL},
+         5,
+         "authorization_code: required"},
+        {__LINE__,
+         {"payscore", "permissions", "apply", "--service-id", "1", "--appid", APPID,
+          "--authorization-code", "c", "--notify-url", "", NULL},
+         5,
+         "notify_url"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct run r;
+        run_cli(rows[i].args, rows[i].line == rows[11].line ? no_op_env : env, &r);
+        if (r.status != rows[i].status || strstr(wxp_buf_cstr(&r.err), rows[i].needle) == NULL) {
+            fail_msg("row at line %d: exit %d, stderr %s", rows[i].line, r.status,
+                     wxp_buf_cstr(&r.err));
+        }
+        run_free(&r);
+    }
+}
+
+/* The lifecycle through the command against the mock's own operations: apply -> (admin)
+ * user-accept -> query by code -> terminate by code -> query by openid, with the exit status and
+ * the printed fields of each. */
+static void test_cli_permissions_lifecycle(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const char *apply[] = {"payscore",    "permissions", "apply", "--service-id",
+                           "500001",      "--appid",     APPID,   "--authorization-code",
+                           "codeCliLife", NULL};
+    const char *by_code[] = {"payscore",    "permissions",  "query",  "--authorization-code",
+                             "codeCliLife", "--service-id", "500001", NULL};
+    const char *terminate[] = {
+        "payscore",     "permissions", "terminate", "--authorization-code", "codeCliLife",
+        "--service-id", "500001",      "--reason",  "cli lifecycle",        NULL};
+    const char *by_openid[] = {"--json",   "payscore",     "permissions", "query",   "--openid",
+                               "oCliLife", "--service-id", "500001",      "--appid", APPID,
+                               NULL};
+    const char *h[] = {"Content-Type: application/json", NULL};
+    static const char ACCEPT[] = "{\"service_id\":\"500001\",\"openid\":\"oCliLife\","
+                                 "\"authorization_code\":\"codeCliLife\"}";
+    const cJSON *fields;
+    struct e2e_resp a;
+    struct run r;
+    cJSON *root;
+
+    run_cli(apply, env, &r);
+    if (r.status != 0) {
+        fail_msg("apply: exit %d: %s", r.status, wxp_buf_cstr(&r.err));
+    }
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "200 OK", 6), 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\napply_permissions_token="));
+    run_free(&r);
+    run_cli(apply, env, &r);
+    assert_int_equal(r.status, 1);
+    run_free(&r);
+
+    e2e_send(&mock, "POST", "/__admin/payscore/user-accept", h, ACCEPT, strlen(ACCEPT), &a);
+    assert_int_equal(a.status, 200);
+    e2e_resp_free(&a);
+    run_cli(by_code, env, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nopenid=oCliLife\n"));
+    assert_non_null(strstr(wxp_buf_cstr(&r.out), "\nauthorization_state=AVAILABLE\n"));
+    run_free(&r);
+
+    run_cli(terminate, env, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strncmp(wxp_buf_cstr(&r.out), "204 No Content", 14), 0);
+    run_free(&r);
+    run_cli(terminate, env, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(wxp_buf_cstr(&r.err), "INVALID_ORDER_STATE"));
+    run_free(&r);
+
+    run_cli(by_openid, env, &r);
+    assert_int_equal(r.status, 0);
+    root = cJSON_Parse(wxp_buf_cstr(&r.out));
+    assert_non_null(root);
+    fields = cJSON_GetObjectItemCaseSensitive(root, "fields");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(fields, "authorization_state")->valuestring,
+        "UNAVAILABLE");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(fields, "authorization_code")->valuestring,
+                        "codeCliLife");
+    assert_true(
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(fields, "cancel_authorization_time")));
+    cJSON_Delete(root);
+    run_free(&r);
+}
+
+/* --help of each command names its operations with the method and path from the table. */
+static void test_cli_help_lists_the_operations(void **state)
+{
+    (void)state;
+    const char *env[] = {base_env, NULL};
+    const struct {
+        int line;
+        const char *args[6];
+        const char *needles[3];
+    } rows[] = {
+        {__LINE__,
+         {"--help", NULL},
+         {"wxpay payscore permissions apply", "wxpay call OPERATION",
+          "GET /v3/payscore/permissions/openid/{openid} (payscore.permissions.query-by-openid)"}},
+        {__LINE__,
+         {"payscore", "permissions", "query", "--help", NULL},
+         {"GET /v3/payscore/permissions/authorization-code/{authorization_code}", "--openid",
+          "--authorization-code"}},
+        {__LINE__,
+         {"help", "call", NULL},
+         {"payscore.permissions.terminate-by-code\n      POST "
+          "/v3/payscore/permissions/authorization-code/{authorization_code}/terminate -> 204",
+          "notify_url (body, 1..255 bytes)", "--from-env"}},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct run r;
+        run_cli(rows[i].args, env, &r);
+        assert_int_equal(r.status, 0);
+        for (size_t j = 0; j < 3; j++) {
+            if (strstr(wxp_buf_cstr(&r.out), rows[i].needles[j]) == NULL) {
+                fail_msg("row at line %d: no '%s' in %s", rows[i].line, rows[i].needles[j],
+                         wxp_buf_cstr(&r.out));
+            }
+        }
+        run_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -756,6 +1135,11 @@ int main(void)
         cmocka_unit_test(test_cli_sign_error_with_the_wrong_key),
         cmocka_unit_test(test_cli_transport_error_hints_at_the_base_url),
         cmocka_unit_test(test_cli_data_from_a_file_and_stdin),
+        cmocka_unit_test(test_cli_query_prints_the_fields),
+        cmocka_unit_test(test_cli_call_by_name_and_from_env),
+        cmocka_unit_test(test_cli_permissions_usage_errors),
+        cmocka_unit_test(test_cli_help_lists_the_operations),
+        cmocka_unit_test(test_cli_permissions_lifecycle),
     };
     int rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -461,6 +461,363 @@ static void test_client_sign_error_is_diagnosed(void **state)
     wxpay_client_free(c);
 }
 
+/* ---- operations with a 200 body ----------------------------------------------------------
+ * The mock's scenarios answer before any routing (docs/mock-scenarios.md): `body` sends exactly
+ * these bytes with status 200 and a valid signature over them, and the tampering members break
+ * that signature. So the client's handling of a 200 body is tested here whatever operations the
+ * mock itself serves. */
+
+#define ENTITY_HEAD                                                                                \
+    "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"1900000109\","        \
+    "\"openid\":\"oEntity\",\"authorization_code\":\"codeE1\","
+/* The by-code entity, with a member the table does not know and a number (ignored). */
+#define ENTITY                                                                                     \
+    ENTITY_HEAD "\"authorization_state\":\"AVAILABLE\",\"notify_url\":\"https://example.com/n\","  \
+                "\"authorization_success_time\":\"2026-12-04T18:00:00+08:00\","                    \
+                "\"user_risk_level\":1,\"future_member\":\"x\"}"
+
+/* A JSON string literal of `s` for a scenario document (quotes and backslashes escaped). */
+static void json_lit(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *s != '\0' && n + 3 < cap; s++) {
+        if (*s == '"' || *s == '\\') {
+            out[n++] = '\\';
+        }
+        out[n++] = *s;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+/* The newest journal entry whose raw path starts with `path`, parsed (the caller deletes it). */
+static cJSON *last_request(const struct e2e_mock *m, const char *path)
+{
+    const char *h[] = {NULL};
+    char target[512];
+    struct e2e_resp j;
+    cJSON *root, *entry;
+    size_t n = (size_t)snprintf(target, sizeof target, "/__admin/requests?limit=1&path=");
+
+    /* The filter's value is percent-decoded and the journal keeps the path as sent: a '%' of the
+     * raw path goes in as %25. */
+    for (; *path != '\0' && n + 4 < sizeof target; path++) {
+        n += (size_t)snprintf(target + n, sizeof target - n, *path == '%' ? "%%25" : "%c", *path);
+    }
+    e2e_send(m, "GET", target, h, NULL, 0, &j);
+    assert_int_equal(j.status, 200);
+    root = cJSON_ParseWithLength(j.body.ptr, j.body.len);
+    e2e_resp_free(&j);
+    assert_non_null(root);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    entry = cJSON_DetachItemFromArray(root, 0);
+    cJSON_Delete(root);
+    return entry;
+}
+
+static void test_client_query_returns_the_verified_fields(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_query_by_code q = {"codeE1", "500001"};
+    struct wxpay_fields f;
+    struct wxpay_result r;
+    char lit[1024], rule[2048];
+    cJSON *e;
+    const cJSON *hdrs;
+
+    /* rule: a GET is sent without a body and without Content-Type; the rule below only fires
+     * for such a request. src: docs/protocol.md (GET signing) */
+    json_lit(lit, sizeof lit, ENTITY);
+    snprintf(rule, sizeof rule,
+             "[{\"match\":{\"method\":\"GET\",\"path\":\"/v3/payscore/permissions/"
+             "authorization-code/codeE1\",\"headers_absent\":[\"Content-Type\"]},\"times\":1,"
+             "\"action\":{\"body\":%s}}]",
+             lit);
+    add_rules(&mock, rule);
+    assert_int_equal(wxpay_payscore_query_by_code(c, &q, &f, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_int_equal(r.body_len, strlen(ENTITY));
+    assert_memory_equal(r.body, ENTITY, r.body_len);
+    /* The documented fields, in the table's order; the unknown members are not among them. */
+    assert_int_equal(f.count, 9 - 1);
+    assert_string_equal(f.field[0].name, "service_id");
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "openid"), "oEntity");
+    assert_string_equal(wxpay_fields_get(&f, "mchid"), "1900000109");
+    assert_string_equal(wxpay_fields_get(&f, "notify_url"), "https://example.com/n");
+    assert_string_equal(wxpay_fields_get(&f, "authorization_success_time"),
+                        "2026-12-04T18:00:00+08:00");
+    assert_null(wxpay_fields_get(&f, "cancel_authorization_time"));
+    assert_null(wxpay_fields_get(&f, "future_member"));
+    assert_null(wxpay_fields_get(&f, "user_risk_level"));
+    wxpay_fields_free(&f);
+    assert_int_equal(f.count, 0);
+    wxpay_result_free(&r);
+
+    /* What went on the wire: GET, the target with its query, no body, no Content-Type. */
+    e = last_request(&mock, "/v3/payscore/permissions/authorization-code/codeE1");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "method")->valuestring, "GET");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "query")->valuestring,
+                        "service_id=500001");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(e, "body_len")->valueint, 0);
+    hdrs = cJSON_GetObjectItemCaseSensitive(e, "headers");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(hdrs, "Authorization"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(hdrs, "Content-Type"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(hdrs, "Content-Length"));
+    cJSON_Delete(e);
+    wxpay_client_free(c);
+}
+
+static void test_client_apply_returns_the_token(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, PUBKEY, 0, 0);
+    struct wxpay_apply a = {"500001", "wxd678efh567hg6787", "codeApply1", NULL};
+    struct wxpay_fields f;
+    struct wxpay_result r;
+
+    add_rules(&mock, "[{\"match\":{\"method\":\"POST\",\"path\":\"/v3/payscore/permissions\","
+                     "\"headers_present\":[\"Content-Type\"],\"body\":{\"authorization_code\":"
+                     "\"codeApply1\"}},\"times\":1,\"action\":{\"body\":"
+                     "\"{\\\"apply_permissions_token\\\":\\\"tok\\\\u4e2d1\\\"}\"}}]");
+    assert_int_equal(wxpay_payscore_apply(c, &a, &f, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(f.count, 1);
+    /* The JSON escape is decoded. */
+    assert_string_equal(wxpay_fields_get(&f, "apply_permissions_token"), "tok\xE4\xB8\xAD"
+                                                                         "1");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* A 200 body counts only when its signature verifies over exactly these bytes and it is the
+ * documented body: a tampered or forged body is VERIFY (exit 3 in the CLI), an authentic but
+ * undocumented one is WECHAT, and neither returns fields. */
+static void test_client_200_body_must_verify_and_be_documented(void **state)
+{
+    (void)state;
+    char missing_state[512], dup[512], lit[1024];
+    const struct {
+        int line;
+        const char *body; /* NULL: no body member */
+        const char *more; /* more action members, "" or ",..." */
+        enum wxpay_result_kind kind;
+        enum wxpay_verify_failure vf;
+        const char *needle; /* in r.error */
+    } rows[] = {
+        {__LINE__, ENTITY, ",\"sign_over\":\"{}\"", WXPAY_ERR_VERIFY, WXPAY_VF_BAD_SIGNATURE, ""},
+        {__LINE__, ENTITY, ",\"signature\":\"forged\"", WXPAY_ERR_VERIFY, WXPAY_VF_BAD_SIGNATURE,
+         ""},
+        {__LINE__, ENTITY, ",\"signature\":\"probe\"", WXPAY_ERR_VERIFY, WXPAY_VF_PROBE, ""},
+        {__LINE__, ENTITY, ",\"signature\":\"none\"", WXPAY_ERR_VERIFY, WXPAY_VF_MISSING_HEADER,
+         ""},
+        {__LINE__, ENTITY, ",\"timestamp_offset\":-400", WXPAY_ERR_VERIFY, WXPAY_VF_STALE, ""},
+        {__LINE__, missing_state, "", WXPAY_ERR_WECHAT, WXPAY_VF_NONE, "authorization_state"},
+        {__LINE__, dup, "", WXPAY_ERR_WECHAT, WXPAY_VF_NONE, "not the documented body"},
+        {__LINE__, "not json", "", WXPAY_ERR_WECHAT, WXPAY_VF_NONE, "not the documented body"},
+        {__LINE__, "[]", "", WXPAY_ERR_WECHAT, WXPAY_VF_NONE, "not the documented body"},
+        {__LINE__, "", "", WXPAY_ERR_WECHAT, WXPAY_VF_NONE, "not the documented body"},
+        {__LINE__, NULL, ",\"malformed_json\":true", WXPAY_ERR_WECHAT, WXPAY_VF_NONE,
+         "not the documented body"},
+        {__LINE__, ENTITY, ",\"status\":201", WXPAY_ERR_WECHAT, WXPAY_VF_NONE,
+         "unexpected HTTP 201"},
+    };
+    struct wxpay_client *c = client_for(&mock, CERT, 3, 0);
+
+    snprintf(missing_state, sizeof missing_state, "%s\"notify_url\":\"u\"}", ENTITY_HEAD);
+    snprintf(dup, sizeof dup,
+             "%s\"authorization_state\":\"AVAILABLE\","
+             "\"authorization_state\":\"UNAVAILABLE\"}",
+             ENTITY_HEAD);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char openid[32], rule[2048];
+        struct wxpay_query_by_openid q = {openid, "wxd678efh567hg6787", "500001"};
+        struct wxpay_fields f;
+        struct wxpay_result r;
+        enum wxpay_result_kind k;
+        snprintf(openid, sizeof openid, "oBody%zu", i);
+        if (rows[i].body != NULL) {
+            json_lit(lit, sizeof lit, rows[i].body);
+        }
+        snprintf(
+            rule, sizeof rule,
+            "[{\"match\":{\"path\":\"/v3/payscore/permissions/openid/%s\"},\"action\":{%s%s%s%s}}]",
+            openid, rows[i].body != NULL ? "\"body\":" : "", rows[i].body != NULL ? lit : "",
+            rows[i].body != NULL ? "" : "\"status\":200", rows[i].more);
+        add_rules(&mock, rule);
+        k = wxpay_payscore_query_by_openid(c, &q, &f, &r);
+        if (k != rows[i].kind || r.verify_failure != rows[i].vf || f.count != 0 ||
+            f.field != NULL || strstr(r.error, rows[i].needle) == NULL || r.attempts != 1) {
+            fail_msg("row at line %d: kind %s, failure %s, %zu fields, attempts %u, error '%s'",
+                     rows[i].line, wxpay_result_kind_name(k),
+                     wxpay_verify_failure_name(r.verify_failure), f.count, r.attempts, r.error);
+        }
+        wxpay_fields_free(&f);
+        wxpay_result_free(&r);
+    }
+    wxpay_client_free(c);
+}
+
+/* ---- the lifecycle against the mock's own operations ---------------------------------- */
+
+/* The user's side, in WeChat: simulated by the mock's admin API (docs/mock-admin.md). */
+static long admin_user(const char *what, const char *json)
+{
+    const char *h[] = {"Content-Type: application/json", NULL};
+    char target[64];
+    struct e2e_resp a;
+    long status;
+    snprintf(target, sizeof target, "/__admin/payscore/%s", what);
+    e2e_send(&mock, "POST", target, h, json, strlen(json), &a);
+    status = a.status;
+    e2e_resp_free(&a);
+    return status;
+}
+
+/* One query by code; returns its authorization_state (static copy) and checks the answer. */
+static const char *state_by_code(struct wxpay_client *c, const char *code, struct wxpay_fields *f)
+{
+    static char st[32];
+    struct wxpay_query_by_code q = {code, "500001"};
+    struct wxpay_result r;
+    if (wxpay_payscore_query_by_code(c, &q, f, &r) != WXPAY_OK) {
+        fail_msg("query %s: %s", code, r.error);
+    }
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    snprintf(st, sizeof st, "%s", wxpay_fields_get(f, "authorization_state"));
+    assert_string_equal(wxpay_fields_get(f, "authorization_code"), code);
+    assert_string_equal(wxpay_fields_get(f, "service_id"), "500001");
+    assert_string_equal(wxpay_fields_get(f, "mchid"), T_MCHID_A);
+    wxpay_result_free(&r);
+    return st;
+}
+
+/* apply -> (admin) user-accept -> query by code and by openid -> terminate by code -> query:
+ * each 200 verified over its body, each state as the issue's state model says. */
+static void test_client_permissions_lifecycle(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
+    struct wxpay_apply a = {"500001", "wxd678efh567hg6787", "codeLife1", "https://example.com/n"};
+    struct wxpay_query_by_openid qo = {"oLife1", "wxd678efh567hg6787", "500001"};
+    struct wxpay_terminate_by_code t = {"codeLife1", "500001", "client lifecycle"};
+    const char *tm;
+    struct wxpay_fields f;
+    struct wxpay_result r;
+
+    assert_int_equal(wxpay_payscore_apply(c, &a, &f, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_int_equal(f.count, 1);
+    assert_true(strlen(wxpay_fields_get(&f, "apply_permissions_token")) > 0);
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    /* The same code again is refused (it is unique per merchant). */
+    assert_int_equal(wxpay_payscore_apply(c, &a, &f, &r), WXPAY_ERR_WECHAT);
+    assert_true(r.http_status >= 400 && r.http_status < 500);
+    assert_true(strlen(r.code) > 0);
+    assert_int_equal(f.count, 0);
+    wxpay_result_free(&r);
+
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "UNBINDUSER");
+    assert_null(wxpay_fields_get(&f, "openid"));
+    assert_string_equal(wxpay_fields_get(&f, "notify_url"), "https://example.com/n");
+    wxpay_fields_free(&f);
+
+    assert_int_equal(admin_user("user-accept", "{\"service_id\":\"500001\",\"openid\":\"oLife1\","
+                                               "\"authorization_code\":\"codeLife1\"}"),
+                     200);
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "openid"), "oLife1");
+    tm = wxpay_fields_get(&f, "authorization_success_time");
+    assert_non_null(tm);
+    assert_int_equal(strlen(tm), strlen("2026-12-04T18:00:00+08:00"));
+    assert_string_equal(tm + strlen(tm) - 6, "+08:00");
+    wxpay_fields_free(&f);
+
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "authorization_code"), "codeLife1");
+    assert_string_equal(wxpay_fields_get(&f, "appid"), "wxd678efh567hg6787");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+
+    assert_int_equal(wxpay_payscore_terminate_by_code(c, &t, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 204);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    wxpay_result_free(&r);
+
+    assert_string_equal(state_by_code(c, "codeLife1", &f), "UNAVAILABLE");
+    assert_non_null(wxpay_fields_get(&f, "cancel_authorization_time"));
+    wxpay_fields_free(&f);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "UNAVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+
+    /* A second terminate fails as today's terminate does; so does one by openid. */
+    assert_int_equal(wxpay_payscore_terminate_by_code(c, &t, &r), WXPAY_ERR_WECHAT);
+    assert_string_equal(r.code, "INVALID_ORDER_STATE");
+    wxpay_result_free(&r);
+    {
+        struct wxpay_terminate to = {"oLife1", "500001", "wxd678efh567hg6787", "again"};
+        assert_int_equal(wxpay_payscore_terminate(c, &to, &r), WXPAY_ERR_WECHAT);
+        assert_string_equal(r.code, "INVALID_ORDER_STATE");
+        wxpay_result_free(&r);
+    }
+    /* The user reopens it in WeChat, then closes it there. */
+    assert_int_equal(admin_user("user-accept", "{\"service_id\":\"500001\",\"openid\":\"oLife1\"}"),
+                     200);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    assert_int_equal(admin_user("user-close", "{\"service_id\":\"500001\",\"openid\":\"oLife1\"}"),
+                     200);
+    assert_int_equal(wxpay_payscore_query_by_openid(c, &qo, &f, &r), WXPAY_OK);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "UNAVAILABLE");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* The mock checks the client's GET: signature over the exact target with the query, in the
+ * table's order; the generic call and a public-key client give the same. */
+static void test_client_query_by_openid_through_the_generic_call(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, PUBKEY, 0, 0);
+    /* Never seen: with the default unknown_openid policy it reads as AVAILABLE. */
+    struct wxpay_param p[] = {{"service_id", "500001"},
+                              {"appid", "wxd678efh567hg6787"},
+                              {"openid", "o\xE4\xB8\xAD/never seen"}};
+    struct wxpay_fields f;
+    struct wxpay_result r;
+    cJSON *e;
+
+    if (wxpay_call(c, "payscore.permissions.query-by-openid", p, 3, &f, &r) != WXPAY_OK) {
+        fail_msg("%s", r.error);
+    }
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_string_equal(wxpay_fields_get(&f, "authorization_state"), "AVAILABLE");
+    assert_string_equal(wxpay_fields_get(&f, "openid"), "o\xE4\xB8\xAD/never seen");
+    wxpay_fields_free(&f);
+    wxpay_result_free(&r);
+    e = last_request(&mock, "/v3/payscore/permissions/openid/o%E4%B8%AD%2Fnever%20seen");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "query")->valuestring,
+                        "appid=wxd678efh567hg6787&service_id=500001");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(e, "status")->valueint, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "signed")));
+    cJSON_Delete(e);
+    wxpay_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +832,11 @@ int main(void)
         cmocka_unit_test(test_client_generic_request),
         cmocka_unit_test(test_client_over_https),
         cmocka_unit_test(test_client_sign_error_is_diagnosed),
+        cmocka_unit_test(test_client_query_returns_the_verified_fields),
+        cmocka_unit_test(test_client_apply_returns_the_token),
+        cmocka_unit_test(test_client_200_body_must_verify_and_be_documented),
+        cmocka_unit_test(test_client_permissions_lifecycle),
+        cmocka_unit_test(test_client_query_by_openid_through_the_generic_call),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, start, stop);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_prepare.c: how libwxpay builds a terminate request (no network): the exact body, target
- * and signing string, percent-encoding of the openid, and validation before anything is sent. */
+/* test_prepare.c: how libwxpay builds each operation's request (no network): the exact body,
+ * target and signing string, percent-encoding of path variables and query values, the query in
+ * the table's order, and validation before anything is sent. */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,8 +46,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Verifies p->authorization over p's own signing string with merchant A's certificate. */
-static void assert_signed(const struct wxpay_prepared *p, const char *target, const char *body)
+/* Verifies p->authorization over `method`, target and body with merchant A's certificate. */
+static void assert_signed_as(const struct wxpay_prepared *p, const char *method, const char *target,
+                             const char *body)
 {
     struct wxp_authz a;
     struct wxp_key *cert = t_cert("certs/test-merchant-a.cert.pem");
@@ -55,10 +57,15 @@ static void assert_signed(const struct wxpay_prepared *p, const char *target, co
     assert_true(wxp_str_eq(a.serial_no, wxp_str_c(T_SERIAL_A)));
     assert_true(wxp_str_eq(a.nonce_str, wxp_str_c(NONCE)));
     assert_int_equal(a.ts, TS);
-    assert_int_equal(wxp_authz_verify(cert, &a, wxp_str_c("POST"), wxp_str_c(target),
+    assert_int_equal(wxp_authz_verify(cert, &a, wxp_str_c(method), wxp_str_c(target),
                                       wxp_str_c(body), NULL, NULL),
                      WXP_OK);
     wxp_key_free(cert);
+}
+
+static void assert_signed(const struct wxpay_prepared *p, const char *target, const char *body)
+{
+    assert_signed_as(p, "POST", target, body);
 }
 
 static void test_prepare_chinese_reason_exact_signing_string(void **state)
@@ -338,6 +345,341 @@ static void test_prepare_sign_compare_refuses_other_bodies(void **state)
     }
 }
 
+#define APPID "wxd678efh567hg6787"
+#define QBC "payscore.permissions.query-by-code"
+#define QBO "payscore.permissions.query-by-openid"
+#define TBC "payscore.permissions.terminate-by-code"
+#define TBO "payscore.permissions.terminate-by-openid"
+#define APPLY "payscore.permissions.apply"
+
+/* Each operation's request, byte for byte: the expected targets and bodies are written from
+ * docs/protocol.md (paths, the query in the table's order, RFC 3986 percent-encoding with
+ * upper-case hex, compact JSON in the table's order), not from what the library does. */
+static void test_prepare_each_operation_exact_request(void **state)
+{
+    (void)state;
+    const struct {
+        int line;
+        const char *op;
+        struct wxpay_param p[4];
+        size_t n;
+        const char *method;
+        const char *target;
+        const char *body;
+    } rows[] = {
+        {__LINE__,
+         APPLY,
+         {{"service_id", "500001"},
+          {"appid", APPID},
+          {"authorization_code", "c0de_1-A|*"},
+          {"notify_url", "https://example.com/n?a=1&b=\xE4\xB8\xAD"}},
+         4,
+         "POST",
+         "/v3/payscore/permissions",
+         "{\"service_id\":\"500001\",\"appid\":\"" APPID "\",\"authorization_code\":"
+         "\"c0de_1-A|*\",\"notify_url\":\"https://example.com/n?a=1&b=\xE4\xB8\xAD\"}"},
+        /* Optional notify_url absent (NULL) or not given: not in the body. Order of the
+         * parameters given does not matter: the body follows the table. */
+        {__LINE__,
+         APPLY,
+         {{"authorization_code", "c1"},
+          {"notify_url", NULL},
+          {"appid", APPID},
+          {"service_id", "500001"}},
+         4,
+         "POST",
+         "/v3/payscore/permissions",
+         "{\"service_id\":\"500001\",\"appid\":\"" APPID "\",\"authorization_code\":\"c1\"}"},
+        {__LINE__,
+         QBC,
+         {{"authorization_code", "c0de_1-A|*"}, {"service_id", "500001"}},
+         2,
+         "GET",
+         "/v3/payscore/permissions/authorization-code/c0de_1-A%7C%2A?service_id=500001",
+         ""},
+        /* The query in the table's order (appid, then service_id) whatever the order given;
+         * non-ASCII, space, '/', '+', '&', '=' and '?' percent-encoded in path and query. */
+        {__LINE__,
+         QBO,
+         {{"service_id", "5 0&1=?"}, {"openid", "o\xE4\xB8\xAD /+~._-"}, {"appid", APPID}},
+         3,
+         "GET",
+         "/v3/payscore/permissions/openid/o%E4%B8%AD%20%2F%2B~._-?appid=" APPID
+         "&service_id=5%200%261%3D%3F",
+         ""},
+        {__LINE__,
+         TBC,
+         {{"authorization_code", "c0de"}, {"service_id", "500001"}, {"reason", "\xE7\x94\xA8"}},
+         3,
+         "POST",
+         "/v3/payscore/permissions/authorization-code/c0de/terminate",
+         "{\"service_id\":\"500001\",\"reason\":\"\xE7\x94\xA8\"}"},
+        {__LINE__,
+         TBO,
+         {{"openid", "oUpF8"}, {"service_id", "500001"}, {"appid", APPID}, {"reason", "r"}},
+         4,
+         "POST",
+         "/v3/payscore/permissions/openid/oUpF8/terminate",
+         "{\"service_id\":\"500001\",\"appid\":\"" APPID "\",\"reason\":\"r\"}"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct wxpay_prepared p;
+        struct wxpay_result r;
+        char want[2048];
+        enum wxpay_result_kind k =
+            wxpay_prepare(client, rows[i].op, rows[i].p, rows[i].n, TS, NONCE, &p, &r);
+        if (k != WXPAY_OK) {
+            fail_msg("row at line %d: %s", rows[i].line, r.error);
+        }
+        snprintf(want, sizeof want, "%s\n%s\n1554208460\n" NONCE "\n%s\n", rows[i].method,
+                 rows[i].target, rows[i].body);
+        if (strcmp(p.target, rows[i].target) != 0 || strcmp(p.body, rows[i].body) != 0 ||
+            strcmp(p.signing_string, want) != 0) {
+            fail_msg("row at line %d: target '%s' body '%s' signing string '%s'", rows[i].line,
+                     p.target, p.body, p.signing_string);
+        }
+        assert_signed_as(&p, rows[i].method, rows[i].target, rows[i].body);
+        wxpay_prepared_free(&p);
+        wxpay_result_free(&r);
+    }
+}
+
+/* terminate-by-openid through the generic call builds exactly what wxpay_prepare_terminate does:
+ * one table, one request. */
+static void test_prepare_generic_and_typed_terminate_agree(void **state)
+{
+    (void)state;
+    struct wxpay_terminate t = {"o/\xE4\xB8\xAD", "500001", APPID, "\xE7\x94\xA8 \"x\""};
+    struct wxpay_param p[] = {{"reason", t.reason},
+                              {"appid", t.appid},
+                              {"service_id", t.service_id},
+                              {"openid", t.openid}};
+    struct wxpay_prepared a, b;
+    struct wxpay_result r;
+
+    assert_int_equal(wxpay_prepare_terminate(client, &t, TS, NONCE, &a, &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_prepare(client, TBO, p, 4, TS, NONCE, &b, &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_string_equal(a.target, b.target);
+    assert_string_equal(a.body, b.body);
+    assert_string_equal(a.signing_string, b.signing_string);
+    assert_string_equal(a.authorization, b.authorization);
+    wxpay_prepared_free(&a);
+    wxpay_prepared_free(&b);
+}
+
+static void test_prepare_operation_inputs_are_checked_before_sending(void **state)
+{
+    (void)state;
+    char code33[34], url256[257];
+    memset(code33, 'c', 33);
+    code33[33] = '\0';
+    memcpy(url256, "https://", 8);
+    memset(url256 + 8, 'u', 248);
+    url256[256] = '\0';
+    const struct {
+        int line;
+        const char *op;
+        struct wxpay_param p[4];
+        size_t n;
+        const char *needle;
+    } rows[] = {
+        {__LINE__, "payscore.permissions.nope", {{"x", "1"}}, 1, "not an operation"},
+        {__LINE__, NULL, {{"x", "1"}}, 1, "not an operation"},
+        {__LINE__, "PAYSCORE.PERMISSIONS.APPLY", {{"x", "1"}}, 1, "not an operation"},
+        {__LINE__,
+         QBC,
+         {{"authorization_code", "c"}, {"appid", APPID}},
+         2,
+         "appid: not a parameter"},
+        {__LINE__, QBC, {{NULL, "c"}}, 1, "not a parameter"},
+        {__LINE__, QBC, {{"service_id", "1"}, {"service_id", "2"}}, 2, "service_id: given twice"},
+        {__LINE__, QBC, {{"service_id", "500001"}}, 1, "authorization_code: required"},
+        {__LINE__, QBC, {{"authorization_code", "c"}}, 1, "service_id: required"},
+        {__LINE__, QBC, {{"authorization_code", ""}, {"service_id", "1"}}, 2, "authorization_code"},
+        {__LINE__,
+         QBC,
+         {{"authorization_code", "a b"}, {"service_id", "1"}},
+         2,
+         "(authorization_code must be 1..32 bytes of *, -, 0-9, A-Z, _, a-z, |)"},
+        {__LINE__,
+         QBC,
+         {{"authorization_code", "\xE4\xB8\xAD"}, {"service_id", "1"}},
+         2,
+         "authorization_code"},
+        {__LINE__,
+         QBC,
+         {{"authorization_code", code33}, {"service_id", "1"}},
+         2,
+         "authorization_code"},
+        {__LINE__, QBO, {{"openid", "o"}, {"service_id", "1"}}, 2, "appid: required"},
+        {__LINE__,
+         QBO,
+         {{"openid", "o"}, {"appid", "bad \xC3\x28"}, {"service_id", "1"}},
+         3,
+         "appid"},
+        {__LINE__,
+         APPLY,
+         {{"service_id", "1"},
+          {"appid", APPID},
+          {"authorization_code", "c"},
+          {"notify_url", url256}},
+         4,
+         "notify_url"},
+        {__LINE__,
+         APPLY,
+         {{"service_id", "1"}, {"appid", APPID}, {"authorization_code", "c"}, {"notify_url", ""}},
+         4,
+         "notify_url"},
+        {__LINE__,
+         APPLY,
+         {{"service_id", "1"}, {"appid", APPID}},
+         2,
+         "authorization_code: required"},
+        {__LINE__, TBC, {{"authorization_code", "c"}, {"service_id", "1"}}, 2, "reason: required"},
+        {__LINE__,
+         TBC,
+         {{"authorization_code", "c"}, {"service_id", "1"}, {"reason", "\xF0\x9F\x98\x80"}},
+         3,
+         "reason"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct wxpay_prepared p;
+        struct wxpay_result r;
+        struct wxpay_fields f;
+        enum wxpay_result_kind k =
+            wxpay_prepare(client, rows[i].op, rows[i].p, rows[i].n, TS, NONCE, &p, &r);
+        if (k != WXPAY_ERR_LOCAL || strstr(r.error, rows[i].needle) == NULL || p.target != NULL) {
+            fail_msg("row at line %d: kind %s, error \"%s\"", rows[i].line,
+                     wxpay_result_kind_name(k), r.error);
+        }
+        wxpay_result_free(&r);
+        /* The real call refuses the same input without touching the network (the client's base
+         * URL is the discard port: a send would be a transport error). */
+        memset(&f, 0xA5, sizeof f);
+        k = wxpay_call(client, rows[i].op, rows[i].p, rows[i].n, &f, &r);
+        if (k != WXPAY_ERR_LOCAL || r.http_status != 0 || r.curl_code != 0 || f.count != 0 ||
+            f.field != NULL) {
+            fail_msg("row at line %d: call gave %s (%s)", rows[i].line, wxpay_result_kind_name(k),
+                     r.error);
+        }
+        wxpay_fields_free(&f);
+        wxpay_result_free(&r);
+    }
+    /* A NULL array with a count. */
+    {
+        struct wxpay_result r;
+        assert_int_equal(wxpay_call(client, QBC, NULL, 2, NULL, &r), WXPAY_ERR_LOCAL);
+        wxpay_result_free(&r);
+    }
+}
+
+/* The typed calls: a NULL request or client is refused, the fields struct is zeroed first (it
+ * may be uninitialised), and each maps its members onto the operation's parameters. */
+static void test_prepare_typed_calls_refuse_without_sending(void **state)
+{
+    (void)state;
+    struct wxpay_result r;
+    struct wxpay_fields f;
+    char code33[34];
+    struct wxpay_apply a = {"500001", APPID, NULL, NULL};
+    struct wxpay_query_by_code qc = {"c", NULL};
+    struct wxpay_query_by_openid qo = {"o", NULL, "500001"};
+    struct wxpay_terminate_by_code tc = {code33, "500001", "r"};
+    memset(code33, 'c', 33);
+    code33[33] = '\0';
+
+    memset(&f, 0xA5, sizeof f);
+    assert_int_equal(wxpay_payscore_apply(client, NULL, &f, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "payscore.permissions.apply: the request is required"));
+    assert_int_equal(f.count, 0);
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_apply(client, &a, &f, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "authorization_code: required"));
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_query_by_code(client, &qc, &f, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "service_id: required"));
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_query_by_openid(client, &qo, NULL, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "appid: required"));
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_terminate_by_code(client, &tc, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "authorization_code"));
+    assert_int_equal(r.http_status, 0);
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_query_by_code(NULL, &qc, &f, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "client"));
+    wxpay_result_free(&r);
+    assert_int_equal(wxpay_payscore_terminate(client, NULL, &r), WXPAY_ERR_LOCAL);
+    wxpay_result_free(&r);
+    assert_int_equal(f.count, 0);
+    assert_null(f.field);
+    wxpay_fields_free(&f);
+    wxpay_fields_free(NULL);
+    assert_null(wxpay_fields_get(NULL, "x"));
+    assert_null(wxpay_fields_get(&f, "x"));
+    assert_null(wxpay_fields_get(&f, NULL));
+}
+
+/* The listing callers (the CLI's help) read: five operations in the table's order, each with
+ * its method, template, success status and parameters. */
+static void test_prepare_operations_are_listed(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        const char *method;
+        unsigned success;
+        size_t nparams;
+        const char *first_param;
+        const char *first_location;
+    } want[] = {
+        {APPLY, "POST", 200, 4, "service_id", "body"},
+        {QBC, "GET", 200, 2, "authorization_code", "uri_template"},
+        {QBO, "GET", 200, 3, "openid", "uri_template"},
+        {TBC, "POST", 204, 3, "authorization_code", "uri_template"},
+        {TBO, "POST", 204, 4, "openid", "uri_template"},
+    };
+    struct wxpay_operation_info info;
+    struct wxpay_param_info p;
+
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_string_equal(wxpay_operation_name(i), want[i].name);
+        assert_int_equal(wxpay_operation_info(want[i].name, &info), 0);
+        assert_string_equal(info.name, want[i].name);
+        assert_string_equal(info.method, want[i].method);
+        assert_int_equal(info.success, want[i].success);
+        assert_int_equal(info.nparams, want[i].nparams);
+        assert_int_equal(strncmp(info.path, "/v3/payscore/permissions", 24), 0);
+        assert_int_equal(wxpay_operation_param(want[i].name, 0, &p), 0);
+        assert_string_equal(p.name, want[i].first_param);
+        assert_string_equal(p.location, want[i].first_location);
+        assert_int_equal(p.required, 1);
+        assert_int_equal(wxpay_operation_param(want[i].name, want[i].nparams, &p), -1);
+    }
+    assert_null(wxpay_operation_name(sizeof want / sizeof want[0]));
+    assert_int_equal(wxpay_operation_info("nope", &info), -1);
+    assert_int_equal(wxpay_operation_info(NULL, &info), -1);
+    assert_int_equal(wxpay_operation_param("nope", 0, &p), -1);
+    /* The optional notify_url, and a length in characters. */
+    assert_int_equal(wxpay_operation_param(APPLY, 3, &p), 0);
+    assert_string_equal(p.name, "notify_url");
+    assert_int_equal(p.required, 0);
+    assert_int_equal(p.max, 255);
+    /* authorization_code's character table, as ranges; none for the others. */
+    assert_int_equal(wxpay_operation_param(APPLY, 2, &p), 0);
+    assert_string_equal(p.name, "authorization_code");
+    assert_string_equal(p.charset, "*, -, 0-9, A-Z, _, a-z, |");
+    assert_int_equal(wxpay_operation_param(QBO, 0, &p), 0);
+    assert_string_equal(p.charset, "");
+    assert_int_equal(wxpay_operation_param(TBC, 2, &p), 0);
+    assert_string_equal(p.charset, "");
+    assert_string_equal(p.name, "reason");
+    assert_string_equal(p.unit, "characters");
+    assert_int_equal(p.max, 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +691,11 @@ int main(void)
         cmocka_unit_test(test_prepare_names_are_stable),
         cmocka_unit_test(test_prepare_sign_compare_names_the_part_that_differs),
         cmocka_unit_test(test_prepare_sign_compare_refuses_other_bodies),
+        cmocka_unit_test(test_prepare_each_operation_exact_request),
+        cmocka_unit_test(test_prepare_generic_and_typed_terminate_agree),
+        cmocka_unit_test(test_prepare_operation_inputs_are_checked_before_sending),
+        cmocka_unit_test(test_prepare_typed_calls_refuse_without_sending),
+        cmocka_unit_test(test_prepare_operations_are_listed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

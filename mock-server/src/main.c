@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "mock.h"
 #include "wxp/mem.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 #define MAX_SCENARIOS 64
@@ -69,16 +70,29 @@ static const struct {
     {"--version", NULL, "show the version"},
 };
 
+/* One line per operation of the core's table: method, path template, query rows, name. */
+static void usage_ops(FILE *out)
+{
+    for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+        const struct wxp_op *op = &WXP_OPS[i];
+        char sep = '?';
+        fprintf(out, "  %-4s %s", op->method, op->path);
+        for (size_t k = 0; k < op->params->count; k++) {
+            if (op->params->fields[k].loc == WXP_LOC_QUERY) {
+                fprintf(out, "%c%s=...", sep, op->params->fields[k].name);
+                sep = '&';
+            }
+        }
+        fprintf(out, "\n         (%s)\n", op->name);
+    }
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: wxpay-mock [options]\n\n"
-                 "A mock of the WeChat Pay APIv3 Pay Score permissions family, for tests:\n"
-                 "  POST /v3/payscore/permissions                      apply (pre-authorization)\n"
-                 "  GET  /v3/payscore/permissions/authorization-code/{code}?service_id=...\n"
-                 "  GET  /v3/payscore/permissions/openid/{openid}?appid=...&service_id=...\n"
-                 "  POST /v3/payscore/permissions/authorization-code/{code}/terminate\n"
-                 "  POST /v3/payscore/permissions/openid/{openid}/terminate\n"
-                 "Uses TEST ONLY keys (merchant 1900000109); never real credentials.\n\n");
+                 "A mock of the WeChat Pay APIv3 Pay Score permissions family, for tests:\n");
+    usage_ops(out);
+    fprintf(out, "Uses TEST ONLY keys (merchant 1900000109); never real credentials.\n\n");
     for (size_t i = 0; i < sizeof OPTIONS / sizeof OPTIONS[0]; i++) {
         char left[48];
         snprintf(left, sizeof left, "%s%s%s", OPTIONS[i].name, OPTIONS[i].arg ? " " : "",

@@ -19,7 +19,14 @@
  *     if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) { puts(r.error); ... }
  *     struct wxpay_terminate t = {"oUpF8...", "500001", "wxd678efh567hg6787", "用户解约"};
  *     if (wxpay_payscore_terminate(c, &t, &r) == WXPAY_OK) { ... 204, verified ... }
- *     wxpay_result_free(&r); wxpay_client_free(c);
+ *     wxpay_result_free(&r);
+ *     struct wxpay_query_by_code q = {"code-1", "500001"}; struct wxpay_fields f;
+ *     if (wxpay_payscore_query_by_code(c, &q, &f, &r) == WXPAY_OK)
+ *         puts(wxpay_fields_get(&f, "authorization_state"));   ... 200, body verified ...
+ *     wxpay_fields_free(&f); wxpay_result_free(&r); wxpay_client_free(c);
+ *
+ * The APIs libwxpay knows are the operations of the harness's one table (wxpay_operation_name):
+ * each call below builds its request from that table, so the library writes no API path itself.
  */
 #ifndef WXPAY_H
 #define WXPAY_H
@@ -168,7 +175,146 @@ WXPAY_EXPORT void wxpay_client_free(struct wxpay_client *c);
  * Borrows from `c`; NULL-safe. */
 WXPAY_EXPORT const char *wxpay_client_warning(const struct wxpay_client *c);
 
-/* POST /v3/payscore/permissions/openid/{openid}/terminate (解除用户授权关系).
+/* ---- operations --------------------------------------------------------------------------
+ * An operation is one APIv3 call described once in the harness's table: a stable name such as
+ * "payscore.permissions.terminate-by-openid", a method, a path template, named parameters (in the
+ * path, the query or the body) and a success status (200 with a JSON body, or 204).
+ *
+ * Every operation call: checks each parameter against its row before anything is sent
+ * (WXPAY_ERR_LOCAL, nothing sent, `error` names the parameter and its rule); builds the target
+ * (path variables and query values percent-encoded, RFC 3986 unreserved characters kept, the query
+ * in the table's order) and the compact JSON body (body parameters in the table's order; a GET has
+ * none and is sent without a body and without Content-Type); signs exactly what is sent; verifies
+ * the answer's signature (over the body bytes for a 200). Success (WXPAY_OK) is the operation's
+ * documented status with a verified signature and, for a 200, a body that is a JSON object
+ * carrying each always-present field as a string; its fields are returned in a struct
+ * wxpay_fields. A verified answer with another 2xx status or a body that is not the documented one
+ * is WXPAY_ERR_WECHAT (`error` says what differs); a 2xx whose signature fails is
+ * WXPAY_ERR_VERIFY. */
+
+/* One parameter of a generic call: the name of a row of the operation ("openid", "service_id")
+ * and its value, NUL-terminated UTF-8 (NULL: absent). */
+struct wxpay_param {
+    const char *name;
+    const char *value;
+};
+
+/* One field of a 200 answer's body: `name` is the table's (static), `value` is owned,
+ * NUL-terminated, `len` bytes. */
+struct wxpay_field {
+    const char *name;
+    char *value;
+    size_t len;
+};
+
+/* The fields of a 200 answer's body that the operation documents, in the table's order; absent
+ * optional fields and members the table does not know are left out. Caller-allocated; every
+ * operation call zeroes it first (so it may be uninitialised) and fills it only on WXPAY_OK; free
+ * it with wxpay_fields_free whatever the outcome. Empty (count 0) for a 204. */
+struct wxpay_fields {
+    struct wxpay_field *field; /* owned array of `count` */
+    size_t count;
+};
+
+/* The value of field `name`, or NULL when the answer did not carry it. Borrows from `f`;
+ * NULL-safe. */
+WXPAY_EXPORT const char *wxpay_fields_get(const struct wxpay_fields *f, const char *name);
+/* NULL-safe; leaves *f zeroed. */
+WXPAY_EXPORT void wxpay_fields_free(struct wxpay_fields *f);
+
+/* Calls operation `operation` (its name, exact) with `params[0..nparams)`. Each name must be a
+ * parameter of the operation and given at most once (else WXPAY_ERR_LOCAL, nothing sent); a
+ * parameter not given is absent. `fields` may be NULL when the caller does not want them.
+ * Example:
+ *     struct wxpay_param p[] = {{"openid", "oUpF8..."}, {"appid", "wxd678efh567hg6787"},
+ *                               {"service_id", "500001"}};
+ *     wxpay_call(c, "payscore.permissions.query-by-openid", p, 3, &f, &r); */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_call(struct wxpay_client *c, const char *operation,
+                                               const struct wxpay_param *params, size_t nparams,
+                                               struct wxpay_fields *fields,
+                                               struct wxpay_result *res);
+
+/* The operations libwxpay knows, for listings and help: the i-th name (from 0), or NULL past the
+ * last. The names are stable; the order is the table's. */
+WXPAY_EXPORT const char *wxpay_operation_name(size_t i);
+
+/* What an operation is (caller-allocated; a later version adds a new struct rather than growing
+ * this one). Strings are static. */
+struct wxpay_operation_info {
+    const char *name;
+    const char *method; /* "GET", "POST" */
+    const char *path;   /* the template, variables in braces: ".../openid/{openid}" */
+    unsigned success;   /* 200 (a JSON body) or 204 (none) */
+    size_t nparams;     /* rows for wxpay_operation_param */
+};
+
+/* One parameter of an operation. Strings are static. */
+struct wxpay_param_info {
+    const char *name;
+    const char *location; /* "uri_template" (path), "query" or "body" */
+    int required;
+    size_t min; /* length bounds, in `unit` */
+    size_t max;
+    const char *unit; /* "bytes" or "characters" */
+    /* "" when any UTF-8 without 4-byte or control characters is allowed; else the allowed
+     * characters as ranges, "*, -, 0-9, A-Z, _, a-z, |" (authorization_code). */
+    char charset[96];
+};
+
+/* Returns 0 and fills *out, or -1 when no operation has that name (or i is past the last
+ * parameter). The parameters are in the table's order: path, then query, then body. */
+WXPAY_EXPORT int wxpay_operation_info(const char *operation, struct wxpay_operation_info *out);
+WXPAY_EXPORT int wxpay_operation_param(const char *operation, size_t i,
+                                       struct wxpay_param_info *out);
+
+/* The typed calls: one per operation, the same as wxpay_call with the struct's members as
+ * parameters of the same names (NULL: absent). */
+
+/* payscore.permissions.apply (商户预授权): success is a 200 carrying apply_permissions_token. */
+struct wxpay_apply {
+    const char *service_id;
+    const char *appid;
+    const char *authorization_code; /* 1..32 of 0-9 A-Z a-z _ - | *, unique per merchant */
+    const char *notify_url;         /* optional */
+};
+WXPAY_EXPORT enum wxpay_result_kind wxpay_payscore_apply(struct wxpay_client *c,
+                                                         const struct wxpay_apply *a,
+                                                         struct wxpay_fields *fields,
+                                                         struct wxpay_result *res);
+
+/* payscore.permissions.query-by-code (查询用户授权记录，授权协议号): a 200 with the authorization
+ * (service_id, appid, mchid, authorization_code, authorization_state, and when known openid,
+ * notify_url, authorization_success_time, cancel_authorization_time). */
+struct wxpay_query_by_code {
+    const char *authorization_code;
+    const char *service_id;
+};
+WXPAY_EXPORT enum wxpay_result_kind
+wxpay_payscore_query_by_code(struct wxpay_client *c, const struct wxpay_query_by_code *q,
+                             struct wxpay_fields *fields, struct wxpay_result *res);
+
+/* payscore.permissions.query-by-openid (查询用户授权记录，openid): a 200 with the authorization. */
+struct wxpay_query_by_openid {
+    const char *openid;
+    const char *appid;
+    const char *service_id;
+};
+WXPAY_EXPORT enum wxpay_result_kind
+wxpay_payscore_query_by_openid(struct wxpay_client *c, const struct wxpay_query_by_openid *q,
+                               struct wxpay_fields *fields, struct wxpay_result *res);
+
+/* payscore.permissions.terminate-by-code (解除用户授权关系，授权协议号): success is a verified 204.
+ */
+struct wxpay_terminate_by_code {
+    const char *authorization_code;
+    const char *service_id;
+    const char *reason;
+};
+WXPAY_EXPORT enum wxpay_result_kind
+wxpay_payscore_terminate_by_code(struct wxpay_client *c, const struct wxpay_terminate_by_code *t,
+                                 struct wxpay_result *res);
+
+/* payscore.permissions.terminate-by-openid (解除用户授权关系, openid), as in 0.1.0.
  * The inputs are checked against the API's schema first (WXPAY_ERR_LOCAL, nothing sent, error
  * names the field: openid 1..128 bytes, service_id and appid 1..32 bytes, reason 1..50
  * characters, UTF-8 without 4-byte characters). The openid is percent-encoded in the path, and
@@ -190,15 +336,22 @@ WXPAY_EXPORT enum wxpay_result_kind wxpay_request(struct wxpay_client *c, const 
                                                   const char *path, const char *query,
                                                   const char *json_body, struct wxpay_result *res);
 
-/* What a terminate call would send, without sending it: the target (path as sent), the compact
- * JSON body, the signing string and the Authorization value. For tests and debugging. Free with
- * wxpay_prepared_free. Returns WXPAY_OK or WXPAY_ERR_LOCAL (res->error). */
+/* What a call would send, without sending it: the target (path[?query] as sent), the compact
+ * JSON body ("" for a GET), the signing string and the Authorization value, for a given timestamp
+ * and nonce (NULL: a fresh one). For tests and debugging. Free with wxpay_prepared_free. Returns
+ * WXPAY_OK or WXPAY_ERR_LOCAL (res->error), with the same input checks as the call. */
 struct wxpay_prepared {
     char *target;
     char *body;
     char *signing_string;
     char *authorization;
 };
+WXPAY_EXPORT enum wxpay_result_kind wxpay_prepare(struct wxpay_client *c, const char *operation,
+                                                  const struct wxpay_param *params, size_t nparams,
+                                                  long long timestamp, const char *nonce,
+                                                  struct wxpay_prepared *out,
+                                                  struct wxpay_result *res);
+/* wxpay_prepare of terminate-by-openid. */
 WXPAY_EXPORT enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client *c,
                                                             const struct wxpay_terminate *t,
                                                             long long timestamp, const char *nonce,
