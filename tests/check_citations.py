@@ -106,12 +106,15 @@ def anchors_of(path, cache):
     return found
 
 
-def defined_keys(root):
+def defined_keys(root, twice=None):
+    """The keys with a row in docs/sources.md; a key with two rows goes into `twice` (a list)."""
     keys = set()
     with open(os.path.join(root, "docs", "sources.md"), encoding="utf-8") as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             m = DEFINED.match(line)
             if m:
+                if m.group(1) in keys and twice is not None:
+                    twice.append("docs/sources.md:%d: key [%s] has a second row" % (n, m.group(1)))
                 keys.add(m.group(1))
     return keys
 
@@ -145,7 +148,7 @@ def resolve(root, rel, target):
 def check(root):
     problems = []
     try:
-        keys = defined_keys(root)
+        keys = defined_keys(root, problems)
     except (OSError, UnicodeDecodeError) as e:
         return ["docs/sources.md: cannot read it (%s)" % e]
     cache = {}
@@ -230,11 +233,14 @@ def self_test():
             f.write(bad)
         with open(os.path.join(root, "core", "a.c"), "w", encoding="utf-8") as f:
             f.write("/* src: [GO-NOPE] */\nstatic int a[N-1];\n")
+        with open(os.path.join(root, "docs", "sources.md"), "a", encoding="utf-8") as f:
+            f.write("| `POSTMAN` | the same key again |\n")
         got = "\n".join(check(root))
         for want in ("key [NO-SUCH-KEY] is not defined", "key [NOSUCHWORD] is not defined",
                      "protocol.md#nowhere: no such heading", "missing.md#x: no such file",
                      "#nowhere-here: no such heading", "outside the repository",
-                     "research §", "'issue 7'", "core/a.c:1: key [GO-NOPE]"):
+                     "research §", "'issue 7'", "core/a.c:1: key [GO-NOPE]",
+                     "key [POSTMAN] has a second row"):
             if want not in got:
                 print("FAIL: self-test: no finding '%s' in:\n%s" % (want, got))
                 ok = False

@@ -15,7 +15,7 @@ for p in build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libcjson-
     has "$build" "$p" || fail "--build lacks $p"
     has "$all" "$p" || fail "the default set lacks $p"
 done
-for p in clang-format libcmocka-dev python3-yaml cppcheck shellcheck openssl; do
+for p in clang-format libcmocka-dev python3-yaml cppcheck shellcheck openssl nodejs npm; do
     ! has "$build" "$p" || fail "--build installs the test tool $p"
     has "$all" "$p" || fail "the default set lacks $p"
 done

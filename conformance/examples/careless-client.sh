@@ -25,6 +25,14 @@ for v in WXPAY_BASE_URL WXPAY_MCHID WXPAY_MCH_KEY WXPAY_OPENID WXPAY_SERVICE_ID 
     fi
 done
 
+# It implements one operation; for any other the runner asks for, it says so with exit status 64
+# (docs/conformance.md#the-client-contract), and those cases are not applicable.
+if [ "${WXPAY_OPERATION:-payscore.permissions.terminate-by-openid}" != \
+    payscore.permissions.terminate-by-openid ]; then
+    echo "careless-client: operation $WXPAY_OPERATION is not supported" >&2
+    exit 64
+fi
+
 serial="${WXPAY_MCH_SERIAL:-}"
 if [ -z "$serial" ]; then
     serial="$(openssl x509 -in "$WXPAY_MCH_CERT" -noout -serial | cut -d= -f2)"

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "wxp/json.h"
 #include "wxp/mem.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 /* Generated from cases/server.json and cases/client.json by cmake/embed.cmake
@@ -20,8 +21,8 @@ extern const char conf_cases_client[];
 #define OUTCOME_EXCHANGE_MAX (256 * 1024)
 #define OUTCOME_OUTPUT_MAX (64 * 1024)
 
-static const char *const CASE_KEYS[] = {"_comment", "id",   "title", "rule",  "source",
-                                        "severity", "kind", "param", "expect"};
+static const char *const CASE_KEYS[] = {"_comment", "id",   "operation", "title",  "rule",
+                                        "source",   "kind", "param",     "expect", "severity"};
 static const char *const SERVER_EXPECT_KEYS[] = {"_comment", "status", "code", "signed"};
 static const char *const CLIENT_EXPECT_KEYS[] = {"_comment", "exit"};
 
@@ -208,6 +209,7 @@ static enum wxp_code parse_severity(const cJSON *obj, const struct where *w, str
 static void case_free(struct conf_case *c)
 {
     wxp_free(c->id);
+    wxp_free(c->operation);
     wxp_free(c->title);
     wxp_free(c->rule);
     wxp_free(c->source);
@@ -239,8 +241,18 @@ static enum wxp_code parse_case(const cJSON *obj, enum conf_mode mode, struct wh
     w->id = c->id;
     rc = check_members(obj, CASE_KEYS, sizeof CASE_KEYS / sizeof CASE_KEYS[0], w, "", err);
     if (rc == WXP_OK) {
-        rc = take_string(obj, "title", false, w, &c->title, err);
+        rc = take_string(obj, "operation", false, w, &c->operation, err);
     }
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    c->op = wxp_op_by_name(wxp_str_c(c->operation));
+    if (c->op == NULL) {
+        return fail(err, WXP_E_PARAM_CHARSET, w, "operation",
+                    "not an operation of the table (core/include/wxp/op.h), e.g. "
+                    "\"payscore.permissions.terminate-by-openid\"");
+    }
+    rc = take_string(obj, "title", false, w, &c->title, err);
     if (rc == WXP_OK) {
         rc = take_string(obj, "rule", false, w, &c->rule, err);
     }

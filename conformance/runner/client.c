@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* client.c: client mode. Runs a client we cannot link to (a shell command) once per case against
- * the bundled wxpay-mock, then grades either the request it sent (read back from the mock's
- * journal and re-checked with the core) or how it treated a scripted answer (its exit status).
- * Catalogue: cases/client.json. Reference: docs/conformance.md, "Client mode". */
+ * the bundled wxpay-mock, asking it for the case's operation (WXPAY_OPERATION), then grades either
+ * the request it sent (read back from the mock's journal and re-checked with the core and its
+ * operation table) or how it treated a scripted answer (its exit status). No API path is written
+ * here: what the client should have sent comes from wxp/op.h. Catalogue: cases/client.json.
+ * Reference: docs/conformance.md, "Client mode". */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,6 +28,8 @@
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/op.h"
+#include "wxp/query.h"
 #include "wxp/schema.h"
 #include "wxp/utf8.h"
 #include "wxp/verify.h"
@@ -40,8 +44,12 @@ extern char **environ;
 #define DEFAULT_OPENID_PREFIX "oConf"
 #define PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"
 #define REASON "用户主动解除授权"
-#define TERMINATE_PREFIX "/v3/payscore/permissions/openid/"
-#define TERMINATE_SUFFIX "/terminate"
+/* A notify_url the client is given for the operations that take one (apply). */
+#define NOTIFY_URL "https://merchant.example.com/wxpay/payscore/notify"
+/* rule: a client that does not implement the operation asked for exits with this status (and sends
+ * nothing): the case is not applicable. 64 is EX_USAGE of sysexits.h, unused by wxpay.
+ * src: docs/conformance.md#the-client-contract */
+#define EXIT_NOT_SUPPORTED 64
 
 #define TIMEOUT_DEFAULT_MS 20000L
 /* The command's stdout+stderr kept for the report; the rest is read and dropped. */
@@ -69,7 +77,9 @@ static struct {
 /* What a case runs with: the values the command was given. */
 struct client_run {
     const struct conf_context *ctx;
+    const struct wxp_op *op; /* the operation asked for (WXPAY_OPERATION) */
     char openid[160];
+    char code[64]; /* WXPAY_AUTHORIZATION_CODE, fresh per case */
     const char *mchid;
     const char *service_id;
     const char *appid;
@@ -115,6 +125,52 @@ static void set_reason(struct conf_outcome *out, enum conf_verdict v, const char
 static const char *or_default(const char *v, const char *def)
 {
     return v != NULL && v[0] != '\0' ? v : def;
+}
+
+/* The value the client was given for a parameter or response field of that name, or NULL. */
+static const char *given(const struct client_run *run, const char *name)
+{
+    static const char *const NAMES[] = {"openid", "authorization_code", "service_id", "appid",
+                                        "reason", "notify_url",         "mchid"};
+    const char *const values[] = {run->openid, run->code,  run->service_id, run->appid,
+                                  REASON,      NOTIFY_URL, run->mchid};
+    for (size_t k = 0; k < sizeof NAMES / sizeof NAMES[0]; k++) {
+        if (strcmp(name, NAMES[k]) == 0) {
+            return values[k];
+        }
+    }
+    return NULL;
+}
+
+/* The given values of op's parameter rows (indexed like op->params->fields); with `no_query`,
+ * the query rows stay absent (wxp_op_target then builds the path alone). */
+static void op_values(const struct client_run *run, bool no_query,
+                      const char *vals[WXP_SCHEMA_MAX_FIELDS])
+{
+    for (size_t i = 0; i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const struct wxp_field *f = i < run->op->params->count ? &run->op->params->fields[i] : NULL;
+        vals[i] = f == NULL || (no_query && f->loc == WXP_LOC_QUERY) ? NULL : given(run, f->name);
+    }
+}
+
+static bool op_has(const struct wxp_op *op, enum wxp_loc loc)
+{
+    for (size_t i = 0; i < op->params->count; i++) {
+        if (op->params->fields[i].loc == loc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a request (method, raw path) is one of `op`: its path matches op's template, whatever
+ * the method (a wrong method is graded by the method check, not lost). */
+static bool of_operation(const struct wxp_op *op, const char *method, const char *path)
+{
+    struct wxp_route rt;
+    enum wxp_route_result rr = wxp_op_route(wxp_str_c(method), wxp_str_c(path), &rt);
+    return (rr == WXP_ROUTE_OK || rr == WXP_ROUTE_METHOD) && rt.op != NULL &&
+           strcmp(rt.op->path, op->path) == 0;
 }
 
 /* ---- set-up ------------------------------------------------------------------------------ */
@@ -269,6 +325,9 @@ static int env_build(struct env *e, const struct client_run *run)
     rc |= env_add(e, "WXPAY_SERVICE_ID", run->service_id);
     rc |= env_add(e, "WXPAY_APPID", run->appid);
     rc |= env_add(e, "WXPAY_REASON", REASON);
+    rc |= env_add(e, "WXPAY_OPERATION", run->op->name);
+    rc |= env_add(e, "WXPAY_AUTHORIZATION_CODE", run->code);
+    rc |= env_add(e, "WXPAY_NOTIFY_URL", NOTIFY_URL);
     return rc;
 }
 
@@ -629,18 +688,21 @@ static bool accept_ok(const char *v)
     return false;
 }
 
-/* rule: Accept and Content-Type application/json are required (Accept: star/star as Go sends
- * passes). src: docs/mock-server.md#checking-order ([D-TERM]). case: CLI-REQ-003 */
+/* rule: Accept and (with a body) Content-Type application/json are required (Accept: star/star
+ * as Go sends passes); a GET needs no Content-Type and may send one.
+ * src: docs/mock-server.md#checking-order ([D-TERM], [D-GETCODE]). case: CLI-REQ-003 */
 static bool check_headers(const struct client_run *run, const struct journaled *j, char *why,
                           size_t cap)
 {
     const char *accept = header(j->headers, "Accept");
     const char *ctype = header(j->headers, "Content-Type");
-    (void)run;
     if (accept == NULL || !accept_ok(accept)) {
         snprintf(why, cap, "Accept is %s%s%s, not application/json", accept ? "\"" : "",
                  accept ? accept : "missing", accept ? "\"" : "");
         return false;
+    }
+    if (!op_has(run->op, WXP_LOC_BODY)) {
+        return true;
     }
     if (ctype == NULL || !media_is(ctype, strlen(ctype), "application/json")) {
         snprintf(why, cap, "Content-Type is %s%s%s, not application/json", ctype ? "\"" : "",
@@ -676,25 +738,32 @@ static bool value_is(const struct wxp_values *v, const char *name, const char *w
     return true;
 }
 
-/* rule: service_id 1..32 bytes, appid 1..32 bytes, reason 1..50 characters, all required strings.
- * src: docs/protocol.md#terminate-schema ([D-TERM]). case: CLI-REQ-005 */
+/* rule: the body rows of the operation's table (terminate: service_id 1..32 bytes, appid 1..32
+ * bytes, reason 1..50 characters), all required strings, with the values given.
+ * src: docs/protocol.md#terminate-schema ([D-TERM]), the operation's rules ([D-APPLY2],
+ * [D-TERMCODE-NC]). case: CLI-REQ-005, CLI-OP-* */
 static bool check_body_schema(const struct client_run *run, const struct journaled *j, char *why,
                               size_t cap)
 {
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
     struct wxp_values v;
     struct wxp_param_issue issue;
     struct wxp_err err;
-    bool ok;
+    bool ok = true;
 
     memset(&v, 0, sizeof v);
-    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, j->body, j->body_len, &v, &issue,
-                              &err) != WXP_OK) {
+    if (wxp_schema_check_body(run->op->params, j->body, j->body_len, &v, &issue, &err) != WXP_OK) {
         snprintf(why, cap, "body refused (%s%s%s): %s", wxp_code_name(err.code),
                  err.field[0] ? ", " : "", err.field, err.msg);
         return false;
     }
-    ok = value_is(&v, "service_id", run->service_id, why, cap) &&
-         value_is(&v, "appid", run->appid, why, cap) && value_is(&v, "reason", REASON, why, cap);
+    op_values(run, false, vals);
+    for (size_t i = 0; ok && i < run->op->params->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const struct wxp_field *f = &run->op->params->fields[i];
+        if (f->loc == WXP_LOC_BODY && vals[i] != NULL) {
+            ok = value_is(&v, f->name, vals[i], why, cap);
+        }
+    }
     wxp_values_free(&v);
     return ok;
 }
@@ -746,7 +815,6 @@ static bool check_utf8(const struct client_run *run, const struct journaled *j, 
     struct wxp_utf8_info info;
     struct wxp_err err;
     size_t bad = 0;
-    (void)run;
     if (!j->body_is_utf8 || wxp_utf8_check(j->body, j->body_len, &info) != WXP_OK) {
         snprintf(why, cap, "the body is not valid UTF-8");
         return false;
@@ -760,8 +828,8 @@ static bool check_utf8(const struct client_run *run, const struct journaled *j, 
         return false;
     }
     /* A 4-byte character can also hide in a \uD83D\uDE00 escape pair. */
-    if (wxp_schema_check_body(&WXP_SCHEMA_TERMINATE_BY_OPENID, j->body, j->body_len, NULL, NULL,
-                              &err) == WXP_E_PARAM_CHARSET) {
+    if (wxp_schema_check_body(run->op->params, j->body, j->body_len, NULL, NULL, &err) ==
+        WXP_E_PARAM_CHARSET) {
         snprintf(why, cap, "%s: %s", err.field, err.msg);
         return false;
     }
@@ -782,13 +850,27 @@ static bool check_signed_path(const struct client_run *run, const struct journal
                               size_t cap)
 {
     static const char *const SCHEMES[] = {"", "http://", "https://"};
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
     struct wxp_authz a;
-    char want[PATH_CAP], target[PATH_CAP * 2], alt[PATH_CAP * 3];
+    struct wxp_buf want;
+    char target[PATH_CAP * 2], alt[PATH_CAP * 3];
     const char *host;
+    bool same;
 
-    snprintf(want, sizeof want, TERMINATE_PREFIX "%s" TERMINATE_SUFFIX, run->openid);
-    if (strcmp(j->path, want) != 0) {
-        snprintf(why, cap, "sent path %s, expected %s", j->path, want);
+    /* The path the table builds from the values given (no query: the query check grades it). */
+    op_values(run, true, vals);
+    wxp_buf_init(&want, PATH_CAP);
+    if (wxp_op_target(run->op, vals, &want, NULL) != WXP_OK) {
+        wxp_buf_free(&want);
+        snprintf(why, cap, "the table cannot build the target of %s", run->op->name);
+        return false;
+    }
+    same = strcmp(j->path, wxp_buf_cstr(&want)) == 0;
+    if (!same) {
+        snprintf(why, cap, "sent path %s, expected %s", j->path, wxp_buf_cstr(&want));
+    }
+    wxp_buf_free(&want);
+    if (!same) {
         return false;
     }
     if (!get_authz(j, &a, why, cap)) {
@@ -926,35 +1008,252 @@ static bool check_serial_header(const struct client_run *run, const struct journ
     return true;
 }
 
+/* rule: the request uses the operation's method. src: the operation's rules in docs/protocol.md
+ * ([D-GETCODE], [D-APPLY2], [D-TERMCODE-NC]). case: CLI-OP-* ("method") */
+static bool check_method(const struct client_run *run, const struct journaled *j, char *why,
+                         size_t cap)
+{
+    if (strcmp(j->method, run->op->method) != 0) {
+        snprintf(why, cap, "sent %s, %s is a %s", j->method, run->op->name, run->op->method);
+        return false;
+    }
+    return true;
+}
+
+/* rule: the query starts at the first '?' and ends at '#' (RFC 3986 section 3.4); it is
+ * name=value pairs joined by '&', values percent-encoded, each of the operation's query
+ * parameters once, in any order (the signature covers the target as sent). A second '?' is not a
+ * separator: "?service_id=X?appid=Y" gives service_id the value "X?appid=Y" and no appid.
+ * src: docs/protocol.md#query-string ([D-GETCODE], [C-QUERYURL]; RFC 3986 section 3.4). case:
+ * CLI-OP-003 */
+static bool check_query(const struct client_run *run, const struct journaled *j, char *why,
+                        size_t cap)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    bool seen[WXP_SCHEMA_MAX_FIELDS] = {false};
+    struct wxp_query q;
+    char dec[512];
+    size_t dlen = 0;
+
+    if (!op_has(run->op, WXP_LOC_QUERY)) {
+        if (j->query != NULL && j->query[0] != '\0') {
+            snprintf(why, cap, "%s takes no query, the client sent ?%s", run->op->name, j->query);
+            return false;
+        }
+        return true;
+    }
+    if (j->query == NULL || j->query[0] == '\0') {
+        snprintf(why, cap, "no query string: %s takes its parameters in the query", run->op->name);
+        return false;
+    }
+    if (strchr(j->query, '?') != NULL) {
+        snprintf(why, cap,
+                 "a second '?' in the target (?%s): the query is name=value pairs joined by '&', "
+                 "so the server reads one parameter with the rest of the string in its value",
+                 j->query);
+        return false;
+    }
+    if (wxp_query_parse(wxp_str_c(j->query), &q, NULL) != WXP_OK) {
+        snprintf(why, cap, "the query has more than %d pairs", WXP_QUERY_PAIRS_MAX);
+        return false;
+    }
+    op_values(run, false, vals);
+    for (size_t p = 0; p < q.n; p++) {
+        size_t i;
+        for (i = 0; i < run->op->params->count; i++) {
+            const struct wxp_field *f = &run->op->params->fields[i];
+            if (f->loc == WXP_LOC_QUERY && wxp_str_eq(q.pair[p].name, wxp_str_c(f->name))) {
+                break;
+            }
+        }
+        if (i == run->op->params->count) {
+            snprintf(why, cap, "unknown query parameter \"%.*s\"", (int)q.pair[p].name.len,
+                     q.pair[p].name.ptr);
+            return false;
+        }
+        if (seen[i]) {
+            snprintf(why, cap, "query parameter %s given twice", run->op->params->fields[i].name);
+            return false;
+        }
+        seen[i] = true;
+        if (!wxp_pct_decode(q.pair[p].value, true, dec, sizeof dec, &dlen) || dlen != strlen(dec)) {
+            snprintf(why, cap, "query parameter %s is not valid percent-encoding: %.*s",
+                     run->op->params->fields[i].name, (int)q.pair[p].value.len,
+                     q.pair[p].value.ptr);
+            return false;
+        }
+        if (vals[i] != NULL && strcmp(dec, vals[i]) != 0) {
+            snprintf(why, cap, "query parameter %s is \"%s\", the client was given \"%s\"",
+                     run->op->params->fields[i].name, dec, vals[i]);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < run->op->params->count; i++) {
+        const struct wxp_field *f = &run->op->params->fields[i];
+        if (f->loc == WXP_LOC_QUERY && f->required && !seen[i]) {
+            snprintf(why, cap, "the query has no %s (sent ?%s)", f->name, j->query);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* rule: an operation without body parameters (a GET) is sent without a body, and signed over an
+ * empty body. src: docs/protocol.md#query-string ([GB-SIGN], [D-GETCODE]). case: CLI-OP-004 */
+static bool check_no_body(const struct client_run *run, const struct journaled *j, char *why,
+                          size_t cap)
+{
+    if (!op_has(run->op, WXP_LOC_BODY) && j->body_len > 0) {
+        snprintf(why, cap, "a %s with a %zu-byte body; %s takes no body", j->method, j->body_len,
+                 run->op->name);
+        return false;
+    }
+    return true;
+}
+
+/* RFC 3986 pchar: unreserved, sub-delims, ':' and '@' (and '%' of a %XX). */
+static bool is_pchar(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           strchr("-._~!$&'()*+,;=:@%", c) != NULL;
+}
+
+/* rule: a path parameter is percent-encoded as a path segment: bytes outside RFC 3986 pchar
+ * ('|' of an authorization_code) as %XX, and it decodes to the value given.
+ * src: docs/protocol.md#percent-encoding ([D-GETCODE]; RFC 3986 section 3.3). case: CLI-OP-005 */
+static bool check_path_encoding(const struct client_run *run, const struct journaled *j, char *why,
+                                size_t cap)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    struct wxp_route rt;
+    char dec[256];
+    size_t dlen = 0, var = 0;
+
+    if (wxp_op_route(wxp_str_c(j->method), wxp_str_c(j->path), &rt) != WXP_ROUTE_OK ||
+        rt.nseg == 0) {
+        snprintf(why, cap, "the path %s does not match %s %s", j->path, run->op->method,
+                 run->op->path);
+        return false;
+    }
+    for (size_t i = 0; i < rt.seg[0].len; i++) {
+        if (!is_pchar((unsigned char)rt.seg[0].ptr[i])) {
+            snprintf(why, cap,
+                     "byte '%c' is sent raw in the path segment %.*s; encode it as %%%02X",
+                     rt.seg[0].ptr[i], (int)rt.seg[0].len, rt.seg[0].ptr,
+                     (unsigned char)rt.seg[0].ptr[i]);
+            return false;
+        }
+    }
+    op_values(run, false, vals);
+    while (var < run->op->params->count &&
+           run->op->params->fields[var].loc != WXP_LOC_URI_TEMPLATE) {
+        var++;
+    }
+    if (!wxp_pct_decode(rt.seg[0], false, dec, sizeof dec, &dlen) ||
+        var == run->op->params->count || vals[var] == NULL || strcmp(dec, vals[var]) != 0) {
+        snprintf(why, cap, "the path segment %.*s does not decode to the value given (%s)",
+                 (int)rt.seg[0].len, rt.seg[0].ptr,
+                 var < run->op->params->count && vals[var] ? vals[var] : "?");
+        return false;
+    }
+    return true;
+}
+
 /* Request checks by the name cases/client.json gives in "param". */
 static const struct {
     const char *name;
     check_fn fn;
     bool public_key_mode; /* run the command with WXPAY_PLATFORM_KEY_KIND=public_key */
+    bool encoded_code;    /* an authorization_code with a byte to percent-encode ('|') */
 } CHECKS[] = {
-    {"signature_valid", check_signature_valid, false},
-    {"authorization_format", check_authorization_format, false},
-    {"headers", check_headers, false},
-    {"user_agent", check_user_agent, false},
-    {"body_schema", check_body_schema, false},
-    {"compact_json", check_compact_json, false},
-    {"utf8", check_utf8, false},
-    {"signed_path_equals_sent_path", check_signed_path, false},
-    {"timestamp_fresh", check_timestamp_fresh, false},
-    {"nonce_shape", check_nonce_shape, false},
-    {"wechatpay_serial_header", check_serial_header, true},
+    {"signature_valid", check_signature_valid, false, false},
+    {"authorization_format", check_authorization_format, false, false},
+    {"headers", check_headers, false, false},
+    {"user_agent", check_user_agent, false, false},
+    {"body_schema", check_body_schema, false, false},
+    {"compact_json", check_compact_json, false, false},
+    {"utf8", check_utf8, false, false},
+    {"signed_path_equals_sent_path", check_signed_path, false, false},
+    {"timestamp_fresh", check_timestamp_fresh, false, false},
+    {"nonce_shape", check_nonce_shape, false, false},
+    {"wechatpay_serial_header", check_serial_header, true, false},
+    {"method", check_method, false, false},
+    {"query", check_query, false, false},
+    {"no_body", check_no_body, false, false},
+    {"path_encoding", check_path_encoding, false, true},
 };
 
 /* ---- one case ---------------------------------------------------------------------------- */
 
-/* Posts the scenario [{"match":{"openid":OPENID},"action":PARAM}]. */
-static int post_rule(const char *openid, const char *param, char *why, size_t cap)
+/* The scenario glob of op's path: each {variable} segment becomes '*'. */
+static int path_glob(const struct wxp_op *op, char *dst, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = op->path; *p != '\0'; p++) {
+        if (n + 2 >= cap) {
+            return -1;
+        }
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            if (close == NULL) {
+                return -1;
+            }
+            dst[n++] = '*';
+            p = close;
+            continue;
+        }
+        dst[n++] = *p;
+    }
+    dst[n] = '\0';
+    return 0;
+}
+
+/* The success body of the operation for a scripted answer: its response rows with the values the
+ * client was given, the state AVAILABLE and fixed times (TEST data, built by the table). */
+static char *success_body(const struct client_run *run)
+{
+    const struct wxp_schema *resp = run->op->response;
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    struct wxp_buf b;
+    char *out = NULL;
+
+    if (resp == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const char *name = i < resp->count ? resp->fields[i].name : "";
+        vals[i] = i < resp->count ? given(run, name) : NULL;
+        if (strcmp(name, "authorization_state") == 0) {
+            vals[i] = "AVAILABLE";
+        } else if (strcmp(name, "authorization_success_time") == 0) {
+            vals[i] = "2026-12-04T10:00:00+08:00";
+        } else if (strcmp(name, "apply_permissions_token") == 0) {
+            vals[i] = "TEST-apply-permissions-token-wxpay-conformance";
+        }
+    }
+    wxp_buf_init(&b, JOURNAL_MAX);
+    if (wxp_op_response_build(run->op, vals, &b, NULL) == WXP_OK) {
+        out = wxp_strndup(wxp_buf_cstr(&b), b.len);
+    }
+    wxp_buf_free(&b);
+    return out;
+}
+
+/* Posts the scenario [{"match":{"method":M,"path":GLOB},"action":PARAM}]: the operation's method
+ * and path template as a glob (the mock is reset before each case, so the case's request is the
+ * only one it matches). An operation with a success body answers the body of success_body unless
+ * the action answers by itself. *want gets the status the mock answers with when it fires: the
+ * respond status, 0 for a drop, the body's status (200), else the operation's success. */
+static int post_rule(const struct client_run *run, const char *param, long *want, char *why,
+                     size_t cap)
 {
     cJSON *doc_json = cJSON_CreateArray();
     cJSON *rule = cJSON_CreateObject();
     cJSON *match = cJSON_AddObjectToObject(rule, "match");
-    cJSON *action = cJSON_Parse(param);
-    char *doc = NULL;
+    cJSON *action = cJSON_Parse(param != NULL ? param : "{}");
+    const cJSON *respond, *st;
+    char *doc = NULL, *body = NULL;
+    char glob[PATH_CAP];
     int rc = -1;
 
     if (action == NULL || !cJSON_IsObject(action)) {
@@ -962,7 +1261,28 @@ static int post_rule(const char *openid, const char *param, char *why, size_t ca
         cJSON_Delete(action);
         goto out;
     }
-    if (match == NULL || cJSON_AddStringToObject(match, "openid", openid) == NULL) {
+    respond = cJSON_GetObjectItemCaseSensitive(action, "respond");
+    if (respond == NULL && cJSON_GetObjectItemCaseSensitive(action, "drop") == NULL &&
+        cJSON_GetObjectItemCaseSensitive(action, "body") == NULL && run->op->response != NULL) {
+        body = success_body(run);
+        if (body == NULL || cJSON_AddStringToObject(action, "body", body) == NULL) {
+            cJSON_Delete(action);
+            snprintf(why, cap, "cannot build the success body of %s", run->op->name);
+            goto out;
+        }
+    }
+    *want = (long)run->op->success;
+    st = cJSON_GetObjectItemCaseSensitive(respond != NULL ? respond : action, "status");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(action, "drop"))) {
+        *want = 0;
+    } else if (cJSON_IsNumber(st)) {
+        *want = (long)st->valuedouble;
+    } else if (cJSON_GetObjectItemCaseSensitive(action, "body") != NULL) {
+        *want = 200;
+    }
+    if (path_glob(run->op, glob, sizeof glob) != 0 || match == NULL ||
+        cJSON_AddStringToObject(match, "method", run->op->method) == NULL ||
+        cJSON_AddStringToObject(match, "path", glob) == NULL) {
         cJSON_Delete(action);
         snprintf(why, cap, "out of memory");
         goto out;
@@ -980,33 +1300,16 @@ static int post_rule(const char *openid, const char *param, char *why, size_t ca
     }
     rc = conf_mock_scenario(&RUN.mock, doc, why, cap);
 out:
+    wxp_free(body);
     cJSON_free(doc);
     cJSON_Delete(rule);
     cJSON_Delete(doc_json);
     return rc;
 }
 
-/* The status the mock should have answered with when the scripted answer went out: the
- * respond status, 0 for a drop, else the normal 204. */
-static long scripted_status(const char *param)
-{
-    cJSON *a = cJSON_Parse(param);
-    const cJSON *respond = cJSON_GetObjectItemCaseSensitive(a, "respond");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(respond, "status");
-    long want = 204;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "drop"))) {
-        want = 0;
-    } else if (cJSON_IsNumber(st)) {
-        want = (long)st->valuedouble;
-    }
-    cJSON_Delete(a);
-    return want;
-}
-
-static void grade_response(const struct conf_case *c, const struct journaled *j,
+static void grade_response(const struct conf_case *c, const struct journaled *j, long want,
                            struct conf_outcome *out)
 {
-    long want = c->param ? scripted_status(c->param) : 204;
     bool succeeded = out->exit_status == 0;
 
     if (j->status != want) {
@@ -1028,13 +1331,6 @@ static void grade_response(const struct conf_case *c, const struct journaled *j,
         return;
     }
     out->verdict = CONF_PASS;
-}
-
-static bool is_terminate(const char *path)
-{
-    size_t n = strlen(path), pre = strlen(TERMINATE_PREFIX), suf = strlen(TERMINATE_SUFFIX);
-    return n > pre + suf && strncmp(path, TERMINATE_PREFIX, pre) == 0 &&
-           strcmp(path + n - suf, TERMINATE_SUFFIX) == 0;
 }
 
 /* Whether the shell said the command could not be run at all (it exited, rc 0). */
@@ -1065,9 +1361,10 @@ static void stop(struct conf_outcome *out, int rc, long timeout)
     out->stop_run = true;
 }
 
-/* Runs the command and grades it; the case's set-up (reset, rule) is done. */
+/* Runs the command and grades it; the case's set-up (reset, rule) is done. `want` is the status
+ * of the scripted answer (response cases). */
 static void run_and_grade(const struct client_run *run, const struct conf_case *c, check_fn check,
-                          struct conf_outcome *out)
+                          long want, struct conf_outcome *out)
 {
     const struct conf_context *ctx = run->ctx;
     long timeout = ctx->timeout_ms > 0 ? ctx->timeout_ms : TIMEOUT_DEFAULT_MS;
@@ -1076,7 +1373,8 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
     struct env env;
     cJSON *entries = NULL;
     const cJSON *first = NULL, *other = NULL, *shown = NULL;
-    size_t count = 0, count_all = 0;
+    const struct wxp_op *called = NULL; /* another operation of the table the client called */
+    size_t count = 0, count_all = 0, count_table = 0;
     char why[512] = "";
     int rc;
 
@@ -1093,6 +1391,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         goto out;
     }
     RUN.commands_run++;
+    conf_redact_keys(&out->output);
     if (rc > 0) {
         out->exit_status = -1;
         set_reason(out, CONF_FAIL, "timed out after %ld ms (the process group was killed)",
@@ -1102,8 +1401,8 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         set_reason(out, CONF_ERROR, "cannot read the mock's journal: %s", why);
         goto out;
     }
-    /* The case's terminate requests; other calls (a client fetching certificates first, say)
-     * are counted and shown only when no terminate came. */
+    /* The requests of the case's operation; other calls (a client fetching certificates first,
+     * say) are counted and shown only when none came. */
     entries = cJSON_ParseWithLength(journal.ptr, journal.len);
     for (const cJSON *e = entries ? entries->child : NULL; e != NULL; e = e->next) {
         const char *path = jstr(e, "path");
@@ -1112,10 +1411,40 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         }
         other = other ? other : e;
         count_all++;
-        if (is_terminate(path)) {
+        if (of_operation(run->op, or_default(jstr(e, "method"), ""), path)) {
             first = first ? first : e;
             count++;
         }
+        for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+            if (&WXP_OPS[i] != run->op &&
+                of_operation(&WXP_OPS[i], or_default(jstr(e, "method"), ""), path)) {
+                called = &WXP_OPS[i];
+                count_table++;
+                break;
+            }
+        }
+    }
+    /* rule: a client that exits EXIT_NOT_SUPPORTED without calling the operation does not
+     * implement it: the case is not applicable, never a failure or a pass.
+     * src: docs/conformance.md#not-applicable */
+    if (entries != NULL && rc == 0 && count == 0 && out->exit_status == EXIT_NOT_SUPPORTED) {
+        set_reason(out, CONF_SKIP,
+                   "not applicable: the client does not support %s (it exited %d and sent no "
+                   "request of it)",
+                   run->op->name, EXIT_NOT_SUPPORTED);
+        goto out;
+    }
+    /* rule: a client written before WXPAY_OPERATION existed calls the one operation it knows,
+     * whatever it is asked: when every request it sent is of another operation of the table,
+     * it does not implement this one, and the case is not applicable (so an earlier client's
+     * run stays green). A request that is of no operation (a wrong path) is graded as a failure.
+     * src: docs/conformance.md#not-applicable */
+    if (entries != NULL && rc == 0 && count == 0 && count_all > 0 && count_table == count_all) {
+        set_reason(out, CONF_SKIP,
+                   "not applicable: asked for %s, the client called %s (it does not read "
+                   "WXPAY_OPERATION; --operations says which operations it supports)",
+                   run->op->name, called->name);
+        goto out;
     }
     /* rule: a command that cannot be run (the shell's 126 "not executable" and 127 "not found",
      * or a first case with no request at all) is not graded case after case: the run stops.
@@ -1141,20 +1470,19 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         goto out;
     }
     if (count == 0) {
-        set_reason(out, CONF_FAIL,
-                   "no terminate request reached the mock (%zu other, exit status %d)", count_all,
-                   out->exit_status);
+        set_reason(out, CONF_FAIL, "no %s request reached the mock (%zu other, exit status %d)",
+                   run->op->name, count_all, out->exit_status);
         goto out;
     }
     if (check == NULL) {
-        grade_response(c, &j, out);
+        grade_response(c, &j, want, out);
         goto out;
     }
-    /* rule: one call of the command is one terminate request (no retry of a 204).
+    /* rule: one call of the command is one request of the operation (no retry of a success).
      * src: docs/conformance.md#client-mode */
     if (count != 1) {
-        set_reason(out, CONF_FAIL, "the client sent %zu terminate requests; one call was expected",
-                   count);
+        set_reason(out, CONF_FAIL, "the client sent %zu %s requests; one call was expected", count,
+                   run->op->name);
         goto out;
     }
     if (j.body_cut) {
@@ -1179,11 +1507,14 @@ void conf_run_client_case(const struct conf_context *ctx, const struct conf_case
     long start = now_ms();
     struct client_run run;
     check_fn check = NULL;
-    char nonce[WXP_NONCE_LEN + 1];
+    char nonce[WXP_NONCE_LEN + 1], nonce2[WXP_NONCE_LEN + 1];
     char why[512] = "";
+    bool encoded_code = false;
+    long want = 0;
 
     memset(&run, 0, sizeof run);
     run.ctx = ctx;
+    run.op = c->op;
     run.mchid = or_default(ctx->mchid, DEFAULT_MCHID);
     run.service_id = or_default(ctx->service_id, DEFAULT_SERVICE_ID);
     run.appid = or_default(ctx->appid, DEFAULT_APPID);
@@ -1192,11 +1523,18 @@ void conf_run_client_case(const struct conf_context *ctx, const struct conf_case
         set_reason(out, CONF_ERROR, "the mock is not running (conf_client_begin failed)");
         goto out;
     }
+    /* rule: with --operations, a case of another operation is not applicable, and the command is
+     * not run for it. src: docs/conformance.md#not-applicable */
+    if (!conf_operation_supported(ctx, c->op)) {
+        set_reason(out, CONF_SKIP, "not applicable: %s is not among --operations", c->operation);
+        goto out;
+    }
     if (strcmp(c->kind, "request") == 0) {
         for (size_t i = 0; c->param != NULL && i < sizeof CHECKS / sizeof CHECKS[0]; i++) {
             if (strcmp(c->param, CHECKS[i].name) == 0) {
                 check = CHECKS[i].fn;
                 run.public_key_mode = CHECKS[i].public_key_mode;
+                encoded_code = CHECKS[i].encoded_code;
             }
         }
         if (check == NULL) {
@@ -1208,22 +1546,29 @@ void conf_run_client_case(const struct conf_context *ctx, const struct conf_case
         set_reason(out, CONF_ERROR, "unknown client case kind \"%s\"", c->kind);
         goto out;
     }
-    if (wxp_nonce(nonce, NULL) != WXP_OK) {
+    if (wxp_nonce(nonce, NULL) != WXP_OK || wxp_nonce(nonce2, NULL) != WXP_OK) {
         set_reason(out, CONF_ERROR, "no randomness for a fresh openid");
         goto out;
     }
     snprintf(run.openid, sizeof run.openid, "%.*s%.*s", 100,
              or_default(ctx->openid_prefix, DEFAULT_OPENID_PREFIX), OPENID_RANDOM, nonce);
+    /* An authorization_code of its charset (0-9A-Za-z_-|*): '|' must be percent-encoded in a
+     * path, '*' may be sent either way. */
+    snprintf(run.code, sizeof run.code, "%s%.*s", encoded_code ? "Conf|code*" : "Conf",
+             OPENID_RANDOM, nonce2);
     if (conf_mock_reset(&RUN.mock, why, sizeof why) != 0) {
         set_reason(out, CONF_ERROR, "cannot reset the mock: %s", why);
         goto out;
     }
-    if (check == NULL && c->param != NULL &&
-        post_rule(run.openid, c->param, why, sizeof why) != 0) {
+    if (check == NULL && (c->param != NULL || c->op->response != NULL) &&
+        post_rule(&run, c->param, &want, why, sizeof why) != 0) {
         set_reason(out, CONF_ERROR, "cannot load the scenario: %s", why);
         goto out;
     }
-    run_and_grade(&run, c, check, out);
+    if (check == NULL && c->param == NULL && c->op->response == NULL) {
+        want = (long)c->op->success;
+    }
+    run_and_grade(&run, c, check, want, out);
 out:
     out->seconds = (double)(now_ms() - start) / 1000.0;
 }

@@ -12,6 +12,7 @@
 
 #include "wxp/buf.h"
 #include "wxp/err.h"
+#include "wxp/op.h"
 
 enum conf_severity { CONF_MUST, CONF_SHOULD, CONF_INFO };
 enum conf_mode { CONF_SERVER, CONF_CLIENT };
@@ -19,7 +20,12 @@ enum conf_verdict { CONF_PASS, CONF_FAIL, CONF_SKIP, CONF_ERROR /* the runner co
 
 /* One case of the catalogue. Every string is owned by the catalogue. */
 struct conf_case {
-    char *id;     /* "AUTH-003": stable, never reused */
+    char *id; /* "AUTH-003": stable, never reused */
+    /* The operation the case tests: a name of the core's table ("payscore.permissions.
+     * terminate-by-openid"), and its row. The request of a server case and the call a client
+     * case asks for are those of this operation. */
+    char *operation;
+    const struct wxp_op *op;
     char *title;  /* one line */
     char *rule;   /* the rule it checks, one sentence */
     char *source; /* docs/protocol.md or mock-server.md anchor, and a docs/sources.md key */
@@ -76,9 +82,16 @@ struct conf_context {
     const char *service_id;
     const char *openid_prefix; /* fresh openids are prefix + random */
     const char *command;       /* client mode: the command line, run with sh -c */
-    long timeout_ms;           /* per case */
-    bool verbose;              /* show what a case that did not pass sent and received */
+    /* client mode: the operations the client supports (--operations); cases of the others are
+     * not applicable. NULL: all of them. */
+    bool operations_given;
+    bool operations[WXP_OP_COUNT];
+    long timeout_ms; /* per case */
+    bool verbose;    /* show what a case that did not pass sent and received */
 };
+
+/* Whether the client under test was declared to support `op` (always, without --operations). */
+bool conf_operation_supported(const struct conf_context *ctx, const struct wxp_op *op);
 
 /* Runs one case of the matching mode. Fills `out` (already initialised). */
 void conf_run_server_case(const struct conf_context *ctx, const struct conf_case *c,
@@ -145,6 +158,12 @@ void conf_report_detail(const struct conf_result *r);
 /* Up to `max_lines` lines of `text` on stderr, each indented and cut at a bounded width, control
  * bytes shown as '?', PEM private key blocks left out; notes how much was not shown. */
 void conf_report_excerpt(const char *text, size_t len, size_t max_lines);
+/* Rewrites `b`: each PEM private key block (a line with "-----BEGIN"
+ * and "PRIVATE KEY" through the next "-----END" line) becomes one line
+ * "[private key material not shown]", so no report file, JUnit, JSON or HTML, keeps a key a
+ * client under test printed. On an allocation failure `b` is emptied rather than left with the
+ * key. */
+void conf_redact_keys(struct wxp_buf *b);
 /* Prints the summary; returns the exit status: 0 when every MUST (with --strict, and SHOULD)
  * case passed, else 1. `stopped`: why the run stopped before its end, or NULL. */
 int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "wxp/mem.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 /* Exit statuses (documented in --help and docs/conformance.md#exit-status). */
@@ -60,6 +61,8 @@ static const struct {
     {"--markdown", NULL, FOR_LIST, "print the catalogue as a Markdown table"},
     {"--base-url", "URL", FOR_SERVER, "server to grade (default: start the bundled wxpay-mock)"},
     {"--cmd", "COMMAND", FOR_CLIENT, "client command to grade, run with sh -c once per case"},
+    {"--operations", "OP[,OP...]", FOR_CLIENT,
+     "operations the client supports; the others' cases are not applicable (default: all)"},
     {"--mock", "PATH", FOR_SERVER | FOR_CLIENT, "wxpay-mock executable to start"},
     {"--fixtures", "DIR", FOR_CLIENT, "TEST key directory handed to the client"},
     {"--mchid", "ID", FOR_SERVER, "merchant id (default 1900000109, the TEST merchant)"},
@@ -183,6 +186,41 @@ static int add_only(struct opts *o, char *list)
     return 0;
 }
 
+/* Marks the operations of "A,B,C" (names of the table) as supported by the client. */
+static int add_operations(struct conf_context *ctx, const char *list)
+{
+    const char *p = list;
+    if (strspn(list, ",") == strlen(list)) {
+        return bad_usage("--operations needs at least one operation name");
+    }
+    ctx->operations_given = true;
+    while (p != NULL) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        const struct wxp_op *op = wxp_op_by_name((struct wxp_str){p, n});
+        if (n > 0 && op == NULL) {
+            fprintf(stderr,
+                    "wxpay-conformance: --operations: no operation is named '%.*s'; the "
+                    "operations are:\n",
+                    (int)n, p);
+            for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+                fprintf(stderr, "  %s\n", WXP_OPS[i].name);
+            }
+            return bad_usage("unknown operation in --operations");
+        }
+        if (op != NULL) {
+            ctx->operations[op->id] = true;
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+bool conf_operation_supported(const struct conf_context *ctx, const struct wxp_op *op)
+{
+    return !ctx->operations_given || ctx->operations[op->id];
+}
+
 static int parse_value(const char *a, char *v, struct opts *o, struct conf_context *ctx)
 {
     long n;
@@ -202,6 +240,8 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
             return bad_usage("--cmd must not be empty");
         }
         ctx->command = v;
+    } else if (strcmp(a, "--operations") == 0) {
+        return add_operations(ctx, v);
     } else if (strcmp(a, "--mock") == 0) {
         ctx->mock_bin = v;
     } else if (strcmp(a, "--fixtures") == 0) {
@@ -408,6 +448,7 @@ static int list_json(const struct conf_catalog *cat, const struct opts *o)
         obj = cJSON_CreateObject();
         ok = obj != NULL && cJSON_AddItemToArray(arr, obj) &&
              cJSON_AddStringToObject(obj, "id", c->id) &&
+             cJSON_AddStringToObject(obj, "operation", c->operation) &&
              cJSON_AddStringToObject(obj, "mode", mode_name(c->mode)) &&
              cJSON_AddStringToObject(obj, "severity", conf_severity_name(c->severity)) &&
              cJSON_AddStringToObject(obj, "title", c->title) &&
@@ -458,21 +499,23 @@ static int list_text(const struct conf_catalog *cat, const struct opts *o)
                 continue;
             }
             if (shown++ == 0 && o->list_markdown) {
-                printf(
-                    "%s### %s-mode cases\n\n| Id | Severity | Case | Source |\n|---|---|---|---|\n",
-                    m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+                printf("%s### %s-mode cases\n\n| Id | Operation | Severity | Case | Source "
+                       "|\n|---|---|---|---|---|\n",
+                       m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
             } else if (shown == 1) {
                 printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
             }
             if (o->list_markdown) {
-                printf("| `%s` | %s | ", c->id, conf_severity_name(c->severity));
+                printf("| `%s` | `%s` | %s | ", c->id, c->operation,
+                       conf_severity_name(c->severity));
                 md_cell(c->title);
                 printf(" | ");
                 md_cell(c->source);
                 printf(" |\n");
             } else {
-                printf("  %-*s  %-6s  %s\n  %-*s  %-6s  source: %s\n", (int)idw, c->id,
-                       conf_severity_name(c->severity), c->title, (int)idw, "", "", c->source);
+                printf("  %-*s  %-6s  %s\n  %-*s  %-6s  operation: %s\n  %-*s  %-6s  source: %s\n",
+                       (int)idw, c->id, conf_severity_name(c->severity), c->title, (int)idw, "", "",
+                       c->operation, (int)idw, "", "", c->source);
             }
         }
     }
@@ -664,6 +707,7 @@ int main(int argc, char **argv)
         .service_id = "500001",
         .openid_prefix = "oConf",
         .command = NULL,
+        .operations_given = false,
         .timeout_ms = 20000,
         .verbose = false,
     };

@@ -68,6 +68,14 @@ static int digits(size_t n)
     return d;
 }
 
+/* The last dot-separated part of an operation's name ("terminate-by-openid"): the progress line
+ * is read by people, and the reports carry the full name. */
+static const char *op_short(const struct wxp_op *op)
+{
+    const char *dot = strrchr(op->name, '.');
+    return dot != NULL ? dot + 1 : op->name;
+}
+
 void conf_report_progress(const struct conf_result *r, size_t index, size_t total)
 {
     const struct conf_outcome *o = &r->o;
@@ -75,9 +83,10 @@ void conf_report_progress(const struct conf_result *r, size_t index, size_t tota
     int w = digits(total) < 3 ? 3 : digits(total);
     const char *word = verdict_upper(o->verdict);
 
-    fprintf(stderr, "[%*zu/%zu] %s%-5s%s %-7s %-9s %s (%.2f s)\n", w, index + 1, total,
+    fprintf(stderr, "[%*zu/%zu] %s%-5s%s %-7s %-9s %s: %s (%.2f s)\n", w, index + 1, total,
             colour ? verdict_colour(o->verdict) : "", word, colour ? "\033[0m" : "",
-            conf_severity_name(r->c->severity), r->c->id, r->c->title, o->seconds);
+            conf_severity_name(r->c->severity), r->c->id, op_short(r->c->op), r->c->title,
+            o->seconds);
     if (o->verdict != CONF_PASS && o->reason[0] != '\0') {
         /* The reason may quote what a server sent: keep control bytes off the terminal. */
         fputs("        ", stderr);
@@ -161,6 +170,43 @@ void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
         fprintf(stderr, INDENT "[%zu more line%s not shown; %zu bytes in all]\n", hidden,
                 hidden == 1 ? "" : "s", len);
     }
+}
+
+void conf_redact_keys(struct wxp_buf *b)
+{
+    struct wxp_buf out;
+    size_t at = 0;
+    bool in_key = false, found = false;
+    enum wxp_code rc = WXP_OK;
+
+    wxp_buf_init(&out, b->max);
+    while (rc == WXP_OK && b->ptr != NULL && at < b->len) {
+        const char *p = b->ptr + at;
+        const char *nl = memchr(p, '\n', b->len - at);
+        size_t l = nl != NULL ? (size_t)(nl - p) + 1 : b->len - at;
+        at += l;
+        if (in_key) {
+            in_key = !has(p, l, "-----END");
+            continue;
+        }
+        if (has(p, l, "-----BEGIN") && has(p, l, "PRIVATE KEY")) {
+            in_key = !has(p, l, "-----END");
+            found = true;
+            rc = wxp_buf_addstr(&out, "[private key material not shown]\n");
+            continue;
+        }
+        rc = wxp_buf_add(&out, p, l);
+    }
+    if (!found) {
+        wxp_buf_free(&out);
+        return;
+    }
+    /* Out of memory: keep nothing rather than the key. */
+    if (rc != WXP_OK) {
+        wxp_buf_reset(&out);
+    }
+    wxp_buf_free(b);
+    *b = out;
 }
 
 void conf_report_detail(const struct conf_result *r)
@@ -524,8 +570,10 @@ static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
     const struct conf_outcome *o = &r->o;
     bool noted = not_met(r) && !counts(r);
     const char *elem = NULL;
-    enum wxp_code rc = wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s\" name=\"",
-                                    mode_name(r->c->mode));
+    /* The class is the mode and the operation: CI tools group the cases by API. */
+    enum wxp_code rc =
+        wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s.%s\" name=\"",
+                     mode_name(r->c->mode), r->c->op->name);
     if (rc == WXP_OK) {
         rc = add_cstr(b, r->c->id, ESC_XML_ATTR);
     }
@@ -644,6 +692,7 @@ static bool add_json_case(cJSON *arr, const struct conf_result *r)
         return false;
     }
     ok = add_json_text(obj, "id", c->id, strlen(c->id)) &&
+         add_json_text(obj, "operation", c->operation, strlen(c->operation)) &&
          add_json_text(obj, "title", c->title, strlen(c->title)) &&
          add_json_text(obj, "rule", c->rule, strlen(c->rule)) &&
          add_json_text(obj, "source", c->source, strlen(c->source)) &&
@@ -755,6 +804,12 @@ static enum wxp_code html_row(struct wxp_buf *b, size_t i, const struct conf_res
         rc = add_cstr(b, c->id, ESC_HTML);
     }
     if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "</code></td><td><code>");
+    }
+    if (rc == WXP_OK) {
+        rc = add_cstr(b, c->operation, ESC_HTML);
+    }
+    if (rc == WXP_OK) {
         rc = wxp_buf_addf(b, "</code></td><td>%s</td><td class=\"v\">%s</td><td>", sev,
                           verdict_upper(o->verdict));
     }
@@ -851,8 +906,9 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           t[s].skipped, t[s].errors);
     }
     if (rc == WXP_OK) {
-        rc = wxp_buf_addstr(&b, "</table>\n<table><tr><th>#</th><th>Id</th><th>Severity</th>"
-                                "<th>Result</th><th>Case</th><th>Time</th><th>Source</th></tr>\n");
+        rc = wxp_buf_addstr(
+            &b, "</table>\n<table><tr><th>#</th><th>Id</th><th>Operation</th><th>Severity</th>"
+                "<th>Result</th><th>Case</th><th>Time</th><th>Source</th></tr>\n");
     }
     for (size_t i = 0; rc == WXP_OK && i < n; i++) {
         rc = html_row(&b, i, &rs[i]);

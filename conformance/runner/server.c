@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* server.c: server mode. Each case of cases/server.json names a kind; the kind shapes one signed
- * terminate request (or breaks it on purpose), the request goes to the server under test, and the
- * answer is graded against the case's expectation: status, WeChat code, response signature, plus
- * what the kind checks on its own (Request-ID, detail, message). Nothing here assumes our mock. */
+/* server.c: server mode. Each case of cases/server.json names an operation and a kind; the kind
+ * shapes one signed request of that operation (or breaks it on purpose), the request goes to the
+ * server under test, and the answer is graded against the case's expectation: status, WeChat code,
+ * response signature, plus what the kind checks on its own (Request-ID, detail, message, the 200
+ * body). Targets and bodies come from the core's operation table (wxp/op.h): no API path is
+ * written here. Nothing assumes our mock, except the end-to-end case that needs a user's consent,
+ * which only wxpay-mock's admin API can give (not applicable elsewhere). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +21,8 @@
 #include "wxp/keyfile.h"
 #include "wxp/keys.h"
 #include "wxp/nonce.h"
+#include "wxp/op.h"
+#include "wxp/query.h"
 #include "wxp/sign.h"
 #include "wxp/signmsg.h"
 #include "wxp/str.h"
@@ -31,10 +36,14 @@ extern const char conf_embed_platform_cert[];
 extern const char conf_embed_platform_pubkey[];
 
 #define PLATFORM_PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"
-#define TERMINATE_PATH "/v3/payscore/permissions/openid/{openid}/terminate"
-#define DEFAULT_BODY                                                                               \
-    "{\"service_id\":\"{service_id}\",\"appid\":\"{appid}\",\"reason\":\"{reason}\"}"
 #define DEFAULT_REASON "wxpay-conformance"
+/* A path variable whose bytes a kind gives raw (not percent-encoded) is built with this marker as
+ * its value, then the marker is replaced: the core encodes values, a case may want to send any
+ * bytes. Unreserved characters only, so the core keeps it as is. */
+#define SEGMENT_MARKER "wxpconfRAWsegmentMARKER"
+/* The wxpay-mock admin endpoint that plays the user's consent in WeChat
+ * (docs/mock-admin.md). */
+#define ADMIN_USER_ACCEPT "/__admin/payscore/user-accept"
 #define USER_AGENT "wxpay-conformance/0.1 (server mode)"
 #define OPENID_RANDOM 12
 #define REQ_BODY_MAX ((size_t)64 * 1024)
@@ -99,18 +108,34 @@ enum extra {
     X_DETAIL,       /* PARAM_ERROR detail: location, value, field in the message */
     X_ENVELOPE,     /* the error body is an envelope whatever the code */
     X_CONTENT_TYPE, /* the error body is declared application/json */
+    X_BODY,         /* the success body has the operation's fields, with the values sent */
 };
 
 struct run {
     const struct conf_context *ctx;
     const struct conf_case *c;
+    const struct wxp_op *op; /* the case's operation */
     struct conf_outcome *out;
     struct req rq;
     struct conf_http_resp resp;
     char openid[TEXT_MAX];
+    char code[64];        /* authorization_code: fresh per case, like the openid */
     char setup[TEXT_MAX]; /* why the case could not be set up ("" when it could) */
+    /* Set when the server lacks what the case needs (wxpay-mock's admin API): not applicable. */
+    char not_applicable[TEXT_MAX];
     enum extra extra;
     char want_location[32], want_value[32], want_field[128], want_serial[128];
+    char want_state[32]; /* X_BODY: the authorization_state expected, or "" */
+    /* Request shaping of the case's own operation: a path variable sent raw, a query sent as
+     * given (instead of the table's), the table's query pairs in reverse order. */
+    char raw_var[32];
+    char raw_seg[TEXT_MAX];
+    bool query_set;
+    char query[TARGET_MAX];
+    bool query_reverse;
+    size_t setup_exchanges; /* exchanges sent before the graded one */
+    bool accepted;          /* the user accepted r->code with r->openid (admin API) */
+    bool graded_label;      /* "# graded request" already written */
 };
 
 typedef int (*prep_fn)(struct run *r, const char *param);
@@ -187,16 +212,19 @@ static enum wxp_code add_json_inner(struct wxp_buf *b, const char *s)
     return rc;
 }
 
-/* Expands a template: {openid} {service_id} {appid} {other_appid} {reason} {mchid}, {lf} (a
+/* Expands a template: {openid} {authorization_code} {service_id} {appid} {other_appid} {reason}
+ * {mchid}, {lf} (a
  * line feed: catalogue params are one line), {empty} (nothing: params are never empty) and
  * {repeat N TEXT} (TEXT N times). Any other '{' is copied as is (JSON objects). With `json` the
  * context values are JSON-escaped. */
 static enum wxp_code expand(const struct run *r, const char *t, bool json, struct wxp_buf *out)
 {
-    static const char *const names[] = {"openid", "service_id", "appid", "other_appid",
-                                        "reason", "mchid",      "lf",    "empty"};
+    static const char *const names[] = {"openid",      "service_id", "appid",
+                                        "other_appid", "reason",     "mchid",
+                                        "lf",          "empty",      "authorization_code"};
     const char *values[] = {r->openid,      r->ctx->service_id, r->ctx->appid, r->ctx->other_appid,
-                            DEFAULT_REASON, r->ctx->mchid,      "\n",          ""};
+                            DEFAULT_REASON, r->ctx->mchid,      "\n",          "",
+                            r->code};
     enum wxp_code rc = WXP_OK;
 
     while (*t != '\0' && rc == WXP_OK) {
@@ -252,6 +280,154 @@ static int set_target(struct run *r, char *dst, const char *path_template)
     }
     wxp_buf_free(&b);
     return ret;
+}
+
+/* The value of each parameter row of `op` (indexed like op->params->fields), by its name: the
+ * case's fresh openid and authorization_code, the context's service_id and appid, our reason. A
+ * row we have no value for (notify_url) stays absent. */
+static void fill_values(const struct run *r, const struct wxp_op *op,
+                        const char *vals[WXP_SCHEMA_MAX_FIELDS])
+{
+    static const char *const NAMES[] = {"openid", "authorization_code", "service_id", "appid",
+                                        "reason"};
+    const char *const values[] = {r->openid, r->code, r->ctx->service_id, r->ctx->appid,
+                                  DEFAULT_REASON};
+
+    for (size_t i = 0; i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        vals[i] = NULL;
+    }
+    for (size_t i = 0; i < op->params->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        for (size_t k = 0; k < sizeof NAMES / sizeof NAMES[0]; k++) {
+            if (strcmp(op->params->fields[i].name, NAMES[k]) == 0) {
+                vals[i] = values[k];
+            }
+        }
+    }
+}
+
+static bool has_loc(const struct wxp_op *op, enum wxp_loc loc)
+{
+    for (size_t i = 0; i < op->params->count; i++) {
+        if (op->params->fields[i].loc == loc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The name of the first path variable of `op`, or NULL. */
+static const char *first_path_var(const struct wxp_op *op)
+{
+    for (size_t i = 0; i < op->params->count; i++) {
+        if (op->params->fields[i].loc == WXP_LOC_URI_TEMPLATE) {
+            return op->params->fields[i].name;
+        }
+    }
+    return NULL;
+}
+
+/* `q` with its name=value pairs in reverse order, into out. */
+static enum wxp_code reverse_query(const char *q, struct wxp_buf *out)
+{
+    struct wxp_query pairs;
+    enum wxp_code rc = wxp_query_parse(wxp_str_c(q), &pairs, NULL);
+
+    for (size_t i = pairs.n; rc == WXP_OK && i > 0; i--) {
+        const struct wxp_query_pair *p = &pairs.pair[i - 1];
+        rc = wxp_buf_addf(out, "%s%.*s=%.*s", i == pairs.n ? "" : "&", (int)p->name.len,
+                          p->name.ptr, (int)p->value.len, p->value.ptr);
+    }
+    return rc;
+}
+
+/* Writes into dst the request target of `op` from the table (wxp_op_target), after the base URL's
+ * path prefix. For the case's own operation, the kind's shaping applies: a raw path variable, a
+ * query given as is, reversed query pairs. */
+static int op_target(struct run *r, const struct wxp_op *op, const char *const *given, char *dst)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    struct wxp_buf b, t;
+    struct wxp_err err;
+    const char *marker, *qmark;
+    enum wxp_code rc;
+    bool own = op == r->op;
+    int ret = -1;
+
+    memcpy(vals, given, sizeof vals);
+    for (size_t i = 0; own && i < op->params->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const struct wxp_field *f = &op->params->fields[i];
+        if (f->loc == WXP_LOC_URI_TEMPLATE && strcmp(f->name, r->raw_var) == 0) {
+            vals[i] = SEGMENT_MARKER;
+        }
+        if (f->loc == WXP_LOC_QUERY && r->query_set) {
+            vals[i] = NULL;
+        }
+    }
+    wxp_buf_init(&b, TARGET_MAX - 1);
+    wxp_buf_init(&t, TARGET_MAX - 1);
+    rc = wxp_op_target(op, vals, &t, &err);
+    if (rc != WXP_OK) {
+        setup_fail(r, "the table cannot build the target of %s: %s", op->name, err.msg);
+        goto out;
+    }
+    marker = strstr(wxp_buf_cstr(&t), SEGMENT_MARKER);
+    qmark = strchr(wxp_buf_cstr(&t), '?');
+    rc = wxp_buf_addstr(&b, S.prefix);
+    if (rc == WXP_OK && marker != NULL) {
+        rc = wxp_buf_add(&b, t.ptr, (size_t)(marker - t.ptr));
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(&b, r->raw_seg);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(&b, marker + strlen(SEGMENT_MARKER));
+        }
+    } else if (rc == WXP_OK && own && r->query_reverse && qmark != NULL) {
+        rc = wxp_buf_add(&b, t.ptr, (size_t)(qmark - t.ptr) + 1);
+        if (rc == WXP_OK) {
+            rc = reverse_query(qmark + 1, &b);
+        }
+    } else if (rc == WXP_OK) {
+        rc = wxp_buf_add(&b, t.ptr, t.len);
+    }
+    if (rc == WXP_OK && own && r->query_set && r->query[0] != '\0') {
+        rc = wxp_buf_addf(&b, "?%s", r->query);
+    }
+    if (rc != WXP_OK) {
+        setup_fail(r, "the request target is longer than %s bytes", "4095");
+        goto out;
+    }
+    copy(dst, TARGET_MAX, wxp_buf_cstr(&b));
+    ret = 0;
+out:
+    wxp_buf_free(&b);
+    wxp_buf_free(&t);
+    return ret;
+}
+
+/* The body of `op` from the table (wxp_op_body): the body rows that have a value, in order. */
+static int op_body(struct run *r, const struct wxp_op *op, const char *const *vals,
+                   struct wxp_buf *dst)
+{
+    struct wxp_err err;
+
+    wxp_buf_reset(dst);
+    if (wxp_op_body(op, vals, dst, &err) != WXP_OK) {
+        setup_fail(r, "the table cannot build the body of %s: %s", op->name, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Target and body of the case's operation with the case's values. */
+static int own_request(struct run *r, char *target, struct wxp_buf *body)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+
+    fill_values(r, r->op, vals);
+    if (op_target(r, r->op, vals, target) != 0) {
+        return -1;
+    }
+    return body != NULL ? op_body(r, r->op, vals, body) : 0;
 }
 
 static int set_body(struct run *r, struct wxp_buf *dst, const char *body_template)
@@ -311,15 +487,20 @@ static int set_header(struct run *r, const char *spec)
     return 0;
 }
 
-/* A valid terminate request for a fresh openid, signed with the merchant key, now. */
-static int req_init(struct run *r)
+/* A valid request of `op` for the case's fresh openid and authorization_code, signed with the
+ * merchant key, now. An operation without body rows (a GET) is sent without a body and without
+ * Content-Type. */
+static int req_init(struct run *r, const struct wxp_op *op)
 {
     struct req *q = &r->rq;
     const struct conf_context *ctx = r->ctx;
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    bool body = has_loc(op, WXP_LOC_BODY);
 
+    memset(q, 0, sizeof *q);
     wxp_buf_init(&q->body, REQ_BODY_MAX);
     wxp_buf_init(&q->sign_body, REQ_BODY_MAX);
-    copy(q->method, sizeof q->method, "POST");
+    copy(q->method, sizeof q->method, op->method);
     snprintf(q->ts, sizeof q->ts, "%lld", (long long)time(NULL));
     q->key = S.key;
     copy(q->mchid, sizeof q->mchid, ctx->mchid);
@@ -329,16 +510,18 @@ static int req_init(struct run *r)
     copy(q->sep, sizeof q->sep, ",");
     q->quote = '"';
     q->order = ORDER_GO;
-    if (!fresh_nonce(q->nonce) || !fresh_openid(ctx, r->openid, sizeof r->openid)) {
+    q->no_body = !body;
+    if (!fresh_nonce(q->nonce)) {
         setup_fail(r, "no random bytes for a nonce");
         return -1;
     }
-    if (set_target(r, q->target, TERMINATE_PATH) != 0 || set_body(r, &q->body, DEFAULT_BODY) != 0) {
+    fill_values(r, op, vals);
+    if (op_target(r, op, vals, q->target) != 0 || op_body(r, op, vals, &q->body) != 0) {
         return -1;
     }
     if (set_header(r, "Accept: application/json") != 0 ||
         set_header(r, "User-Agent: " USER_AGENT) != 0 ||
-        set_header(r, "Content-Type: application/json") != 0) {
+        (body && set_header(r, "Content-Type: application/json") != 0)) {
         return -1;
     }
     return 0;
@@ -537,20 +720,183 @@ static void align_to_second(void)
     }
 }
 
-/* A valid exchange before the graded one (replay, second terminate); it must get 204. */
+static void graded_label(struct run *r)
+{
+    keeps(&r->out->request, "# graded request\n");
+    keeps(&r->out->response, "# graded request\n");
+    r->graded_label = true;
+}
+
+/* A valid exchange before the graded one (replay, second terminate); it must get the operation's
+ * success status. */
 static int first_exchange(struct run *r, const char *what)
 {
     if (req_send(r, "# first request (setup)\n") != 0) {
         return -1;
     }
-    keeps(&r->out->request, "# graded request\n");
-    keeps(&r->out->response, "# graded request\n");
-    if (r->resp.status != 204) {
+    graded_label(r);
+    if (r->resp.status != (long)r->op->success) {
         char got[32];
         snprintf(got, sizeof got, "%ld", r->resp.status);
-        setup_fail(r, "the first, valid request got %s instead of 204, so %s cannot be tested",
-                   r->resp.status == 0 ? "no answer" : got, what);
+        setup_fail(r, "the first, valid request got %s instead of %u, so %s cannot be tested",
+                   r->resp.status == 0 ? "no answer" : got, r->op->success, what);
         return -1;
+    }
+    return 0;
+}
+
+/* Whether a success body of `op` reads authorization_state `want`. */
+static bool body_state_is(const struct wxp_op *op, const struct wxp_buf *body, const char *want)
+{
+    struct wxp_values v;
+    bool ok;
+
+    memset(&v, 0, sizeof v);
+    ok = wxp_op_response_parse(op, wxp_buf_cstr(body), body->len, &v, NULL) == WXP_OK &&
+         wxp_str_eq(wxp_values_get(&v, "authorization_state"), wxp_str_c(want));
+    wxp_values_free(&v);
+    return ok;
+}
+
+/* A valid request of another operation before the graded one (apply before a query, say), with
+ * the case's values; it must get that operation's success status and, when `want_state` is not
+ * NULL, a body in that authorization_state. The graded request is kept. */
+static int setup_exchange(struct run *r, const struct wxp_op *op, const char *want_state)
+{
+    struct req saved = r->rq;
+    char label[160];
+    int ret = -1;
+
+    snprintf(label, sizeof label, "# setup: %s\n", op->name);
+    if (req_init(r, op) == 0 && req_send(r, label) == 0) {
+        ret = 0;
+        if (r->resp.status != (long)op->success) {
+            setup_fail(r, "the setup request %s got %ld instead of %u", op->name, r->resp.status,
+                       op->success);
+            ret = -1;
+        } else if (want_state != NULL && !body_state_is(op, &r->resp.body, want_state)) {
+            setup_fail(r, "%s after that step does not read authorization_state %s: %.120s",
+                       op->name, want_state, wxp_buf_cstr(&r->resp.body));
+            ret = -1;
+        }
+    }
+    req_free(&r->rq);
+    r->rq = saved;
+    conf_http_free(&r->resp);
+    conf_http_init(&r->resp);
+    r->setup_exchanges++;
+    return ret;
+}
+
+/* Whether the server has the admin endpoint at all: a GET on it answers 405 (the path exists, for
+ * another method) where it is offered, a 404 (or a 401 behind an admin token) where it is not. */
+static bool admin_offered(struct run *r, const char *url)
+{
+    const char *hdrs[] = {"Accept: application/json", "User-Agent: " USER_AGENT, NULL};
+    bool offered;
+
+    conf_http("GET", url, hdrs, NULL, 0, r->ctx->timeout_ms > 0 ? r->ctx->timeout_ms : 10000L,
+              &r->resp);
+    offered = r->resp.status == 405;
+    conf_http_free(&r->resp);
+    conf_http_init(&r->resp);
+    return offered;
+}
+
+/* The user accepts the pre-authorization of r->code in WeChat, played by wxpay-mock's admin API.
+ * rule: the consent happens in WeChat, out of the merchant's reach; only wxpay-mock offers it,
+ * so a server that does not (the POST fails and a GET on the same path is not a 405) makes the
+ * case not applicable, never a pass; a server that offers it and refuses is a failure.
+ * src: docs/mock-admin.md, docs/conformance.md#not-applicable. case: LIFE-001 */
+static int admin_user_accept(struct run *r)
+{
+    const char *hdrs[] = {"Content-Type: application/json", "Accept: application/json",
+                          "User-Agent: " USER_AGENT, NULL};
+    struct wxp_buf body, *rb = &r->out->request, *ab = &r->out->response;
+    char url[TARGET_MAX + 300];
+    long st;
+    enum wxp_code rc;
+    int ret = -1;
+
+    wxp_buf_init(&body, REQ_BODY_MAX);
+    rc = wxp_buf_addstr(&body, "{\"service_id\":\"");
+    if (rc == WXP_OK) {
+        rc = add_json_inner(&body, r->ctx->service_id);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&body, "\",\"appid\":\"");
+    }
+    if (rc == WXP_OK) {
+        rc = add_json_inner(&body, r->ctx->appid);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&body, "\",\"mchid\":\"");
+    }
+    if (rc == WXP_OK) {
+        rc = add_json_inner(&body, r->ctx->mchid);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addf(&body, "\",\"openid\":\"%s\",\"authorization_code\":\"%s\"}", r->openid,
+                          r->code);
+    }
+    if (rc != WXP_OK) {
+        setup_fail(r, "the admin request does not fit");
+        goto out;
+    }
+    snprintf(url, sizeof url, "%s%s%s", S.origin, S.prefix, ADMIN_USER_ACCEPT);
+    keeps(rb, "# setup: the user accepts (wxpay-mock admin API)\nPOST ");
+    keeps(rb, S.prefix);
+    keeps(rb, ADMIN_USER_ACCEPT " HTTP/1.1\n\n");
+    keep(rb, body.ptr, body.len);
+    keeps(rb, "\n");
+    keeps(ab, "# setup: the user accepts (wxpay-mock admin API)\n");
+    conf_http("POST", url, hdrs, wxp_buf_cstr(&body), body.len,
+              r->ctx->timeout_ms > 0 ? r->ctx->timeout_ms : 10000L, &r->resp);
+    keep(ab, wxp_buf_cstr(&r->resp.head), r->resp.head.len);
+    keep(ab, wxp_buf_cstr(&r->resp.body), r->resp.body.len);
+    keeps(ab, "\n");
+    st = r->resp.status;
+    if (st == 200) {
+        r->accepted = true;
+        ret = 0;
+    } else {
+        char why[160];
+        snprintf(why, sizeof why, "%.120s", wxp_buf_cstr(&r->resp.body));
+        conf_http_free(&r->resp);
+        conf_http_init(&r->resp);
+        if (admin_offered(r, url)) {
+            setup_fail(r, "the admin API refused the user's consent: %ld %s", st, why);
+        } else {
+            snprintf(r->not_applicable, sizeof r->not_applicable,
+                     "the server does not offer %s (answered %ld), which plays the user's consent",
+                     ADMIN_USER_ACCEPT, st);
+        }
+    }
+    conf_http_free(&r->resp);
+    conf_http_init(&r->resp);
+    r->setup_exchanges++;
+out:
+    wxp_buf_free(&body);
+    return ret;
+}
+
+/* What an operation needs to exist before a valid request of it can succeed: a pre-authorization
+ * (apply) for the by-code operations, the user's consent too before terminating by code. */
+static int op_setup(struct run *r)
+{
+    switch (r->op->id) {
+    case WXP_OP_PERMISSIONS_QUERY_BY_CODE:
+        return setup_exchange(r, &WXP_OPS[WXP_OP_PERMISSIONS_APPLY], NULL);
+    case WXP_OP_PERMISSIONS_TERMINATE_BY_CODE:
+        if (setup_exchange(r, &WXP_OPS[WXP_OP_PERMISSIONS_APPLY], NULL) != 0) {
+            return -1;
+        }
+        return admin_user_accept(r);
+    case WXP_OP_PERMISSIONS_APPLY:
+    case WXP_OP_PERMISSIONS_QUERY_BY_OPENID:
+    case WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID:
+    case WXP_OP_COUNT:
+        break;
     }
     return 0;
 }
@@ -574,8 +920,10 @@ static int prep_pubkey_serial(struct run *r, const char *param)
     return set_header(r, line);
 }
 
+/* The body sent, as given (on a GET too: the body is then sent and signed). */
 static int prep_body(struct run *r, const char *param)
 {
+    r->rq.no_body = false;
     return set_body(r, &r->rq.body, param);
 }
 
@@ -603,14 +951,100 @@ static int prep_openid(struct run *r, const char *param)
             setup_fail(r, "openid template too long");
             return -1;
         }
-        copy(r->openid, sizeof r->openid, wxp_buf_cstr(&b));
+        copy(r->raw_seg, sizeof r->raw_seg, wxp_buf_cstr(&b));
+        copy(r->raw_var, sizeof r->raw_var, "openid");
         wxp_buf_free(&b);
     }
-    if (set_target(r, r->rq.target, TERMINATE_PATH) != 0) {
+    /* The body does not name the openid, but rebuild it in case the operation's does. */
+    return own_request(r, r->rq.target, r->rq.no_body ? NULL : &r->rq.body);
+}
+
+/* The operation's first path variable sent as given (a template, not percent-encoded). */
+static int prep_segment(struct run *r, const char *param)
+{
+    const char *var = first_path_var(r->op);
+    struct wxp_buf b;
+
+    if (var == NULL) {
+        setup_fail(r, "%s has no path variable", r->op->name);
         return -1;
     }
-    /* The body does not name the openid, but rebuild it in case a template does. */
-    return set_body(r, &r->rq.body, DEFAULT_BODY);
+    wxp_buf_init(&b, sizeof r->raw_seg - 1);
+    if (expand(r, param, false, &b) != WXP_OK) {
+        wxp_buf_free(&b);
+        setup_fail(r, "segment template too long");
+        return -1;
+    }
+    copy(r->raw_seg, sizeof r->raw_seg, wxp_buf_cstr(&b));
+    copy(r->raw_var, sizeof r->raw_var, var);
+    wxp_buf_free(&b);
+    return own_request(r, r->rq.target, NULL);
+}
+
+/* The query sent as given (a template; empty: no '?'), in place of the table's pairs. */
+static int prep_query(struct run *r, const char *param)
+{
+    struct wxp_buf b;
+
+    wxp_buf_init(&b, sizeof r->query - 1);
+    if (expand(r, param, false, &b) != WXP_OK) {
+        wxp_buf_free(&b);
+        setup_fail(r, "query template too long");
+        return -1;
+    }
+    copy(r->query, sizeof r->query, wxp_buf_cstr(&b));
+    r->query_set = true;
+    wxp_buf_free(&b);
+    return own_request(r, r->rq.target, NULL);
+}
+
+/* The table's query pairs in reverse order ("service_id first" when the table has appid first):
+ * the signature covers the target as sent, whatever the order. */
+static int prep_query_order(struct run *r, const char *param)
+{
+    if (strcmp(param, "reverse") != 0) {
+        setup_fail(r, "query order \"%s\" is not reverse", param);
+        return -1;
+    }
+    if (!has_loc(r->op, WXP_LOC_QUERY)) {
+        setup_fail(r, "%s has no query parameters", r->op->name);
+        return -1;
+    }
+    r->query_reverse = true;
+    return own_request(r, r->rq.target, NULL);
+}
+
+/* A valid request whose success body is checked: the operation's fields, the values sent, and
+ * (param) the authorization_state expected. */
+static int prep_valid_body(struct run *r, const char *param)
+{
+    copy(r->want_state, sizeof r->want_state, param != NULL ? param : "");
+    return 0;
+}
+
+/* The lifecycle end to end (the case's operation is the final query by code): apply (set up
+ * already), the user accepts (admin API), query (AVAILABLE), terminate by code (204), and the
+ * graded query must show UNAVAILABLE. */
+static int prep_lifecycle(struct run *r, const char *param)
+{
+    const struct wxp_op *query = r->op;
+
+    (void)param;
+    if (r->op->id != WXP_OP_PERMISSIONS_QUERY_BY_CODE) {
+        setup_fail(r, "the lifecycle case is graded on query-by-code, not %s", r->op->name);
+        return -1;
+    }
+    if (admin_user_accept(r) != 0) {
+        return -1;
+    }
+    if (setup_exchange(r, query, "AVAILABLE") != 0) {
+        return -1;
+    }
+    if (setup_exchange(r, &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_CODE], NULL) != 0) {
+        return -1;
+    }
+    copy(r->want_state, sizeof r->want_state, "UNAVAILABLE");
+    return 0;
 }
 
 /* "location|value|field|rest": the PARAM_ERROR detail to expect, then the inner param. */
@@ -655,6 +1089,26 @@ static int prep_openid_detail(struct run *r, const char *param)
         return -1;
     }
     return prep_openid(r, rest);
+}
+
+static int prep_segment_detail(struct run *r, const char *param)
+{
+    const char *rest = split_detail(r, param);
+    if (rest == NULL) {
+        setup_fail(r, "param \"%s\" is not location|value|field|segment", param);
+        return -1;
+    }
+    return prep_segment(r, rest);
+}
+
+static int prep_query_detail(struct run *r, const char *param)
+{
+    const char *rest = split_detail(r, param);
+    if (rest == NULL) {
+        setup_fail(r, "param \"%s\" is not location|value|field|query", param);
+        return -1;
+    }
+    return prep_query(r, rest);
 }
 
 static int prep_authz_missing(struct run *r, const char *param)
@@ -794,22 +1248,51 @@ static int prep_tamper(struct run *r, const char *param)
     struct req *q = &r->rq;
 
     if (strcmp(param, "body") == 0) {
-        if (set_body(r, &q->sign_body, DEFAULT_BODY) != 0) {
+        /* Signed: the table's body; sent: the same with its last value "tampered". */
+        const char *vals[WXP_SCHEMA_MAX_FIELDS];
+        size_t last = WXP_SCHEMA_MAX_FIELDS;
+        fill_values(r, r->op, vals);
+        if (op_body(r, r->op, vals, &q->sign_body) != 0) {
             return -1;
         }
         q->sign_body_set = true;
-        return set_body(r, &q->body,
-                        "{\"service_id\":\"{service_id}\",\"appid\":\"{appid}\","
-                        "\"reason\":\"tampered\"}");
-    }
-    if (strcmp(param, "path") == 0) {
-        char sent[TEXT_MAX];
-        copy(sent, sizeof sent, r->openid);
-        if (!fresh_openid(r->ctx, r->openid, sizeof r->openid) ||
-            set_target(r, q->sign_target, TERMINATE_PATH) != 0) {
+        for (size_t i = 0; i < r->op->params->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+            if (r->op->params->fields[i].loc == WXP_LOC_BODY && vals[i] != NULL) {
+                last = i;
+            }
+        }
+        if (last == WXP_SCHEMA_MAX_FIELDS) {
+            setup_fail(r, "%s has no body to tamper with", r->op->name);
             return -1;
         }
+        vals[last] = "tampered";
+        return op_body(r, r->op, vals, &q->body);
+    }
+    if (strcmp(param, "path") == 0) {
+        /* Signed: the target of another openid (and code); sent: the case's. */
+        char sent[TEXT_MAX], sent_code[sizeof r->code];
+        int ret;
+        copy(sent, sizeof sent, r->openid);
+        copy(sent_code, sizeof sent_code, r->code);
+        if (!fresh_openid(r->ctx, r->openid, sizeof r->openid) ||
+            !fresh_openid(r->ctx, r->code, sizeof r->code)) {
+            return -1;
+        }
+        ret = own_request(r, q->sign_target, NULL);
         copy(r->openid, sizeof r->openid, sent);
+        copy(r->code, sizeof r->code, sent_code);
+        return ret;
+    }
+    if (strcmp(param, "query") == 0) {
+        /* Signed: the target without its query; sent: with it. */
+        char *qmark;
+        copy(q->sign_target, sizeof q->sign_target, q->target);
+        qmark = strchr(q->sign_target, '?');
+        if (qmark == NULL) {
+            setup_fail(r, "%s sends no query to leave out of the signature", r->op->name);
+            return -1;
+        }
+        *qmark = '\0';
         return 0;
     }
     if (strcmp(param, "method") == 0) {
@@ -823,7 +1306,7 @@ static int prep_tamper(struct run *r, const char *param)
     if (strcmp(param, "nonce") == 0) {
         return fresh_nonce(q->sign_nonce) ? 0 : -1;
     }
-    setup_fail(r, "tamper \"%s\" is not body, path, method, timestamp or nonce", param);
+    setup_fail(r, "tamper \"%s\" is not body, path, query, method, timestamp or nonce", param);
     return -1;
 }
 
@@ -876,17 +1359,17 @@ static int prep_replay(struct run *r, const char *param)
     }
     /* Another openid, freshly signed, with the nonce already used. */
     if (!fresh_openid(r->ctx, r->openid, sizeof r->openid) ||
-        set_target(r, q->target, TERMINATE_PATH) != 0) {
+        own_request(r, q->target, NULL) != 0) {
         return -1;
     }
     q->authz_done = false;
     return 0;
 }
 
-static int prep_terminate_twice(struct run *r, const char *param)
+static int prep_twice(struct run *r, const char *param)
 {
     (void)param;
-    if (first_exchange(r, "a second terminate") != 0) {
+    if (first_exchange(r, "a second request") != 0) {
         return -1;
     }
     if (!fresh_nonce(r->rq.nonce)) {
@@ -907,7 +1390,7 @@ static int prep_route_path(struct run *r, const char *param)
     return set_target(r, r->rq.target, param);
 }
 
-/* Another method on the terminate path, signed as sent, without a body. */
+/* Another method on the operation's path, signed as sent, without a body. */
 static int prep_route_method(struct run *r, const char *param)
 {
     copy(r->rq.method, sizeof r->rq.method, param);
@@ -944,19 +1427,27 @@ static const struct kind KINDS[] = {
     {"body", prep_body, X_NONE, true},
     {"body_detail", prep_body_detail, X_DETAIL, true},
     {"header", prep_header, X_NONE, true},
+    {"lifecycle", prep_lifecycle, X_BODY, false},
     {"openid", prep_openid, X_NONE, true},
     {"openid_detail", prep_openid_detail, X_DETAIL, true},
     {"pubkey_serial", prep_pubkey_serial, X_SERIAL_ECHO, false},
+    {"query", prep_query, X_NONE, true},
+    {"query_detail", prep_query_detail, X_DETAIL, true},
+    {"query_order", prep_query_order, X_BODY, true},
     {"replay", prep_replay, X_NONE, true},
     {"route_method", prep_route_method, X_NONE, true},
     {"route_path", prep_route_path, X_NONE, true},
+    {"segment", prep_segment, X_NONE, true},
+    {"segment_detail", prep_segment_detail, X_DETAIL, true},
     {"sign_other_merchant", prep_sign_other_merchant, X_NONE, true},
     {"sign_wrong_key", prep_sign_wrong_key, X_NONE, false},
     {"skew", prep_skew, X_NONE, true},
     {"skew_bad_signature", prep_skew_bad_signature, X_TS_MESSAGE, true},
     {"tamper", prep_tamper, X_NONE, true},
-    {"terminate_twice", prep_terminate_twice, X_NONE, false},
+    {"terminate_twice", prep_twice, X_NONE, false},
+    {"twice", prep_twice, X_NONE, false},
     {"valid", prep_valid, X_NONE, false},
+    {"valid_body", prep_valid_body, X_BODY, false},
     {"valid_request_id", prep_valid, X_REQUEST_ID, false},
     {"valid_signature_type", prep_valid, X_SIGTYPE, false},
 };
@@ -1055,6 +1546,73 @@ static void fail(struct run *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* rule: a 200 carries the operation's response body: strict JSON, every required field a string,
+ * the values the request named echoed (service_id, appid, authorization_code, openid, mchid), the
+ * authorization_state the lifecycle has reached, and the time of the last transition.
+ * src: docs/protocol.md#permissions-entity ([D-GETCODE], [D-APPLY2]). case: APPLY-001, QCODE-001,
+ * QOPENID-001, QOPENID-002, LIFE-001 */
+static bool check_body(struct run *r)
+{
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    struct wxp_values v;
+    struct wxp_err err;
+    struct wxp_str got;
+    bool ok = false;
+
+    memset(&v, 0, sizeof v);
+    if (r->op->response == NULL) {
+        fail(r, "%s has no success body to check", r->op->name);
+        return false;
+    }
+    if (wxp_op_response_parse(r->op, wxp_buf_cstr(&r->resp.body), r->resp.body.len, &v, &err) !=
+        WXP_OK) {
+        fail(r, "the %u body is not %s's: %s%s%s", r->op->success, r->op->name, err.field,
+             err.field[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    fill_values(r, r->op, vals);
+    for (size_t i = 0; i < r->op->params->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const char *name = r->op->params->fields[i].name;
+        got = wxp_values_get(&v, name);
+        if (vals[i] != NULL && got.ptr != NULL && !wxp_str_eq(got, wxp_str_c(vals[i]))) {
+            fail(r, "the body's %s is \"%.*s\", the request named \"%s\"", name, (int)got.len,
+                 got.ptr, vals[i]);
+            goto out;
+        }
+    }
+    got = wxp_values_get(&v, "mchid");
+    if (got.ptr != NULL && !wxp_str_eq(got, wxp_str_c(r->ctx->mchid))) {
+        fail(r, "the body's mchid is \"%.*s\", not %s", (int)got.len, got.ptr, r->ctx->mchid);
+        goto out;
+    }
+    got = wxp_values_get(&v, "openid");
+    if (r->accepted && !wxp_str_eq(got, wxp_str_c(r->openid))) {
+        fail(r, "the body's openid is \"%.*s\", the user who accepted is %s",
+             (int)(got.ptr ? got.len : 0), got.ptr ? got.ptr : "", r->openid);
+        goto out;
+    }
+    got = wxp_values_get(&v, "authorization_state");
+    if (r->want_state[0] != '\0' && !wxp_str_eq(got, wxp_str_c(r->want_state))) {
+        fail(r, "authorization_state is \"%.*s\", expected %s", (int)(got.ptr ? got.len : 0),
+             got.ptr ? got.ptr : "absent", r->want_state);
+        goto out;
+    }
+    if (strcmp(r->want_state, "UNAVAILABLE") == 0 &&
+        wxp_values_get(&v, "cancel_authorization_time").ptr == NULL) {
+        fail(r, "an UNAVAILABLE authorization has no cancel_authorization_time");
+        goto out;
+    }
+    if (strcmp(r->want_state, "AVAILABLE") == 0 &&
+        wxp_values_get(&v, "authorization_success_time").ptr == NULL) {
+        fail(r, "an AVAILABLE authorization has no authorization_success_time");
+        goto out;
+    }
+    ok = true;
+out:
+    wxp_values_free(&v);
+    return ok;
+}
+
 /* The kind's own check, after status, code and signature passed. True when it passed. */
 static bool check_extra(struct run *r, const struct wxp_envelope *env, bool env_ok)
 {
@@ -1138,6 +1696,8 @@ static bool check_extra(struct run *r, const struct wxp_envelope *env, bool env_
             return false;
         }
         return true;
+    case X_BODY:
+        return check_body(r);
     }
     return true;
 }
@@ -1207,6 +1767,7 @@ void conf_run_server_case(const struct conf_context *ctx, const struct conf_case
     }
     r->ctx = ctx;
     r->c = c;
+    r->op = c->op;
     r->out = out;
     conf_http_init(&r->resp);
 
@@ -1245,7 +1806,26 @@ void conf_run_server_case(const struct conf_context *ctx, const struct conf_case
         copy(out->reason, sizeof out->reason, "server mode was not set up (conf_server_begin)");
         goto out;
     }
-    if (req_init(r) != 0 || k->prep(r, param) != 0 || req_send(r, NULL) != 0) {
+    if (!fresh_openid(ctx, r->openid, sizeof r->openid) ||
+        !fresh_openid(ctx, r->code, sizeof r->code)) {
+        fail(r, "setup: no random bytes for an openid");
+        goto out;
+    }
+    if (req_init(r, r->op) != 0 || op_setup(r) != 0 || k->prep(r, param) != 0) {
+        if (r->not_applicable[0] != '\0') {
+            /* rule: not applicable is a skip with its reason, never a pass.
+             * src: docs/conformance.md#not-applicable */
+            out->verdict = CONF_SKIP;
+            snprintf(out->reason, sizeof out->reason, "not applicable: %s", r->not_applicable);
+            goto out;
+        }
+        fail(r, "setup: %s", r->setup[0] ? r->setup : "cannot build the request");
+        goto out;
+    }
+    if (r->setup_exchanges > 0 && !r->graded_label) {
+        graded_label(r);
+    }
+    if (req_send(r, NULL) != 0) {
         fail(r, "setup: %s", r->setup[0] ? r->setup : "cannot build the request");
         goto out;
     }

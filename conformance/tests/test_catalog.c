@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "wxp/op.h"
 
 static struct conf_catalog cat;
 
@@ -103,6 +104,55 @@ static void test_catalog_client_expects_success_on_valid_204(void **state)
     assert_true(must_fail >= 10);
 }
 
+/* Every case names an operation of the core's table, and its row is the one of that name. */
+static void test_catalog_every_case_names_its_operation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < cat.count; i++) {
+        const struct conf_case *c = &cat.cases[i];
+        if (c->op == NULL || c->operation == NULL || strcmp(c->op->name, c->operation) != 0) {
+            fail_msg("case %s: operation %s", c->id, c->operation ? c->operation : "(none)");
+        }
+    }
+}
+
+static size_t count_op(enum conf_mode m, enum wxp_op_id id, const char *kind, int expect)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cat.count; i++) {
+        const struct conf_case *c = &cat.cases[i];
+        n += c->mode == m && c->op->id == id && (kind == NULL || strcmp(c->kind, kind) == 0) &&
+             (expect < 0 || c->expect_status == expect);
+    }
+    return n;
+}
+
+/* Each operation has a server case expecting its success (signed), parameter errors, and client
+ * cases on the request and on forged answers; the GETs have both query orders and the query
+ * checks; the lifecycle is one case. */
+static void test_catalog_covers_every_operation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+        const struct wxp_op *op = &WXP_OPS[i];
+        bool get = strcmp(op->method, "GET") == 0;
+        if (count_op(CONF_SERVER, op->id, NULL, (int)op->success) == 0 ||
+            count_op(CONF_SERVER, op->id, NULL, 400) == 0 ||
+            count_op(CONF_CLIENT, op->id, "request", -1) == 0 ||
+            count_op(CONF_CLIENT, op->id, "response", 0) == 0 ||
+            count_op(CONF_CLIENT, op->id, "response", 1) == 0) {
+            fail_msg("operation %s lacks a success, error, request or response case", op->name);
+        }
+        if (get && count_op(CONF_SERVER, op->id, "query_detail", 400) == 0) {
+            fail_msg("GET %s has no query parameter-error case", op->name);
+        }
+    }
+    assert_int_equal(count_op(CONF_SERVER, WXP_OP_PERMISSIONS_QUERY_BY_OPENID, "query_order", 200),
+                     1);
+    assert_int_equal(count_op(CONF_SERVER, WXP_OP_PERMISSIONS_QUERY_BY_CODE, "lifecycle", 200), 1);
+    assert_true(count_op(CONF_CLIENT, WXP_OP_PERMISSIONS_QUERY_BY_OPENID, "request", 0) >= 4);
+}
+
 static void test_catalog_names(void **state)
 {
     (void)state;
@@ -136,6 +186,8 @@ int main(void)
         cmocka_unit_test(test_catalog_ids_unique),
         cmocka_unit_test(test_catalog_cases_well_formed),
         cmocka_unit_test(test_catalog_client_expects_success_on_valid_204),
+        cmocka_unit_test(test_catalog_every_case_names_its_operation),
+        cmocka_unit_test(test_catalog_covers_every_operation),
         cmocka_unit_test(test_catalog_names),
         cmocka_unit_test(test_catalog_outcome_init_free),
     };

@@ -27,6 +27,7 @@
 #include "wxp/json.h"
 #include "wxp/keys.h"
 #include "wxp/mem.h"
+#include "wxp/op.h"
 
 static char tmpdir[256];
 
@@ -132,6 +133,11 @@ static cJSON *read_report(const char *path)
     return root;
 }
 
+static bool contains(const char *hay, const char *needle)
+{
+    return strstr(hay, needle) != NULL;
+}
+
 static const cJSON *member(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -173,9 +179,9 @@ static void check_schema(const cJSON *root, const char *mode)
     static const char *const VERDICTS[] = {"pass", "fail", "skip", "error", NULL};
     static const char *const TOP[] = {"schema",  "mode", "target", "generated_at",
                                       "summary", "ok",   "cases",  NULL};
-    static const char *const CASE[] = {"id",      "title",       "rule",    "source",  "severity",
-                                       "verdict", "reason",      "seconds", "request", "response",
-                                       "output",  "exit_status", NULL};
+    static const char *const CASE[] = {"id",       "operation", "title",       "rule",    "source",
+                                       "severity", "verdict",   "reason",      "seconds", "request",
+                                       "response", "output",    "exit_status", NULL};
     const cJSON *summary, *cases, *c;
     const char *at;
     size_t total = 0, sum = 0;
@@ -218,6 +224,8 @@ static void check_schema(const cJSON *root, const char *mode)
             }
         }
         want_string(c, "id");
+        want_string(c, "operation");
+        assert_non_null(wxp_op_by_name(wxp_str_c(member(c, "operation")->valuestring)));
         want_string(c, "title");
         want_string(c, "rule");
         want_string(c, "source");
@@ -261,6 +269,19 @@ static void expect_verdict(const cJSON *root, const char *id, const char *verdic
     }
 }
 
+/* Cases of that operation with that verdict. */
+static size_t cases_of(const cJSON *root, const char *op, const char *verdict)
+{
+    const cJSON *c;
+    size_t n = 0;
+    cJSON_ArrayForEach(c, member(root, "cases"))
+    {
+        n += strcmp(member(c, "operation")->valuestring, op) == 0 &&
+             strcmp(member(c, "verdict")->valuestring, verdict) == 0;
+    }
+    return n;
+}
+
 static size_t every_must_passed(const cJSON *root)
 {
     const cJSON *c;
@@ -290,24 +311,239 @@ static void test_conformance_server_vs_mock(void **state)
     root = read_report(json);
     check_schema(root, "server");
     assert_true(every_must_passed(root) >= 40);
+    /* Every operation of the table is graded, and the lifecycle runs end to end (the bundled mock
+     * offers the admin API, so it is a pass, not "not applicable"). */
+    for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+        assert_true(cases_of(root, WXP_OPS[i].name, "pass") >= 4);
+    }
+    expect_verdict(root, "LIFE-001", "pass");
+    expect_verdict(root, "QOPENID-001", "pass");
+    expect_verdict(root, "QOPENID-002", "pass");
     cJSON_Delete(root);
 }
+
+/* The earlier terminate-by-openid cases keep their ids and operation: 93 server, 42 client. */
+static void test_conformance_terminate_cases_kept(void **state)
+{
+    char out[512];
+    cJSON *root;
+    size_t len = 0, server = 0, client = 0;
+    char *text;
+    const cJSON *c;
+    (void)state;
+    tmp_path(out, sizeof out, "list.json");
+    const char *argv[] = {CONF_BIN, "list", "--json", NULL};
+    assert_int_equal(run_to(argv, out), 0);
+    text = read_file(out, &len);
+    root = cJSON_ParseWithLength(text, len);
+    wxp_free(text);
+    assert_non_null(root);
+    cJSON_ArrayForEach(c, root)
+    {
+        if (strcmp(member(c, "operation")->valuestring,
+                   "payscore.permissions.terminate-by-openid") != 0) {
+            continue;
+        }
+        if (strcmp(member(c, "mode")->valuestring, "server") == 0) {
+            server++;
+        } else {
+            client++;
+        }
+    }
+    assert_int_equal(server, 93);
+    assert_int_equal(client, 42);
+    cJSON_Delete(root);
+}
+
+/* wxpay-mock started with --admin-token does not let the runner play the user's consent: the
+ * cases that need it are not applicable (skip, with the reason), never passes or failures. */
+static void test_conformance_lifecycle_not_applicable(void **state)
+{
+    char json[512], xml[512], wrapper[512];
+    cJSON *root;
+    FILE *f;
+    char *text;
+    size_t len = 0;
+    (void)state;
+    tmp_path(json, sizeof json, "na.json");
+    tmp_path(xml, sizeof xml, "na.xml");
+    tmp_path(wrapper, sizeof wrapper, "mock-with-token.sh");
+    f = fopen(wrapper, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\nexec '%s' --admin-token conformance-test \"$@\"\n", MOCK_BIN);
+    fclose(f);
+    assert_int_equal(chmod(wrapper, 0700), 0);
+    const char *argv[] = {CONF_BIN, "server", "--mock",  wrapper, "--only", "LIFE-001,TCODE-001",
+                          "--json", json,     "--junit", xml,     NULL};
+    assert_int_equal(run(argv), 0);
+    root = read_report(json);
+    check_schema(root, "server");
+    expect_verdict(root, "LIFE-001", "skip");
+    expect_verdict(root, "TCODE-001", "skip");
+    assert_true(strncmp(member(find_case(root, "LIFE-001"), "reason")->valuestring,
+                        "not applicable: ", 16) == 0);
+    assert_true(cJSON_IsTrue(member(root, "ok")));
+    cJSON_Delete(root);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "<skipped message=\"not applicable: the server does not offer "
+                               "/__admin/payscore/user-accept"));
+    assert_false(contains(text, "<failure"));
+    wxp_free(text);
+}
+
+/* A client script built on wxpay's generic signed request (tests/ops-client.sh), which can be
+ * told to make a known mistake. */
+#define OPS_CMD "bash " OPS_CLIENT " " WXPAY_CLI_BIN
 
 static const char WXPAY_CMD[] =
     WXPAY_CLI_BIN " payscore permissions terminate --openid \"$WXPAY_OPENID\" --service-id "
                   "\"$WXPAY_SERVICE_ID\" --appid \"$WXPAY_APPID\" --reason \"$WXPAY_REASON\"";
 
+/* The reference client for every operation: `wxpay call --from-env` reads WXPAY_OPERATION and the
+ * WXPAY_<NAME> parameters; every MUST case of every operation passes. */
 static void test_conformance_client_wxpay(void **state)
 {
     char json[512];
     cJSON *root;
     (void)state;
     tmp_path(json, sizeof json, "client-wxpay.json");
-    const char *argv[] = {CONF_BIN, "client", "--cmd", WXPAY_CMD, "--json", json, NULL};
+    const char *argv[] = {CONF_BIN, "client", "--cmd", WXPAY_CLI_BIN " call --from-env",
+                          "--json", json,     NULL};
     assert_int_equal(run(argv), 0);
     root = read_report(json);
     check_schema(root, "client");
     assert_true(every_must_passed(root) >= 15);
+    for (size_t i = 0; i < WXP_OP_COUNT; i++) {
+        assert_true(cases_of(root, WXP_OPS[i].name, "pass") >= 3);
+    }
+    cJSON_Delete(root);
+}
+
+/* wxpay's terminate command alone, declared with --operations: the other operations' cases are
+ * not applicable (skip, JUnit <skipped>), the command is not run for them, and the run passes. */
+static void test_conformance_client_operations_option(void **state)
+{
+    char json[512], xml[512];
+    cJSON *root;
+    const cJSON *c;
+    char *text;
+    size_t len = 0, na = 0;
+    (void)state;
+    tmp_path(json, sizeof json, "client-ops.json");
+    tmp_path(xml, sizeof xml, "client-ops.xml");
+    const char *argv[] = {CONF_BIN,
+                          "client",
+                          "--cmd",
+                          WXPAY_CMD,
+                          "--operations",
+                          "payscore.permissions.terminate-by-openid",
+                          "--json",
+                          json,
+                          "--junit",
+                          xml,
+                          NULL};
+    assert_int_equal(run(argv), 0);
+    root = read_report(json);
+    check_schema(root, "client");
+    assert_true(cases_of(root, "payscore.permissions.terminate-by-openid", "pass") >= 30);
+    cJSON_ArrayForEach(c, member(root, "cases"))
+    {
+        if (strcmp(member(c, "operation")->valuestring,
+                   "payscore.permissions.terminate-by-openid") == 0) {
+            continue;
+        }
+        assert_string_equal(member(c, "verdict")->valuestring, "skip");
+        assert_true(strncmp(member(c, "reason")->valuestring, "not applicable: ", 16) == 0);
+        assert_int_equal(member(c, "exit_status")->valueint, -1);
+        na++;
+    }
+    assert_true(na >= 20);
+    cJSON_Delete(root);
+    text = read_file(xml, &len);
+    assert_true(contains(text, "classname=\"wxpay-conformance.client.payscore.permissions."
+                               "query-by-openid\""));
+    assert_true(contains(text, "<skipped message=\"not applicable: payscore.permissions.apply is "
+                               "not among --operations\"/>"));
+    assert_false(contains(text, "<failure"));
+    wxp_free(text);
+    /* The same command without --operations (a client written before WXPAY_OPERATION): asked
+     * for a query, it terminates; the case is not applicable and the run stays green. */
+    const char *implicit[] = {CONF_BIN,  "client", "--cmd",
+                              WXPAY_CMD, "--only", "CLI-REQ-001,CLI-OP-001,CLI-OPR-009",
+                              "--json",  json,     NULL};
+    assert_int_equal(run(implicit), 0);
+    root = read_report(json);
+    expect_verdict(root, "CLI-REQ-001", "pass");
+    expect_verdict(root, "CLI-OP-001", "skip");
+    expect_verdict(root, "CLI-OPR-009", "skip");
+    assert_true(contains(member(find_case(root, "CLI-OP-001"), "reason")->valuestring,
+                         "not applicable: asked for payscore.permissions.query-by-openid, the "
+                         "client called payscore.permissions.terminate-by-openid"));
+    cJSON_Delete(root);
+    /* An operation name the table does not have is a usage error. */
+    const char *bad[] = {CONF_BIN,       "client",        "--cmd", WXPAY_CMD,
+                         "--operations", "payscore.nope", NULL};
+    assert_int_equal(run(bad), 2);
+    const char *empty[] = {CONF_BIN, "client", "--cmd", WXPAY_CMD, "--operations", ",", NULL};
+    assert_int_equal(run(empty), 2);
+}
+
+/* A client that believes any answer (wxpay's exit status thrown away) is caught by every forged or
+ * tampered success of the new operations, and still passes the valid ones. */
+static void test_conformance_client_believes_forged_200(void **state)
+{
+    static const char *const FAIL[] = {"CLI-OPR-002", "CLI-OPR-003", "CLI-OPR-004", "CLI-OPR-006",
+                                       "CLI-OPR-008", "CLI-OPR-010", NULL};
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "client-believer.json");
+    const char *argv[] = {CONF_BIN,
+                          "client",
+                          "--cmd",
+                          OPS_CMD "; exit 0",
+                          "--only",
+                          "CLI-OPR-001,CLI-OPR-002,CLI-OPR-003,CLI-OPR-004,CLI-OPR-006,CLI-OPR-007,"
+                          "CLI-OPR-008,CLI-OPR-010",
+                          "--json",
+                          json,
+                          NULL};
+    assert_int_equal(run(argv), 1);
+    root = read_report(json);
+    for (size_t i = 0; FAIL[i] != NULL; i++) {
+        expect_verdict(root, FAIL[i], "fail");
+    }
+    expect_verdict(root, "CLI-OPR-001", "pass");
+    expect_verdict(root, "CLI-OPR-007", "pass");
+    cJSON_Delete(root);
+}
+
+/* A client that builds ?service_id=X?appid=Y fails the query MUST case (and only the checks that
+ * look at the query); the same client without the bug passes it. */
+static void test_conformance_client_second_question_mark(void **state)
+{
+    char json[512];
+    cJSON *root;
+    (void)state;
+    tmp_path(json, sizeof json, "client-qq.json");
+    const char *bug[] = {CONF_BIN, "client",
+                         "--cmd",  OPS_CMD " second-question-mark",
+                         "--only", "CLI-OP-001,CLI-OP-003,CLI-OP-006",
+                         "--json", json,
+                         NULL};
+    const char *good[] = {CONF_BIN,     "client", "--cmd", OPS_CMD, "--only",
+                          "CLI-OP-003", "--json", json,    NULL};
+    assert_int_equal(run(bug), 1);
+    root = read_report(json);
+    expect_verdict(root, "CLI-OP-003", "fail");
+    assert_true(contains(member(find_case(root, "CLI-OP-003"), "reason")->valuestring,
+                         "a second '?' in the target"));
+    assert_string_equal(member(find_case(root, "CLI-OP-003"), "severity")->valuestring, "MUST");
+    expect_verdict(root, "CLI-OP-001", "pass");
+    cJSON_Delete(root);
+    assert_int_equal(run(good), 0);
+    root = read_report(json);
+    expect_verdict(root, "CLI-OP-003", "pass");
     cJSON_Delete(root);
 }
 
@@ -338,12 +574,15 @@ static void test_conformance_client_careless(void **state)
         expect_verdict(root, FAIL[i], "fail");
         assert_int_equal(member(find_case(root, FAIL[i]), "exit_status")->valueint, 0);
     }
+    /* It implements terminate-by-openid only and exits 64 for the rest: not applicable. */
+    expect_verdict(root, "CLI-OP-003", "skip");
+    expect_verdict(root, "CLI-OPR-002", "skip");
+    assert_int_equal(member(find_case(root, "CLI-OPR-002"), "exit_status")->valueint, 64);
+    assert_true(contains(member(find_case(root, "CLI-OPR-002"), "reason")->valuestring,
+                         "not applicable: the client does not support "
+                         "payscore.permissions.query-by-openid"));
+    assert_int_equal(cases_of(root, "payscore.permissions.apply", "fail"), 0);
     cJSON_Delete(root);
-}
-
-static bool contains(const char *hay, const char *needle)
-{
-    return strstr(hay, needle) != NULL;
 }
 
 /* All three report files from one run that has both passes and failures. */
@@ -380,7 +619,9 @@ static void test_conformance_reports_written(void **state)
     text = read_file(xml, &len);
     assert_true(contains(text, "<testsuite name=\"wxpay-conformance client\" tests=\"3\" "
                                "failures=\"1\" errors=\"0\" skipped=\"0\""));
-    assert_true(contains(text, "classname=\"wxpay-conformance.client\" name=\"CLI-RESP-002 "));
+    assert_true(contains(
+        text, "classname=\"wxpay-conformance.client.payscore.permissions.terminate-by-openid\" "
+              "name=\"CLI-RESP-002 "));
     assert_true(contains(text, "<failure message=\""));
     assert_true(contains(text, "type=\"MUST\""));
     wxp_free(text);
@@ -501,14 +742,29 @@ static void test_conformance_output_bounded(void **state)
 {
     static const char NOISY[] = "printf '%05000d\\n' 7; cat \"$WXPAY_MCH_KEY\"; i=0; "
                                 "while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1";
-    char out[512], key[512];
+    char out[512], key[512], xml[512], json[512], html[512];
     char *text;
     size_t len = 0;
     (void)state;
     tmp_path(out, sizeof out, "noisy.txt");
+    tmp_path(xml, sizeof xml, "noisy.xml");
+    tmp_path(json, sizeof json, "noisy.json");
+    tmp_path(html, sizeof html, "noisy.html");
     snprintf(key, sizeof key, "%s/keys/test-merchant-a.key.pem", WXP_FIXTURES_DIR);
-    const char *argv[] = {CONF_BIN, "client", "--cmd", NOISY, "-v", NULL};
+    const char *argv[] = {CONF_BIN, "client", "--cmd", NOISY,    "-v", "--junit",
+                          xml,      "--json", json,    "--html", html, NULL};
     assert_int_equal(run_to(argv, out), 3);
+    /* The report files keep the command's output, but never the key it printed. */
+    {
+        const char *reports[] = {xml, json, html};
+        for (size_t i = 0; i < 3; i++) {
+            char *r = read_file(reports[i], &len);
+            assert_true(contains(r, "line99"));
+            assert_true(contains(r, "[private key material not shown]"));
+            no_key_material(r, key);
+            wxp_free(r);
+        }
+    }
     text = read_file(out, &len);
     assert_true(contains(text, "[cut: the line has 5000 bytes]"));
     assert_true(contains(text, "[private key material not shown]"));
@@ -709,6 +965,38 @@ static void test_conformance_server_404_is_reachable(void **state)
     wxp_free(text);
 }
 
+/* The new operations' cases grade another server too: one that answers 404 to everything fails
+ * the query (GET signing in both orders) and the lifecycle, whose apply set-up fails first (a
+ * failure, not "not applicable": only a missing admin step is that). */
+static void test_conformance_server_404_fails_operations(void **state)
+{
+    char json[512], url[128];
+    cJSON *root;
+    int port = 0;
+    pid_t pid = serve_404(&port);
+    (void)state;
+    tmp_path(json, sizeof json, "404-ops.json");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *argv[] = {CONF_BIN, "server", "--base-url",
+                          url,      "--only", "QOPENID-001,QOPENID-002,LIFE-001",
+                          "--json", json,     NULL};
+    int rc = run(argv);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(rc, 1);
+    root = read_report(json);
+    expect_verdict(root, "QOPENID-001", "fail");
+    expect_verdict(root, "QOPENID-002", "fail");
+    assert_true(contains(member(find_case(root, "QOPENID-002"), "reason")->valuestring,
+                         "expected 200, got 404"));
+    assert_true(contains(member(find_case(root, "QOPENID-002"), "request")->valuestring,
+                         "?service_id=500001&appid=wxd678efh567hg6787 HTTP/1.1"));
+    expect_verdict(root, "LIFE-001", "fail");
+    assert_true(contains(member(find_case(root, "LIFE-001"), "reason")->valuestring,
+                         "setup: the setup request payscore.permissions.apply got 404"));
+    cJSON_Delete(root);
+}
+
 /* JUnit agrees with the exit status: a SHOULD difference alone exits 0 with no <failure> (it is
  * <skipped>); --strict turns it into a <failure> and exit 1; a MUST failure is a <failure> and
  * exit 1 without --strict. The careless client fails CLI-RESP-007 (SHOULD) and CLI-RESP-002
@@ -758,6 +1046,13 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest server[] = {cmocka_unit_test(test_conformance_server_vs_mock)};
     const struct CMUnitTest wxpay[] = {cmocka_unit_test(test_conformance_client_wxpay)};
+    const struct CMUnitTest operations[] = {
+        cmocka_unit_test(test_conformance_terminate_cases_kept),
+        cmocka_unit_test(test_conformance_lifecycle_not_applicable),
+        cmocka_unit_test(test_conformance_client_operations_option),
+        cmocka_unit_test(test_conformance_client_second_question_mark),
+        cmocka_unit_test(test_conformance_client_believes_forged_200),
+    };
     const struct CMUnitTest careless[] = {cmocka_unit_test(test_conformance_client_careless)};
     const struct CMUnitTest reports[] = {
         cmocka_unit_test(test_conformance_reports_written),
@@ -771,6 +1066,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conformance_client_sends_nothing),
         cmocka_unit_test(test_conformance_server_unreachable),
         cmocka_unit_test(test_conformance_server_404_is_reachable),
+        cmocka_unit_test(test_conformance_server_404_fails_operations),
         cmocka_unit_test(test_conformance_junit_agrees_with_exit),
     };
     const char *group = argc > 1 ? argv[1] : "";
@@ -783,13 +1079,18 @@ int main(int argc, char **argv)
     if (strcmp(group, "client_careless") == 0) {
         return cmocka_run_group_tests(careless, make_tmpdir, remove_tmpdir);
     }
+    if (strcmp(group, "operations") == 0) {
+        return cmocka_run_group_tests(operations, make_tmpdir, remove_tmpdir);
+    }
     if (strcmp(group, "reports") == 0) {
         return cmocka_run_group_tests(reports, make_tmpdir, remove_tmpdir);
     }
     if (strcmp(group, "diagnostics") == 0) {
         return cmocka_run_group_tests(diagnostics, make_tmpdir, remove_tmpdir);
     }
-    fprintf(stderr, "usage: %s server_vs_mock|client_wxpay|client_careless|reports|diagnostics\n",
+    fprintf(stderr,
+            "usage: %s server_vs_mock|client_wxpay|client_careless|operations|reports|"
+            "diagnostics\n",
             argv[0]);
     return 2;
 }

@@ -47,6 +47,8 @@ static void strv_free(char **v, size_t n)
 static void merchants_free(struct mock_merchant *m, size_t n)
 {
     for (size_t i = 0; i < n && m != NULL; i++) {
+        OPENSSL_cleanse(m[i].apiv3_key, sizeof m[i].apiv3_key);
+        m[i].has_apiv3_key = false;
         wxp_key_free(m[i].cert);
         strv_free(m[i].appids, m[i].nappids);
         strv_free(m[i].service_ids, m[i].nservice_ids);
@@ -84,6 +86,19 @@ const struct mock_merchant *mock_config_merchant(const struct mock_config *c, st
 static enum wxp_code pem_cert(const char *pem, struct wxp_key **out, struct wxp_err *err)
 {
     return wxp_key_cert_pem(pem, strlen(pem), out, err);
+}
+
+/* An embedded TEST ONLY APIv3 key into m. */
+static enum wxp_code embedded_apiv3(struct mock_merchant *m, const char *key, struct wxp_err *err)
+{
+    if (strlen(key) != WXP_AEAD_KEY_LEN) {
+        return wxp_err_set(err, WXP_E_INVALID_ARG, "apiv3_key",
+                           "the embedded APIv3 key of %s is not %d bytes", m->mchid,
+                           WXP_AEAD_KEY_LEN);
+    }
+    memcpy(m->apiv3_key, key, WXP_AEAD_KEY_LEN);
+    m->has_apiv3_key = true;
+    return WXP_OK;
 }
 
 /* rule: the defaults are the fixtures' test merchants and platform key (fixtures/fixtures.json),
@@ -130,6 +145,12 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     rc = pem_cert(mock_embed_merchant_a_cert, &c->merchants[0].cert, err);
     if (rc == WXP_OK) {
         rc = pem_cert(mock_embed_merchant_b_cert, &c->merchants[1].cert, err);
+    }
+    if (rc == WXP_OK) {
+        rc = embedded_apiv3(&c->merchants[0], mock_embed_merchant_a_apiv3, err);
+    }
+    if (rc == WXP_OK) {
+        rc = embedded_apiv3(&c->merchants[1], mock_embed_merchant_b_apiv3, err);
     }
     if (rc == WXP_OK) {
         rc = pem_cert(mock_embed_platform_cert, &pcert, err);
@@ -298,10 +319,78 @@ static enum wxp_code key_from(struct loader *L, const char *field, enum wxp_key_
     return WXP_OK;
 }
 
+/* rule: a merchant's APIv3 key is 32 bytes, given inline ("apiv3_key") or as a file
+ * ("apiv3_key_file": the 32 bytes, one trailing newline allowed). Messages give lengths and
+ * paths, never the key. src: docs/protocol.md#aead_aes_256_gcm */
+static enum wxp_code load_apiv3(struct loader *L, const cJSON *it, size_t i,
+                                struct mock_merchant *m)
+{
+    char where[64];
+    char full[CONFIG_PATH_MAX];
+    const char *inline_key;
+    const char *file;
+    char *text = NULL;
+    size_t len = 0;
+    enum wxp_code rc;
+    struct wxp_err e;
+
+    snprintf(where, sizeof where, "merchants[%zu]", i);
+    rc = opt_str(L, it, "apiv3_key", where, &inline_key);
+    if (rc == WXP_OK) {
+        rc = opt_str(L, it, "apiv3_key_file", where, &file);
+    }
+    if (rc != WXP_OK || (inline_key == NULL && file == NULL)) {
+        return rc;
+    }
+    if (inline_key != NULL && file != NULL) {
+        return bad(L, where, "give \"apiv3_key\" or \"apiv3_key_file\", not both");
+    }
+    if (inline_key != NULL) {
+        snprintf(where, sizeof where, "merchants[%zu].apiv3_key", i);
+        len = strlen(inline_key);
+        if (len != WXP_AEAD_KEY_LEN) {
+            return wxp_err_set(L->err, WXP_E_INVALID_ARG, where,
+                               "%s: %s: must be exactly %d bytes, not %zu", L->shown, where,
+                               WXP_AEAD_KEY_LEN, len);
+        }
+        memcpy(m->apiv3_key, inline_key, WXP_AEAD_KEY_LEN);
+        m->has_apiv3_key = true;
+        return WXP_OK;
+    }
+    snprintf(where, sizeof where, "merchants[%zu].apiv3_key_file", i);
+    rc = resolve(L, where, file, full, sizeof full);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    /* A few bytes more than a key with CRLF, so a longer file is told by its length. */
+    rc = wxp_file_read(full, 64, &text, &len, &e);
+    if (rc != WXP_OK) {
+        return wxp_err_set(L->err, rc, where, "%s: %s: %s", L->shown, where, e.msg);
+    }
+    if (len > 0 && text[len - 1] == '\n') {
+        len--;
+        if (len > 0 && text[len - 1] == '\r') {
+            len--;
+        }
+    }
+    if (len != WXP_AEAD_KEY_LEN) {
+        rc = wxp_err_set(L->err, WXP_E_INVALID_ARG, where,
+                         "%s: %s: the file holds %zu bytes, an APIv3 key is exactly %d (one "
+                         "trailing newline allowed)",
+                         L->shown, where, len, WXP_AEAD_KEY_LEN);
+    } else {
+        memcpy(m->apiv3_key, text, WXP_AEAD_KEY_LEN);
+        m->has_apiv3_key = true;
+    }
+    OPENSSL_cleanse(text, len);
+    wxp_free(text);
+    return rc;
+}
+
 static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct mock_config *c)
 {
-    static const char *const names[] = {"mchid",  "cert",   "cert_pem",
-                                        "serial", "appids", "service_ids"};
+    static const char *const names[] = {"mchid",  "cert",        "cert_pem",  "serial",
+                                        "appids", "service_ids", "apiv3_key", "apiv3_key_file"};
     struct mock_merchant *m;
     size_t n, i = 0;
     enum wxp_code rc = WXP_OK;
@@ -361,6 +450,9 @@ static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct m
         }
         if (rc == WXP_OK) {
             rc = str_array(L, it, "service_ids", where, &m[i].service_ids, &m[i].nservice_ids);
+        }
+        if (rc == WXP_OK) {
+            rc = load_apiv3(L, it, i, &m[i]);
         }
     }
     if (rc != WXP_OK) {
@@ -684,14 +776,27 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
     return rc;
 }
 
-/* cJSON_Delete frees without wiping: clear the private key text first. */
+static void wipe_string(const cJSON *it)
+{
+    if (cJSON_IsString(it) && it->valuestring != NULL) {
+        OPENSSL_cleanse(it->valuestring, strlen(it->valuestring));
+    }
+}
+
+/* cJSON_Delete frees without wiping: clear the secrets' text first (the platform's private key,
+ * the merchants' APIv3 keys). */
 static void wipe_key_pem(cJSON *root)
 {
     const cJSON *platform = cJSON_GetObjectItemCaseSensitive(root, "platform");
-    const cJSON *pem = cJSON_GetObjectItemCaseSensitive(platform, "key_pem");
+    const cJSON *merchants = cJSON_GetObjectItemCaseSensitive(root, "merchants");
+    const cJSON *m;
 
-    if (cJSON_IsString(pem) && pem->valuestring != NULL) {
-        OPENSSL_cleanse(pem->valuestring, strlen(pem->valuestring));
+    wipe_string(cJSON_GetObjectItemCaseSensitive(platform, "key_pem"));
+    if (cJSON_IsArray(merchants)) {
+        cJSON_ArrayForEach(m, merchants)
+        {
+            wipe_string(cJSON_GetObjectItemCaseSensitive(m, "apiv3_key"));
+        }
     }
 }
 
@@ -767,7 +872,7 @@ enum wxp_code mock_config_load(struct mock_config *c, const char *path, struct w
         return rc;
     }
     rc = mock_config_load_text(c, text, len, path, err);
-    /* The file may hold platform.key_pem. */
+    /* The file may hold platform.key_pem and merchants' apiv3_key. */
     OPENSSL_cleanse(text, len);
     wxp_free(text);
     return rc;

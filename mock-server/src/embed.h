@@ -8,6 +8,9 @@ extern const char mock_embed_merchant_b_cert[];
 extern const char mock_embed_platform_key[];
 extern const char mock_embed_platform_cert[];
 extern const char mock_embed_wrong_key[];
+/* The test merchants' APIv3 keys: 32 characters each, no newline. */
+extern const char mock_embed_merchant_a_apiv3[];
+extern const char mock_embed_merchant_b_apiv3[];
 
 /* The fixtures' public-key-mode id for the platform key (fixtures/fixtures.json). */
 #define MOCK_EMBED_PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"

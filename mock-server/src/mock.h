@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wxp/aead.h"
 #include "wxp/buf.h"
 #include "wxp/err.h"
 #include "wxp/keyfile.h"
@@ -88,6 +89,11 @@ enum wxp_code mock_response_error(struct mock_response *resp, unsigned status, c
 struct mock_merchant {
     char mchid[32];
     struct wxp_key *cert; /* verifies the merchant's requests; id = serial */
+    /* The APIv3 key (AEAD_AES_256_GCM, docs/protocol.md#aead_aes_256_gcm): exactly
+     * WXP_AEAD_KEY_LEN bytes, not NUL-terminated; valid when has_apiv3_key. Secret: never logged,
+     * journaled or dumped; wiped when the config is freed. */
+    unsigned char apiv3_key[WXP_AEAD_KEY_LEN];
+    bool has_apiv3_key;
     char **appids;
     size_t nappids;
     char **service_ids;

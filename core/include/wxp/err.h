@@ -55,7 +55,12 @@
     X(WXP_E_PARAM_TOO_LONG, "parameter is longer than its maximum")                                \
     X(WXP_E_PARAM_CHARSET, "parameter has a character that is not allowed")                        \
     X(WXP_E_ENVELOPE, "body is not an APIv3 error envelope")                                       \
-    X(WXP_E_PARAM_DUPLICATE, "query parameter is given more than once")
+    X(WXP_E_PARAM_DUPLICATE, "query parameter is given more than once")                            \
+    X(WXP_E_AEAD_KEY, "APIv3 key is not 32 bytes")                                                 \
+    X(WXP_E_AEAD_NONCE, "AEAD nonce is not 12 bytes")                                              \
+    X(WXP_E_AEAD_FORMAT, "AEAD ciphertext is not base64 of at least a 16-byte tag")                \
+    X(WXP_E_AEAD_AUTH, "AEAD ciphertext does not authenticate (wrong APIv3 key, nonce, "           \
+                       "associated_data, or tampered)")
 
 #define WXP_AS_ENUM(name, desc) name,
 enum wxp_code { WXP_CODES(WXP_AS_ENUM) WXP_CODE_COUNT };

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* test_config.c: the merchants' APIv3 keys in the mock's config: the embedded defaults carry the
+ * TEST keys of fixtures/; a config file gives one inline ("apiv3_key") or as a file
+ * ("apiv3_key_file"); a wrong length is refused with an error that never shows the key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mock.h"
+#include "testutil.h"
+#include "wxp/mem.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* Distinctive text: no error message or field may contain any part of it. */
+#define SECRET31 "SeCrEtNeverShownInAnyMessage-31"
+#define SECRET32 "SeCrEtNeverShownInAnyMessage-32b"
+
+static void assert_key(const struct mock_merchant *m, const char *want)
+{
+    assert_true(m->has_apiv3_key);
+    assert_int_equal(strlen(want), WXP_AEAD_KEY_LEN);
+    assert_memory_equal(m->apiv3_key, want, WXP_AEAD_KEY_LEN);
+}
+
+/* wxpay-mock with no config knows both test merchants' keys, as fixtures/ has them. */
+static void test_config_defaults_carry_the_test_keys(void **unused)
+{
+    struct mock_config cfg;
+    struct wxp_err err;
+    size_t len = 0;
+    char *a = t_read("keys/test-merchant-a.apiv3.key", &len);
+    char *b = t_read("keys/test-merchant-b.apiv3.key", &len);
+    (void)unused;
+
+    assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+    assert_string_equal(cfg.merchants[0].mchid, T_MCHID_A);
+    assert_key(&cfg.merchants[0], a);
+    assert_string_equal(cfg.merchants[1].mchid, T_MCHID_B);
+    assert_key(&cfg.merchants[1], b);
+    mock_config_free(&cfg);
+    wxp_free(a);
+    wxp_free(b);
+}
+
+/* Writes `bytes` to a new temporary file; returns its path (static buffer). */
+static const char *temp_file(const char *bytes)
+{
+    static char path[] = "/tmp/wxp-test-apiv3-XXXXXX";
+    int fd;
+
+    memcpy(path + sizeof path - 7, "XXXXXX", 6);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+    close(fd);
+    return path;
+}
+
+/* Loads one merchant (merchant A's certificate) with the given extra members. */
+static enum wxp_code load(struct mock_config *cfg, const char *members, struct wxp_err *err)
+{
+    char doc[2048];
+    int n = snprintf(doc, sizeof doc, "{\"merchants\":[{\"mchid\":\"%s\",\"cert\":\"%s\"%s%s}]}",
+                     T_MCHID_A, t_fixture("certs/test-merchant-a.cert.pem"), members[0] ? "," : "",
+                     members);
+
+    assert_true(n > 0 && (size_t)n < sizeof doc);
+    memset(cfg, 0, sizeof *cfg);
+    wxp_err_clear(err);
+    return mock_config_load_text(cfg, doc, strlen(doc), "t.json", err);
+}
+
+static void test_config_loads_inline_and_file_keys(void **unused)
+{
+    struct mock_config cfg;
+    struct wxp_err err;
+    char member[512];
+    const char *path;
+    size_t len = 0;
+    char *b = t_read("keys/test-merchant-b.apiv3.key", &len);
+    (void)unused;
+
+    if (load(&cfg, "\"apiv3_key\":\"" SECRET32 "\"", &err) != WXP_OK) {
+        fail_msg("%s: %s", wxp_code_name(err.code), err.msg);
+    }
+    assert_key(&cfg.merchants[0], SECRET32);
+    mock_config_free(&cfg);
+
+    /* The fixture file: the 32 bytes, no newline. */
+    snprintf(member, sizeof member, "\"apiv3_key_file\":\"%s\"",
+             t_fixture("keys/test-merchant-b.apiv3.key"));
+    assert_int_equal(load(&cfg, member, &err), WXP_OK);
+    assert_key(&cfg.merchants[0], b);
+    mock_config_free(&cfg);
+
+    /* What `echo KEY > file` writes: one trailing newline (or CRLF) is not part of the key. */
+    for (int crlf = 0; crlf < 2; crlf++) {
+        path = temp_file(crlf ? SECRET32 "\r\n" : SECRET32 "\n");
+        snprintf(member, sizeof member, "\"apiv3_key_file\":\"%s\"", path);
+        assert_int_equal(load(&cfg, member, &err), WXP_OK);
+        assert_key(&cfg.merchants[0], SECRET32);
+        mock_config_free(&cfg);
+        unlink(path);
+    }
+
+    /* A merchant given without a key has none. */
+    assert_int_equal(load(&cfg, "", &err), WXP_OK);
+    assert_false(cfg.merchants[0].has_apiv3_key);
+    mock_config_free(&cfg);
+    wxp_free(b);
+}
+
+/* Refusals: exact code and field; the message names the field and the length, never the key. */
+static void test_config_refuses_bad_keys_without_showing_them(void **unused)
+{
+    static const struct {
+        int line;
+        const char *members; /* NULL: "apiv3_key_file" names a temporary file holding `file` */
+        const char *file;
+        enum wxp_code code;
+        const char *field;
+    } ROWS[] = {
+        {__LINE__, "\"apiv3_key\":\"" SECRET31 "\"", NULL, WXP_E_INVALID_ARG,
+         "merchants[0].apiv3_key"},
+        {__LINE__, "\"apiv3_key\":\"" SECRET32 "x\"", NULL, WXP_E_INVALID_ARG,
+         "merchants[0].apiv3_key"},
+        /* 32 characters, 96 bytes: the length is in bytes. */
+        {__LINE__,
+         "\"apiv3_key\":\"密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥"
+         "密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥密钥\"",
+         NULL, WXP_E_INVALID_ARG, "merchants[0].apiv3_key"},
+        {__LINE__, "\"apiv3_key\":\"\"", NULL, WXP_E_INVALID_ARG, "merchants[0].apiv3_key"},
+        {__LINE__, "\"apiv3_key\":32", NULL, WXP_E_INVALID_ARG, "merchants[0].apiv3_key"},
+        {__LINE__, "\"apiv3_key\":\"" SECRET32 "\",\"apiv3_key_file\":\"k\"", NULL,
+         WXP_E_INVALID_ARG, "merchants[0]"},
+        {__LINE__, NULL, SECRET31, WXP_E_INVALID_ARG, "merchants[0].apiv3_key_file"},
+        {__LINE__, NULL, SECRET32 "\n\n", WXP_E_INVALID_ARG, "merchants[0].apiv3_key_file"},
+        {__LINE__, NULL, SECRET32 SECRET32 SECRET32 SECRET32 SECRET32 SECRET32, WXP_E_TOO_LARGE,
+         NULL},
+        {__LINE__, "\"apiv3_key_file\":\"/nonexistent/wxp/apiv3.key\"", NULL, WXP_E_IO,
+         "merchants[0].apiv3_key_file"},
+    };
+    (void)unused;
+
+    for (size_t i = 0; i < NELEM(ROWS); i++) {
+        struct mock_config cfg;
+        struct wxp_err err;
+        char members[512];
+        const char *path = ROWS[i].file ? temp_file(ROWS[i].file) : NULL;
+        enum wxp_code rc;
+
+        if (path != NULL) {
+            snprintf(members, sizeof members, "\"apiv3_key_file\":\"%s\"", path);
+        } else {
+            snprintf(members, sizeof members, "%s", ROWS[i].members);
+        }
+        rc = load(&cfg, members, &err);
+        if (rc != ROWS[i].code || (ROWS[i].field && strcmp(err.field, ROWS[i].field) != 0)) {
+            fail_msg("row at line %d: %s field \"%s\" (%s)", ROWS[i].line, wxp_code_name(rc),
+                     err.field, err.msg);
+        }
+        /* No part of the key, not even its first characters. */
+        if (strstr(err.msg, "SeCrEt") != NULL || strstr(err.field, "SeCrEt") != NULL ||
+            strstr(err.msg, "密钥") != NULL) {
+            fail_msg("row at line %d: the error shows the key: %s", ROWS[i].line, err.msg);
+        }
+        if (strstr(err.msg, "t.json") == NULL) {
+            fail_msg("row at line %d: the message does not name the config: %s", ROWS[i].line,
+                     err.msg);
+        }
+        mock_config_free(&cfg);
+        if (path != NULL) {
+            unlink(path);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults_carry_the_test_keys),
+        cmocka_unit_test(test_config_loads_inline_and_file_keys),
+        cmocka_unit_test(test_config_refuses_bad_keys_without_showing_them),
+    };
+    return cmocka_run_group_tests_name("mock.config", tests, NULL, NULL);
+}
