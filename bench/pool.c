@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* pool.c: wxp-bench-pool writes N pre-signed terminate requests for the load driver
- * (bench/wrk/pool.lua), one per line: PATH <TAB> AUTHORIZATION <TAB> BODY. Every request has its
- * own nonce, its own openid (so each is the first terminate of that openid: the measured answer
- * is the signed 204) and the timestamp "now", so a pool must be used within the mock's skew
- * window (300 s) of being written. Signing is the cost (one RSA-2048 sign per request), so it
- * runs on --threads threads. TEST ONLY keys (fixtures/). */
+/* pool.c: wxp-bench-pool writes N pre-signed requests of one operation of the core's table
+ * (default terminate by openid) for the load driver (bench/wrk/pool.lua), one per line:
+ * TARGET <TAB> AUTHORIZATION <TAB> BODY, and <TAB> METHOD after it when the method is not POST
+ * (a GET line has an empty BODY). Target and body are built by wxp_op_target and wxp_op_body, so
+ * the path is the table's. Every request has its own nonce, its own openid or authorization code
+ * (so each terminate is the first of that openid: the measured answer is the signed 204) and the
+ * timestamp "now", so a pool must be used within the mock's skew window (300 s) of being written.
+ * Signing is the cost (one RSA-2048 sign per request), so it runs on --threads threads. TEST ONLY
+ * keys (fixtures/). */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -17,15 +20,20 @@
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 #define POOL_MAX_COUNT 50000000L
 #define POOL_MAX_THREADS 64
 /* A line is about 600 bytes; this bounds one thread's buffer. */
 #define LINE_MAX_BYTES 2048
+/* Bounds of a request target and a body built from the options (ids of at most 32 bytes). */
+#define TARGET_MAX 512
+#define BODY_MAX 512
 
 struct pool_opts {
     const char *out;
+    const struct wxp_op *op;
     long count;
     long threads;
     const char *prefix;
@@ -47,38 +55,77 @@ struct job {
     enum wxp_code rc;
 };
 
+/* The value of each parameter row of the operation, by name: the numbered id for openid and
+ * authorization_code, the options for appid and service_id, "bench" for reason; none for the
+ * rest (optional rows such as notify_url). */
+static void fill_values(const struct pool_opts *o, const char *id, const char **vals)
+{
+    const struct wxp_schema *s = o->op->params;
+
+    for (size_t i = 0; i < s->count; i++) {
+        const char *name = s->fields[i].name;
+        vals[i] = NULL;
+        if (strcmp(name, "openid") == 0 || strcmp(name, "authorization_code") == 0) {
+            vals[i] = id;
+        } else if (strcmp(name, "appid") == 0) {
+            vals[i] = o->appid;
+        } else if (strcmp(name, "service_id") == 0) {
+            vals[i] = o->service_id;
+        } else if (strcmp(name, "reason") == 0) {
+            vals[i] = "bench";
+        }
+    }
+}
+
 static enum wxp_code make_line(struct job *j, long index, struct wxp_buf *authz, struct wxp_buf *b)
 {
     const struct pool_opts *o = j->o;
+    const struct wxp_op *op = o->op;
     struct wxp_signer signer = {j->key, o->mchid, o->serial};
-    char path[256];
-    char body[256];
+    const char *vals[WXP_SCHEMA_MAX_FIELDS];
+    struct wxp_buf target, body;
+    char id[64];
     char nonce[WXP_NONCE_LEN + 1];
-    int plen, blen;
+    int n;
     enum wxp_code rc;
 
-    plen = snprintf(path, sizeof path, "/v3/payscore/permissions/openid/%s%09ld/terminate",
-                    o->prefix, index);
-    blen =
-        snprintf(body, sizeof body, "{\"service_id\":\"%s\",\"appid\":\"%s\",\"reason\":\"bench\"}",
-                 o->service_id, o->appid);
-    if (plen < 0 || (size_t)plen >= sizeof path || blen < 0 || (size_t)blen >= sizeof body) {
-        return wxp_err_set(&j->err, WXP_E_TOO_LARGE, "openid", "prefix or ids too long");
+    wxp_buf_init(&target, TARGET_MAX);
+    wxp_buf_init(&body, BODY_MAX);
+    n = snprintf(id, sizeof id, "%s%09ld", o->prefix, index);
+    if (n < 0 || (size_t)n >= sizeof id) {
+        rc = wxp_err_set(&j->err, WXP_E_TOO_LARGE, "openid", "prefix too long");
+        goto out;
     }
-    rc = wxp_nonce(nonce, &j->err);
+    fill_values(o, id, vals);
+    rc = wxp_op_check_values(op, vals, &j->err);
+    if (rc == WXP_OK) {
+        rc = wxp_op_target(op, vals, &target, &j->err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_op_body(op, vals, &body, &j->err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_nonce(nonce, &j->err);
+    }
     if (rc != WXP_OK) {
-        return rc;
+        goto out;
     }
     wxp_buf_reset(authz);
-    rc = wxp_authz_sign(authz, &signer, WXP_STR_LIT("POST"), (struct wxp_str){path, (size_t)plen},
-                        (struct wxp_str){body, (size_t)blen}, o->timestamp, nonce, &j->err);
+    rc = wxp_authz_sign(authz, &signer, wxp_str_c(op->method),
+                        (struct wxp_str){target.ptr, target.len},
+                        (struct wxp_str){body.ptr, body.len}, o->timestamp, nonce, &j->err);
     if (rc != WXP_OK) {
-        return rc;
+        goto out;
     }
-    rc = wxp_buf_addf(b, "%s\t%s\t%s\n", path, wxp_buf_cstr(authz), body);
+    rc = wxp_buf_addf(b, "%s\t%s\t%s%s%s\n", wxp_buf_cstr(&target), wxp_buf_cstr(authz),
+                      wxp_buf_cstr(&body), strcmp(op->method, "POST") == 0 ? "" : "\t",
+                      strcmp(op->method, "POST") == 0 ? "" : op->method);
     if (rc != WXP_OK) {
         wxp_err_set(&j->err, rc, NULL, "pool line buffer");
     }
+out:
+    wxp_buf_free(&target);
+    wxp_buf_free(&body);
     return rc;
 }
 
@@ -100,10 +147,13 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: wxp-bench-pool --out FILE --count N [--threads T] [--openid-prefix P]\n"
-            "                      [--key PEM] [--mchid ID] [--serial HEX] [--appid A]\n"
-            "                      [--service-id S]\n"
-            "Writes N pre-signed terminate requests (PATH\\tAUTHORIZATION\\tBODY per line), each\n"
-            "with a unique nonce and openid and the timestamp now. TEST ONLY keys.\n");
+            "                      [--operation NAME] [--key PEM] [--mchid ID] [--serial HEX]\n"
+            "                      [--appid A] [--service-id S]\n"
+            "Writes N pre-signed requests of the operation NAME (default\n"
+            "payscore.permissions.terminate-by-openid; any name of the core's operation table),\n"
+            "TARGET\\tAUTHORIZATION\\tBODY per line, then \\tMETHOD when it is not POST, each\n"
+            "with a unique nonce, openid or authorization code (P + 9 digits) and the timestamp\n"
+            "now. TEST ONLY keys.\n");
     return 2;
 }
 
@@ -123,6 +173,12 @@ static int parse_args(int argc, char **argv, struct pool_opts *o)
             }
         } else if (strcmp(a, "--threads") == 0) {
             if (!wxp_parse_long(v, 1, POOL_MAX_THREADS, &o->threads)) {
+                return usage();
+            }
+        } else if (strcmp(a, "--operation") == 0) {
+            o->op = wxp_op_by_name(wxp_str_c(v));
+            if (o->op == NULL || o->op->params->count > WXP_SCHEMA_MAX_FIELDS) {
+                fprintf(stderr, "wxp-bench-pool: no operation named %s\n", v);
                 return usage();
             }
         } else if (strcmp(a, "--openid-prefix") == 0) {
@@ -148,6 +204,7 @@ static int parse_args(int argc, char **argv, struct pool_opts *o)
 int main(int argc, char **argv)
 {
     struct pool_opts o = {NULL,
+                          &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID],
                           0,
                           2,
                           "oBench",

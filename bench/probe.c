@@ -2,7 +2,8 @@
 /* probe.c: wxp-bench-probe measures start-up: from just before exec of the server until the
  * server has answered its first request. It forks; the parent execs the server (so the caller's
  * $! is the server's pid) and the child waits for the server's ready file, sends one request
- * (the first line of a pool file, or an empty POST /), reads the status line and writes
+ * (the first line of a pool file, bench/pool.c's format, or an empty POST /), reads the status
+ * line and writes
  * "startup_ms=.. ready_ms=.. exec_ms=.. status=.." to --out, where exec_ms is the exec floor
  * (see exec_floor_ms). Bounded: the child gives up after 10 s. */
 #include <arpa/inet.h>
@@ -93,11 +94,14 @@ static double exec_floor_ms(char **cmd)
     return best;
 }
 
-/* The request to send: the pool's first line as a signed terminate, or an empty POST /. */
+/* The request to send: the pool's first line (TARGET\tAUTHORIZATION\tBODY[\tMETHOD], POST
+ * when there is no METHOD; a request without a body is sent without Content-Type), or an empty
+ * POST /. */
 static int build_request(const char *pool, char *out, size_t cap)
 {
     char line[4096];
     char *path, *authz, *body, *tab;
+    const char *method = "POST";
     FILE *f;
     int n;
 
@@ -127,11 +131,23 @@ static int build_request(const char *pool, char *out, size_t cap)
     }
     *tab = '\0';
     body = tab + 1;
+    tab = strchr(body, '\t');
+    if (tab != NULL) {
+        *tab = '\0';
+        method = tab + 1;
+    }
+    if (*body == '\0' && strcmp(method, "POST") != 0) {
+        n = snprintf(out, cap,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                     "Accept: application/json\r\nUser-Agent: wxp-bench-probe\r\n\r\n",
+                     method, path, authz);
+        return n > 0 && (size_t)n < cap ? n : -1;
+    }
     n = snprintf(out, cap,
-                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
                  "Accept: application/json\r\nUser-Agent: wxp-bench-probe\r\n"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                 path, authz, strlen(body), body);
+                 method, path, authz, strlen(body), body);
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 
