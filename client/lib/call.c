@@ -431,6 +431,7 @@ static void check_signature(const struct wxpay_client *c, const struct wxl_respo
         hdr_str(r, WXL_H_SERIAL),    hdr_str(r, WXL_H_REQUEST_ID), buf_str(&r->body),
     };
     struct wxp_resp_policy pol = {(int64_t)time(NULL), (int64_t)c->skew, true};
+    struct wxp_keystore *first = NULL;
     struct wxp_err err;
     enum wxp_code rc;
 
@@ -450,7 +451,13 @@ static void check_signature(const struct wxpay_client *c, const struct wxl_respo
     /* rule: every Wechatpay-* header and Request-ID present, timestamp within the window, a known
      * serial, and RSA-SHA256 over TIMESTAMP\nNONCE\nBODY\n. src:
      * docs/protocol.md#response-verification */
-    rc = wxp_resp_verify(c->keys, &in, &pol, &err);
+    /* rule: a first certificate download can only be verified with a certificate it contains
+     * (trust on first use, as wechatpay-go's first download). src: [SDK-GO-DL] */
+    if (c->first_download) {
+        first = wxl_certs_first_keys(c, in.body);
+    }
+    rc = wxp_resp_verify(first != NULL ? first : c->keys, &in, &pol, &err);
+    wxp_keystore_free(first);
     if (rc == WXP_OK) {
         res->signature = WXPAY_SIG_VALID;
         return;

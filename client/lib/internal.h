@@ -48,7 +48,20 @@ struct wxpay_client {
     /* The string the last attempt signed, for wxpay_sign_diagnose (capped at WXP_SIGNMSG_MAX;
      * emptied when a call starts). */
     struct wxp_buf last_signed;
+    /* The merchant's APIv3 key (AEAD_AES_256_GCM), wiped by wxpay_client_free. */
+    unsigned char apiv3_key[32];
+    bool has_apiv3_key;
+    /* Set by wxpay_certificates for the duration of a first download (no platform key
+     * configured): the answer is then verified with a certificate it lists itself. */
+    bool first_download;
 };
+
+/* certs.c */
+
+/* Verification keys for a first download: the certificates `body` lists, decrypted under the
+ * APIv3 key. Returns a new keystore, or NULL when the body yields none (the caller then verifies
+ * against the configured keys and fails). */
+struct wxp_keystore *wxl_certs_first_keys(const struct wxpay_client *c, struct wxp_str body);
 
 /* result.c */
 
