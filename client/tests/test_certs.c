@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/* test_certs.c: wxpay_certificates and `wxpay certificates` against a stub platform in this
+ * process (libmicrohttpd on 127.0.0.1:0) that answers GET /v3/certificates with a list it builds
+ * from the fixtures (encrypted with the core's AEAD, signed with a fixture platform key): a
+ * verified download with a configured certificate, trust on first use without one, a rotation
+ * (the answer signed by the next certificate: a client pinned to the old one refuses it, and
+ * trusts it once it has the certificate it downloaded during the overlap), a wrong APIv3 key, and
+ * the public-key-only 404. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "wxp/aead.h"
+#include "wxp/buf.h"
+#include "wxp/certlist.h"
+#include "wxp/mem.h"
+#include "wxp/sign.h"
+#include "wxp/signmsg.h"
+#include "wxpay/wxpay.h"
+
+#define KEY_A "TestOnlyApiV3KeyA1900000109zYxWv"
+#define KEY_B "TestOnlyApiV3KeyB1900000110qRsTu"
+#define SERIAL_NEXT "6E5D4C3B2A19080F1E2D3C4B5A69788796A5B4C3"
+#define NOT_EXISTS                                                                                                     \
+    "{\"code\":\"RESOURCE_NOT_EXISTS\",\"message\":\"无可用的平台证书，请在商户平台-API安全申请使" \
+    "用微信支付公钥\"}"
+
+/* What the stub answers; set by the test thread between calls (each call is synchronous). */
+struct stub {
+    struct MHD_Daemon *d;
+    char url[64];
+    struct wxp_buf body;
+    struct wxp_key *signer; /* platform private key, id = its certificate serial */
+    unsigned status;
+    unsigned hits;
+};
+
+static struct stub stub;
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_len, void **req)
+{
+    struct stub *s = cls;
+    struct MHD_Response *resp;
+    struct wxp_buf msg;
+    char ts[24];
+    char sig[WXP_SIG_B64_MAX];
+    size_t siglen = 0;
+    enum MHD_Result rc;
+    static const char NONCE[] = "5K8264ILTKCH16CQ2502SI8ZNMTM67VS";
+    (void)version;
+    (void)upload;
+
+    if (*req == NULL) {
+        *req = s;
+        return MHD_YES;
+    }
+    *upload_len = 0;
+    s->hits++;
+    if (strcmp(method, "GET") != 0 || strcmp(url, "/v3/certificates") != 0) {
+        return MHD_NO;
+    }
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
+    if (wxp_signmsg_response(&msg, wxp_str_c(ts), wxp_str_c(NONCE),
+                             (struct wxp_str){s->body.ptr, s->body.len}, NULL) != WXP_OK ||
+        wxp_sign(s->signer, msg.ptr, msg.len, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
+        wxp_buf_free(&msg);
+        return MHD_NO;
+    }
+    wxp_buf_free(&msg);
+    resp = MHD_create_response_from_buffer(s->body.len, s->body.ptr, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Request-ID", "stub-request-1");
+    MHD_add_response_header(resp, "Wechatpay-Timestamp", ts);
+    MHD_add_response_header(resp, "Wechatpay-Nonce", NONCE);
+    MHD_add_response_header(resp, "Wechatpay-Signature", sig);
+    MHD_add_response_header(resp, "Wechatpay-Serial", wxp_key_id(s->signer));
+    rc = MHD_queue_response(con, s->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* The platform's private key `key`, named by certificate `cert`'s serial. */
+static struct wxp_key *signer(const char *key, const char *cert)
+{
+    struct wxp_key *k = t_private(key);
+    struct wxp_key *c = t_cert(cert);
+    assert_int_equal(wxp_key_set_id(k, wxp_key_id(c), NULL), WXP_OK);
+    wxp_key_free(c);
+    return k;
+}
+
+/* A list of `n` certificates of {file, effective, expire}, encrypted under `apiv3`. */
+static void set_list(const char *apiv3, const char *const (*certs)[3], size_t n)
+{
+    wxp_buf_reset(&stub.body);
+    assert_int_equal(wxp_buf_addstr(&stub.body, "{\"data\":["), WXP_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        char *pem = t_read(certs[i][0], &len);
+        struct wxp_key *k = t_cert(certs[i][0]);
+        char nonce[32];
+        struct wxp_aead_params p;
+        struct wxp_buf ct;
+
+        snprintf(nonce, sizeof nonce, "n0nce00000%02u", (unsigned)(i % 100));
+        p.key = wxp_str_c(apiv3);
+        p.nonce = wxp_str_c(nonce);
+        p.aad = wxp_str_c("certificate");
+        wxp_buf_init(&ct, WXP_AEAD_CIPHERTEXT_MAX);
+        assert_int_equal(wxp_aead_encrypt(&p, pem, len, &ct, NULL), WXP_OK);
+        assert_int_equal(wxp_buf_addf(&stub.body,
+                                      "%s{\"serial_no\":\"%s\",\"effective_time\":\"%s\","
+                                      "\"expire_time\":\"%s\",\"encrypt_certificate\":{"
+                                      "\"algorithm\":\"AEAD_AES_256_GCM\",\"nonce\":\"%s\","
+                                      "\"associated_data\":\"certificate\",\"ciphertext\":\"%s\"}}",
+                                      i > 0 ? "," : "", wxp_key_id(k), certs[i][1], certs[i][2],
+                                      nonce, wxp_buf_cstr(&ct)),
+                         WXP_OK);
+        wxp_buf_free(&ct);
+        wxp_key_free(k);
+        wxp_free(pem);
+    }
+    assert_int_equal(wxp_buf_addstr(&stub.body, "]}"), WXP_OK);
+    stub.status = 200;
+}
+
+static const char *const CUR[3] = {"certs/test-platform.cert.pem", "2026-11-25T22:56:04+08:00",
+                                   "2126-11-01T22:56:04+08:00"};
+static const char *const NEXT[3] = {"certs/test-platform-next.cert.pem",
+                                    "2026-12-01T00:00:00+08:00", "2126-12-01T00:00:00+08:00"};
+
+static int start(void **state)
+{
+    struct sockaddr_in sa;
+    const union MHD_DaemonInfo *info;
+    (void)state;
+
+    memset(&stub, 0, sizeof stub);
+    wxp_buf_init(&stub.body, 1 << 20);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    stub.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, answer, &stub,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+    assert_non_null(stub.d);
+    info = MHD_get_daemon_info(stub.d, MHD_DAEMON_INFO_BIND_PORT);
+    assert_non_null(info);
+    snprintf(stub.url, sizeof stub.url, "http://127.0.0.1:%u", (unsigned)info->port);
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    MHD_stop_daemon(stub.d);
+    wxp_key_free(stub.signer);
+    wxp_buf_free(&stub.body);
+    return 0;
+}
+
+static void use_signer(const char *key, const char *cert)
+{
+    wxp_key_free(stub.signer);
+    stub.signer = signer(key, cert);
+}
+
+/* A client of merchant A with these platform certificate files (may be none) and APIv3 key. */
+static struct wxpay_client *client(const char *const *pcerts, const char *apiv3)
+{
+    static char key[1024];
+    static const char *none[] = {NULL};
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = stub.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key;
+    cfg.platform_cert_files = pcerts != NULL ? pcerts : none;
+    cfg.apiv3_key = apiv3;
+    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fail_msg("client: %s", r.error);
+    }
+    wxpay_result_free(&r);
+    return c;
+}
+
+static void test_certs_configured_certificate_verifies_the_download(void **state)
+{
+    const char *const list[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    char cur[1024];
+    const char *pcerts[] = {cur, NULL};
+    struct wxpay_client *c;
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    size_t len = 0;
+    char *want;
+    (void)state;
+
+    snprintf(cur, sizeof cur, "%s", t_fixture(CUR[0]));
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, list, 2);
+    c = client(pcerts, KEY_A);
+    if (wxpay_certificates(c, &certs, &r) != WXPAY_OK) {
+        fail_msg("certificates: %s", r.error);
+    }
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
+    assert_int_equal(certs.trust_on_first_use, 0);
+    assert_int_equal(certs.count, 2);
+    assert_string_equal(certs.cert[0].serial_no, T_SERIAL_PLATFORM);
+    assert_string_equal(certs.cert[1].serial_no, SERIAL_NEXT);
+    assert_string_equal(certs.cert[1].effective_time, NEXT[1]);
+    want = t_read(NEXT[0], &len);
+    assert_int_equal(certs.cert[1].pem_len, len);
+    assert_memory_equal(certs.cert[1].pem, want, len);
+    wxp_free(want);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* No platform key configured: verified with the listed certificate the answer names. A list
+ * that does not contain the signer's certificate cannot be trusted even then. */
+static void test_certs_first_download_is_trust_on_first_use(void **state)
+{
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    const char *const only_next[][3] = {{NEXT[0], NEXT[1], NEXT[2]}};
+    struct wxpay_client *c;
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    (void)state;
+
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, both, 2);
+    c = client(NULL, KEY_A);
+    if (wxpay_certificates(c, &certs, &r) != WXPAY_OK) {
+        fail_msg("certificates: %s", r.error);
+    }
+    assert_int_equal(certs.trust_on_first_use, 1);
+    assert_int_equal(certs.count, 2);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+
+    set_list(KEY_A, only_next, 1);
+    assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_ERR_VERIFY);
+    assert_int_equal(r.verify_failure, WXPAY_VF_UNKNOWN_SERIAL);
+    assert_int_equal(certs.count, 0);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* A wrong APIv3 key is named as such, with a configured certificate and without one. */
+static void test_certs_wrong_apiv3_key_is_named(void **state)
+{
+    const char *const list[][3] = {{CUR[0], CUR[1], CUR[2]}};
+    char cur[1024];
+    const char *pcerts[] = {cur, NULL};
+    struct wxpay_client *c;
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    (void)state;
+
+    snprintf(cur, sizeof cur, "%s", t_fixture(CUR[0]));
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_B, list, 1);
+    for (int pinned = 0; pinned < 2; pinned++) {
+        c = client(pinned ? pcerts : NULL, KEY_A);
+        assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_ERR_VERIFY);
+        if (strstr(r.error, "wrong APIv3 key") == NULL || strstr(r.error, KEY_A) != NULL) {
+            fail_msg("pinned=%d: %s", pinned, r.error);
+        }
+        assert_int_equal(certs.count, 0);
+        wxpay_certs_free(&certs);
+        wxpay_result_free(&r);
+        wxpay_client_free(c);
+    }
+}
+
+/* Rotation: during the overlap the list holds both certificates, signed by the current one; after
+ * the switch the answer is signed by the next one. A client pinned to the old certificate refuses
+ * it (unknown serial); with the certificate it downloaded during the overlap it verifies. */
+static void test_certs_client_lives_through_a_rotation(void **state)
+{
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    char cur[1024];
+    char dir[] = "/tmp/wxpay-certs-XXXXXX";
+    char next_file[1100];
+    const char *old_only[] = {cur, NULL};
+    const char *renewed[] = {cur, next_file, NULL};
+    struct wxpay_client *c;
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    FILE *fp;
+    (void)state;
+
+    snprintf(cur, sizeof cur, "%s", t_fixture(CUR[0]));
+    assert_non_null(mkdtemp(dir));
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, both, 2);
+    c = client(old_only, KEY_A);
+    assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_OK);
+    assert_int_equal(certs.count, 2);
+    snprintf(next_file, sizeof next_file, "%s/wechatpay_%s.pem", dir, certs.cert[1].serial_no);
+    fp = fopen(next_file, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(certs.cert[1].pem, 1, certs.cert[1].pem_len, fp),
+                     certs.cert[1].pem_len);
+    assert_int_equal(fclose(fp), 0);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+
+    /* The switch. */
+    use_signer("keys/test-platform-next.key.pem", NEXT[0]);
+    assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_ERR_VERIFY);
+    assert_int_equal(r.verify_failure, WXPAY_VF_UNKNOWN_SERIAL);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+
+    c = client(renewed, KEY_A);
+    assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_OK);
+    assert_int_equal(certs.trust_on_first_use, 0);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+    unlink(next_file);
+    rmdir(dir);
+}
+
+static void test_certs_public_key_only_404_names_the_cause(void **state)
+{
+    struct wxpay_client *c;
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    (void)state;
+
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    wxp_buf_reset(&stub.body);
+    assert_int_equal(wxp_buf_addstr(&stub.body, NOT_EXISTS), WXP_OK);
+    stub.status = 404;
+    c = client(NULL, KEY_A);
+    assert_int_equal(wxpay_certificates(c, &certs, &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(r.http_status, 404);
+    assert_string_equal(r.code, "RESOURCE_NOT_EXISTS");
+    if (strstr(r.error, "this merchant has no platform certificate") == NULL ||
+        strstr(r.error, "PUB_KEY_ID_") == NULL) {
+        fail_msg("error: %s", r.error);
+    }
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
+/* `wxpay certificates --out DIR`, the built-in TEST merchant (its TEST APIv3 key and platform
+ * certificate): one file per certificate, byte for byte; --json lists them. */
+static void test_certs_cli_writes_the_files(void **state)
+{
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    char dir[] = "/tmp/wxpay-certs-XXXXXX";
+    char out[1200];
+    char base[128];
+    char cmd[2048];
+    char line[8192] = "";
+    size_t len = 0;
+    char *want;
+    char *got;
+    FILE *p;
+    int status;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, both, 2);
+    snprintf(base, sizeof base, "%s", stub.url);
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin TMPDIR=/tmp %s --base-url %s certificates "
+             "--out %s --json",
+             WXPAY_CLI_BIN, base, dir);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    len = fread(line, 1, sizeof line - 1, p);
+    line[len] = '\0';
+    status = pclose(p);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0 || strstr(line, "\"ok\":true") == NULL ||
+        strstr(line, "\"trust_on_first_use\":false") == NULL ||
+        strstr(line, "\"serial_no\":\"" SERIAL_NEXT "\"") == NULL) {
+        fail_msg("exit %d: %s", WEXITSTATUS(status), line);
+    }
+    snprintf(out, sizeof out, "%s/wechatpay_%s.pem", dir, SERIAL_NEXT);
+    want = t_read(NEXT[0], &len);
+    {
+        size_t glen = 0;
+        FILE *fp = fopen(out, "rb");
+        assert_non_null(fp);
+        got = wxp_malloc(len + 16);
+        glen = fread(got, 1, len + 16, fp);
+        fclose(fp);
+        assert_int_equal(glen, len);
+        assert_memory_equal(got, want, len);
+        wxp_free(got);
+    }
+    wxp_free(want);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/wechatpay_%s.pem", dir, T_SERIAL_PLATFORM);
+    assert_int_equal(unlink(out), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* The readable output of a first download says how it was verified. */
+static void test_certs_cli_says_trust_on_first_use(void **state)
+{
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    char cmd[4096];
+    char key[1024];
+    char apiv3[1024];
+    char text[8192] = "";
+    size_t len;
+    FILE *p;
+    int status;
+    (void)state;
+
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, both, 2);
+    /* t_fixture's buffer is static: each path is copied out first. */
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    snprintf(apiv3, sizeof apiv3, "%s", t_fixture("keys/test-merchant-a.apiv3.key"));
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin TMPDIR=/tmp %s --base-url %s --mchid " T_MCHID_A
+             " --mch-serial " T_SERIAL_A " --mch-key %s --apiv3-key-file %s certificates",
+             WXPAY_CLI_BIN, stub.url, key, apiv3);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    len = fread(text, 1, sizeof text - 1, p);
+    text[len] = '\0';
+    status = pclose(p);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0 ||
+        strstr(text, "verified with a certificate from this same answer: trust on first use") ==
+            NULL ||
+        strstr(text, SERIAL_NEXT " 2026-12-01T00:00:00+08:00 .. 2126-12-01T00:00:00+08:00") ==
+            NULL) {
+        fail_msg("exit %d: %s", WEXITSTATUS(status), text);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_certs_configured_certificate_verifies_the_download),
+        cmocka_unit_test(test_certs_first_download_is_trust_on_first_use),
+        cmocka_unit_test(test_certs_wrong_apiv3_key_is_named),
+        cmocka_unit_test(test_certs_client_lives_through_a_rotation),
+        cmocka_unit_test(test_certs_public_key_only_404_names_the_cause),
+        cmocka_unit_test(test_certs_cli_writes_the_files),
+        cmocka_unit_test(test_certs_cli_says_trust_on_first_use),
+    };
+    return cmocka_run_group_tests(tests, start, stop);
+}
