@@ -105,6 +105,8 @@ enum wxpay_result_kind wxpay_certificates(struct wxpay_client *c, struct wxpay_c
         if (wxp_certlist_parse(&l, res->body, res->body_len, apiv3_of(c), (int64_t)time(NULL),
                                &err) != WXP_OK) {
             kind = wxl_fail(res, WXPAY_ERR_VERIFY, "certificates: %s: %s", err.field, err.msg);
+            /* The list's own failure is the cause to show, before any signature detail. */
+            wxl_copy(res->verify_detail, sizeof res->verify_detail, res->error, strlen(res->error));
             goto out;
         }
     }

@@ -460,6 +460,80 @@ static void test_certs_cli_says_trust_on_first_use(void **state)
     }
 }
 
+/* The APIv3 key from WXPAY_APIV3_KEY_FILE and from the config file (inline): merchant B's key
+ * does not decrypt merchant A's list (exit 3, named), a key file of the wrong length is a usage
+ * error (exit 2) that never shows the key. */
+static int run_shell(const char *cmd, char *out, size_t cap)
+{
+    size_t len;
+    int status;
+    FILE *p = popen(cmd, "r");
+
+    assert_non_null(p);
+    len = fread(out, 1, cap - 1, p);
+    out[len] = '\0';
+    status = pclose(p);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_certs_cli_key_from_env_and_config(void **state)
+{
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    char dir[] = "/tmp/wxpay-certs-XXXXXX";
+    char key[1024], keyb[1024], conf[1100], shortkey[1100];
+    char cmd[8192];
+    char text[8192];
+    FILE *fp;
+    int rc;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, both, 2);
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    snprintf(keyb, sizeof keyb, "%s", t_fixture("keys/test-merchant-b.apiv3.key"));
+    snprintf(conf, sizeof conf, "%s/conf.json", dir);
+    snprintf(shortkey, sizeof shortkey, "%s/short.key", dir);
+    fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fprintf(fp, "{\"apiv3_key\": \"%s\"}\n", KEY_B);
+    assert_int_equal(fclose(fp), 0);
+    fp = fopen(shortkey, "w");
+    assert_non_null(fp);
+    fputs("TestOnlyApiV3KeyA1900000109\n", fp);
+    assert_int_equal(fclose(fp), 0);
+
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin WXPAY_APIV3_KEY_FILE=%s %s --base-url %s --mchid " T_MCHID_A
+             " --mch-serial " T_SERIAL_A " --mch-key %s certificates 2>&1",
+             keyb, WXPAY_CLI_BIN, stub.url, key);
+    rc = run_shell(cmd, text, sizeof text);
+    if (rc != 3 || strstr(text, "wrong APIv3 key") == NULL) {
+        fail_msg("env: exit %d: %s", rc, text);
+    }
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin %s --config %s --base-url %s --mchid " T_MCHID_A
+             " --mch-serial " T_SERIAL_A " --mch-key %s certificates 2>&1",
+             WXPAY_CLI_BIN, conf, stub.url, key);
+    rc = run_shell(cmd, text, sizeof text);
+    if (rc != 3 || strstr(text, "wrong APIv3 key") == NULL || strstr(text, KEY_B) != NULL) {
+        fail_msg("config: exit %d: %s", rc, text);
+    }
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin %s --apiv3-key-file %s --base-url %s --mchid " T_MCHID_A
+             " --mch-serial " T_SERIAL_A " --mch-key %s certificates 2>&1",
+             WXPAY_CLI_BIN, shortkey, stub.url, key);
+    rc = run_shell(cmd, text, sizeof text);
+    if (rc != 2 || strstr(text, "APIv3 key is 27 bytes, must be 32") == NULL ||
+        strstr(text, "TestOnlyApiV3Key") != NULL) {
+        fail_msg("short key: exit %d: %s", rc, text);
+    }
+    unlink(conf);
+    unlink(shortkey);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_certs_public_key_only_404_names_the_cause),
         cmocka_unit_test(test_certs_cli_writes_the_files),
         cmocka_unit_test(test_certs_cli_says_trust_on_first_use),
+        cmocka_unit_test(test_certs_cli_key_from_env_and_config),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }
