@@ -70,6 +70,7 @@ enum wxpay_result_kind wxpay_certificates(struct wxpay_client *c, struct wxpay_c
     struct wxp_err err;
     enum wxpay_result_kind kind;
     bool first;
+    bool was;
 
     wxl_result_reset(res);
     if (out != NULL) {
@@ -84,8 +85,11 @@ enum wxpay_result_kind wxpay_certificates(struct wxpay_client *c, struct wxpay_c
                         "apiv3_key_file or apiv3_key)");
     }
     first = wxp_keystore_count(c->keys) == 0;
+    was = c->in_refresh;
     c->first_download = first;
+    c->in_refresh = true; /* this request is the download: auto_certificates stays out of it */
     kind = wxpay_request(c, "GET", CERTS_PATH, NULL, NULL, res);
+    c->in_refresh = was;
     c->first_download = false;
     if (kind == WXPAY_ERR_WECHAT && res->http_status == 404 &&
         strcmp(res->code, "RESOURCE_NOT_EXISTS") == 0) {
@@ -136,4 +140,42 @@ void wxpay_certs_free(struct wxpay_certs *out)
     }
     wxp_free(out->cert);
     memset(out, 0, sizeof *out);
+}
+
+/* rule: download the certificates again well before they can change under us (the live server
+ * lists a new one 24 h before it switches; less than 12 h between downloads is advised).
+ * src: [GB-CERTS] */
+#define REFRESH_SECONDS (12LL * 3600)
+
+enum wxpay_result_kind wxl_certs_refresh(struct wxpay_client *c, struct wxpay_result *res)
+{
+    struct wxpay_certs certs;
+    struct wxp_err err;
+    enum wxpay_result_kind kind;
+
+    c->in_refresh = true;
+    kind = wxpay_certificates(c, &certs, res);
+    c->in_refresh = false;
+    if (kind != WXPAY_OK) {
+        wxpay_certs_free(&certs);
+        return kind;
+    }
+    wxp_err_clear(&err);
+    for (size_t i = 0; i < certs.count; i++) {
+        struct wxp_key *k = NULL;
+        if (wxp_keystore_find(c->keys, wxp_str_c(certs.cert[i].serial_no)) != NULL) {
+            continue;
+        }
+        if (wxp_key_cert_pem(certs.cert[i].pem, certs.cert[i].pem_len, &k, &err) != WXP_OK ||
+            wxp_keystore_add(c->keys, k, &err) != WXP_OK) {
+            kind = wxl_fail(res, WXPAY_ERR_LOCAL, "auto_certificates: %s", err.msg);
+            break;
+        }
+    }
+    wxpay_certs_free(&certs);
+    if (kind == WXPAY_OK) {
+        c->certs_loaded = true;
+        c->certs_due = (long long)time(NULL) + REFRESH_SECONDS;
+    }
+    return kind;
 }

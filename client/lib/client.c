@@ -425,6 +425,12 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
     if (kind != WXPAY_OK) {
         goto fail;
     }
+    if (cfg->auto_certificates && !c->has_apiv3_key) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "auto_certificates: needs the APIv3 key (apiv3_key_file or apiv3_key)");
+        goto fail;
+    }
+    c->auto_certs = cfg->auto_certificates != 0;
     kind = load_platform(cfg, c, &first_cert, &first_pub, res);
     if (kind != WXPAY_OK) {
         goto fail;

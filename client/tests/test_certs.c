@@ -38,7 +38,8 @@ struct stub {
     struct MHD_Daemon *d;
     char url[64];
     struct wxp_buf body;
-    struct wxp_key *signer; /* platform private key, id = its certificate serial */
+    struct wxp_key *signer;      /* platform private key, id = its certificate serial */
+    struct wxp_key *list_signer; /* signs the list instead of `signer` when set */
     unsigned status;
     unsigned hits;
 };
@@ -64,28 +65,32 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
         *req = s;
         return MHD_YES;
     }
-    *upload_len = 0;
-    s->hits++;
-    if (strcmp(method, "GET") != 0 || strcmp(url, "/v3/certificates") != 0) {
-        return MHD_NO;
+    if (*upload_len != 0) { /* a body (the terminate's): read and ignored */
+        *upload_len = 0;
+        return MHD_YES;
     }
+    s->hits++;
+    /* Any other request: a signed 204, as a terminate gets. */
+    bool list = strcmp(method, "GET") == 0 && strcmp(url, "/v3/certificates") == 0;
+    struct wxp_key *by = list && s->list_signer != NULL ? s->list_signer : s->signer;
+    struct wxp_str body = list ? (struct wxp_str){s->body.ptr, s->body.len} : WXP_STR_LIT("");
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
-    if (wxp_signmsg_response(&msg, wxp_str_c(ts), wxp_str_c(NONCE),
-                             (struct wxp_str){s->body.ptr, s->body.len}, NULL) != WXP_OK ||
-        wxp_sign(s->signer, msg.ptr, msg.len, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
+    if (wxp_signmsg_response(&msg, wxp_str_c(ts), wxp_str_c(NONCE), body, NULL) != WXP_OK ||
+        wxp_sign(by, msg.ptr, msg.len, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
         wxp_buf_free(&msg);
         return MHD_NO;
     }
     wxp_buf_free(&msg);
-    resp = MHD_create_response_from_buffer(s->body.len, s->body.ptr, MHD_RESPMEM_MUST_COPY);
+    resp = MHD_create_response_from_buffer(body.len, (void *)(uintptr_t)body.ptr,
+                                           MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Request-ID", "stub-request-1");
     MHD_add_response_header(resp, "Wechatpay-Timestamp", ts);
     MHD_add_response_header(resp, "Wechatpay-Nonce", NONCE);
     MHD_add_response_header(resp, "Wechatpay-Signature", sig);
-    MHD_add_response_header(resp, "Wechatpay-Serial", wxp_key_id(s->signer));
-    rc = MHD_queue_response(con, s->status, resp);
+    MHD_add_response_header(resp, "Wechatpay-Serial", wxp_key_id(by));
+    rc = MHD_queue_response(con, list ? s->status : MHD_HTTP_NO_CONTENT, resp);
     MHD_destroy_response(resp);
     return rc;
 }
@@ -166,6 +171,7 @@ static int stop(void **state)
     (void)state;
     MHD_stop_daemon(stub.d);
     wxp_key_free(stub.signer);
+    wxp_key_free(stub.list_signer);
     wxp_buf_free(&stub.body);
     return 0;
 }
@@ -460,6 +466,87 @@ static void test_certs_cli_says_trust_on_first_use(void **state)
     }
 }
 
+/* auto_certificates: a client with no platform key downloads before its first call (trust on
+ * first use), so a terminate verifies; after a rotation whose new certificate it has not seen,
+ * an answer signed with it makes the client download again (verified with the old certificate)
+ * and the same answer then verifies. A download it cannot verify is never trusted after the
+ * first: the call fails. */
+static void test_certs_auto_mode_downloads_and_refreshes(void **state)
+{
+    const char *const cur_only[][3] = {{CUR[0], CUR[1], CUR[2]}};
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    static const char *none[] = {NULL};
+    char key[1024];
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_result r;
+    struct wxpay_terminate t = {"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "500001", "wxd678efh567hg6787",
+                                "用户解约"};
+    unsigned hits;
+    (void)state;
+
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = stub.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key;
+    cfg.platform_cert_files = none;
+    cfg.apiv3_key = KEY_A;
+    cfg.auto_certificates = 1;
+    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fail_msg("client: %s", r.error);
+    }
+    wxpay_result_free(&r);
+
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, cur_only, 1);
+    hits = stub.hits;
+    if (wxpay_payscore_terminate(c, &t, &r) != WXPAY_OK) {
+        fail_msg("first call: %s", r.error);
+    }
+    assert_int_equal(stub.hits - hits, 2); /* the download, then the terminate */
+    wxpay_result_free(&r);
+    hits = stub.hits;
+    assert_int_equal(wxpay_payscore_terminate(c, &t, &r), WXPAY_OK);
+    assert_int_equal(stub.hits - hits, 1); /* not due again */
+    wxpay_result_free(&r);
+
+    /* The switch: answers signed by the next certificate, the list (still signed by the current
+     * one) holds both. */
+    stub.list_signer = signer("keys/test-platform.key.pem", CUR[0]);
+    use_signer("keys/test-platform-next.key.pem", NEXT[0]);
+    set_list(KEY_A, both, 2);
+    hits = stub.hits;
+    if (wxpay_payscore_terminate(c, &t, &r) != WXPAY_OK) {
+        fail_msg("after the switch: %s", r.error);
+    }
+    assert_int_equal(stub.hits - hits, 2); /* the terminate, the download; verified again */
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+
+    /* A new auto client that knows only the current certificate: the list is now signed by the
+     * next one, which it cannot verify, so nothing is trusted and the call fails. */
+    {
+        char cur[1024];
+        const char *pcerts[] = {cur, NULL};
+        snprintf(cur, sizeof cur, "%s", t_fixture(CUR[0]));
+        cfg.platform_cert_files = pcerts;
+        wxp_key_free(stub.list_signer);
+        stub.list_signer = NULL;
+        if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+            fail_msg("client: %s", r.error);
+        }
+        wxpay_result_free(&r);
+        assert_int_equal(wxpay_payscore_terminate(c, &t, &r), WXPAY_ERR_VERIFY);
+        if (strstr(r.error, "auto_certificates: the certificate download failed") == NULL) {
+            fail_msg("error: %s", r.error);
+        }
+        wxpay_result_free(&r);
+        wxpay_client_free(c);
+    }
+}
+
 /* The APIv3 key from WXPAY_APIV3_KEY_FILE and from the config file (inline): merchant B's key
  * does not decrypt merchant A's list (exit 3, named), a key file of the wrong length is a usage
  * error (exit 2) that never shows the key. */
@@ -545,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_certs_cli_writes_the_files),
         cmocka_unit_test(test_certs_cli_says_trust_on_first_use),
         cmocka_unit_test(test_certs_cli_key_from_env_and_config),
+        cmocka_unit_test(test_certs_auto_mode_downloads_and_refreshes),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

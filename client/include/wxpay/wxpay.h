@@ -161,6 +161,13 @@ struct wxpay_config {
      * may be empty: the client can then only download the certificates (trust on first use). */
     const char *apiv3_key_file;
     const char *apiv3_key;
+    /* 1: "auto certificate" mode (needs the APIv3 key): the client downloads the platform
+     * certificates (wxpay_certificates) before its first call and again every 12 hours, and when
+     * a 2xx answer names a Wechatpay-Serial it does not know it downloads once more and verifies
+     * that answer again. Downloaded certificates are added to the configured keys. Only the first
+     * download, when no platform key is configured at all, is trusted on first use; every later
+     * one must verify with a key the client already has, or the call fails (WXPAY_ERR_VERIFY). */
+    int auto_certificates;
 };
 
 struct wxpay_client;
