@@ -154,6 +154,14 @@ static int operation_seeds(const char *dir)
           {"GET", BY_CODE "?service_id=500001", "", "5K8264ILTKCH16CQ2502SI8ZNMTM67W5"},
           {"POST", BY_CODE "/terminate", "{\"service_id\":\"500001\",\"reason\":\"fuzz\"}",
            "5K8264ILTKCH16CQ2502SI8ZNMTM67W6"}}},
+        {"valid-certificates-rotate",
+         {{"GET", "/v3/certificates?algorithm_type=RSA", "", "5K8264ILTKCH16CQ2502SI8ZNMTM67W7"},
+          {"POST", "/__admin/platform/rotate", "", NULL},
+          {"GET", "/v3/certificates", "", "5K8264ILTKCH16CQ2502SI8ZNMTM67W8"}}},
+        {"certificates-algorithm-type",
+         {{"GET", "/v3/certificates?algorithm_type=SM2", "", "5K8264ILTKCH16CQ2502SI8ZNMTM67W9"},
+          {"GET", "/v3/certificates?algorithm_type=DSA&algorithm_type=RSA", "",
+           "5K8264ILTKCH16CQ2502SI8ZNMTM67WA"}}},
     };
     for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
         struct wxp_buf b;

@@ -328,9 +328,14 @@ static void test_client_generic_request(void **state)
     (void)state;
     struct wxpay_client *c = client_for(&mock, CERT, 0, 0);
     struct wxpay_result r;
-    assert_int_equal(wxpay_request(c, "GET", "/v3/certificates", NULL, NULL, &r), WXPAY_ERR_WECHAT);
+    assert_int_equal(wxpay_request(c, "GET", "/v3/no-such-api", NULL, NULL, &r), WXPAY_ERR_WECHAT);
     assert_int_equal(r.http_status, 404);
     assert_int_equal(r.signature, WXPAY_SIG_UNSIGNED);
+    wxpay_result_free(&r);
+    /* The platform certificate list: a verified 200. */
+    assert_int_equal(wxpay_request(c, "GET", "/v3/certificates", NULL, NULL, &r), WXPAY_OK);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.signature, WXPAY_SIG_VALID);
     wxpay_result_free(&r);
     assert_int_equal(wxpay_request(c, "POST", "/v3/payscore/permissions/openid/oGeneric/terminate",
                                    NULL,

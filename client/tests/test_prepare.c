@@ -677,7 +677,7 @@ static void test_prepare_typed_calls_refuse_without_sending(void **state)
     assert_null(wxpay_fields_get(&f, NULL));
 }
 
-/* The listing callers (the CLI's help) read: five operations in the table's order, each with
+/* The listing callers (the CLI's help) read: the operations in the table's order, each with
  * its method, template, success status and parameters. */
 static void test_prepare_operations_are_listed(void **state)
 {
@@ -689,12 +689,16 @@ static void test_prepare_operations_are_listed(void **state)
         size_t nparams;
         const char *first_param;
         const char *first_location;
+        const char *path;
+        int first_required;
     } want[] = {
-        {APPLY, "POST", 200, 4, "service_id", "body"},
-        {QBC, "GET", 200, 2, "authorization_code", "uri_template"},
-        {QBO, "GET", 200, 3, "openid", "uri_template"},
-        {TBC, "POST", 204, 3, "authorization_code", "uri_template"},
-        {TBO, "POST", 204, 4, "openid", "uri_template"},
+        {APPLY, "POST", 200, 4, "service_id", "body", "/v3/payscore/permissions", 1},
+        {QBC, "GET", 200, 2, "authorization_code", "uri_template", "/v3/payscore/permissions", 1},
+        {QBO, "GET", 200, 3, "openid", "uri_template", "/v3/payscore/permissions", 1},
+        {TBC, "POST", 204, 3, "authorization_code", "uri_template", "/v3/payscore/permissions", 1},
+        {TBO, "POST", 204, 4, "openid", "uri_template", "/v3/payscore/permissions", 1},
+        {"platform.certificates.list", "GET", 200, 1, "algorithm_type", "query", "/v3/certificates",
+         0},
     };
     struct wxpay_operation_info info;
     struct wxpay_param_info p;
@@ -706,11 +710,11 @@ static void test_prepare_operations_are_listed(void **state)
         assert_string_equal(info.method, want[i].method);
         assert_int_equal(info.success, want[i].success);
         assert_int_equal(info.nparams, want[i].nparams);
-        assert_int_equal(strncmp(info.path, "/v3/payscore/permissions", 24), 0);
+        assert_int_equal(strncmp(info.path, want[i].path, strlen(want[i].path)), 0);
         assert_int_equal(wxpay_operation_param(want[i].name, 0, &p), 0);
         assert_string_equal(p.name, want[i].first_param);
         assert_string_equal(p.location, want[i].first_location);
-        assert_int_equal(p.required, 1);
+        assert_int_equal(p.required, want[i].first_required);
         assert_int_equal(wxpay_operation_param(want[i].name, want[i].nparams, &p), -1);
     }
     assert_null(wxpay_operation_name(sizeof want / sizeof want[0]));

@@ -895,6 +895,7 @@ static int op_setup(struct run *r)
     case WXP_OP_PERMISSIONS_APPLY:
     case WXP_OP_PERMISSIONS_QUERY_BY_OPENID:
     case WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID:
+    case WXP_OP_PLATFORM_CERTIFICATES_LIST:
     case WXP_OP_COUNT:
         break;
     }

@@ -21,14 +21,23 @@
 extern const char wxp_testkey_merchant_a[];
 extern const char wxp_testkey_merchant_b[];
 extern const char wxp_testkey_platform[];
+extern const char wxp_testkey_platform_next[];
+extern const char wxp_testkey_platform_expired[];
 extern const char wxp_testkey_wrong[];
 extern const char wxp_testkey_ec[];
 extern const char wxp_testkey_tls_ca[];
 extern const char wxp_testkey_tls_server[];
 
 static const char *const TEST_CERTS[] = {
-    wxp_testkey_merchant_a, wxp_testkey_merchant_b, wxp_testkey_platform,   wxp_testkey_wrong,
-    wxp_testkey_ec,         wxp_testkey_tls_ca,     wxp_testkey_tls_server,
+    wxp_testkey_merchant_a,
+    wxp_testkey_merchant_b,
+    wxp_testkey_platform,
+    wxp_testkey_wrong,
+    wxp_testkey_ec,
+    wxp_testkey_tls_ca,
+    wxp_testkey_tls_server,
+    wxp_testkey_platform_next,
+    wxp_testkey_platform_expired,
 };
 
 /* Short enough for struct wxp_err's field (64 bytes). */

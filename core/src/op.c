@@ -125,6 +125,14 @@ static const struct wxp_field TERMINATE_BY_CODE[] = {
 static const struct wxp_schema TERMINATE_BY_CODE_SCHEMA =
     SCHEMA("terminate-by-code", TERMINATE_BY_CODE);
 
+/* rule: the certificate list takes an optional algorithm_type in the query (RSA, SM2 or ALL; RSA
+ * when absent). src: docs/protocol.md#platform-certificates ([D-SM-KEY], [SDK-JAVA-DL]) */
+static const struct wxp_field CERTIFICATES_LIST[] = {
+    ROW("algorithm_type", "证书算法类型", WXP_LOC_QUERY, WXP_UNIT_BYTES, 1, 8, false),
+};
+static const struct wxp_schema CERTIFICATES_LIST_SCHEMA =
+    SCHEMA("certificates-list", CERTIFICATES_LIST);
+
 const struct wxp_op WXP_OPS[WXP_OP_COUNT] = {
     [WXP_OP_PERMISSIONS_APPLY] =
         {
@@ -180,6 +188,19 @@ const struct wxp_op WXP_OPS[WXP_OP_COUNT] = {
             .success = 204,
             .response = NULL,
             .doc = "docs/protocol.md#terminate-schema",
+        },
+    /* The 200's body is nested ({"data":[{..., "encrypt_certificate":{...}}]}): no flat response
+     * rows; ops.c builds it, docs/protocol.md#platform-certificates describes it. */
+    [WXP_OP_PLATFORM_CERTIFICATES_LIST] =
+        {
+            .id = WXP_OP_PLATFORM_CERTIFICATES_LIST,
+            .name = "platform.certificates.list",
+            .method = "GET",
+            .path = "/v3/certificates",
+            .params = &CERTIFICATES_LIST_SCHEMA,
+            .success = 200,
+            .response = NULL,
+            .doc = "docs/protocol.md#platform-certificates",
         },
 };
 

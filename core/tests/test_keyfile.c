@@ -128,10 +128,16 @@ static void test_keyfile_exempts_published_test_keys(void **state)
 {
     (void)state;
     static const char *const keys[] = {
-        "keys/test-merchant-a.key.pem", "keys/test-merchant-a.rsa.pem",
-        "keys/test-merchant-b.key.pem", "keys/test-platform.key.pem",
-        "keys/test-wrong.key.pem",      "keys/test-ec.key.pem",
-        "tls/test-ca.key.pem",          "tls/test-server.key.pem",
+        "keys/test-merchant-a.key.pem",
+        "keys/test-merchant-a.rsa.pem",
+        "keys/test-merchant-b.key.pem",
+        "keys/test-platform.key.pem",
+        "keys/test-wrong.key.pem",
+        "keys/test-ec.key.pem",
+        "tls/test-ca.key.pem",
+        "tls/test-server.key.pem",
+        "keys/test-platform-next.key.pem",
+        "keys/test-platform-expired.key.pem",
     };
     char dst[400];
     char warn[WXP_KEYFILE_WARNING_MAX];

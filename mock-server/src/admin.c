@@ -344,10 +344,49 @@ static void reset(struct mock_server *srv, const struct mock_request *req, struc
     (void)req;
     (void)query;
     mock_state_reset(srv->state);
+    mock_platform_reset(srv);
     mock_journal_clear(srv->journal);
     mock_scenarios_clear(srv->scenarios);
     mock_nonces_clear(srv->nonces);
     answer_empty(resp, 204);
+}
+
+/* POST /__admin/platform/rotate: the next platform certificate signs from now on.
+ * docs/mock-admin.md#platform-rotate */
+static void platform_rotate(struct mock_server *srv, const struct mock_request *req,
+                            struct wxp_str query, struct mock_response *resp)
+{
+    const struct mock_platform *old = mock_platform_current(srv);
+    char previous[WXP_KEY_ID_MAX + 1];
+    const struct mock_platform *now;
+    enum wxp_code rc;
+
+    (void)req;
+    (void)query;
+    snprintf(previous, sizeof previous, "%s", old->id);
+    now = mock_platform_rotate(srv, (int64_t)time(NULL));
+    if (now == NULL) {
+        answer_error(resp, 409, "CONFLICT",
+                     "no further platform certificate valid now to rotate to "
+                     "(platform.certificates in the config)",
+                     NULL);
+        return;
+    }
+    wxp_buf_reset(&resp->body);
+    rc = wxp_buf_addstr(&resp->body, "{\"serial_no\":");
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(&resp->body, now->id, strlen(now->id), NULL);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&resp->body, ",\"previous\":");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(&resp->body, previous, strlen(previous), NULL);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&resp->body, "}");
+    }
+    answer_body(resp, 200, rc);
 }
 
 /* ---- the user's side of the Pay Score permissions lifecycle ------------------------------- */
@@ -548,6 +587,7 @@ static const struct route {
     {"/__admin/state", "GET", false, state_get},
     {"/__admin/state", "PUT", true, state_put},
     {"/__admin/reset", "POST", false, reset},
+    {"/__admin/platform/rotate", "POST", false, platform_rotate},
     {"/__admin/payscore/user-accept", "POST", true, user_accept},
     {"/__admin/payscore/user-close", "POST", true, user_close},
 };

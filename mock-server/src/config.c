@@ -60,6 +60,7 @@ static void signers_free(struct mock_platform *p, size_t n)
 {
     for (size_t i = 0; i < n && p != NULL; i++) {
         wxp_key_free(p[i].key);
+        wxp_free(p[i].cert_pem);
     }
     wxp_free(p);
 }
@@ -154,6 +155,9 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     }
     if (rc == WXP_OK) {
         rc = pem_cert(mock_embed_platform_cert, &pcert, err);
+    }
+    if (rc == WXP_OK) {
+        rc = mock_platform_cert(&c->signers[0], NULL, mock_embed_platform_cert, err);
     }
     /* Certificate mode first (the default signer), then public-key mode with the same key,
      * parsed once (docs/performance.md#start-up). */
@@ -465,13 +469,99 @@ static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct m
     return WXP_OK;
 }
 
+/* Further platform certificates ("platform.certificates"), at most this many. */
+#define PLATFORM_CERTS_MAX 8
+
+/* A certificate signer into *p: the certificate (file or PEM), its private key (file or PEM),
+ * which must match, its serial and validity. `where` names the object in messages. */
+static enum wxp_code cert_signer(struct loader *L, const char *where, const char *key,
+                                 const char *key_pem, const char *cert, const char *cert_pem,
+                                 struct mock_platform *p)
+{
+    char kf[96], cf[96], full[CONFIG_PATH_MAX];
+    struct wxp_key *pc = NULL;
+    struct wxp_err e;
+    enum wxp_code rc;
+
+    snprintf(kf, sizeof kf, "%s.%s", where, key ? "key" : "key_pem");
+    snprintf(cf, sizeof cf, "%s.%s", where, cert ? "cert" : "cert_pem");
+    rc = key_from(L, cf, WXP_KEY_CERT, cert, cert_pem, NULL, &pc);
+    if (rc == WXP_OK) {
+        rc = key_from(L, kf, WXP_KEY_PRIVATE, key, key_pem, NULL, &p->key);
+    }
+    if (rc == WXP_OK && !wxp_key_same_public(pc, p->key)) {
+        rc = bad(L, cf, "is not the certificate of its key");
+    }
+    if (rc == WXP_OK && cert != NULL) {
+        rc = resolve(L, cf, cert, full, sizeof full);
+    }
+    if (rc == WXP_OK && mock_platform_cert(p, cert ? full : NULL, cert_pem, &e) != WXP_OK) {
+        rc = wxp_err_set(L->err, e.code, cf, "%s: %s: %s", L->shown, cf, e.msg);
+    }
+    if (rc == WXP_OK) {
+        snprintf(p->id, sizeof p->id, "%s", wxp_key_id(pc));
+    }
+    wxp_key_free(pc);
+    return rc;
+}
+
+/* rule: "platform.certificates" lists further platform certificates, each {"key"|"key_pem",
+ * "cert"|"cert_pem"}, signers after the platform's own in rotation order.
+ * src: docs/mock-server.md#platform-certificates */
+static enum wxp_code load_more_certs(struct loader *L, const cJSON *arr, struct mock_platform *p,
+                                     size_t *n)
+{
+    static const char *const names[] = {"key", "key_pem", "cert", "cert_pem"};
+    size_t i = 0;
+    enum wxp_code rc = WXP_OK;
+
+    if (arr == NULL) {
+        return WXP_OK;
+    }
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > PLATFORM_CERTS_MAX) {
+        return bad(L, "platform.certificates", "must be an array of at most 8 objects");
+    }
+    for (const cJSON *it = arr->child; rc == WXP_OK && it != NULL; it = it->next, i++) {
+        const char *key = NULL, *key_pem = NULL, *cert = NULL, *cert_pem = NULL;
+        char where[64];
+        snprintf(where, sizeof where, "platform.certificates[%zu]", i);
+        if (!cJSON_IsObject(it)) {
+            return bad(L, where, "must be an object");
+        }
+        rc = only(L, it, where, names, sizeof names / sizeof names[0]);
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "key", where, &key);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "key_pem", where, &key_pem);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "cert", where, &cert);
+        }
+        if (rc == WXP_OK) {
+            rc = opt_str(L, it, "cert_pem", where, &cert_pem);
+        }
+        if (rc == WXP_OK &&
+            ((key == NULL) == (key_pem == NULL) || (cert == NULL) == (cert_pem == NULL))) {
+            rc = bad(L, where, "needs one of \"key\"/\"key_pem\" and one of \"cert\"/\"cert_pem\"");
+        }
+        if (rc == WXP_OK) {
+            rc = cert_signer(L, where, key, key_pem, cert, cert_pem, &p[*n]);
+        }
+        if (rc == WXP_OK) {
+            (*n)++;
+        }
+    }
+    return rc;
+}
+
 static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mock_config *c)
 {
-    static const char *const names[] = {"key",      "key_pem",       "cert",
-                                        "cert_pem", "public_key_id", "default"};
+    static const char *const names[] = {"key",           "key_pem", "cert",        "cert_pem",
+                                        "public_key_id", "default", "certificates"};
     const char *key, *key_pem, *cert, *cert_pem, *pkid, *def;
     struct mock_platform *p = NULL;
-    struct wxp_key *pc = NULL;
+    const size_t cap = 2 + PLATFORM_CERTS_MAX;
     size_t n = 0;
     enum wxp_code rc;
 
@@ -514,23 +604,14 @@ static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mo
     if (def != NULL && strcmp(def, "certificate") != 0 && strcmp(def, "public_key") != 0) {
         return bad(L, "platform.default", "must be \"certificate\" or \"public_key\"");
     }
-    p = wxp_malloc(2 * sizeof *p);
+    p = wxp_malloc(cap * sizeof *p);
     if (p == NULL) {
         return wxp_err_set(L->err, WXP_E_NOMEM, "platform", NULL);
     }
-    memset(p, 0, 2 * sizeof *p);
+    memset(p, 0, cap * sizeof *p);
     if (cert != NULL || cert_pem != NULL) {
-        rc = key_from(L, cert ? "platform.cert" : "platform.cert_pem", WXP_KEY_CERT, cert, cert_pem,
-                      NULL, &pc);
+        rc = cert_signer(L, "platform", key, key_pem, cert, cert_pem, &p[n]);
         if (rc == WXP_OK) {
-            rc = key_from(L, key ? "platform.key" : "platform.key_pem", WXP_KEY_PRIVATE, key,
-                          key_pem, NULL, &p[n].key);
-        }
-        if (rc == WXP_OK && !wxp_key_same_public(pc, p[n].key)) {
-            rc = bad(L, "platform.cert", "is not the certificate of platform.key");
-        }
-        if (rc == WXP_OK) {
-            snprintf(p[n].id, sizeof p[n].id, "%s", wxp_key_id(pc));
             n++;
         }
     }
@@ -546,14 +627,13 @@ static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mo
             }
         }
     }
-    wxp_key_free(pc);
     if (rc != WXP_OK) {
-        signers_free(p, 2);
+        signers_free(p, cap);
         return rc;
     }
     if (def != NULL && strcmp(def, "public_key") == 0) {
         if (pkid == NULL) {
-            signers_free(p, 2);
+            signers_free(p, cap);
             return bad(L, "platform.default", "is \"public_key\" but no public_key_id is set");
         }
         if (n == 2) {
@@ -562,8 +642,13 @@ static enum wxp_code load_platform(struct loader *L, const cJSON *obj, struct mo
             p[1] = t;
         }
     } else if (def != NULL && pkid != NULL && n == 1) {
-        signers_free(p, 2);
+        signers_free(p, cap);
         return bad(L, "platform.default", "is \"certificate\" but no certificate is set");
+    }
+    rc = load_more_certs(L, cJSON_GetObjectItemCaseSensitive(obj, "certificates"), p, &n);
+    if (rc != WXP_OK) {
+        signers_free(p, cap);
+        return rc;
     }
     signers_free(c->signers, c->nsigners);
     c->signers = p;
@@ -791,7 +876,15 @@ static void wipe_key_pem(cJSON *root)
     const cJSON *merchants = cJSON_GetObjectItemCaseSensitive(root, "merchants");
     const cJSON *m;
 
+    const cJSON *more = cJSON_GetObjectItemCaseSensitive(platform, "certificates");
+
     wipe_string(cJSON_GetObjectItemCaseSensitive(platform, "key_pem"));
+    if (cJSON_IsArray(more)) {
+        cJSON_ArrayForEach(m, more)
+        {
+            wipe_string(cJSON_GetObjectItemCaseSensitive(m, "key_pem"));
+        }
+    }
     if (cJSON_IsArray(merchants)) {
         cJSON_ArrayForEach(m, merchants)
         {

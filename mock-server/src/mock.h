@@ -5,6 +5,7 @@
 #define MOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +135,11 @@ enum mock_unknown_policy {
 struct mock_platform {
     struct wxp_key *key;         /* private key that signs responses */
     char id[WXP_KEY_ID_MAX + 1]; /* certificate serial or PUB_KEY_ID_... */
+    /* A certificate signer: its certificate as PEM text (owned, NUL-terminated) and its validity,
+     * Unix seconds (notBefore, notAfter). A PUB_KEY_ID signer: NULL and 0, 0. */
+    char *cert_pem;
+    int64_t not_before;
+    int64_t not_after;
 };
 
 struct mock_config {
@@ -332,6 +338,9 @@ struct mock_server {
     pthread_mutex_t seq_lock;
     uint64_t seq;
     uint64_t user_events[2]; /* by enum mock_user_event, under seq_lock (notify.c) */
+    /* The index in cfg.signers of the signer that answers by default: 0 at start and after a
+     * reset, moved by POST /__admin/platform/rotate (platform.c). */
+    atomic_size_t signer;
     int log_json;
     int quiet;
 };
@@ -356,6 +365,22 @@ uint64_t mock_server_next_seq(struct mock_server *srv);
 /* Frees what mock_server_init made and the configuration it took; leaves *srv zeroed. Only for a
  * server mock_server_init has seen; never while a daemon still serves it. */
 void mock_server_free(struct mock_server *srv);
+
+/* ---- platform certificates (platform.c) ----------------------------------------------- */
+/* Reads a certificate (a file `path`, or else PEM text `pem`) into p->cert_pem, p->not_before and
+ * p->not_after. Returns WXP_OK, WXP_E_KEY_PEM (not a PEM certificate, or a validity it cannot
+ * read), WXP_E_NOMEM, WXP_E_IO (the file). Messages name the file, never PEM text. */
+enum wxp_code mock_platform_cert(struct mock_platform *p, const char *path, const char *pem,
+                                 struct wxp_err *err) WXP_MUST_CHECK;
+/* Whether p is a certificate signer inside its validity at `now` (notBefore <= now < notAfter). */
+bool mock_platform_cert_valid(const struct mock_platform *p, int64_t now);
+/* The signer that answers by default now. */
+const struct mock_platform *mock_platform_current(const struct mock_server *srv);
+/* Makes the next certificate signer after the current one (config order, no wrap), valid at
+ * `now`, the default signer and returns it; NULL (nothing changes) when there is none. */
+const struct mock_platform *mock_platform_rotate(struct mock_server *srv, int64_t now);
+/* Back to the configured default signer (index 0). */
+void mock_platform_reset(struct mock_server *srv);
 
 /* ---- operations (ops.c) ----------------------------------------------------------------- */
 struct wxp_route;

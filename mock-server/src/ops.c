@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "mock.h"
+#include "wxp/aead.h"
 #include "wxp/envelope.h"
+#include "wxp/json.h"
 #include "wxp/nonce.h"
 #include "wxp/op.h"
 
@@ -19,6 +21,11 @@
 #define MSG_STATE "用户授权状态不允许解除（已解除或未授权）"
 #define MSG_CODE_USED "授权协议号已被使用，同一商户号下授权协议号需唯一"
 #define MSG_BUSY "系统繁忙，请稍后重试"
+/* The live answer to a merchant without platform certificates ([I-JAVA354]); the live message
+ * goes on with a link to a guide, left out here. */
+#define MSG_NO_CERTS "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥"
+#define MSG_ALGORITHM "algorithm_type 只能是 RSA、SM2 或 ALL"
+#define MSG_NO_APIV3 "商户未设置APIv3密钥"
 
 /* An apply_permissions_token: this prefix and a 32-character nonce. */
 #define TOKEN_PREFIX "MOCKAPPLYTOKEN"
@@ -286,6 +293,146 @@ static void terminate_by_openid(const struct mock_op_ctx *c, struct mock_respons
     }
 }
 
+/* Appends "name":"value" (with a leading comma unless first) to b. */
+static enum wxp_code member(struct wxp_buf *b, bool first, const char *name, const char *value)
+{
+    enum wxp_code rc = first ? WXP_OK : wxp_buf_add(b, ",", 1);
+
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(b, name, strlen(name), NULL);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_add(b, ":", 1);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_json_quote(b, value, strlen(value), NULL);
+    }
+    return rc;
+}
+
+/* One element of the list: the certificate's serial, validity, and PEM encrypted under the
+ * merchant's APIv3 key with a fresh 12-byte nonce and associated_data "certificate". */
+static enum wxp_code cert_item(const struct mock_merchant *m, const struct mock_platform *p,
+                               struct wxp_buf *b)
+{
+    char nonce[WXP_NONCE_LEN + 1];
+    char from[MOCK_TIME_TEXT], to[MOCK_TIME_TEXT];
+    struct wxp_aead_params ap;
+    enum wxp_code rc = wxp_nonce(nonce, NULL);
+
+    nonce[WXP_AEAD_NONCE_LEN] = '\0';
+    mock_time_text(p->not_before, from);
+    mock_time_text(p->not_after, to);
+    ap.key = (struct wxp_str){(const char *)m->apiv3_key, sizeof m->apiv3_key};
+    ap.nonce = wxp_str_c(nonce);
+    ap.aad = wxp_str_c("certificate");
+    if (rc == WXP_OK) {
+        rc = wxp_buf_add(b, "{", 1);
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, true, "serial_no", p->id);
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, false, "effective_time", from);
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, false, "expire_time", to);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, ",\"encrypt_certificate\":{");
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, true, "algorithm", "AEAD_AES_256_GCM");
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, false, "nonce", nonce);
+    }
+    if (rc == WXP_OK) {
+        rc = member(b, false, "associated_data", "certificate");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, ",\"ciphertext\":\"");
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_aead_encrypt(&ap, p->cert_pem, strlen(p->cert_pem), b, NULL);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(b, "\"}}");
+    }
+    return rc;
+}
+
+/* Whether an earlier signer already listed the certificate of signer i (the same serial). */
+static bool listed_before(const struct mock_config *cfg, size_t i, int64_t now)
+{
+    for (size_t k = 0; k < i; k++) {
+        if (mock_platform_cert_valid(&cfg->signers[k], now) &&
+            strcmp(cfg->signers[k].id, cfg->signers[i].id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* rule: the list holds every platform certificate valid now, each encrypted under the calling
+ * merchant's APIv3 key; a new one is listed before it signs, so an overlap lists both; a merchant
+ * without platform certificates gets 404 RESOURCE_NOT_EXISTS. src:
+ * docs/protocol.md#platform-certificates ([GB-CERTS], [D-SM-KEY], [I-JAVA354]) */
+static void certificates_list(const struct mock_op_ctx *c, struct mock_response *resp)
+{
+    const struct mock_config *cfg = &c->srv->cfg;
+    const char *alg = param(c, "algorithm_type");
+    bool any_cert = false, first = true;
+    enum wxp_code rc;
+
+    /* Choice: RSA and ALL list the RSA certificates (the mock has no SM2 one); SM2 lists none;
+     * any other value is a PARAM_ERROR. */
+    if (alg != NULL && strcmp(alg, "RSA") != 0 && strcmp(alg, "SM2") != 0 &&
+        strcmp(alg, "ALL") != 0) {
+        fail(resp, 400, "PARAM_ERROR", MSG_ALGORITHM);
+        return;
+    }
+    for (size_t i = 0; i < cfg->nsigners; i++) {
+        any_cert = any_cert || cfg->signers[i].cert_pem != NULL;
+    }
+    if (!any_cert) {
+        fail(resp, 404, "RESOURCE_NOT_EXISTS", MSG_NO_CERTS);
+        return;
+    }
+    /* Choice: the key is per merchant; one configured without it cannot be answered. */
+    if (!c->m->has_apiv3_key) {
+        fail(resp, 403, "NO_AUTH", MSG_NO_APIV3);
+        return;
+    }
+    wxp_buf_reset(&resp->body);
+    rc = wxp_buf_addstr(&resp->body, "{\"data\":[");
+    for (size_t i = 0; rc == WXP_OK && i < cfg->nsigners; i++) {
+        const struct mock_platform *p = &cfg->signers[i];
+        if ((alg != NULL && strcmp(alg, "SM2") == 0) || !mock_platform_cert_valid(p, c->now) ||
+            listed_before(cfg, i, c->now)) {
+            continue;
+        }
+        if (!first) {
+            rc = wxp_buf_add(&resp->body, ",", 1);
+        }
+        first = false;
+        if (rc == WXP_OK) {
+            rc = cert_item(c->m, p, &resp->body);
+        }
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_buf_addstr(&resp->body, "]}");
+    }
+    if (rc != WXP_OK) {
+        resp->failed_check = "internal";
+        mock_response_error(resp, 500, "SYSTEM_ERROR", MSG_BUSY, NULL);
+        return;
+    }
+    resp->status = 200;
+    resp->code[0] = '\0';
+    resp->sign = true;
+}
+
 /* Indexed by enum wxp_op_id: the table adds a row, this adds a handler. */
 static void (*const HANDLERS[WXP_OP_COUNT])(const struct mock_op_ctx *c,
                                             struct mock_response *resp) = {
@@ -294,6 +441,7 @@ static void (*const HANDLERS[WXP_OP_COUNT])(const struct mock_op_ctx *c,
     [WXP_OP_PERMISSIONS_QUERY_BY_OPENID] = query_by_openid,
     [WXP_OP_PERMISSIONS_TERMINATE_BY_CODE] = terminate_by_code,
     [WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID] = terminate_by_openid,
+    [WXP_OP_PLATFORM_CERTIFICATES_LIST] = certificates_list,
 };
 
 void mock_op_run(const struct mock_op_ctx *c, struct mock_response *resp)

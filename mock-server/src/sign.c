@@ -135,18 +135,22 @@ static void cache_put(struct mock_sign_cache *c, size_t slot, int64_t ts, struct
 /* A serial no client knows: not any fixture's. */
 #define UNKNOWN_SERIAL "7F00000000000000000000000000000000000001"
 
-/* rule: sign with the key the request's Wechatpay-Serial names when we hold it; otherwise the
- * default signer. src: docs/mock-server.md#response-signing ([D-ECHO], [C-PK-GRAY]) */
+/* rule: sign with the key the request's Wechatpay-Serial names when we hold it (a certificate
+ * only inside its validity); otherwise the current signer, which a rotation moves.
+ * src: docs/mock-server.md#response-signing ([D-ECHO], [C-PK-GRAY], [GB-CERTS]) */
 static const struct mock_platform *pick_signer(const struct mock_server *srv,
                                                const struct mock_request *req)
 {
     const char *want = mock_request_header(req, "Wechatpay-Serial");
+    int64_t now = (int64_t)time(NULL);
+
     for (size_t i = 0; want != NULL && i < srv->cfg.nsigners; i++) {
-        if (strcmp(srv->cfg.signers[i].id, want) == 0) {
-            return &srv->cfg.signers[i];
+        const struct mock_platform *p = &srv->cfg.signers[i];
+        if (strcmp(p->id, want) == 0 && (p->cert_pem == NULL || mock_platform_cert_valid(p, now))) {
+            return p;
         }
     }
-    return &srv->cfg.signers[0];
+    return mock_platform_current(srv);
 }
 
 enum wxp_code mock_sign_response(const struct mock_server *srv, const struct mock_request *req,

@@ -111,6 +111,109 @@ static void test_config_loads_inline_and_file_keys(void **unused)
     wxp_free(b);
 }
 
+/* Appends `pem` to `out` as the inside of a JSON string (newlines escaped). */
+static void json_text(char *out, size_t cap, const char *pem)
+{
+    size_t n = strlen(out);
+
+    for (; *pem != '\0' && n + 3 < cap; pem++) {
+        if (*pem == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *pem;
+        }
+    }
+    assert_true(*pem == '\0');
+    out[n] = '\0';
+}
+
+/* Validity as fixtures/README.md gives it (RFC 3339 +08:00, here as Unix seconds). */
+#define NEXT_FROM 1796054400LL    /* 2026-12-01T00:00:00+08:00 */
+#define NEXT_TO 4951728000LL      /* 2126-12-01T00:00:00+08:00 */
+#define EXPIRED_FROM 1575129600LL /* 2019-12-01T00:00:00+08:00 */
+#define EXPIRED_TO 1732982400LL   /* 2024-12-01T00:00:00+08:00 */
+
+/* platform.certificates: further certificate signers after platform's own, in order, with their
+ * PEM text and validity; the defaults' one signer carries the fixture certificate; rotation moves
+ * the current signer to the next one valid at the time given, and never wraps. */
+static void test_config_platform_certificates_and_rotation(void **unused)
+{
+    struct mock_config cfg;
+    struct mock_server srv;
+    struct wxp_err err;
+    size_t len = 0;
+    char *cur = t_read("certs/test-platform.cert.pem", &len);
+    char *next = t_read("certs/test-platform-next.cert.pem", &len);
+    char *expired = t_read("certs/test-platform-expired.cert.pem", &len);
+    static char doc[16384];
+    char k0[512], c0[512], k1[512], c1[512], k2[512];
+    (void)unused;
+
+    assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+    assert_int_equal(cfg.nsigners, 2);
+    assert_string_equal(cfg.signers[0].id, T_SERIAL_PLATFORM);
+    assert_string_equal(cfg.signers[0].cert_pem, cur);
+    assert_null(cfg.signers[1].cert_pem); /* the PUB_KEY_ID signer */
+    mock_config_free(&cfg);
+
+    /* t_fixture's answer is overwritten by its next call: one copy per path. */
+    snprintf(k0, sizeof k0, "%s", t_fixture("keys/test-platform.key.pem"));
+    snprintf(c0, sizeof c0, "%s", t_fixture("certs/test-platform.cert.pem"));
+    snprintf(k1, sizeof k1, "%s", t_fixture("keys/test-platform-next.key.pem"));
+    snprintf(c1, sizeof c1, "%s", t_fixture("certs/test-platform-next.cert.pem"));
+    snprintf(k2, sizeof k2, "%s", t_fixture("keys/test-platform-expired.key.pem"));
+    snprintf(
+        doc, sizeof doc,
+        "{\"platform\":{\"key\":\"%s\",\"cert\":\"%s\",\"public_key_id\":\"" T_PUBKEY_ID
+        "\",\"certificates\":[{\"key\":\"%s\",\"cert\":\"%s\"},{\"key\":\"%s\",\"cert_pem\":\"",
+        k0, c0, k1, c1, k2);
+    json_text(doc, sizeof doc, expired);
+    assert_true(strlen(doc) + 8 < sizeof doc);
+    memcpy(doc + strlen(doc), "\"}]}}", 6);
+    assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+    if (mock_config_load_text(&cfg, doc, strlen(doc), "t.json", &err) != WXP_OK) {
+        fail_msg("%s: %s", wxp_code_name(err.code), err.msg);
+    }
+    assert_int_equal(cfg.nsigners, 4);
+    assert_string_equal(cfg.signers[0].id, T_SERIAL_PLATFORM);
+    assert_string_equal(cfg.signers[1].id, T_PUBKEY_ID);
+    assert_null(cfg.signers[1].cert_pem);
+    assert_string_equal(cfg.signers[2].id, "6E5D4C3B2A19080F1E2D3C4B5A69788796A5B4C3");
+    assert_string_equal(cfg.signers[2].cert_pem, next);
+    assert_int_equal(cfg.signers[2].not_before, NEXT_FROM);
+    assert_int_equal(cfg.signers[2].not_after, NEXT_TO);
+    assert_string_equal(cfg.signers[3].id, "4F3E2D1C0B1A29384756A5B4C3D2E1F0A9B8C7D6");
+    assert_string_equal(cfg.signers[3].cert_pem, expired);
+    assert_int_equal(cfg.signers[3].not_before, EXPIRED_FROM);
+    assert_int_equal(cfg.signers[3].not_after, EXPIRED_TO);
+    /* Validity: notBefore included, notAfter excluded; a PUB_KEY_ID signer is no certificate. */
+    assert_false(mock_platform_cert_valid(&cfg.signers[2], NEXT_FROM - 1));
+    assert_true(mock_platform_cert_valid(&cfg.signers[2], NEXT_FROM));
+    assert_false(mock_platform_cert_valid(&cfg.signers[3], EXPIRED_TO));
+    assert_true(mock_platform_cert_valid(&cfg.signers[3], EXPIRED_TO - 1));
+    assert_false(mock_platform_cert_valid(&cfg.signers[1], NEXT_FROM));
+
+    assert_int_equal(mock_server_init(&srv, &cfg, 16, false, &err), WXP_OK);
+    assert_ptr_equal(mock_platform_current(&srv), &srv.cfg.signers[0]);
+    /* Before the next certificate is valid there is nothing to rotate to. */
+    assert_null(mock_platform_rotate(&srv, NEXT_FROM - 1));
+    assert_ptr_equal(mock_platform_current(&srv), &srv.cfg.signers[0]);
+    /* Then the next one, skipping the PUB_KEY_ID signer; the expired one never; no wrap. */
+    assert_ptr_equal(mock_platform_rotate(&srv, NEXT_FROM), &srv.cfg.signers[2]);
+    assert_ptr_equal(mock_platform_current(&srv), &srv.cfg.signers[2]);
+    assert_null(mock_platform_rotate(&srv, NEXT_FROM));
+    assert_ptr_equal(mock_platform_current(&srv), &srv.cfg.signers[2]);
+    mock_platform_reset(&srv);
+    assert_ptr_equal(mock_platform_current(&srv), &srv.cfg.signers[0]);
+    /* In 2020 the "expired" certificate was valid: it is the next after the current one then. */
+    assert_ptr_equal(mock_platform_rotate(&srv, EXPIRED_FROM), &srv.cfg.signers[3]);
+    mock_server_free(&srv);
+    wxp_free(cur);
+    wxp_free(next);
+    wxp_free(expired);
+}
+
 /* Refusals: exact code and field; the message names the field and the length, never the key. */
 static void test_config_refuses_bad_keys_without_showing_them(void **unused)
 {
@@ -182,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults_carry_the_test_keys),
         cmocka_unit_test(test_config_loads_inline_and_file_keys),
         cmocka_unit_test(test_config_refuses_bad_keys_without_showing_them),
+        cmocka_unit_test(test_config_platform_certificates_and_rotation),
     };
     return cmocka_run_group_tests_name("mock.config", tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
 #       (the build tree). Needs node and npm (ci/deps) and the npm registry; npm's own timeouts
 #       end a missing network in well under a minute with a FAIL line that says so.
 #   run.sh SCRIPT SRC_DIR WORK_DIR WXPAY_MOCK FIXTURES_DIR
-#       SCRIPT (axios-plugin.js, node-v3.js) three times: against the mock over HTTPS (the
+#       SCRIPT (axios-plugin.js, node-v3.js, node-v3-certificates.js) three times: against the mock over HTTPS (the
 #       fixtures' TEST CA trusted) in certificate mode, then over HTTP in public-key mode (a mock
 #       whose platform signs with its PUB_KEY_ID), where every answer must be one the SDK
 #       verified; then over HTTP with --scenario forged.json, where the SDK must refuse every

@@ -24,6 +24,7 @@ enum wxp_op_id {
     WXP_OP_PERMISSIONS_QUERY_BY_OPENID,
     WXP_OP_PERMISSIONS_TERMINATE_BY_CODE,
     WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID,
+    WXP_OP_PLATFORM_CERTIFICATES_LIST,
     WXP_OP_COUNT
 };
 
@@ -46,7 +47,9 @@ struct wxp_op {
     const struct wxp_schema *params;
     unsigned success; /* 200 or 204 */
     /* The success body's fields (all WXP_LOC_BODY rows; `required` = always present), or NULL
-     * when the success answer has no body (204). */
+     * when the success answer has no flat body: a 204, or a 200 whose body is nested (the
+     * certificate list), which the schema's flat rows cannot describe; that body is written down
+     * in `doc`, the mock's handler builds it, and wxp_op_response_build/parse refuse the row. */
     const struct wxp_schema *response;
     /* Where the rules of this operation are written down: a docs/protocol.md anchor. */
     const char *doc;
