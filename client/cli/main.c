@@ -422,6 +422,13 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
         }
         print_status_tail(stderr, r, tc);
         print_detail(stderr, r);
+        /* rule: a merchant with only the platform public key gets 404 RESOURCE_NOT_EXISTS for
+         * the certificate list. src: [I-JAVA354] */
+        if (o->cmd == CLI_CMD_CERTIFICATES && strcmp(r->code, "RESOURCE_NOT_EXISTS") == 0) {
+            fputs("  hint: this merchant has no platform certificate (public-key mode): verify "
+                  "answers with --platform-public-key and --platform-public-key-id instead\n",
+                  stderr);
+        }
         if (d != NULL) {
             print_sign_diag(stderr, d);
         }

@@ -7,8 +7,9 @@
 #include "wxp/certlist.h"
 #include "wxp/mem.h"
 
-/* rule: the platform certificates are listed by GET /v3/certificates. src: [GB-CERTS] */
-#define CERTS_PATH "/v3/certificates"
+/* The operation of the table that lists the platform certificates (GET /v3/certificates; no
+ * algorithm_type: RSA). */
+#define CERTS_OP "platform.certificates.list"
 
 static struct wxp_str apiv3_of(const struct wxpay_client *c)
 {
@@ -88,7 +89,7 @@ enum wxpay_result_kind wxpay_certificates(struct wxpay_client *c, struct wxpay_c
     was = c->in_refresh;
     c->first_download = first;
     c->in_refresh = true; /* this request is the download: auto_certificates stays out of it */
-    kind = wxpay_request(c, "GET", CERTS_PATH, NULL, NULL, res);
+    kind = wxpay_call(c, CERTS_OP, NULL, 0, NULL, res);
     c->in_refresh = was;
     c->first_download = false;
     if (kind == WXPAY_ERR_WECHAT && res->http_status == 404 &&

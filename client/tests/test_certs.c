@@ -621,6 +621,173 @@ static void test_certs_cli_key_from_env_and_config(void **state)
     rmdir(dir);
 }
 
+/* ---- against wxpay-mock ---------------------------------------------------------------- */
+
+/* A mock config: merchant A with its APIv3 key, and `platform`. */
+static void mock_config(const char *path, const char *platform)
+{
+    FILE *f = fopen(path, "w");
+    char cert_a[1024], apiv3[1024];
+
+    assert_non_null(f);
+    snprintf(cert_a, sizeof cert_a, "%s", t_fixture("certs/test-merchant-a.cert.pem"));
+    snprintf(apiv3, sizeof apiv3, "%s", t_fixture("keys/test-merchant-a.apiv3.key"));
+    fprintf(f,
+            "{\"merchants\":[{\"mchid\":\"" T_MCHID_A "\",\"cert\":\"%s\",\"apiv3_key_file\":"
+            "\"%s\"}],\"platform\":%s}",
+            cert_a, apiv3, platform);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* `wxpay ... certificates` with merchant A's files and `extra` arguments (a shell fragment). */
+static int mock_cli(const struct e2e_mock *m, const char *extra, char *out, size_t cap)
+{
+    char key[1024], apiv3[1024], cmd[8192];
+
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    snprintf(apiv3, sizeof apiv3, "%s", t_fixture("keys/test-merchant-a.apiv3.key"));
+    snprintf(cmd, sizeof cmd,
+             "env -i PATH=/usr/bin:/bin %s --base-url %s --mchid " T_MCHID_A
+             " --mch-serial " T_SERIAL_A " --mch-key %s --apiv3-key-file %s %s certificates 2>&1",
+             WXPAY_CLI_BIN, m->url, key, apiv3, extra);
+    return run_shell(cmd, out, cap);
+}
+
+/* wxpay-mock with the current, next and expired certificates: the first download (no platform
+ * key) is trusted on first use and writes both valid certificates; a client pinned to the current
+ * one verifies a download; after POST /__admin/platform/rotate the answers (for a client naming no
+ * serial) are signed by the next certificate: the old pin alone refuses them, and with the
+ * certificate written by the first download a second download verifies and lists it. */
+static void test_certs_mock_download_and_rotation(void **state)
+{
+    char dir[] = "/tmp/wxpay-certs-XXXXXX";
+    char conf[1100], platform[8192], extra[2400], text[8192];
+    char k[3][1024], c[3][1024];
+    char cur[1024], next_file[1200], cur_file[1200];
+    const char *pinned[] = {cur, NULL};
+    const char *renewed[] = {cur, next_file, NULL};
+    const char *args[] = {"--config", conf, NULL};
+    const char *files[3][2] = {
+        {"keys/test-platform.key.pem", CUR[0]},
+        {"keys/test-platform-next.key.pem", NEXT[0]},
+        {"keys/test-platform-expired.key.pem", "certs/test-platform-expired.cert.pem"}};
+    struct e2e_mock m;
+    struct e2e_resp r;
+    struct wxpay_config cfg;
+    struct wxpay_client *cl = NULL;
+    struct wxpay_certs certs;
+    struct wxpay_result res;
+    char key[1024];
+    int rc;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(k[i], sizeof k[i], "%s", t_fixture(files[i][0]));
+        snprintf(c[i], sizeof c[i], "%s", t_fixture(files[i][1]));
+    }
+    snprintf(platform, sizeof platform,
+             "{\"key\":\"%s\",\"cert\":\"%s\",\"certificates\":[{\"key\":\"%s\",\"cert\":\"%s\"},"
+             "{\"key\":\"%s\",\"cert\":\"%s\"}]}",
+             k[0], c[0], k[1], c[1], k[2], c[2]);
+    snprintf(conf, sizeof conf, "%s/mock.json", dir);
+    mock_config(conf, platform);
+    e2e_start(&m, args);
+
+    snprintf(extra, sizeof extra, "--out %s", dir);
+    rc = mock_cli(&m, extra, text, sizeof text);
+    if (rc != 0 || strstr(text, "trust on first use") == NULL ||
+        strstr(text, SERIAL_NEXT " 2026-12-01T00:00:00+08:00 .. 2126-12-01T00:00:00+08:00") ==
+            NULL ||
+        strstr(text, "4F3E2D1C0B1A29384756A5B4C3D2E1F0A9B8C7D6") != NULL) {
+        fail_msg("first download: exit %d: %s", rc, text);
+    }
+    snprintf(next_file, sizeof next_file, "%s/wechatpay_%s.pem", dir, SERIAL_NEXT);
+    snprintf(cur_file, sizeof cur_file, "%s/wechatpay_%s.pem", dir, T_SERIAL_PLATFORM);
+    assert_int_equal(access(next_file, R_OK), 0);
+    assert_int_equal(access(cur_file, R_OK), 0);
+
+    snprintf(cur, sizeof cur, "%s", t_fixture(CUR[0]));
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = m.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key;
+    cfg.platform_cert_files = pinned;
+    cfg.apiv3_key = KEY_A;
+    cfg.accept_serial = ""; /* name no serial: the mock signs with its current certificate */
+    assert_int_equal(wxpay_client_new(&cfg, &cl, &res), WXPAY_OK);
+    wxpay_result_free(&res);
+    if (wxpay_certificates(cl, &certs, &res) != WXPAY_OK) {
+        fail_msg("pinned download: %s", res.error);
+    }
+    assert_int_equal(certs.trust_on_first_use, 0);
+    assert_int_equal(certs.count, 2);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&res);
+
+    e2e_send(&m, "POST", "/__admin/platform/rotate", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+
+    assert_int_equal(wxpay_certificates(cl, &certs, &res), WXPAY_ERR_VERIFY);
+    assert_int_equal(res.verify_failure, WXPAY_VF_UNKNOWN_SERIAL);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&res);
+    wxpay_client_free(cl);
+
+    cfg.platform_cert_files = renewed;
+    assert_int_equal(wxpay_client_new(&cfg, &cl, &res), WXPAY_OK);
+    wxpay_result_free(&res);
+    if (wxpay_certificates(cl, &certs, &res) != WXPAY_OK) {
+        fail_msg("download after the rotation: %s", res.error);
+    }
+    assert_int_equal(certs.trust_on_first_use, 0);
+    assert_int_equal(certs.count, 2);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&res);
+    wxpay_client_free(cl);
+
+    /* The command, with the downloaded next certificate and no serial named: verified with it. */
+    snprintf(extra, sizeof extra, "--accept-serial '' --platform-cert %s --json", next_file);
+    rc = mock_cli(&m, extra, text, sizeof text);
+    if (rc != 0 || strstr(text, "\"trust_on_first_use\":false") == NULL) {
+        fail_msg("after the rotation: exit %d: %s", rc, text);
+    }
+    e2e_stop(&m);
+    unlink(next_file);
+    unlink(cur_file);
+    unlink(conf);
+    rmdir(dir);
+}
+
+/* A public-key-only platform: the command exits 1 and names the cause. */
+static void test_certs_mock_public_key_only(void **state)
+{
+    char dir[] = "/tmp/wxpay-certs-XXXXXX";
+    char conf[1100], platform[2048], text[8192];
+    const char *args[] = {"--config", conf, NULL};
+    struct e2e_mock m;
+    int rc;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(conf, sizeof conf, "%s/mock.json", dir);
+    snprintf(platform, sizeof platform, "{\"key\":\"%s\",\"public_key_id\":\"" T_PUBKEY_ID "\"}",
+             t_fixture("keys/test-platform.key.pem"));
+    mock_config(conf, platform);
+    e2e_start(&m, args);
+    rc = mock_cli(&m, "", text, sizeof text);
+    if (rc != 1 || strstr(text, "RESOURCE_NOT_EXISTS") == NULL ||
+        strstr(text, "this merchant has no platform certificate") == NULL) {
+        fail_msg("exit %d: %s", rc, text);
+    }
+    e2e_stop(&m);
+    unlink(conf);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +800,8 @@ int main(void)
         cmocka_unit_test(test_certs_cli_says_trust_on_first_use),
         cmocka_unit_test(test_certs_cli_key_from_env_and_config),
         cmocka_unit_test(test_certs_auto_mode_downloads_and_refreshes),
+        cmocka_unit_test(test_certs_mock_download_and_rotation),
+        cmocka_unit_test(test_certs_mock_public_key_only),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }
