@@ -5,7 +5,8 @@
  * verified download with a configured certificate, trust on first use without one, a rotation
  * (the answer signed by the next certificate: a client pinned to the old one refuses it, and
  * trusts it once it has the certificate it downloaded during the overlap), a wrong APIv3 key, and
- * the public-key-only 404. */
+ * the public-key-only 404; "auto certificate" mode; then the same against wxpay-mock itself
+ * (a rotation through POST /__admin/platform/rotate, a public-key-only platform). */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
