@@ -24,6 +24,8 @@
 #define CLI_TEST_MCHID "1900000109"
 #define CLI_TEST_BASE_URL "http://127.0.0.1:8080"
 #define CLI_TEST_PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"
+/* Merchant A's APIv3 key: TEST ONLY, fixed and published (fixtures/README.md). */
+#define CLI_TEST_APIV3_KEY "TestOnlyApiV3KeyA1900000109zYxWv"
 
 /* NUL-terminated PEM texts compiled in from fixtures/ (generated embedded.c). TEST ONLY. */
 extern const char cli_embed_merchant_key[];
@@ -43,11 +45,12 @@ enum cli_exit {
 
 enum cli_cmd {
     CLI_CMD_NONE = 0,
-    CLI_CMD_TERMINATE, /* payscore permissions terminate (by openid or by authorization code) */
-    CLI_CMD_REQUEST,   /* request METHOD PATH */
-    CLI_CMD_APPLY,     /* payscore permissions apply */
-    CLI_CMD_QUERY,     /* payscore permissions query (by openid or by authorization code) */
-    CLI_CMD_CALL       /* call OPERATION NAME=VALUE... */
+    CLI_CMD_TERMINATE,   /* payscore permissions terminate (by openid or by authorization code) */
+    CLI_CMD_REQUEST,     /* request METHOD PATH */
+    CLI_CMD_APPLY,       /* payscore permissions apply */
+    CLI_CMD_QUERY,       /* payscore permissions query (by openid or by authorization code) */
+    CLI_CMD_CALL,        /* call OPERATION NAME=VALUE... */
+    CLI_CMD_CERTIFICATES /* certificates [--out DIR]: GET /v3/certificates */
 };
 
 /* Parameters of one `call` (an operation has at most 16: the core's WXP_SCHEMA_MAX_FIELDS). */
@@ -73,6 +76,9 @@ struct cli_opts {
     const char *mch_cert;
     const char *accept_serial; /* "" = send no Wechatpay-Serial */
     const char *ca_file;
+    const char *apiv3_key_file; /* --apiv3-key-file, WXPAY_APIV3_KEY_FILE, config apiv3_key_file */
+    const char *apiv3_key;      /* config apiv3_key; the TEST key with the built-in merchant */
+    const char *out_dir;        /* certificates --out */
     const char *platform_certs[CLI_MAX_KEYS + 1]; /* NULL-terminated */
     const char *pubkey_files[CLI_MAX_KEYS + 1];   /* NULL-terminated */
     const char *pubkey_ids[CLI_MAX_KEYS + 1];     /* same length as pubkey_files */

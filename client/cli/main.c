@@ -171,11 +171,42 @@ static void json_fields(FILE *out, const struct wxpay_fields *f)
     fputc('}', out);
 }
 
+/* What `certificates` got and wrote. */
+struct certs_out {
+    struct wxpay_certs certs;
+    char paths[8][CLI_PATH_MAX + 64]; /* "" when not written (no --out) */
+};
+
+/* ,"trust_on_first_use":B,"certificates":[{"serial_no","effective_time","expire_time","file"}] */
+static void json_certs(FILE *out, const struct certs_out *co)
+{
+    if (co == NULL) {
+        return;
+    }
+    fprintf(out, ",\"trust_on_first_use\":%s,\"certificates\":[",
+            co->certs.trust_on_first_use ? "true" : "false");
+    for (size_t i = 0; i < co->certs.count; i++) {
+        const struct wxpay_cert *c = &co->certs.cert[i];
+        fputs(i > 0 ? ",{" : "{", out);
+        json_member(out, "serial_no", c->serial_no, 0);
+        json_member(out, "effective_time", c->effective_time, 1);
+        json_member(out, "expire_time", c->expire_time, 1);
+        fprintf(out, ",\"not_before\":%lld,\"not_after\":%lld", c->not_before, c->not_after);
+        if (i < sizeof co->paths / sizeof co->paths[0] && co->paths[i][0] != '\0') {
+            json_member(out, "file", co->paths[i], 1);
+        } else {
+            fputs(",\"file\":null", out);
+        }
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
 /* The one JSON object printed with --json. `r` may be NULL (a usage error, `kind`); `d` is the
  * SIGN_ERROR diagnosis or NULL; `f` the answer's fields or NULL; `hint` is "" or one line. */
 static void print_json(const struct wxpay_result *r, const char *kind, const char *error,
                        const struct wxpay_sign_diag *d, const struct wxpay_fields *f,
-                       const char *hint)
+                       const char *hint, const struct certs_out *co)
 {
     FILE *out = stdout;
     int has_detail = r != NULL && (r->detail_field[0] || r->detail_value[0] || r->detail_issue[0] ||
@@ -206,6 +237,7 @@ static void print_json(const struct wxpay_result *r, const char *kind, const cha
     json_sign_check(out, d);
     json_member(out, "hint", hint, 1);
     json_fields(out, f);
+    json_certs(out, co);
     if (r != NULL && r->body != NULL) {
         fputs(",\"body\":", out);
         json_str(out, r->body, r->body_len);
@@ -390,6 +422,13 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
         }
         print_status_tail(stderr, r, tc);
         print_detail(stderr, r);
+        /* rule: a merchant with only the platform public key gets 404 RESOURCE_NOT_EXISTS for
+         * the certificate list. src: [I-JAVA354] */
+        if (o->cmd == CLI_CMD_CERTIFICATES && strcmp(r->code, "RESOURCE_NOT_EXISTS") == 0) {
+            fputs("  hint: this merchant has no platform certificate (public-key mode): verify "
+                  "answers with --platform-public-key and --platform-public-key-id instead\n",
+                  stderr);
+        }
         if (d != NULL) {
             print_sign_diag(stderr, d);
         }
@@ -577,7 +616,7 @@ static enum cli_exit report_error(const struct cli_opts *o, enum cli_exit rc, co
                                   const char *msg)
 {
     if (o->json) {
-        print_json(NULL, kind, msg, NULL, NULL, "");
+        print_json(NULL, kind, msg, NULL, NULL, "", NULL);
     } else if (rc == CLI_EXIT_USAGE) {
         fputs("wxpay: ", stderr);
         puts_clean(stderr, msg);
@@ -611,6 +650,92 @@ static void build_config(const struct cli_opts *o, struct wxpay_config *cfg, str
     cfg->retry.max_retries = (unsigned)o->retries;
     cfg->trace.fn = trace_fn;
     cfg->trace.ud = tc;
+    cfg->apiv3_key_file = o->apiv3_key_file;
+    cfg->apiv3_key = o->apiv3_key;
+}
+
+/* Writes DIR/wechatpay_<serial>.pem (0644: certificates are public); the serial is the
+ * certificate's own, upper-case hex, checked by the library. Returns 0, or -1 with r->error. */
+static int write_cert(const char *dir, const struct wxpay_cert *cert, char *path, size_t cap,
+                      struct wxpay_result *r)
+{
+    size_t done = 0;
+    int fd;
+    int n = snprintf(path, cap, "%s/wechatpay_%s.pem", dir, cert->serial_no);
+
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(r->error, sizeof r->error, "--out: the directory name is too long");
+        return -1;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        snprintf(r->error, sizeof r->error, "--out: cannot write %.400s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    while (done < cert->pem_len) {
+        ssize_t w = write(fd, cert->pem + done, cert->pem_len - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            snprintf(r->error, sizeof r->error, "--out: cannot write %.400s: %s", path,
+                     strerror(errno));
+            close(fd);
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0) {
+        snprintf(r->error, sizeof r->error, "--out: cannot write %.400s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* certificates: download, then write each certificate into --out. A file that cannot be written
+ * turns the result into a local failure (exit 5). */
+static void run_certificates(const struct cli_opts *o, struct wxpay_client *c, struct certs_out *co,
+                             struct wxpay_result *r)
+{
+    if (wxpay_certificates(c, &co->certs, r) != WXPAY_OK || o->out_dir == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < co->certs.count; i++) {
+        if (i >= sizeof co->paths / sizeof co->paths[0]) {
+            r->kind = WXPAY_ERR_LOCAL;
+            snprintf(r->error, sizeof r->error, "--out: more than %zu certificates",
+                     sizeof co->paths / sizeof co->paths[0]);
+            return;
+        }
+        if (write_cert(o->out_dir, &co->certs.cert[i], co->paths[i], sizeof co->paths[i], r) != 0) {
+            r->kind = WXPAY_ERR_LOCAL;
+            return;
+        }
+    }
+}
+
+/* certificates, text: how the answer was verified, then one line per certificate. */
+static void print_certs(const struct wxpay_result *r, const struct trace_ctx *tc,
+                        const struct certs_out *co)
+{
+    fprintf(stdout, "%ld %s", r->http_status, reason_phrase(r->http_status));
+    print_status_tail(stdout, r, tc);
+    fputs(co->certs.trust_on_first_use
+              ? "verified with a certificate from this same answer: trust on first use (no "
+                "platform key was configured; check the serial out of band)\n"
+              : "verified with a configured platform key\n",
+          stdout);
+    for (size_t i = 0; i < co->certs.count; i++) {
+        const struct wxpay_cert *c = &co->certs.cert[i];
+        fprintf(stdout, "%s %s .. %s", c->serial_no, c->effective_time, c->expire_time);
+        if (i < sizeof co->paths / sizeof co->paths[0] && co->paths[i][0] != '\0') {
+            fputs(" -> ", stdout);
+            puts_clean(stdout, co->paths[i]);
+        }
+        fputc('\n', stdout);
+    }
 }
 
 /* The command's call: each payscore command is one of libwxpay's typed calls. */
@@ -641,6 +766,7 @@ static enum wxpay_result_kind run(const struct cli_opts *o, struct wxpay_client 
         }
         return wxpay_call(c, o->operation, p, o->nparams, f, r);
     case CLI_CMD_TERMINATE:
+    case CLI_CMD_CERTIFICATES:
     case CLI_CMD_NONE:
         break;
     }
@@ -661,10 +787,12 @@ int main(int argc, char **argv)
     char hint[CLI_ERR_MAX] = "";
     struct wxpay_sign_diag diag;
     struct wxpay_fields fields;
+    struct certs_out co;
     int have_diag = 0;
     enum cli_exit rc;
 
     memset(&fields, 0, sizeof fields);
+    memset(&co, 0, sizeof co);
     memset(&keys, 0, sizeof keys);
     memset(&tc, 0, sizeof tc);
     memset(&r, 0, sizeof r);
@@ -714,7 +842,7 @@ int main(int argc, char **argv)
         tmpkeys_remove(&keys);
         rc = CLI_EXIT_USAGE;
         if (o.json) {
-            print_json(&r, wxpay_result_kind_name(r.kind), r.error, NULL, NULL, "");
+            print_json(&r, wxpay_result_kind_name(r.kind), r.error, NULL, NULL, "", NULL);
         } else {
             fputs("wxpay: ", stderr);
             puts_clean(stderr, r.error);
@@ -733,7 +861,11 @@ int main(int argc, char **argv)
     wxpay_result_free(&r);
     memset(&r, 0, sizeof r);
 
-    run(&o, c, &fields, &r);
+    if (o.cmd == CLI_CMD_CERTIFICATES) {
+        run_certificates(&o, c, &co, &r);
+    } else {
+        run(&o, c, &fields, &r);
+    }
     rc = exit_for(r.kind);
     if (r.kind == WXPAY_ERR_WECHAT && strcmp(r.code, "SIGN_ERROR") == 0) {
         have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
@@ -747,12 +879,15 @@ int main(int argc, char **argv)
     }
     if (o.json) {
         print_json(&r, wxpay_result_kind_name(r.kind), r.error, have_diag ? &diag : NULL, &fields,
-                   hint);
+                   hint, o.cmd == CLI_CMD_CERTIFICATES ? &co : NULL);
+    } else if (o.cmd == CLI_CMD_CERTIFICATES && r.kind == WXPAY_OK) {
+        print_certs(&r, &tc, &co);
     } else {
         print_text(&r, &tc, have_diag ? &diag : NULL, &fields, &o);
     }
 out:
     wxpay_fields_free(&fields);
+    wxpay_certs_free(&co.certs);
     wxpay_sign_diag_free(&diag);
     wxpay_result_free(&r);
     wxpay_client_free(c);

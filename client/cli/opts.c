@@ -49,6 +49,8 @@ enum opt_id {
     O_AUTH_CODE,
     O_NOTIFY_URL,
     O_FROM_ENV,
+    O_APIV3_KEY_FILE,
+    O_OUT,
     O_COUNT
 };
 
@@ -91,6 +93,8 @@ static const struct opt {
      "public key id, else the first certificate serial)"},
     {O_CA_FILE, "--ca-file", "--cacert", "FILE", GLOBAL, 0,
      "HTTPS trust anchors (default: the system's)"},
+    {O_APIV3_KEY_FILE, "--apiv3-key-file", NULL, "FILE", GLOBAL, 0,
+     "the merchant's APIv3 key (32 bytes), to decrypt certificates"},
     {O_TIMEOUT, "--timeout-ms", NULL, "N", GLOBAL, 0,
      "whole-request timeout, 1..3600000 (default 30000)"},
     {O_CONNECT_TIMEOUT, "--connect-timeout-ms", NULL, "N", GLOBAL, 0,
@@ -129,6 +133,8 @@ static const struct opt {
      "JSON request body, sent as given; @FILE reads it from FILE,\n" HELP_INDENT
      "- from stdin, byte for byte (CR/LF kept, as curl --data-binary);\n" HELP_INDENT
      "at most 1048576 bytes"},
+    {O_OUT, "--out", NULL, "DIR", IN(CLI_CMD_CERTIFICATES), 0,
+     "write each certificate to DIR/wechatpay_<serial>.pem"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -165,6 +171,11 @@ static const struct {
      "call OPERATION [NAME=VALUE...] [--from-env]",
      "any operation of libwxpay's table by name, its parameters as NAME=VALUE",
      {NULL, NULL}},
+    {CLI_CMD_CERTIFICATES,
+     "certificates",
+     "certificates [--out DIR]",
+     "download, decrypt and verify the platform certificates (GET /v3/certificates)",
+     {NULL, NULL}},
     {CLI_CMD_REQUEST,
      "request",
      "request METHOD PATH[?QUERY] [--query QUERY] [--data JSON|@FILE|-]",
@@ -193,6 +204,8 @@ struct layer {
     const char *mch_cert;
     const char *accept_serial;
     const char *ca_file;
+    const char *apiv3_key_file;
+    const char *apiv3_key;
     const char *certs[CLI_MAX_KEYS];
     size_t ncerts;
     const char *pub_files[CLI_MAX_KEYS];
@@ -294,6 +307,7 @@ static void print_tail(FILE *out)
             "(certificate|public_key)\n"
             "  WXPAY_PLATFORM_SERIAL (checked against the certificate; the key id for a public "
             "key) WXPAY_CONFIG\n"
+            "  WXPAY_APIV3_KEY_FILE\n"
             "Precedence: flags > environment > config file > built-in TEST defaults.\n"
             "With no merchant configured, the built-in TEST merchant " CLI_TEST_MCHID
             " talks to\n  " CLI_TEST_BASE_URL " (a default wxpay-mock).\n"
@@ -419,6 +433,7 @@ static const struct {
     {O_MCH_CERT, offsetof(struct layer, mch_cert)},
     {O_ACCEPT_SERIAL, offsetof(struct layer, accept_serial)},
     {O_CA_FILE, offsetof(struct layer, ca_file)},
+    {O_APIV3_KEY_FILE, offsetof(struct layer, apiv3_key_file)},
     {O_CONFIG, offsetof(struct layer, config)},
 };
 
@@ -552,6 +567,12 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_DATA:
         o->data = v;
         return CLI_EXIT_OK;
+    case O_OUT:
+        if (v[0] == '\0') {
+            return fail(err, errsz, "%s must not be empty", op->name);
+        }
+        o->out_dir = v;
+        return CLI_EXIT_OK;
     case O_BASE_URL:
     case O_MCHID:
     case O_MCH_SERIAL:
@@ -559,6 +580,7 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_MCH_CERT:
     case O_ACCEPT_SERIAL:
     case O_CA_FILE:
+    case O_APIV3_KEY_FILE:
     case O_CONFIG:
     case O_TIMEOUT:
     case O_CONNECT_TIMEOUT:
@@ -709,6 +731,13 @@ static enum cli_exit resolve_command(struct cli_opts *o, const struct parsed *p,
     if (strcmp(w[0], "call") == 0) {
         o->cmd = CLI_CMD_CALL;
         return lenient ? CLI_EXIT_OK : resolve_call(o, w + 1, n - 1, err, errsz);
+    }
+    if (strcmp(w[0], "certificates") == 0) {
+        o->cmd = CLI_CMD_CERTIFICATES;
+        if (n > 1 && !lenient) {
+            return fail(err, errsz, "unexpected argument '%s'", w[1]);
+        }
+        return CLI_EXIT_OK;
     }
     if (strcmp(w[0], "request") == 0) {
         o->cmd = CLI_CMD_REQUEST;
@@ -898,6 +927,8 @@ static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed 
         return check_who(o, err, errsz);
     case CLI_CMD_CALL:
         return check_call(o, err, errsz);
+    case CLI_CMD_CERTIFICATES:
+        return CLI_EXIT_OK;
     case CLI_CMD_REQUEST:
         if (split_path(o, err, errsz) != CLI_EXIT_OK) {
             return CLI_EXIT_USAGE;
@@ -929,6 +960,7 @@ static enum cli_exit read_env(struct layer *e, char *err, size_t errsz)
     e->mch_key = env("WXPAY_MCH_KEY");
     e->mch_cert = env("WXPAY_MCH_CERT");
     e->config = env("WXPAY_CONFIG");
+    e->apiv3_key_file = env("WXPAY_APIV3_KEY_FILE");
     if (kind != NULL && strcmp(kind, "certificate") != 0 && strcmp(kind, "public_key") != 0) {
         return fail(err, errsz, "WXPAY_PLATFORM_KEY_KIND is certificate or public_key, not '%s'",
                     kind);
@@ -1360,7 +1392,7 @@ static enum cli_exit cfg_member(const struct cfgctx *x, const cJSON *m, struct l
         {"base_url", O_BASE_URL, 0},     {"mchid", O_MCHID, 0},
         {"mch_serial", O_MCH_SERIAL, 0}, {"mch_key", O_MCH_KEY, 1},
         {"mch_cert", O_MCH_CERT, 1},     {"accept_serial", O_ACCEPT_SERIAL, 0},
-        {"ca_file", O_CA_FILE, 1},
+        {"ca_file", O_CA_FILE, 1},       {"apiv3_key_file", O_APIV3_KEY_FILE, 1},
     };
     const char *name = m->string;
 
@@ -1375,6 +1407,9 @@ static enum cli_exit cfg_member(const struct cfgctx *x, const cJSON *m, struct l
             return cfg_number(x, m, name, NUMBERS[i].lo, NUMBERS[i].hi,
                               layer_number(c, NUMBERS[i].id));
         }
+    }
+    if (strcmp(name, "apiv3_key") == 0) {
+        return cfg_string(x, m, name, 0, 0, &c->apiv3_key);
     }
     if (strcmp(name, "platform_certs") == 0) {
         return cfg_certs(x, m, c);
@@ -1471,6 +1506,10 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
     o->mch_cert = pick(f->mch_cert, e->mch_cert, c->mch_cert);
     o->accept_serial = pick(f->accept_serial, e->accept_serial, c->accept_serial);
     o->ca_file = pick(f->ca_file, e->ca_file, c->ca_file);
+    /* A key file from a flag or the environment overrides the config file's key, inline or not;
+     * the config file giving both is the library's error. */
+    o->apiv3_key_file = pick(f->apiv3_key_file, e->apiv3_key_file, c->apiv3_key_file);
+    o->apiv3_key = f->apiv3_key_file == NULL && e->apiv3_key_file == NULL ? c->apiv3_key : NULL;
     o->timeout_ms = pick_long(f->timeout_ms, e->timeout_ms, c->timeout_ms);
     o->connect_timeout_ms =
         pick_long(f->connect_timeout_ms, e->connect_timeout_ms, c->connect_timeout_ms);
@@ -1516,6 +1555,9 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
         }
     }
     if (o->builtin_merchant) {
+        if (o->apiv3_key_file == NULL && o->apiv3_key == NULL) {
+            o->apiv3_key = CLI_TEST_APIV3_KEY;
+        }
         return CLI_EXIT_OK;
     }
     if (o->mchid == NULL) {
@@ -1532,6 +1574,12 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
         return fail(err, errsz,
                     "no merchant certificate serial: give --mch-serial or --mch-cert "
                     "(or WXPAY_MCH_SERIAL / WXPAY_MCH_CERT)");
+    }
+    /* The first certificate download needs no platform key (trust on first use): none is
+     * configured, and none of the built-in TEST ones stands in for the merchant's. */
+    if (o->builtin_platform && o->cmd == CLI_CMD_CERTIFICATES) {
+        o->builtin_platform = 0;
+        return CLI_EXIT_OK;
     }
     if (o->builtin_platform) {
         return fail(err, errsz,

@@ -431,6 +431,7 @@ static void check_signature(const struct wxpay_client *c, const struct wxl_respo
         hdr_str(r, WXL_H_SERIAL),    hdr_str(r, WXL_H_REQUEST_ID), buf_str(&r->body),
     };
     struct wxp_resp_policy pol = {(int64_t)time(NULL), (int64_t)c->skew, true};
+    struct wxp_keystore *first = NULL;
     struct wxp_err err;
     enum wxp_code rc;
 
@@ -450,7 +451,13 @@ static void check_signature(const struct wxpay_client *c, const struct wxl_respo
     /* rule: every Wechatpay-* header and Request-ID present, timestamp within the window, a known
      * serial, and RSA-SHA256 over TIMESTAMP\nNONCE\nBODY\n. src:
      * docs/protocol.md#response-verification */
-    rc = wxp_resp_verify(c->keys, &in, &pol, &err);
+    /* rule: a first certificate download can only be verified with a certificate it contains
+     * (trust on first use, as wechatpay-go's first download). src: [SDK-GO-DL] */
+    if (c->first_download) {
+        first = wxl_certs_first_keys(c, in.body);
+    }
+    rc = wxp_resp_verify(first != NULL ? first : c->keys, &in, &pol, &err);
+    wxp_keystore_free(first);
     if (rc == WXP_OK) {
         res->signature = WXPAY_SIG_VALID;
         return;
@@ -776,12 +783,55 @@ out:
     return kind;
 }
 
+/* auto_certificates: a download before the first call and when one is due. */
+static enum wxpay_result_kind auto_before(struct wxpay_client *c, struct wxpay_result *res)
+{
+    char why[sizeof res->error];
+
+    if (!c->auto_certs || c->in_refresh ||
+        (c->certs_loaded && (long long)time(NULL) < c->certs_due)) {
+        return WXPAY_OK;
+    }
+    if (wxl_certs_refresh(c, res) == WXPAY_OK) {
+        wxpay_result_free(res);
+        return WXPAY_OK;
+    }
+    wxl_copy(why, sizeof why, res->error, strlen(res->error));
+    return wxl_fail(res, res->kind, "auto_certificates: the certificate download failed: %s", why);
+}
+
+/* auto_certificates: a 2xx signed with a serial we do not know: download again (verified with
+ * the keys we have) and, when that succeeds, verify the same answer once more. */
+static enum wxpay_result_kind auto_after(struct wxpay_client *c, const struct call *k,
+                                         const struct wxl_response *r, const char *url,
+                                         enum wxpay_result_kind kind, struct wxpay_result *res)
+{
+    struct wxpay_result dl;
+
+    if (!c->auto_certs || c->in_refresh || kind != WXPAY_ERR_VERIFY ||
+        res->verify_failure != WXPAY_VF_UNKNOWN_SERIAL) {
+        return kind;
+    }
+    if (wxl_certs_refresh(c, &dl) != WXPAY_OK) {
+        wxpay_result_free(&dl);
+        return kind; /* the answer stays unverifiable */
+    }
+    wxpay_result_free(&dl);
+    wxpay_result_free(res);
+    return classify(c, k, r, url, res);
+}
+
 static enum wxpay_result_kind send_call(struct wxpay_client *c, const struct call *k,
                                         struct wxpay_result *res)
 {
     struct wxp_buf url;
     enum wxpay_result_kind kind;
     unsigned tries = 0;
+
+    kind = auto_before(c, res);
+    if (kind != WXPAY_OK) {
+        return kind;
+    }
 
     wxp_buf_init(&url, TARGET_MAX + 2048);
     if (wxp_buf_addstr(&url, c->base_url) != WXP_OK ||
@@ -794,6 +844,7 @@ static enum wxpay_result_kind send_call(struct wxpay_client *c, const struct cal
 
         wxl_response_init(&r);
         kind = attempt(c, k, wxp_buf_cstr(&url), &r, res);
+        kind = auto_after(c, k, &r, wxp_buf_cstr(&url), kind, res);
         /* A LOCAL failure (nonce, signing) sent nothing this time. */
         res->attempts = kind == WXPAY_ERR_LOCAL ? tries : tries + 1;
         if (tries >= c->retry.max_retries || !should_retry(res, &r)) {

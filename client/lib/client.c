@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "internal.h"
 #include "wxp/signmsg.h"
 #include "wxp/mem.h"
@@ -193,6 +195,55 @@ out:
     return kind;
 }
 
+/* Loads the APIv3 key, inline or from a file: exactly 32 bytes (a file may end in one newline).
+ * Messages never show the key. */
+static enum wxpay_result_kind load_apiv3(const struct wxpay_config *cfg, struct wxpay_client *c,
+                                         struct wxpay_result *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+    size_t flen = 0;
+    struct wxp_err err;
+    enum wxpay_result_kind kind = WXPAY_OK;
+
+    wxp_err_clear(&err);
+    if (cfg->apiv3_key != NULL && cfg->apiv3_key_file != NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL, "apiv3_key, apiv3_key_file: give one, not both");
+    }
+    if (cfg->apiv3_key_file != NULL) {
+        char shown[WXP_PATH_IN_MSG];
+        if (wxp_file_read(cfg->apiv3_key_file, 4096, &text, &len, &err) != WXP_OK) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "apiv3_key_file: %s: %s",
+                            wxp_str_tail(shown, sizeof shown, cfg->apiv3_key_file), err.msg);
+        }
+        flen = len;
+        if (len > 0 && text[len - 1] == '\n') {
+            len--;
+        }
+        if (len > 0 && text[len - 1] == '\r') {
+            len--;
+        }
+    } else if (cfg->apiv3_key != NULL) {
+        len = strlen(cfg->apiv3_key);
+    } else {
+        return WXPAY_OK;
+    }
+    /* rule: the APIv3 key is the 32-byte AES-256 key of AEAD_AES_256_GCM. src: [GB-CERTS] */
+    if (len != sizeof c->apiv3_key) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "%s: the APIv3 key is %zu bytes, must be 32",
+                        cfg->apiv3_key_file != NULL ? "apiv3_key_file" : "apiv3_key", len);
+        goto out;
+    }
+    memcpy(c->apiv3_key, text != NULL ? text : cfg->apiv3_key, sizeof c->apiv3_key);
+    c->has_apiv3_key = true;
+out:
+    if (text != NULL) {
+        OPENSSL_cleanse(text, flen);
+        wxp_free(text);
+    }
+    return kind;
+}
+
 /* Loads the platform certificates and public keys; remembers the default Wechatpay-Serial. */
 static enum wxpay_result_kind load_platform(const struct wxpay_config *cfg, struct wxpay_client *c,
                                             const char **first_cert, const char **first_pub,
@@ -210,10 +261,11 @@ static enum wxpay_result_kind load_platform(const struct wxpay_config *cfg, stru
                         "file)",
                         nid, npub);
     }
-    if (ncert + npub == 0) {
+    if (ncert + npub == 0 && !c->has_apiv3_key) {
         return wxl_fail(res, WXPAY_ERR_LOCAL,
                         "platform_cert_files, platform_pubkey_files: at least one platform "
-                        "certificate or public key is required to verify answers");
+                        "certificate or public key is required to verify answers (or an "
+                        "apiv3_key, to download the certificates first)");
     }
     c->keys = wxp_keystore_new();
     if (c->keys == NULL) {
@@ -369,6 +421,16 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
     if (kind != WXPAY_OK) {
         goto fail;
     }
+    kind = load_apiv3(cfg, c, res);
+    if (kind != WXPAY_OK) {
+        goto fail;
+    }
+    if (cfg->auto_certificates && !c->has_apiv3_key) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "auto_certificates: needs the APIv3 key (apiv3_key_file or apiv3_key)");
+        goto fail;
+    }
+    c->auto_certs = cfg->auto_certificates != 0;
     kind = load_platform(cfg, c, &first_cert, &first_pub, res);
     if (kind != WXPAY_OK) {
         goto fail;
@@ -411,6 +473,7 @@ void wxpay_client_free(struct wxpay_client *c)
     wxp_free(c->user_agent);
     wxp_free(c->ca_file);
     wxp_buf_free(&c->last_signed); /* zeroed: it holds the last body */
+    OPENSSL_cleanse(c->apiv3_key, sizeof c->apiv3_key);
     memset(c, 0, sizeof *c);
     wxp_free(c);
     curl_global_cleanup(); /* balances the curl_global_init of wxpay_client_new */

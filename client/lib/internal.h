@@ -48,7 +48,30 @@ struct wxpay_client {
     /* The string the last attempt signed, for wxpay_sign_diagnose (capped at WXP_SIGNMSG_MAX;
      * emptied when a call starts). */
     struct wxp_buf last_signed;
+    /* The merchant's APIv3 key (AEAD_AES_256_GCM), wiped by wxpay_client_free. */
+    unsigned char apiv3_key[32];
+    bool has_apiv3_key;
+    /* Set by wxpay_certificates for the duration of a first download (no platform key
+     * configured): the answer is then verified with a certificate it lists itself. */
+    bool first_download;
+    /* auto_certificates: on, whether a download succeeded, when the next one is due, and a
+     * guard against downloading from inside a download. */
+    bool auto_certs;
+    bool certs_loaded;
+    long long certs_due;
+    bool in_refresh;
 };
+
+/* certs.c */
+
+/* Verification keys for a first download: the certificates `body` lists, decrypted under the
+ * APIv3 key. Returns a new keystore, or NULL when the body yields none (the caller then verifies
+ * against the configured keys and fails). */
+struct wxp_keystore *wxl_certs_first_keys(const struct wxpay_client *c, struct wxp_str body);
+
+/* auto_certificates: downloads the platform certificates and adds the new ones to c->keys.
+ * Returns WXPAY_OK, or the download's failure in `res`. */
+enum wxpay_result_kind wxl_certs_refresh(struct wxpay_client *c, struct wxpay_result *res);
 
 /* result.c */
 

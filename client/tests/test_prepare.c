@@ -209,6 +209,61 @@ static void test_prepare_config_errors_name_the_field(void **state)
     }
 }
 
+/* The APIv3 key: 32 bytes from a file (one trailing newline allowed) or inline, never both,
+ * never shown in an error; with it, a client may start without any platform key (to download the
+ * certificates); without it, wxpay_certificates refuses before sending (the setup client has a
+ * base URL nothing listens on, so a sent request would be a transport error). */
+static void test_prepare_apiv3_key_config(void **state)
+{
+    char key[1024], keyfile[1024];
+    const char *none[] = {NULL};
+    const struct {
+        int line;
+        const char *inline_key, *file;
+        enum wxpay_result_kind want;
+        const char *needle;
+    } rows[] = {
+        {__LINE__, "TestOnlyApiV3KeyA1900000109zYxWv", NULL, WXPAY_OK, ""},
+        {__LINE__, NULL, keyfile, WXPAY_OK, ""},
+        {__LINE__, "TestOnlyApiV3KeyA1900000109zYxW", NULL, WXPAY_ERR_LOCAL, "is 31 bytes"},
+        {__LINE__, "TestOnlyApiV3KeyA1900000109zYxWvX", NULL, WXPAY_ERR_LOCAL, "is 33 bytes"},
+        {__LINE__, "TestOnlyApiV3KeyA1900000109zYxWv", keyfile, WXPAY_ERR_LOCAL, "not both"},
+        {__LINE__, NULL, "/nonexistent.key", WXPAY_ERR_LOCAL, "apiv3_key_file"},
+        {__LINE__, NULL, NULL, WXPAY_ERR_LOCAL, "apiv3_key, to download"},
+    };
+    struct wxpay_certs certs;
+    struct wxpay_result r;
+    (void)state;
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    snprintf(keyfile, sizeof keyfile, "%s", t_fixture("keys/test-merchant-a.apiv3.key"));
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct wxpay_config cfg;
+        struct wxpay_client *c = NULL;
+        enum wxpay_result_kind got;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.mchid = T_MCHID_A;
+        cfg.mch_serial = T_SERIAL_A;
+        cfg.mch_key_file = key;
+        cfg.platform_cert_files = none;
+        cfg.apiv3_key = rows[i].inline_key;
+        cfg.apiv3_key_file = rows[i].file;
+        got = wxpay_client_new(&cfg, &c, &r);
+        if (got != rows[i].want || strstr(r.error, rows[i].needle) == NULL ||
+            strstr(r.error, "TestOnlyApiV3Key") != NULL) {
+            fail_msg("row at line %d: %s \"%s\"", rows[i].line, wxpay_result_kind_name(got),
+                     r.error);
+        }
+        wxpay_result_free(&r);
+        wxpay_client_free(c);
+    }
+    assert_int_equal(wxpay_certificates(client, &certs, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "apiv3_key: required"));
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(certs.count, 0);
+    wxpay_certs_free(&certs);
+    wxpay_result_free(&r);
+}
+
 static void test_prepare_names_are_stable(void **state)
 {
     (void)state;
@@ -693,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_prepare_validates_before_sending),
         cmocka_unit_test(test_prepare_config_errors_name_the_field),
         cmocka_unit_test(test_prepare_names_are_stable),
+        cmocka_unit_test(test_prepare_apiv3_key_config),
         cmocka_unit_test(test_prepare_sign_compare_names_the_part_that_differs),
         cmocka_unit_test(test_prepare_sign_compare_refuses_other_bodies),
         cmocka_unit_test(test_prepare_each_operation_exact_request),

@@ -155,6 +155,19 @@ struct wxpay_config {
     long skew;               /* allowed clock skew for answers, seconds; 0: 300 */
     struct wxpay_retry retry;
     struct wxpay_trace trace;
+    /* The merchant's APIv3 key (32 bytes), to decrypt what wxpay_certificates downloads: a file
+     * holding it (one trailing newline allowed) or the key itself; at most one of the two. Never
+     * shown in a message; wiped by wxpay_client_free. With a key, the lists of platform keys above
+     * may be empty: the client can then only download the certificates (trust on first use). */
+    const char *apiv3_key_file;
+    const char *apiv3_key;
+    /* 1: "auto certificate" mode (needs the APIv3 key): the client downloads the platform
+     * certificates (wxpay_certificates) before its first call and again every 12 hours, and when
+     * a 2xx answer names a Wechatpay-Serial it does not know it downloads once more and verifies
+     * that answer again. Downloaded certificates are added to the configured keys. Only the first
+     * download, when no platform key is configured at all, is trusted on first use; every later
+     * one must verify with a key the client already has, or the call fails (WXPAY_ERR_VERIFY). */
+    int auto_certificates;
 };
 
 struct wxpay_client;
@@ -358,6 +371,43 @@ WXPAY_EXPORT enum wxpay_result_kind wxpay_prepare_terminate(struct wxpay_client 
                                                             struct wxpay_prepared *out,
                                                             struct wxpay_result *res);
 WXPAY_EXPORT void wxpay_prepared_free(struct wxpay_prepared *p);
+
+/* ---- platform certificates ------------------------------------------------------------- */
+
+/* One downloaded platform certificate. Strings NUL-terminated; `pem` owned. */
+struct wxpay_cert {
+    char serial_no[65];
+    char effective_time[40]; /* as listed: "2026-12-01T00:00:00+08:00" */
+    char expire_time[40];
+    long long not_before; /* the certificate's own validity, Unix seconds (equal to the above) */
+    long long not_after;
+    char *pem;
+    size_t pem_len;
+};
+
+struct wxpay_certs {
+    struct wxpay_cert *cert; /* owned array of `count` */
+    size_t count;
+    /* 1: no platform key was configured, and the answer was verified with a certificate listed
+     * in this same answer (trust on first use, as the SDKs' first download; check the serial out
+     * of band). 0: verified with a configured certificate or public key. */
+    int trust_on_first_use;
+};
+
+/* GET /v3/certificates: downloads the platform certificates, verifies the answer's signature
+ * (with the configured keys; with none, with the listed certificate its Wechatpay-Serial names),
+ * decrypts each certificate with AEAD_AES_256_GCM under the APIv3 key, and checks that it is a
+ * certificate whose serial is serial_no, whose validity is effective_time..expire_time, and that
+ * has not expired. Returns WXPAY_OK and fills *out; WXPAY_ERR_LOCAL (no APIv3 key configured:
+ * nothing sent); WXPAY_ERR_VERIFY (the signature fails, or a certificate does not decrypt: `error`
+ * says "wrong APIv3 key, or the ciphertext was altered", or fails a check: `error` names the
+ * entry); WXPAY_ERR_WECHAT (a 404 RESOURCE_NOT_EXISTS: `error` adds that the merchant has no
+ * platform certificate and must use the platform public key); WXPAY_ERR_TRANSPORT. `out` is zeroed
+ * first; free it with wxpay_certs_free whatever the outcome. */
+WXPAY_EXPORT enum wxpay_result_kind
+wxpay_certificates(struct wxpay_client *c, struct wxpay_certs *out, struct wxpay_result *res);
+/* NULL-safe; leaves *out zeroed. */
+WXPAY_EXPORT void wxpay_certs_free(struct wxpay_certs *out);
 
 /* Largest request body libwxpay sends (json_body of wxpay_request), in bytes. */
 #define WXPAY_BODY_MAX ((size_t)1024 * 1024)

@@ -60,7 +60,11 @@
     X(WXP_E_AEAD_NONCE, "AEAD nonce is not 12 bytes")                                              \
     X(WXP_E_AEAD_FORMAT, "AEAD ciphertext is not base64 of at least a 16-byte tag")                \
     X(WXP_E_AEAD_AUTH, "AEAD ciphertext does not authenticate (wrong APIv3 key, nonce, "           \
-                       "associated_data, or tampered)")
+                       "associated_data, or tampered)")                                            \
+    X(WXP_E_CERTLIST, "certificate list is malformed")                                             \
+    X(WXP_E_CERT_SERIAL, "certificate serial differs from the listed serial_no")                   \
+    X(WXP_E_CERT_VALIDITY, "certificate validity differs from the listed effective/expire time")   \
+    X(WXP_E_CERT_EXPIRED, "certificate has expired")
 
 #define WXP_AS_ENUM(name, desc) name,
 enum wxp_code { WXP_CODES(WXP_AS_ENUM) WXP_CODE_COUNT };
