@@ -3,6 +3,12 @@
 #include "e2e.h"
 
 #include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include "wxp/authz.h"
+#include "wxp/envelope.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
 #include "wxp/verify.h"
@@ -327,4 +334,23 @@ int e2e_verify(const struct e2e_resp *r)
     rc = wxp_resp_verify(ks, &v, &p, &err);
     wxp_keystore_free(ks);
     return (int)rc;
+}
+
+void e2e_assert_error(const struct e2e_resp *r, long status, const char *code, const char *msg)
+{
+    struct wxp_envelope e;
+    struct wxp_err err;
+
+    assert_int_equal(r->curl_error, 0);
+    if (r->status != status) {
+        fail_msg("status %ld, expected %ld; body: %s", r->status, status, wxp_buf_cstr(&r->body));
+    }
+    if (wxp_envelope_parse(r->body.ptr, r->body.len, &e, &err) != WXP_OK) {
+        fail_msg("not an error envelope (%s): %s", err.msg, wxp_buf_cstr(&r->body));
+    }
+    assert_string_equal(e.code, code);
+    if (msg != NULL && strcmp(e.message, msg) != 0) {
+        fail_msg("message \"%s\", expected \"%s\"", e.message, msg);
+    }
+    wxp_envelope_free(&e);
 }

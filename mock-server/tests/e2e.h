@@ -72,6 +72,10 @@ void e2e_terminate(const struct e2e_mock *m, const struct e2e_req *q, struct e2e
 void e2e_call(const struct e2e_mock *m, const char *method, const char *target, const char *body,
               const char *signed_body, const char *const *extra, struct e2e_resp *out);
 
+/* Asserts (cmocka) an APIv3 error answer: no transport error, the status, a body that is an error
+ * envelope, its code and, when `msg` is not NULL, its whole message. */
+void e2e_assert_error(const struct e2e_resp *r, long status, const char *code, const char *msg);
+
 /* Verifies the response's Wechatpay-* signature with the platform cert and public key;
  * returns the core's code (WXP_OK when it verifies). */
 int e2e_verify(const struct e2e_resp *r);

@@ -35,22 +35,10 @@ static int stop(void **state)
     return 0;
 }
 
-/* Asserts an APIv3 error: status, code, and (when not NULL) the exact message. */
+/* An APIv3 error answer (e2e_assert_error) with the headers every API answer carries. */
 static void assert_error(const struct e2e_resp *r, long status, const char *code, const char *msg)
 {
-    struct wxp_envelope e;
-    struct wxp_err err;
-    if (r->status != status) {
-        fail_msg("status %ld, expected %ld; body: %s", r->status, status, wxp_buf_cstr(&r->body));
-    }
-    if (wxp_envelope_parse(r->body.ptr, r->body.len, &e, &err) != WXP_OK) {
-        fail_msg("not an error envelope (%s): %s", err.msg, wxp_buf_cstr(&r->body));
-    }
-    assert_string_equal(e.code, code);
-    if (msg != NULL) {
-        assert_string_equal(e.message, msg);
-    }
-    wxp_envelope_free(&e);
+    e2e_assert_error(r, status, code, msg);
     assert_non_null(e2e_header(r, "Request-ID"));
     assert_string_equal(e2e_header(r, "Content-Type"), "application/json; charset=utf-8");
 }

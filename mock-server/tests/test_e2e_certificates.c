@@ -169,25 +169,6 @@ static void trust_all(struct wxp_keystore *ks, const struct got_list *g)
     }
 }
 
-static void assert_error(struct e2e_resp *r, long status, const char *code, const char *msg)
-{
-    struct wxp_envelope e;
-    struct wxp_err err;
-
-    if (r->status != status) {
-        fail_msg("status %ld, expected %ld; body: %s", r->status, status, wxp_buf_cstr(&r->body));
-    }
-    if (wxp_envelope_parse(r->body.ptr, r->body.len, &e, &err) != WXP_OK) {
-        fail_msg("not an error envelope (%s): %s", err.msg, wxp_buf_cstr(&r->body));
-    }
-    assert_string_equal(e.code, code);
-    if (msg != NULL && strcmp(e.message, msg) != 0) {
-        fail_msg("message \"%s\", expected \"%s\"", e.message, msg);
-    }
-    wxp_envelope_free(&e);
-    e2e_resp_free(r);
-}
-
 /* A config file in the default mock's directory: merchant A (with its APIv3 key unless
  * `no_apiv3`) and the `platform` member given. */
 static void write_config(const char *path, const char *platform, bool no_apiv3)
@@ -319,9 +300,11 @@ static void test_e2e_certificates_sdk_requests(void **state)
     assert_string_equal(wxp_buf_cstr(&r.body), "{\"data\":[]}");
     e2e_resp_free(&r);
     e2e_call(&mock, "GET", CERTS "?algorithm_type=DSA", NULL, NULL, NULL, &r);
-    assert_error(&r, 400, "PARAM_ERROR", NULL);
+    e2e_assert_error(&r, 400, "PARAM_ERROR", NULL);
+    e2e_resp_free(&r);
     e2e_call(&mock, "GET", CERTS "?algorithm_type=RSA&algorithm_type=RSA", NULL, NULL, NULL, &r);
-    assert_error(&r, 400, "PARAM_ERROR", NULL);
+    e2e_assert_error(&r, 400, "PARAM_ERROR", NULL);
+    e2e_resp_free(&r);
     e2e_call(&mock, "POST", CERTS, "{}", NULL, NULL, &r);
     assert_int_equal(r.status, 405);
     e2e_resp_free(&r);
@@ -409,7 +392,8 @@ static void test_e2e_certificates_rotation(void **state)
 
     /* No further valid certificate (the expired one is skipped): 409, nothing changes. */
     e2e_send(&m, "POST", "/__admin/platform/rotate", NULL, NULL, 0, &r);
-    assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_resp_free(&r);
     terminate(&m, "oAfterConflict", NULL, &r);
     assert_string_equal(e2e_header(&r, "Wechatpay-Serial"), SERIAL_NEXT);
     e2e_resp_free(&r);
@@ -432,7 +416,8 @@ static void test_e2e_certificates_rotate_without_next(void **state)
     struct e2e_resp r;
 
     e2e_send(&mock, "POST", "/__admin/platform/rotate", NULL, NULL, 0, &r);
-    assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_resp_free(&r);
     e2e_send(&mock, "GET", "/__admin/platform/rotate", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 405);
     e2e_resp_free(&r);
@@ -453,15 +438,17 @@ static void test_e2e_certificates_public_key_only(void **state)
     write_config(path, platform, false);
     e2e_start(&m, args);
     e2e_call(&m, "GET", CERTS "?algorithm_type=RSA", NULL, NULL, NULL, &r);
-    assert_error(&r, 404, "RESOURCE_NOT_EXISTS",
-                 "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥");
+    e2e_assert_error(&r, 404, "RESOURCE_NOT_EXISTS",
+                     "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥");
+    e2e_resp_free(&r);
     terminate(&m, "oPublicKeyMode", NULL, &r);
     assert_int_equal(r.status, 204);
     assert_string_equal(e2e_header(&r, "Wechatpay-Serial"), T_PUBKEY_ID);
     assert_int_equal(e2e_verify(&r), WXP_OK);
     e2e_resp_free(&r);
     e2e_send(&m, "POST", "/__admin/platform/rotate", NULL, NULL, 0, &r);
-    assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_assert_error(&r, 409, "CONFLICT", NULL);
+    e2e_resp_free(&r);
     e2e_stop(&m);
 }
 
@@ -478,7 +465,8 @@ static void test_e2e_certificates_merchant_without_apiv3_key(void **state)
     write_config(path, NULL, true);
     e2e_start(&m, args);
     e2e_call(&m, "GET", CERTS, NULL, NULL, NULL, &r);
-    assert_error(&r, 403, "NO_AUTH", "商户未设置APIv3密钥");
+    e2e_assert_error(&r, 403, "NO_AUTH", "商户未设置APIv3密钥");
+    e2e_resp_free(&r);
     e2e_stop(&m);
 }
 

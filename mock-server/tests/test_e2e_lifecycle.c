@@ -38,26 +38,6 @@ static int stop(void **state)
     return 0;
 }
 
-/* Asserts an APIv3 error: status, code, and (when not NULL) text the message contains. */
-static void assert_error(struct e2e_resp *r, long status, const char *code, const char *msg)
-{
-    struct wxp_envelope e;
-    struct wxp_err err;
-
-    if (r->status != status) {
-        fail_msg("status %ld, expected %ld; body: %s", r->status, status, wxp_buf_cstr(&r->body));
-    }
-    if (wxp_envelope_parse(r->body.ptr, r->body.len, &e, &err) != WXP_OK) {
-        fail_msg("not an error envelope (%s): %s", err.msg, wxp_buf_cstr(&r->body));
-    }
-    assert_string_equal(e.code, code);
-    if (msg != NULL && strstr(e.message, msg) == NULL) {
-        fail_msg("message \"%s\" lacks \"%s\"", e.message, msg);
-    }
-    wxp_envelope_free(&e);
-    e2e_resp_free(r);
-}
-
 /* A 200 of `op`, signed over its body: checks the signature and reads the body into *v. */
 static void assert_ok(struct e2e_resp *r, enum wxp_op_id op, struct wxp_values *v)
 {
@@ -129,7 +109,8 @@ static void test_e2e_lifecycle_apply_accept_query_terminate(void **state)
     e2e_resp_free(&r);
     /* The code is unique per merchant. */
     e2e_call(&mock, "POST", PERMISSIONS, body, NULL, NULL, &r);
-    assert_error(&r, 400, "INVALID_REQUEST", NULL);
+    e2e_assert_error(&r, 400, "INVALID_REQUEST", NULL);
+    e2e_resp_free(&r);
 
     /* Before the user: UNBINDUSER, no openid, no times. */
     query_code(code, &r);
@@ -196,18 +177,22 @@ static void test_e2e_lifecycle_apply_accept_query_terminate(void **state)
     /* A second terminate, either way, fails as today's does. */
     e2e_call(&mock, "POST", target, "{\"service_id\":\"" SERVICE "\",\"reason\":\"again\"}", NULL,
              NULL, &r);
-    assert_error(&r, 400, "INVALID_ORDER_STATE", NULL);
+    e2e_assert_error(&r, 400, "INVALID_ORDER_STATE", NULL);
+    e2e_resp_free(&r);
     snprintf(target, sizeof target, BY_OPENID "%s/terminate", openid);
     e2e_call(&mock, "POST", target,
              "{\"service_id\":\"" SERVICE "\",\"appid\":\"" APPID "\",\"reason\":\"again\"}", NULL,
              NULL, &r);
-    assert_error(&r, 400, "INVALID_ORDER_STATE", NULL);
+    e2e_assert_error(&r, 400, "INVALID_ORDER_STATE", NULL);
+    e2e_resp_free(&r);
 
     /* Codes nobody applied for, and services the merchant does not have. */
     query_code("NOSUCHCODE", &r);
-    assert_error(&r, 404, "ORDER_NOT_EXIST", NULL);
+    e2e_assert_error(&r, 404, "ORDER_NOT_EXIST", NULL);
+    e2e_resp_free(&r);
     e2e_call(&mock, "GET", BY_CODE "NOSUCHCODE?service_id=999", NULL, NULL, NULL, &r);
-    assert_error(&r, 403, "NO_AUTH", NULL);
+    e2e_assert_error(&r, 403, "NO_AUTH", NULL);
+    e2e_resp_free(&r);
 }
 
 static void test_e2e_lifecycle_user_closes_in_wechat(void **state)
@@ -290,7 +275,8 @@ static void test_e2e_lifecycle_unknown_openid_not_found(void **state)
     e2e_start(&other, args);
     e2e_call(&other, "GET", BY_OPENID "oNeverSeen?appid=" APPID "&service_id=" SERVICE, NULL, NULL,
              NULL, &r);
-    assert_error(&r, 404, "ORDER_NOT_EXIST", NULL);
+    e2e_assert_error(&r, 404, "ORDER_NOT_EXIST", NULL);
+    e2e_resp_free(&r);
     e2e_call(&other, "GET", BY_CODE "CFGCODE?service_id=" SERVICE, NULL, NULL, NULL, &r);
     assert_ok(&r, WXP_OP_PERMISSIONS_QUERY_BY_CODE, &v);
     assert_string_equal(get(&v, "authorization_state"), "UNBINDUSER");

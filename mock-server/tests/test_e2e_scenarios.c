@@ -150,23 +150,10 @@ static long num_member(const cJSON *o, const char *name)
     return (long)it->valuedouble;
 }
 
-/* Asserts an APIv3 error: status, code, and (when not NULL) the exact message. */
+/* An APIv3 error answer (e2e_assert_error) with the headers every API answer carries. */
 static void assert_error(const struct e2e_resp *r, long status, const char *code, const char *msg)
 {
-    struct wxp_envelope e;
-    struct wxp_err err;
-    assert_int_equal(r->curl_error, 0);
-    if (r->status != status) {
-        fail_msg("status %ld, expected %ld; body: %s", r->status, status, wxp_buf_cstr(&r->body));
-    }
-    if (wxp_envelope_parse(r->body.ptr, r->body.len, &e, &err) != WXP_OK) {
-        fail_msg("not an error envelope (%s): %s", err.msg, wxp_buf_cstr(&r->body));
-    }
-    assert_string_equal(e.code, code);
-    if (msg != NULL) {
-        assert_string_equal(e.message, msg);
-    }
-    wxp_envelope_free(&e);
+    e2e_assert_error(r, status, code, msg);
     assert_non_null(e2e_header(r, "Request-ID"));
     assert_string_equal(e2e_header(r, "Content-Type"), "application/json; charset=utf-8");
 }
