@@ -393,8 +393,9 @@ static enum wxp_code load_apiv3(struct loader *L, const cJSON *it, size_t i,
 
 static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct mock_config *c)
 {
-    static const char *const names[] = {"mchid",  "cert",        "cert_pem",  "serial",
-                                        "appids", "service_ids", "apiv3_key", "apiv3_key_file"};
+    static const char *const names[] = {"mchid",     "cert",           "cert_pem",
+                                        "serial",    "appids",         "service_ids",
+                                        "apiv3_key", "apiv3_key_file", "public_key_only"};
     struct mock_merchant *m;
     size_t n, i = 0;
     enum wxp_code rc = WXP_OK;
@@ -457,6 +458,13 @@ static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct m
         }
         if (rc == WXP_OK) {
             rc = load_apiv3(L, it, i, &m[i]);
+        }
+        if (rc == WXP_OK) {
+            const cJSON *pk = cJSON_GetObjectItemCaseSensitive(it, "public_key_only");
+            if (pk != NULL && !cJSON_IsBool(pk)) {
+                rc = bad(L, where, "\"public_key_only\" must be true or false");
+            }
+            m[i].public_key_only = cJSON_IsTrue(pk);
         }
     }
     if (rc != WXP_OK) {

@@ -95,6 +95,10 @@ struct mock_merchant {
      * journaled or dumped; wiped when the config is freed. */
     unsigned char apiv3_key[WXP_AEAD_KEY_LEN];
     bool has_apiv3_key;
+    /* A merchant WeChat has given only the platform public key ("public_key_only" in the
+     * config): GET /v3/certificates answers it 404 RESOURCE_NOT_EXISTS, whatever certificates
+     * the mock holds for the others. */
+    bool public_key_only;
     char **appids;
     size_t nappids;
     char **service_ids;

@@ -395,7 +395,7 @@ static void certificates_list(const struct mock_op_ctx *c, struct mock_response 
     for (size_t i = 0; i < cfg->nsigners; i++) {
         any_cert = any_cert || cfg->signers[i].cert_pem != NULL;
     }
-    if (!any_cert) {
+    if (!any_cert || c->m->public_key_only) {
         fail(resp, 404, "RESOURCE_NOT_EXISTS", MSG_NO_CERTS);
         return;
     }

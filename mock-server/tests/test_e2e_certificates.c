@@ -453,6 +453,39 @@ static void test_e2e_certificates_public_key_only(void **state)
 }
 
 /* A merchant configured without an APIv3 key cannot be sent an encrypted list. */
+/* A merchant marked public_key_only gets the 404 although the mock holds certificates (for the
+ * other merchants); its other calls are answered as usual. */
+static void test_e2e_certificates_public_key_only_merchant(void **state)
+{
+    (void)state;
+    struct e2e_mock m;
+    char path[512], cert_a[1024], apiv3[1024];
+    const char *args[] = {"--config", path, NULL};
+    struct e2e_resp r;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/pubkey-merchant.json", mock.dir);
+    snprintf(cert_a, sizeof cert_a, "%s", t_fixture("certs/test-merchant-a.cert.pem"));
+    snprintf(apiv3, sizeof apiv3, "%s", t_fixture("keys/test-merchant-a.apiv3.key"));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"merchants\":[{\"mchid\":\"" T_MCHID_A "\",\"cert\":\"%s\","
+            "\"apiv3_key_file\":\"%s\",\"public_key_only\":true}]}",
+            cert_a, apiv3);
+    assert_int_equal(fclose(f), 0);
+    e2e_start(&m, args);
+    e2e_call(&m, "GET", CERTS, NULL, NULL, NULL, &r);
+    e2e_assert_error(&r, 404, "RESOURCE_NOT_EXISTS",
+                     "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥");
+    e2e_resp_free(&r);
+    terminate(&m, "oPublicKeyOnlyMerchant", NULL, &r);
+    assert_int_equal(r.status, 204);
+    assert_int_equal(e2e_verify(&r), WXP_OK);
+    e2e_resp_free(&r);
+    e2e_stop(&m);
+}
+
 static void test_e2e_certificates_merchant_without_apiv3_key(void **state)
 {
     (void)state;
@@ -559,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_e2e_certificates_rotation),
         cmocka_unit_test(test_e2e_certificates_rotate_without_next),
         cmocka_unit_test(test_e2e_certificates_public_key_only),
+        cmocka_unit_test(test_e2e_certificates_public_key_only_merchant),
         cmocka_unit_test(test_e2e_certificates_merchant_without_apiv3_key),
         cmocka_unit_test(test_e2e_certificates_config_errors),
     };
