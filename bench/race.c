@@ -23,6 +23,7 @@
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/nonce.h"
+#include "wxp/op.h"
 #include "wxp/str.h"
 
 #define RACE_MAX 1000
@@ -150,44 +151,55 @@ static bool parse_url(const char *url, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
 }
 
-/* The full request for one connection: its own nonce, the same openid and body for all. */
+/* The full request for one connection: its own nonce, the same openid and body for all. Target
+ * and body come from the core's table (terminate-by-openid), like every request the harness
+ * builds. */
 static enum wxp_code build_request(const struct race_opts *o, const struct wxp_key *key, int64_t ts,
                                    struct wxp_buf *out, struct wxp_err *err)
 {
+    const struct wxp_op *op = &WXP_OPS[WXP_OP_PERMISSIONS_TERMINATE_BY_OPENID];
+    const struct wxp_schema *s = op->params;
     struct wxp_signer signer = {key, o->mchid, o->serial};
-    struct wxp_buf authz;
-    char path[512];
-    char body[512];
+    struct wxp_buf authz, target, body;
+    const char *vals[WXP_SCHEMA_MAX_FIELDS] = {0};
     char nonce[WXP_NONCE_LEN + 1];
-    int plen, blen;
     enum wxp_code rc;
 
-    plen = snprintf(path, sizeof path, "/v3/payscore/permissions/openid/%s/terminate", o->openid);
-    blen =
-        snprintf(body, sizeof body, "{\"service_id\":\"%s\",\"appid\":\"%s\",\"reason\":\"race\"}",
-                 o->service_id, o->appid);
-    if (plen < 0 || (size_t)plen >= sizeof path || blen < 0 || (size_t)blen >= sizeof body) {
-        return wxp_err_set(err, WXP_E_TOO_LARGE, "openid", "openid or ids too long");
-    }
-    rc = wxp_nonce(nonce, err);
-    if (rc != WXP_OK) {
-        return rc;
+    for (size_t i = 0; i < s->count && i < WXP_SCHEMA_MAX_FIELDS; i++) {
+        const char *name = s->fields[i].name;
+        vals[i] = strcmp(name, "openid") == 0       ? o->openid
+                  : strcmp(name, "appid") == 0      ? o->appid
+                  : strcmp(name, "service_id") == 0 ? o->service_id
+                  : strcmp(name, "reason") == 0     ? "race"
+                                                    : NULL;
     }
     wxp_buf_init(&authz, WXP_AUTHZ_MAX);
-    rc = wxp_authz_sign(&authz, &signer, WXP_STR_LIT("POST"), (struct wxp_str){path, (size_t)plen},
-                        (struct wxp_str){body, (size_t)blen}, ts, nonce, err);
+    wxp_buf_init(&target, 4096);
+    wxp_buf_init(&body, 4096);
+    rc = wxp_op_target(op, vals, &target, err);
+    if (rc == WXP_OK) {
+        rc = wxp_op_body(op, vals, &body, err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_nonce(nonce, err);
+    }
+    if (rc == WXP_OK) {
+        rc = wxp_authz_sign(&authz, &signer, wxp_str_c(op->method),
+                            (struct wxp_str){target.ptr, target.len},
+                            (struct wxp_str){body.ptr, body.len}, ts, nonce, err);
+    }
     if (rc == WXP_OK) {
         rc = wxp_buf_addf(out,
-                          "POST %s HTTP/1.1\r\nHost: race\r\nAuthorization: %s\r\n"
+                          "%s %s HTTP/1.1\r\nHost: race\r\nAuthorization: %s\r\n"
                           "Accept: application/json\r\nUser-Agent: wxp-bench-race\r\n"
-                          "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                           "Connection: close\r\n\r\n%s",
-                          path, wxp_buf_cstr(&authz), blen, body);
-        if (rc != WXP_OK) {
-            wxp_err_set(err, rc, NULL, "request buffer");
-        }
+                          op->method, wxp_buf_cstr(&target), wxp_buf_cstr(&authz), body.len,
+                          wxp_buf_cstr(&body));
     }
     wxp_buf_free(&authz);
+    wxp_buf_free(&target);
+    wxp_buf_free(&body);
     return rc;
 }
 
