@@ -69,6 +69,9 @@ struct conf_outcome {
 void conf_outcome_init(struct conf_outcome *o);
 void conf_outcome_free(struct conf_outcome *o);
 
+/* Most platform certificates, and most platform public keys, a run can be given. */
+#define CONF_PLATFORM_MAX 8
+
 /* Credentials and targets for a run. Defaults: the TEST ONLY fixtures (embedded). */
 struct conf_context {
     const char *base_url;     /* server mode: the server to grade; NULL = start wxpay-mock */
@@ -77,6 +80,17 @@ struct conf_context {
     const char *mchid;
     const char *mch_serial;
     const char *mch_key_file; /* NULL: the embedded test key */
+    const char *mch_cert_file; /* NULL: none; given: its serial is mch_serial, the key must match */
+    bool merchant_given;       /* --mchid/--mch-key/--mch-serial/--mch-cert or the config set one */
+    /* The server's platform keys the answers are verified with (--platform-cert,
+     * --platform-public-key with --platform-public-key-id, or the config). None given: the
+     * fixtures' TEST platform certificate and public key. */
+    const char *platform_certs[CONF_PLATFORM_MAX];
+    size_t nplatform_certs;
+    const char *platform_pubkeys[CONF_PLATFORM_MAX]; /* files, paired in order with the ids */
+    size_t nplatform_pubkeys;
+    const char *platform_pubkey_ids[CONF_PLATFORM_MAX];
+    size_t nplatform_pubkey_ids;
     const char *other_appid;  /* an appid NOT bound to mchid (business cases) */
     const char *appid;
     const char *service_id;
@@ -86,9 +100,17 @@ struct conf_context {
      * not applicable. NULL: all of them. */
     bool operations_given;
     bool operations[WXP_OP_COUNT];
-    long timeout_ms; /* per case */
+    const char *ca_file; /* --cacert: trust anchors for an https:// base URL */
+    long timeout_ms;     /* per case */
     bool verbose;    /* show what a case that did not pass sent and received */
 };
+
+/* Reads the server-mode config file `path` (JSON; docs/conformance.md#config-file) into `ctx`,
+ * for the members the command line did not set already. Strings are owned by an arena that
+ * conf_config_free releases (after the run). Returns 0, or prints "wxpay-conformance: config
+ * refused: FILE: FIELD: why" and returns -1. */
+int conf_config_load(const char *path, struct conf_context *ctx);
+void conf_config_free(void);
 
 /* Whether the client under test was declared to support `op` (always, without --operations). */
 bool conf_operation_supported(const struct conf_context *ctx, const struct wxp_op *op);

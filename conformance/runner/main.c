@@ -42,6 +42,7 @@ struct opts {
     size_t nonly;
     const char *junit, *json, *html;
     bool strict;
+    const char *config;
 };
 
 /* Which commands take an option. */
@@ -65,9 +66,17 @@ static const struct {
      "operations the client supports; the others' cases are not applicable (default: all)"},
     {"--mock", "PATH", FOR_SERVER | FOR_CLIENT, "wxpay-mock executable to start"},
     {"--fixtures", "DIR", FOR_CLIENT, "TEST key directory handed to the client"},
+    {"--config", "FILE", FOR_SERVER,
+     "JSON file: merchant, platform keys, appid... (command-line options win)"},
     {"--mchid", "ID", FOR_SERVER, "merchant id (default 1900000109, the TEST merchant)"},
     {"--mch-serial", "HEX", FOR_SERVER, "merchant certificate serial"},
     {"--mch-key", "PEM", FOR_SERVER, "merchant private key file (default: the TEST key)"},
+    {"--mch-cert", "PEM", FOR_SERVER, "merchant certificate: its serial, checked against the key"},
+    {"--platform-cert", "PEM", FOR_SERVER,
+     "server's platform certificate to verify answers with; repeatable (default: TEST's)"},
+    {"--platform-public-key", "PEM", FOR_SERVER,
+     "server's platform public key; repeatable, paired in order with:"},
+    {"--platform-public-key-id", "ID", FOR_SERVER, "its id, PUB_KEY_ID_...; repeatable"},
     {"--appid", "A", FOR_SERVER, "appid bound to the merchant (default wxd678efh567hg6787)"},
     {"--service-id", "S", FOR_SERVER, "payscore service id (default 500001)"},
     {"--other-appid", "A", FOR_SERVER, "an appid NOT bound to the merchant"},
@@ -246,12 +255,35 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
         ctx->mock_bin = v;
     } else if (strcmp(a, "--fixtures") == 0) {
         ctx->fixtures_dir = v;
+    } else if (strcmp(a, "--config") == 0) {
+        o->config = v;
     } else if (strcmp(a, "--mchid") == 0) {
         ctx->mchid = v;
+        ctx->merchant_given = true;
     } else if (strcmp(a, "--mch-serial") == 0) {
         ctx->mch_serial = v;
+        ctx->merchant_given = true;
     } else if (strcmp(a, "--mch-key") == 0) {
         ctx->mch_key_file = v;
+        ctx->merchant_given = true;
+    } else if (strcmp(a, "--mch-cert") == 0) {
+        ctx->mch_cert_file = v;
+        ctx->merchant_given = true;
+    } else if (strcmp(a, "--platform-cert") == 0) {
+        if (ctx->nplatform_certs == CONF_PLATFORM_MAX) {
+            return bad_usage("at most %d --platform-cert", CONF_PLATFORM_MAX);
+        }
+        ctx->platform_certs[ctx->nplatform_certs++] = v;
+    } else if (strcmp(a, "--platform-public-key") == 0) {
+        if (ctx->nplatform_pubkeys == CONF_PLATFORM_MAX) {
+            return bad_usage("at most %d --platform-public-key", CONF_PLATFORM_MAX);
+        }
+        ctx->platform_pubkeys[ctx->nplatform_pubkeys++] = v;
+    } else if (strcmp(a, "--platform-public-key-id") == 0) {
+        if (ctx->nplatform_pubkey_ids == CONF_PLATFORM_MAX) {
+            return bad_usage("at most %d --platform-public-key-id", CONF_PLATFORM_MAX);
+        }
+        ctx->platform_pubkey_ids[ctx->nplatform_pubkey_ids++] = v;
     } else if (strcmp(a, "--appid") == 0) {
         ctx->appid = v;
     } else if (strcmp(a, "--service-id") == 0) {
@@ -263,7 +295,7 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
     } else if (strcmp(a, "--only") == 0) {
         return add_only(o, v);
     } else if (strcmp(a, "--cacert") == 0) {
-        conf_http_set_cacert(v);
+        ctx->ca_file = v;
     } else if (strcmp(a, "--timeout-ms") == 0) {
         if (!wxp_parse_long(v, 1, 600000, &n)) {
             return bad_usage("--timeout-ms takes 1..600000, not '%s'", v);
@@ -343,7 +375,29 @@ static int parse_args(int argc, char **argv, struct opts *o, struct conf_context
     if (o->list_json && o->list_markdown) {
         return bad_usage("--json and --markdown exclude each other");
     }
+    if (ctx->nplatform_pubkeys != ctx->nplatform_pubkey_ids) {
+        return bad_usage("each --platform-public-key needs its --platform-public-key-id (%zu "
+                         "keys, %zu ids)",
+                         ctx->nplatform_pubkeys, ctx->nplatform_pubkey_ids);
+    }
     return 0;
+}
+
+/* What neither the command line nor the config file set: the TEST fixtures' values. */
+static void apply_defaults(struct conf_context *ctx)
+{
+    ctx->mchid = ctx->mchid != NULL ? ctx->mchid : "1900000109";
+    if (ctx->mch_serial == NULL && ctx->mch_cert_file == NULL) {
+        ctx->mch_serial = "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D";
+    }
+    ctx->other_appid = ctx->other_appid != NULL ? ctx->other_appid : "wx1234567890abcdef";
+    ctx->appid = ctx->appid != NULL ? ctx->appid : "wxd678efh567hg6787";
+    ctx->service_id = ctx->service_id != NULL ? ctx->service_id : "500001";
+    ctx->openid_prefix = ctx->openid_prefix != NULL ? ctx->openid_prefix : "oConf";
+    ctx->timeout_ms = ctx->timeout_ms > 0 ? ctx->timeout_ms : 20000;
+    if (ctx->ca_file != NULL) {
+        conf_http_set_cacert(ctx->ca_file);
+    }
 }
 
 /* `name` looked up through PATH as execvp would (mock.c starts it with execv, which does not
@@ -699,16 +753,16 @@ int main(int argc, char **argv)
         .base_url = NULL,
         .mock_bin = NULL,
         .fixtures_dir = NULL,
-        .mchid = "1900000109",
-        .mch_serial = "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D",
+        .mchid = NULL,
+        .mch_serial = NULL,
         .mch_key_file = NULL,
-        .other_appid = "wx1234567890abcdef",
-        .appid = "wxd678efh567hg6787",
-        .service_id = "500001",
-        .openid_prefix = "oConf",
+        .other_appid = NULL,
+        .appid = NULL,
+        .service_id = NULL,
+        .openid_prefix = NULL,
         .command = NULL,
         .operations_given = false,
-        .timeout_ms = 20000,
+        .timeout_ms = 0,
         .verbose = false,
     };
     struct opts o;
@@ -721,6 +775,11 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
+    if (o.config != NULL && conf_config_load(o.config, &ctx) != 0) {
+        conf_config_free();
+        return EXIT_USAGE;
+    }
+    apply_defaults(&ctx);
     if (ctx.mock_bin == NULL) {
         ctx.mock_bin = find_mock(mock_path, sizeof mock_path);
     }
@@ -729,21 +788,23 @@ int main(int argc, char **argv)
     }
     if (conf_catalog_load(&cat, &err) != WXP_OK) {
         fprintf(stderr, "wxpay-conformance: built-in catalogue: %s\n", err.msg);
+        conf_config_free();
         return EXIT_RUNNER;
     }
     if (o.cmd == CMD_LIST) {
         rc = o.list_json ? list_json(&cat, &o) : list_text(&cat, &o);
-        conf_catalog_free(&cat);
-        return rc;
+        goto out;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "wxpay-conformance: libcurl could not be initialised\n");
-        conf_catalog_free(&cat);
-        return EXIT_RUNNER;
+        rc = EXIT_RUNNER;
+        goto out;
     }
     conf_report_set_strict(o.strict);
     rc = run(&cat, &o, &ctx);
     curl_global_cleanup();
+out:
     conf_catalog_free(&cat);
+    conf_config_free();
     return rc;
 }

@@ -63,6 +63,9 @@ static struct {
     struct wxp_key *key_b;     /* another merchant's key */
     struct wxp_key *key_wrong; /* a key no merchant has */
     struct wxp_keystore *platform;
+    bool platform_given;   /* the user's platform keys, not the fixtures' */
+    char pubkey_id[WXP_KEY_ID_MAX + 1]; /* the first platform public key's id, or "" */
+    char serial[WXP_KEY_ID_MAX + 1];    /* the merchant serial the requests name */
     char origin[256]; /* scheme://host[:port] of the server under test */
     char prefix[256]; /* path part of the base URL, no trailing slash ("" usually) */
 } S;
@@ -504,7 +507,7 @@ static int req_init(struct run *r, const struct wxp_op *op)
     snprintf(q->ts, sizeof q->ts, "%lld", (long long)time(NULL));
     q->key = S.key;
     copy(q->mchid, sizeof q->mchid, ctx->mchid);
-    copy(q->serial, sizeof q->serial, ctx->mch_serial);
+    copy(q->serial, sizeof q->serial, S.serial);
     copy(q->scheme, sizeof q->scheme, WXP_AUTHZ_SCHEME);
     copy(q->gap, sizeof q->gap, " ");
     copy(q->sep, sizeof q->sep, ",");
@@ -911,10 +914,22 @@ static int prep_valid(struct run *r, const char *param)
     return 0;
 }
 
+/* The param is the fixtures' public key id; with the user's platform keys, their first public
+ * key's id (none given: not applicable). */
 static int prep_pubkey_serial(struct run *r, const char *param)
 {
     char line[200];
     const char *id = param != NULL ? param : PLATFORM_PUBKEY_ID;
+
+    if (S.platform_given && S.pubkey_id[0] == '\0') {
+        copy(r->not_applicable, sizeof r->not_applicable,
+             "no platform public key was given (--platform-public-key with "
+             "--platform-public-key-id, or platform_public_keys in --config)");
+        return -1;
+    }
+    if (S.platform_given) {
+        id = S.pubkey_id;
+    }
 
     snprintf(line, sizeof line, "Wechatpay-Serial: %s", id);
     copy(r->want_serial, sizeof r->want_serial, id);
@@ -1504,7 +1519,12 @@ static bool signature_state(const struct conf_http_resp *resp, char *state, size
         return false;
     }
     if (wxp_resp_verify(S.platform, &wr, &pol, &err) != WXP_OK) {
-        snprintf(state, cap, "invalid (%s%s%s)", err.field, err.field[0] ? ": " : "", err.msg);
+        snprintf(state, cap, "invalid (%s%s%s)%s", err.field, err.field[0] ? ": " : "", err.msg,
+                 err.code == WXP_E_SERIAL_UNKNOWN
+                     ? "; give the server's platform certificate with --platform-cert FILE, or "
+                       "its public key with --platform-public-key FILE --platform-public-key-id "
+                       "ID, or in --config"
+                     : "");
         return false;
     }
     snprintf(state, cap, "valid (Wechatpay-Serial %s)", serial);
@@ -1727,7 +1747,11 @@ static void grade(struct run *r)
     describe_got(resp, &env, env_ok, got, sizeof got);
     if (!status_ok ||
         (c->expect_code != NULL && (!env_ok || strcmp(env.code, c->expect_code) != 0))) {
-        fail(r, "expected %s, got %s", want, got);
+        fail(r, "expected %s, got %s%s", want, got,
+             c->expect_status >= 200 && c->expect_status < 300 && resp->status == 401
+                 ? " (does the server know the merchant the runner signs as? give it with "
+                   "--mchid, --mch-key and --mch-serial or --mch-cert, or in --config)"
+                 : "");
         goto out;
     }
     /* rule: 401s are not signed by the live server, so only a case expecting 1 fails on it. src:
@@ -1875,11 +1899,15 @@ static int set_base(const char *url)
     return 0;
 }
 
-static int load_keys(const struct conf_context *ctx)
+/* The merchant key and the serial the requests name: --mch-key (else the embedded TEST key),
+ * --mch-serial or --mch-cert's serial. A certificate must hold the key's public half and, with
+ * --mch-serial too, have that serial. */
+static int load_merchant(const struct conf_context *ctx)
 {
     struct wxp_err err;
-    struct wxp_key *cert = NULL, *pub = NULL;
+    struct wxp_key *cert = NULL;
     enum wxp_code rc;
+    int ret = -1;
 
     if (ctx->mch_key_file != NULL) {
         rc = wxp_key_private_file(ctx->mch_key_file, &S.key, &err);
@@ -1890,7 +1918,7 @@ static int load_keys(const struct conf_context *ctx)
     if (rc != WXP_OK) {
         fprintf(stderr, "wxpay-conformance: merchant key %s: %s\n",
                 ctx->mch_key_file ? wxp_keyfile_shown(ctx->mch_key_file) : "(embedded)", err.msg);
-        return -1;
+        goto out;
     }
     if (ctx->mch_key_file != NULL) {
         char warn[WXP_KEYFILE_WARNING_MAX];
@@ -1898,44 +1926,126 @@ static int load_keys(const struct conf_context *ctx)
             fprintf(stderr, "wxpay-conformance: warning: %s\n", warn);
         }
     }
+    copy(S.serial, sizeof S.serial, ctx->mch_serial);
+    if (ctx->mch_cert_file == NULL) {
+        ret = 0;
+        goto out;
+    }
+    if (wxp_key_cert_file(ctx->mch_cert_file, &cert, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: merchant certificate %s: %s\n",
+                wxp_keyfile_shown(ctx->mch_cert_file), err.msg);
+        goto out;
+    }
+    /* rule: the serial_no names the certificate of the key that signs. src:
+     * docs/protocol.md#authorization-header [GB-SIGN] */
+    if (!wxp_key_same_public(S.key, cert)) {
+        fprintf(stderr,
+                "wxpay-conformance: the merchant key %s does not match the certificate %s "
+                "(serial %s)\n",
+                ctx->mch_key_file ? wxp_keyfile_shown(ctx->mch_key_file) : "(embedded TEST key)",
+                wxp_keyfile_shown(ctx->mch_cert_file), wxp_key_id(cert));
+        goto out;
+    }
+    if (ctx->mch_serial != NULL && strcasecmp(ctx->mch_serial, wxp_key_id(cert)) != 0) {
+        fprintf(stderr,
+                "wxpay-conformance: --mch-serial %s differs from the serial of the certificate "
+                "%s (%s)\n",
+                ctx->mch_serial, wxp_keyfile_shown(ctx->mch_cert_file), wxp_key_id(cert));
+        goto out;
+    }
+    copy(S.serial, sizeof S.serial, wxp_key_id(cert));
+    ret = 0;
+out:
+    wxp_key_free(cert);
+    return ret;
+}
+
+/* Adds a key to S.platform (which takes it, on failure too); 0 or -1 with the reason printed. */
+static int add_platform(struct wxp_key *k, const char *what)
+{
+    struct wxp_err err;
+
+    if (wxp_keystore_add(S.platform, k, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: platform key %s: %s\n", what, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The platform keys answers are verified with: the user's, or the embedded TEST ones. */
+static int load_platform(const struct conf_context *ctx)
+{
+    struct wxp_err err;
+    struct wxp_key *k = NULL;
+
+    S.platform = wxp_keystore_new();
+    if (S.platform == NULL) {
+        fprintf(stderr, "wxpay-conformance: out of memory\n");
+        return -1;
+    }
+    S.platform_given = ctx->nplatform_certs > 0 || ctx->nplatform_pubkeys > 0;
+    for (size_t i = 0; i < ctx->nplatform_certs; i++) {
+        if (wxp_key_cert_file(ctx->platform_certs[i], &k, &err) != WXP_OK) {
+            fprintf(stderr, "wxpay-conformance: platform certificate %s: %s\n",
+                    wxp_keyfile_shown(ctx->platform_certs[i]), err.msg);
+            return -1;
+        }
+        if (add_platform(k, ctx->platform_certs[i]) != 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < ctx->nplatform_pubkeys; i++) {
+        if (wxp_key_pubkey_file(ctx->platform_pubkeys[i], ctx->platform_pubkey_ids[i], &k, &err) !=
+            WXP_OK) {
+            fprintf(stderr, "wxpay-conformance: platform public key %s (id %s): %s\n",
+                    wxp_keyfile_shown(ctx->platform_pubkeys[i]), ctx->platform_pubkey_ids[i],
+                    err.msg);
+            return -1;
+        }
+        if (i == 0) {
+            copy(S.pubkey_id, sizeof S.pubkey_id, ctx->platform_pubkey_ids[0]);
+        }
+        if (add_platform(k, ctx->platform_pubkeys[i]) != 0) {
+            return -1;
+        }
+    }
+    if (S.platform_given) {
+        return 0;
+    }
+    if (wxp_key_cert_pem(conf_embed_platform_cert, strlen(conf_embed_platform_cert), &k, &err) !=
+            WXP_OK ||
+        add_platform(k, "(embedded)") != 0) {
+        fprintf(stderr, "wxpay-conformance: embedded test platform certificate: %s\n", err.msg);
+        return -1;
+    }
+    if (wxp_key_pubkey_pem(conf_embed_platform_pubkey, strlen(conf_embed_platform_pubkey),
+                           PLATFORM_PUBKEY_ID, &k, &err) != WXP_OK ||
+        add_platform(k, "(embedded)") != 0) {
+        fprintf(stderr, "wxpay-conformance: embedded test platform key: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_keys(const struct conf_context *ctx)
+{
+    struct wxp_err err;
+    enum wxp_code rc;
+
+    if (load_merchant(ctx) != 0) {
+        return -1;
+    }
     rc = wxp_key_private_pem(conf_embed_merchant_b_key, strlen(conf_embed_merchant_b_key), &S.key_b,
                              &err);
     if (rc == WXP_OK) {
         rc = wxp_key_private_pem(conf_embed_wrong_key, strlen(conf_embed_wrong_key), &S.key_wrong,
                                  &err);
     }
-    if (rc == WXP_OK) {
-        rc = wxp_key_cert_pem(conf_embed_platform_cert, strlen(conf_embed_platform_cert), &cert,
-                              &err);
-    }
-    if (rc == WXP_OK) {
-        rc = wxp_key_pubkey_pem(conf_embed_platform_pubkey, strlen(conf_embed_platform_pubkey),
-                                PLATFORM_PUBKEY_ID, &pub, &err);
-    }
     if (rc != WXP_OK) {
-        wxp_key_free(cert);
         fprintf(stderr, "wxpay-conformance: embedded test keys: %s\n", err.msg);
         return -1;
     }
-    S.platform = wxp_keystore_new();
-    if (S.platform == NULL) {
-        wxp_key_free(cert);
-        wxp_key_free(pub);
-        fprintf(stderr, "wxpay-conformance: out of memory\n");
-        return -1;
-    }
-    /* wxp_keystore_add takes ownership on success and failure. */
-    rc = wxp_keystore_add(S.platform, cert, &err);
-    if (rc == WXP_OK) {
-        rc = wxp_keystore_add(S.platform, pub, &err);
-    } else {
-        wxp_key_free(pub);
-    }
-    if (rc != WXP_OK) {
-        fprintf(stderr, "wxpay-conformance: platform keys: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    return load_platform(ctx);
 }
 
 /* rule: a server that does not answer at all is not graded case after case: one connection to
