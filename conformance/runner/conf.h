@@ -79,7 +79,7 @@ struct conf_context {
     const char *fixtures_dir; /* where the TEST keys are, for client mode's env vars */
     const char *mchid;
     const char *mch_serial;
-    const char *mch_key_file; /* NULL: the embedded test key */
+    const char *mch_key_file;  /* NULL: the embedded test key */
     const char *mch_cert_file; /* NULL: none; given: its serial is mch_serial, the key must match */
     bool merchant_given;       /* --mchid/--mch-key/--mch-serial/--mch-cert or the config set one */
     /* The server's platform keys the answers are verified with (--platform-cert,
@@ -91,7 +91,7 @@ struct conf_context {
     size_t nplatform_pubkeys;
     const char *platform_pubkey_ids[CONF_PLATFORM_MAX];
     size_t nplatform_pubkey_ids;
-    const char *other_appid;  /* an appid NOT bound to mchid (business cases) */
+    const char *other_appid; /* an appid NOT bound to mchid (business cases) */
     const char *appid;
     const char *service_id;
     const char *openid_prefix; /* fresh openids are prefix + random */
@@ -102,7 +102,7 @@ struct conf_context {
     bool operations[WXP_OP_COUNT];
     const char *ca_file; /* --cacert: trust anchors for an https:// base URL */
     long timeout_ms;     /* per case */
-    bool verbose;    /* show what a case that did not pass sent and received */
+    bool verbose;        /* show what a case that did not pass sent and received */
 };
 
 /* Reads the server-mode config file `path` (JSON; docs/conformance.md#config-file) into `ctx`,

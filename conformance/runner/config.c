@@ -54,8 +54,7 @@ static int refuse(const char *path, const char *field, const char *why)
 }
 
 /* A string member, relative paths made relative to the file's directory when `is_path`. */
-static int take(const char *path, const cJSON *m, const char *field, bool is_path,
-                const char **dst)
+static int take(const char *path, const cJSON *m, const char *field, bool is_path, const char **dst)
 {
     char buf[PATH_CAP];
     const char *slash = strrchr(path, '/');

@@ -63,10 +63,10 @@ static struct {
     struct wxp_key *key_b;     /* another merchant's key */
     struct wxp_key *key_wrong; /* a key no merchant has */
     struct wxp_keystore *platform;
-    bool platform_given;   /* the user's platform keys, not the fixtures' */
+    bool platform_given;                /* the user's platform keys, not the fixtures' */
     char pubkey_id[WXP_KEY_ID_MAX + 1]; /* the first platform public key's id, or "" */
     char serial[WXP_KEY_ID_MAX + 1];    /* the merchant serial the requests name */
-    char origin[256]; /* scheme://host[:port] of the server under test */
+    char origin[256];                   /* scheme://host[:port] of the server under test */
     char prefix[256]; /* path part of the base URL, no trailing slash ("" usually) */
 } S;
 
@@ -704,7 +704,8 @@ static int req_send(struct run *r, const char *label)
 
 /* Waits, when the current second is more than half gone, for the next one to begin, so that a
  * timestamp computed now is still in the same second when the server reads its clock (±301 s
- * must not become ±300 s on the way). src: docs/protocol.md#timestamp-window. case: TS-001..TS-004
+ * must not become ±300 s on the way). src: docs/protocol.md#timestamp-window. case: TS-001..TS-004,
+ * TS-007
  */
 static void align_to_second(void)
 {
@@ -973,6 +974,37 @@ static int prep_openid(struct run *r, const char *param)
     }
     /* The body does not name the openid, but rebuild it in case the operation's does. */
     return own_request(r, r->rq.target, r->rq.no_body ? NULL : &r->rq.body);
+}
+
+/* The openid sent raw as prep_openid sends it (percent-encoded bytes), but signed over the
+ * percent-decoded path, as a server that verifies the decoded path would compute it.
+ * rule: the signed URL is the raw request target; a signature over the decoded path must not
+ * verify. src: docs/protocol.md#request-signing-string [GB-SIGN] [GO-CLIENT]. case: SIG-008 */
+static int prep_openid_decoded(struct run *r, const char *param)
+{
+    struct req *q = &r->rq;
+    const char *qmark;
+    size_t plen, n = 0;
+
+    if (prep_openid(r, param) != 0) {
+        return -1;
+    }
+    qmark = strchr(q->target, '?');
+    plen = qmark != NULL ? (size_t)(qmark - q->target) : strlen(q->target);
+    if (!wxp_pct_decode((struct wxp_str){q->target, plen}, false, q->sign_target,
+                        sizeof q->sign_target, &n) ||
+        n + (qmark != NULL ? strlen(qmark) : 0) >= sizeof q->sign_target) {
+        setup_fail(r, "the path \"%.*s\" does not percent-decode", (int)plen, q->target);
+        return -1;
+    }
+    if (qmark != NULL) {
+        copy(q->sign_target + n, sizeof q->sign_target - n, qmark);
+    }
+    if (strcmp(q->sign_target, q->target) == 0) {
+        setup_fail(r, "the openid \"%s\" has nothing percent-encoded", param);
+        return -1;
+    }
+    return 0;
 }
 
 /* The operation's first path variable sent as given (a template, not percent-encoded). */
@@ -1445,6 +1477,7 @@ static const struct kind KINDS[] = {
     {"header", prep_header, X_NONE, true},
     {"lifecycle", prep_lifecycle, X_BODY, false},
     {"openid", prep_openid, X_NONE, true},
+    {"openid_decoded", prep_openid_decoded, X_NONE, true},
     {"openid_detail", prep_openid_detail, X_DETAIL, true},
     {"pubkey_serial", prep_pubkey_serial, X_SERIAL_ECHO, false},
     {"query", prep_query, X_NONE, true},
