@@ -164,6 +164,22 @@ int conf_mock_reset(const struct conf_mock *m, char *why, size_t cap);
 int conf_mock_scenario(const struct conf_mock *m, const char *json, char *why, size_t cap);
 int conf_mock_journal(const struct conf_mock *m, struct wxp_buf *out, char *why, size_t cap);
 
+/* What a case's `source` points at (links.c): the docs sections it names and, for each source
+ * key, where docs/sources.md (compiled in) says the source is: its address, or for a repository
+ * file the repository and path; "" when docs/sources.md has no row for the key. */
+#define CONF_LINKS_MAX 8
+struct conf_link {
+    char key[32];
+    char where[256];
+};
+struct conf_links {
+    char sections[CONF_LINKS_MAX][96]; /* "docs/protocol.md#timestamp-window" */
+    size_t nsections;
+    struct conf_link keys[CONF_LINKS_MAX];
+    size_t nkeys;
+};
+void conf_links_of(const char *source, struct conf_links *out);
+
 /* Reports (report.c). `results[i]` belongs to `cases[i]`. */
 struct conf_result {
     const struct conf_case *c;

@@ -119,26 +119,26 @@ static bool has(const char *p, size_t len, const char *needle)
     return false;
 }
 
-static void show_line(const char *p, size_t len)
+static void show_line(FILE *f, const char *p, size_t len, size_t width)
 {
-    size_t shown = len > EXCERPT_WIDTH ? EXCERPT_WIDTH : len;
+    size_t shown = len > width ? width : len;
     while (shown < len && shown > 0 && ((unsigned char)p[shown] & 0xC0) == 0x80) {
         shown--; /* do not cut a UTF-8 sequence */
     }
-    fputs(INDENT, stderr);
+    fputs(INDENT, f);
     for (size_t i = 0; i < shown; i++) {
         unsigned char ch = (unsigned char)p[i];
-        fputc(ch < 0x20 || ch == 0x7F ? '?' : ch, stderr);
+        fputc(ch < 0x20 || ch == 0x7F ? '?' : ch, f);
     }
     if (shown < len) {
-        fprintf(stderr, " [cut: the line has %zu bytes]", len);
+        fprintf(f, " [cut: the line has %zu bytes]", len);
     }
-    fputc('\n', stderr);
+    fputc('\n', f);
 }
 
 /* rule: no private key material in what the runner prints, even when a command or a server
  * echoes a key: a PEM private key block becomes one note. src: style B4 (private keys). */
-void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
+static void excerpt_to(FILE *f, const char *text, size_t len, size_t max_lines, size_t width)
 {
     size_t at = 0, lines = 0, hidden = 0;
     bool in_key = false;
@@ -161,15 +161,20 @@ void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
         lines++;
         if (has(p, l, "-----BEGIN") && has(p, l, "PRIVATE KEY")) {
             in_key = !has(p, l, "-----END");
-            fputs(INDENT "[private key material not shown]\n", stderr);
+            fputs(INDENT "[private key material not shown]\n", f);
             continue;
         }
-        show_line(p, l);
+        show_line(f, p, l, width);
     }
     if (hidden > 0) {
-        fprintf(stderr, INDENT "[%zu more line%s not shown; %zu bytes in all]\n", hidden,
+        fprintf(f, INDENT "[%zu more line%s not shown; %zu bytes in all]\n", hidden,
                 hidden == 1 ? "" : "s", len);
     }
+}
+
+void conf_report_excerpt(const char *text, size_t len, size_t max_lines)
+{
+    excerpt_to(stderr, text, len, max_lines, EXCERPT_WIDTH);
 }
 
 void conf_redact_keys(struct wxp_buf *b)
@@ -301,13 +306,92 @@ static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity 
     }
 }
 
+/* The summary's classes of result, one row each: a new verdict is one more row (and one more
+ * count in summary_classes). */
+enum row { ROW_MUST, ROW_SHOULD, ROW_INFO, ROW_SKIPPED, ROW_PASSED, ROW_COUNT };
+static const char *const ROW_LABEL[ROW_COUNT] = {
+    "MUST failures", "SHOULD failures", "INFO differences", "not applicable or skipped", "passed"};
+static const char *const ROW_KEY[ROW_COUNT] = {"must_failures", "should_failures",
+                                               "info_differences", "skipped", "passed"};
+
+/* Counts per class from the counts per severity and verdict: a case that could not be run
+ * counts with the failures of its severity. */
+static void summary_classes(const struct tally t[NSEV], size_t rows[ROW_COUNT])
+{
+    rows[ROW_MUST] = t[CONF_MUST].failed + t[CONF_MUST].errors;
+    rows[ROW_SHOULD] = t[CONF_SHOULD].failed + t[CONF_SHOULD].errors;
+    rows[ROW_INFO] = t[CONF_INFO].failed + t[CONF_INFO].errors;
+    rows[ROW_SKIPPED] = t[CONF_MUST].skipped + t[CONF_SHOULD].skipped + t[CONF_INFO].skipped;
+    rows[ROW_PASSED] = t[CONF_MUST].passed + t[CONF_SHOULD].passed + t[CONF_INFO].passed;
+}
+
+static void summary_rows(const size_t rows[ROW_COUNT])
+{
+    for (int i = 0; i < ROW_COUNT; i++) {
+        printf("  %-27s %4zu\n", ROW_LABEL[i], rows[i]);
+    }
+}
+
+/* Lines of each exchange the summary shows for a failure, and their width (-v shows more). */
+#define SUMMARY_LINES 12
+#define SUMMARY_WIDTH 200
+
+/* rule: a failure names its rule (the docs section and where each source key points) and shows
+ * what was sent and received, cut. src: docs/conformance.md#reports */
+static void summary_failure(const struct conf_result *r)
+{
+    const struct conf_outcome *o = &r->o;
+    struct conf_links links;
+
+    conf_links_of(r->c->source, &links);
+    printf("\n%s %s %s: %s\n", conf_severity_name(r->c->severity), r->c->id,
+           o->verdict == CONF_ERROR ? "could not be run" : "failed", r->c->title);
+    printf(INDENT "why: ");
+    for (size_t i = 0; i < sizeof o->reason && o->reason[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)o->reason[i];
+        putchar(ch < 0x20 || ch == 0x7F ? '?' : ch);
+    }
+    printf("\n" INDENT "rule: %s\n", r->c->rule);
+    for (size_t i = 0; i < links.nsections; i++) {
+        printf(INDENT "see: %s\n", links.sections[i]);
+    }
+    for (size_t i = 0; i < links.nkeys; i++) {
+        printf(INDENT "source [%s]: %s\n", links.keys[i].key,
+               links.keys[i].where[0] != '\0' ? links.keys[i].where : "(not in docs/sources.md)");
+    }
+    if (o->request.len > 0) {
+        printf(INDENT "--- sent (%zu bytes) ---\n", o->request.len);
+        fflush(stdout);
+        excerpt_to(stdout, wxp_buf_cstr(&o->request), o->request.len, SUMMARY_LINES, SUMMARY_WIDTH);
+    }
+    if (o->response.len > 0) {
+        printf(INDENT "--- received (%zu bytes) ---\n", o->response.len);
+        excerpt_to(stdout, wxp_buf_cstr(&o->response), o->response.len, SUMMARY_LINES,
+                   SUMMARY_WIDTH);
+    }
+    if (r->c->mode == CONF_CLIENT) {
+        printf(INDENT "--- exit status %d ---\n", o->exit_status);
+    }
+}
+
 int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,
                         const char *stopped)
 {
     struct tally t[NSEV];
+    size_t rows[ROW_COUNT];
     count(rs, n, t);
+    summary_classes(t, rows);
+    /* The MUST failures first, then the SHOULD ones: each with its rule and exchange. */
+    for (int s = CONF_MUST; s <= CONF_SHOULD; s++) {
+        for (size_t i = 0; i < n; i++) {
+            if (rs[i].c->severity == (enum conf_severity)s && not_met(&rs[i])) {
+                summary_failure(&rs[i]);
+            }
+        }
+    }
     printf("\nwxpay-conformance: %zu case%s against %s\n", n, n == 1 ? "" : "s",
            target ? target : "?");
+    summary_rows(rows);
     for (int s = CONF_MUST; s <= CONF_INFO; s++) {
         printf("  %-7s passed %3zu   failed %3zu   skipped %3zu   errors %3zu\n",
                conf_severity_name((enum conf_severity)s), t[s].passed, t[s].failed, t[s].skipped,
@@ -524,6 +608,39 @@ static const char *mode_name(enum conf_mode m)
 
 /* ---- JUnit XML ------------------------------------------------------------------------------ */
 
+/* The case's links (links.c), one per line after `sep`: "see: " and a docs section, and
+ * "[KEY]: where". */
+static enum wxp_code add_links(struct wxp_buf *b, const struct conf_case *c, const char *sep,
+                               enum escape how)
+{
+    struct conf_links links;
+    enum wxp_code rc = WXP_OK;
+
+    conf_links_of(c->source, &links);
+    for (size_t i = 0; rc == WXP_OK && i < links.nsections; i++) {
+        rc = wxp_buf_addf(b, "%ssee: ", sep);
+        if (rc == WXP_OK) {
+            rc = add_cstr(b, links.sections[i], how);
+        }
+    }
+    for (size_t i = 0; rc == WXP_OK && i < links.nkeys; i++) {
+        rc = wxp_buf_addf(b, "%s[", sep);
+        if (rc == WXP_OK) {
+            rc = add_cstr(b, links.keys[i].key, how);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(b, "]: ");
+        }
+        if (rc == WXP_OK) {
+            rc = add_cstr(b,
+                          links.keys[i].where[0] != '\0' ? links.keys[i].where
+                                                         : "(not in docs/sources.md)",
+                          how);
+        }
+    }
+    return rc;
+}
+
 /* The failure body: the rule, then what was exchanged. */
 static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r, enum escape how)
 {
@@ -537,6 +654,9 @@ static enum wxp_code add_details(struct wxp_buf *b, const struct conf_result *r,
     }
     if (rc == WXP_OK) {
         rc = add_cstr(b, r->c->source, how);
+    }
+    if (rc == WXP_OK) {
+        rc = add_links(b, r->c, "\n", how);
     }
     if (rc == WXP_OK && o->request.len > 0) {
         rc = wxp_buf_addstr(b, "\n\n--- request ---\n");
@@ -681,6 +801,28 @@ static bool add_json_text(cJSON *obj, const char *name, const char *s, size_t le
     return ok;
 }
 
+/* "sections": the docs sections of the source; "sources": [{"key", "where"}] (links.c). */
+static bool add_json_links(cJSON *obj, const struct conf_case *c)
+{
+    struct conf_links links;
+    cJSON *secs = cJSON_AddArrayToObject(obj, "sections");
+    cJSON *srcs = cJSON_AddArrayToObject(obj, "sources");
+    bool ok = secs != NULL && srcs != NULL;
+
+    conf_links_of(c->source, &links);
+    for (size_t i = 0; ok && i < links.nsections; i++) {
+        cJSON *s = cJSON_CreateString(links.sections[i]);
+        ok = s != NULL && cJSON_AddItemToArray(secs, s);
+    }
+    for (size_t i = 0; ok && i < links.nkeys; i++) {
+        cJSON *k = cJSON_CreateObject();
+        ok = k != NULL && cJSON_AddItemToArray(srcs, k) &&
+             add_json_text(k, "key", links.keys[i].key, strlen(links.keys[i].key)) &&
+             add_json_text(k, "where", links.keys[i].where, strlen(links.keys[i].where));
+    }
+    return ok;
+}
+
 static bool add_json_case(cJSON *arr, const struct conf_result *r)
 {
     const struct conf_case *c = r->c;
@@ -707,7 +849,7 @@ static bool add_json_case(cJSON *arr, const struct conf_result *r)
     if (ok && c->mode == CONF_CLIENT) {
         ok = cJSON_AddNumberToObject(obj, "exit_status", o->exit_status) != NULL;
     }
-    return ok;
+    return ok && add_json_links(obj, c);
 }
 
 int conf_report_json(const char *path, const struct conf_result *rs, size_t n, const char *mode,
@@ -734,6 +876,15 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
              cJSON_AddNumberToObject(sev, "failed", (double)t[s].failed) &&
              cJSON_AddNumberToObject(sev, "skipped", (double)t[s].skipped) &&
              cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors);
+    }
+    {
+        size_t rows[ROW_COUNT];
+        cJSON *cls = ok ? cJSON_AddObjectToObject(summary, "classes") : NULL;
+        summary_classes(t, rows);
+        ok = cls != NULL;
+        for (int i = 0; ok && i < ROW_COUNT; i++) {
+            ok = cJSON_AddNumberToObject(cls, ROW_KEY[i], (double)rows[i]) != NULL;
+        }
     }
     ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL &&
          (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
@@ -856,6 +1007,9 @@ static enum wxp_code html_row(struct wxp_buf *b, size_t i, const struct conf_res
         rc = add_cstr(b, c->source, ESC_HTML);
     }
     if (rc == WXP_OK) {
+        rc = add_links(b, c, "<br>", ESC_HTML);
+    }
+    if (rc == WXP_OK) {
         rc = wxp_buf_addstr(b, "</td></tr>\n");
     }
     return rc;
@@ -904,6 +1058,14 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           "<tr><td>%s</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
                           conf_severity_name((enum conf_severity)s), t[s].passed, t[s].failed,
                           t[s].skipped, t[s].errors);
+    }
+    if (rc == WXP_OK) {
+        size_t rows[ROW_COUNT];
+        summary_classes(t, rows);
+        rc = wxp_buf_addstr(&b, "</table>\n<table class=\"sum\">");
+        for (int i = 0; rc == WXP_OK && i < ROW_COUNT; i++) {
+            rc = wxp_buf_addf(&b, "<tr><th>%s</th><td>%zu</td></tr>", ROW_LABEL[i], rows[i]);
+        }
     }
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(

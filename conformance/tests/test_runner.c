@@ -179,9 +179,10 @@ static void check_schema(const cJSON *root, const char *mode)
     static const char *const VERDICTS[] = {"pass", "fail", "skip", "error", NULL};
     static const char *const TOP[] = {"schema",  "mode", "target", "generated_at",
                                       "summary", "ok",   "cases",  NULL};
-    static const char *const CASE[] = {"id",       "operation", "title",       "rule",    "source",
-                                       "severity", "verdict",   "reason",      "seconds", "request",
-                                       "response", "output",    "exit_status", NULL};
+    static const char *const CASE[] = {"id",          "operation", "title",    "rule",
+                                       "source",      "severity",  "verdict",  "reason",
+                                       "seconds",     "request",   "response", "output",
+                                       "exit_status", "sections",  "sources",  NULL};
     const cJSON *summary, *cases, *c;
     const char *at;
     size_t total = 0, sum = 0;
@@ -236,6 +237,30 @@ static void check_schema(const cJSON *root, const char *mode)
         assert_true(one_of(member(c, "severity")->valuestring, SEVS));
         assert_true(one_of(member(c, "verdict")->valuestring, VERDICTS));
         assert_true(cJSON_IsNumber(member(c, "seconds")));
+        /* Every case links to its rule: a docs section, and each source key resolved through
+         * docs/sources.md to where the source is. */
+        {
+            const cJSON *x;
+            assert_true(cJSON_IsArray(member(c, "sections")));
+            assert_true(cJSON_IsArray(member(c, "sources")));
+            assert_true(cJSON_GetArraySize(member(c, "sections")) +
+                            cJSON_GetArraySize(member(c, "sources")) >
+                        0);
+            cJSON_ArrayForEach(x, member(c, "sections"))
+            {
+                assert_true(cJSON_IsString(x) && strncmp(x->valuestring, "docs/", 5) == 0 &&
+                            strchr(x->valuestring, '#') != NULL);
+            }
+            cJSON_ArrayForEach(x, member(c, "sources"))
+            {
+                want_string(x, "key");
+                want_string(x, "where");
+                if (member(x, "where")->valuestring[0] == '\0') {
+                    fail_msg("%s: source key [%s] is not in docs/sources.md",
+                             member(c, "id")->valuestring, member(x, "key")->valuestring);
+                }
+            }
+        }
         if (strcmp(mode, "client") == 0) {
             assert_true(cJSON_IsNumber(member(c, "exit_status")));
         } else {
@@ -244,6 +269,25 @@ static void check_schema(const cJSON *root, const char *mode)
         total++;
     }
     assert_int_equal(total, sum);
+    /* The classes of the summary agree with the counts per severity. */
+    {
+        const cJSON *cls = member(summary, "classes");
+        int must = member(member(summary, "MUST"), "failed")->valueint +
+                   member(member(summary, "MUST"), "errors")->valueint;
+        int should = member(member(summary, "SHOULD"), "failed")->valueint +
+                     member(member(summary, "SHOULD"), "errors")->valueint;
+        int info = member(member(summary, "INFO"), "failed")->valueint +
+                   member(member(summary, "INFO"), "errors")->valueint;
+        assert_true(cJSON_IsObject(cls));
+        assert_int_equal(member(cls, "must_failures")->valueint, must);
+        assert_int_equal(member(cls, "should_failures")->valueint, should);
+        assert_int_equal(member(cls, "info_differences")->valueint, info);
+        assert_int_equal(member(cls, "must_failures")->valueint +
+                             member(cls, "should_failures")->valueint +
+                             member(cls, "info_differences")->valueint +
+                             member(cls, "skipped")->valueint + member(cls, "passed")->valueint,
+                         (int)total);
+    }
 }
 
 static const cJSON *find_case(const cJSON *root, const char *id)
@@ -704,8 +748,10 @@ static void no_key_material(const char *text, const char *path)
     wxp_free(key);
 }
 
-/* -v: a failing case shows what was sent and received; without it only the reason. A merchant
- * key the bundled mock does not know makes it refuse SIG-001's valid request. */
+/* A failing case shows what was sent and received: in the summary, cut (12 lines of each, 200
+ * bytes a line), with its rule and where its sources are; with -v also after its progress line
+ * (40 lines, 640 bytes a line). A merchant key the bundled mock does not know makes it refuse
+ * SIG-001's valid request. */
 static void test_conformance_verbose_shows_exchange(void **state)
 {
     char out[512], key[512];
@@ -720,8 +766,16 @@ static void test_conformance_verbose_shows_exchange(void **state)
     assert_int_equal(run_to(quiet, out), 1);
     text = read_file(out, &len);
     assert_true(contains(text, "expected 204, got 401"));
-    assert_false(contains(text, "--- sent"));
-    assert_false(contains(text, "POST /v3/payscore/permissions/openid/"));
+    assert_true(contains(text, "MUST SIG-001 failed: "));
+    assert_true(contains(text, "see: docs/protocol.md#"));
+    assert_true(contains(text, "source [D-TERM]: https://pay.weixin.qq.com/"));
+    assert_true(contains(text, "--- sent ("));
+    assert_true(contains(text, "POST /v3/payscore/permissions/openid/"));
+    assert_true(contains(text, "[cut: the line has "));
+    assert_true(contains(text, "--- received ("));
+    assert_true(contains(text, "HTTP/1.1 401"));
+    assert_true(contains(text, "MUST failures                  1"));
+    no_key_material(text, key);
     wxp_free(text);
 
     assert_int_equal(run_to(verbose, out), 1);
