@@ -1780,11 +1780,20 @@ static void grade(struct run *r)
     describe_got(resp, &env, env_ok, got, sizeof got);
     if (!status_ok ||
         (c->expect_code != NULL && (!env_ok || strcmp(env.code, c->expect_code) != 0))) {
-        fail(r, "expected %s, got %s%s", want, got,
-             c->expect_status >= 200 && c->expect_status < 300 && resp->status == 401
-                 ? " (does the server know the merchant the runner signs as? give it with "
-                   "--mchid, --mch-key and --mch-serial or --mch-cert, or in --config)"
-                 : "");
+        bool refused = c->expect_status >= 200 && c->expect_status < 300 && resp->status == 401;
+        /* A valid request refused: say which merchant the runner signed as, and how to give
+         * the one the server knows. */
+        fail(r, "expected %s, got %s%s%s%s%s%s", want, got,
+             refused ? " (does the server know the merchant the runner signs as, " : "",
+             refused ? (r->ctx->merchant_given ? "mchid " : "the TEST merchant ") : "",
+             refused ? r->ctx->mchid : "", refused ? " with serial " : "",
+             refused ? (S.serial[0] != '\0' ? S.serial : "?") : "");
+        if (refused) {
+            size_t l = strlen(r->out->reason);
+            snprintf(r->out->reason + l, sizeof r->out->reason - l, "%s",
+                     "? give it with --mchid, --mch-key and --mch-serial or --mch-cert, or in "
+                     "--config)");
+        }
         goto out;
     }
     /* rule: 401s are not signed by the live server, so only a case expecting 1 fails on it. src:
