@@ -80,10 +80,19 @@ static int take(const char *path, const cJSON *m, const char *field, bool is_pat
     return *dst != NULL ? 0 : refuse(path, field, "out of memory");
 }
 
+/* Most members an object of the file may have: bounds the duplicate check below. */
+#define MEMBERS_MAX 64
+
 /* Rejects members repeated in one object (cJSON keeps both and finds the first). */
 static int no_duplicates(const char *path, const cJSON *obj, const char *where)
 {
     char field[128];
+    int n = cJSON_GetArraySize(obj);
+
+    if (n > MEMBERS_MAX) {
+        snprintf(field, sizeof field, "%s", where[0] != '\0' ? where : "");
+        return refuse(path, field, "has more than 64 members");
+    }
 
     for (const cJSON *a = obj->child; a != NULL; a = a->next) {
         for (const cJSON *b = a->next; b != NULL; b = b->next) {
@@ -229,6 +238,11 @@ int conf_config_load(const char *path, struct conf_context *ctx)
                 continue;
             }
             if (take(path, m, m->string, STRINGS[i].is_path, &v) != 0) {
+                goto out;
+            }
+            if (STRINGS[i].dst == &ctx->base_url && strncmp(v, "http://", 7) != 0 &&
+                strncmp(v, "https://", 8) != 0) {
+                refuse(path, "base_url", "must be an http:// or https:// URL");
                 goto out;
             }
             if (*STRINGS[i].dst == NULL) {

@@ -85,4 +85,14 @@ rc=0
 "$runner" server --base-url "$url" --config typo.json >typo.out 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "unknown config member: exit $rc, not 2"
 grep -q "typo.json: mch_keyfile: unknown member" typo.out || { cat typo.out >&2; fail "bad message"; }
+# 6. Repeated members, a wrong type and a base_url that is not http(s) are refused too.
+for bad in '{"mchid": "1", "mchid": "2"}|mchid: given twice' \
+    '{"platform_certs": "p.pem"}|platform_certs: must be an array' \
+    '{"base_url": "ftp://x"}|base_url: must be an http'; do
+    printf '%s' "${bad%%|*}" >bad.json
+    rc=0
+    "$runner" server --config bad.json >bad.out 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "config ${bad%%|*}: exit $rc, not 2"
+    grep -q "bad.json: ${bad#*|}" bad.out || { cat bad.out >&2; fail "config ${bad%%|*}: message"; }
+done
 echo "other_keys: ok"
