@@ -322,6 +322,9 @@ struct mock_match {
  * the path openid and the mchid. */
 bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
                                 const struct mock_match *m, struct mock_response *resp);
+/* Tests only (NULL in the programs): called by every mock_scenarios_apply_match after it has
+ * taken its snapshot of the rules and released the lock, before it matches. */
+extern void (*mock_scenarios_test_hook)(void);
 
 /* ---- response signature cache (--sign-cache, thread-safe) ------------------------------- */
 /* A throughput mode: the timestamp, nonce and signature of a response are reused for identical
