@@ -16,6 +16,7 @@
 #include "wxp/mem.h"
 #include "wxp/op.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 /* Limits; each is stated in docs/mock-scenarios.md. */
 #define SCN_DOC_MAX ((size_t)1024 * 1024) /* bytes of one scenario document */
@@ -181,7 +182,9 @@ static enum wxp_code members(const struct pctx *c, const cJSON *obj, const char 
         while (k < nkeys && strcmp(keys[k], it->string) != 0) {
             k++;
         }
-        snprintf(sub, sizeof sub, "%s%s%.40s", where ? where : "", where ? "." : "", it->string);
+        /* A name that looks like key material is not echoed (docs/reliability.md#security). */
+        snprintf(sub, sizeof sub, "%s%s%.40s", where ? where : "", where ? "." : "",
+                 wxp_name_shown(it->string));
         if (k == nkeys) {
             return fail(c, sub, "unknown member");
         }
