@@ -39,6 +39,10 @@ struct mock_request {
     size_t nheaders;
     struct wxp_buf body; /* raw bytes, capped at MOCK_BODY_MAX */
     bool body_too_large;
+    size_t body_received; /* every body byte read, also those past MOCK_BODY_MAX (a 413) */
+    /* The header block holds bytes libmicrohttpd does not pass on: a NUL cuts a value short
+     * (daemon.c headers_cut). Admin requests are refused for it when a token is set. */
+    bool headers_cut;
     char remote[64];
     /* The connection's buffer for the request's and the answer's signing strings, kept between
      * requests; NULL (a request made outside the daemon): each use makes its own. */
