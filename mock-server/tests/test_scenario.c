@@ -1350,7 +1350,11 @@ static void test_scenario_glob_cost_is_linear(void **state)
     assert_false(mock_scenarios_apply(s, &req, NULL, NULL, &resp)); /* no 'b' at the end */
     spent = cpu_seconds() - t0;
     print_message("100 rules x 1024-byte globs x 60 KB path: %.3f s of CPU\n", spent);
-    assert_true(spent < 5.0);
+    /* 0.5 s here, 1.7 s under ASan; valgrind (which preloads its vgpreload library) runs code
+     * some 50 times slower, so there only the counted bound below holds. */
+    if (getenv("LD_PRELOAD") == NULL || strstr(getenv("LD_PRELOAD"), "vgpreload") == NULL) {
+        assert_true(spent < 5.0);
+    }
 
     /* The bound itself, counted rather than timed. */
     pat[1023] = 'b';
