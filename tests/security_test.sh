@@ -174,17 +174,26 @@ EOF
 
 leaks)
     mkdir out
+    # Besides k (RSA-2048), an EC P-256 and an Ed25519 key: their PEMs are short enough to fit
+    # whole in a message, as config member names or option words.
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
+    openssl genpkey -algorithm ED25519 -out ed.pem 2>/dev/null
+    chmod 600 ec.pem ed.pem
     # What must not appear: every 16-character window (offsets 1, 17, 33, 49) of every base64
-    # line of k.pem but the first, which is the ASN.1 header all RSA-2048 PKCS#8 keys share.
-    sed '1,2d;$d' k.pem | while IFS= read -r line; do
-        for o in 1 17 33 49; do
-            s=$(printf '%s' "$line" | cut -c"$o-$((o + 15))")
-            if [ ${#s} -eq 16 ]; then
-                printf '%s\n' "$s"
-            fi
+    # line of the three keys, the first line too (the ASN.1 header: shared by all keys of a kind,
+    # but no output has any reason to hold it). The PEM markers are not needles: messages name
+    # them ("no unencrypted private key (BEGIN PRIVATE KEY …) found").
+    for key in k.pem ec.pem ed.pem; do
+        grep -v '^-----' "$key" | while IFS= read -r line; do
+            for o in 1 17 33 49; do
+                s=$(printf '%s' "$line" | cut -c"$o-$((o + 15))")
+                if [ ${#s} -eq 16 ]; then
+                    printf '%s\n' "$s"
+                fi
+            done
         done
     done >needles
-    [ "$(wc -l <needles)" -gt 80 ] || fail "too few needles"
+    [ "$(wc -l <needles)" -gt 90 ] || fail "too few needles"
     pem_json=$(awk '{printf "%s\\n", $0}' k.pem)
     pem_text=$(cat k.pem)
 
@@ -220,6 +229,27 @@ leaks)
     refuse "{\"merchants\": [{\"mchid\": \"1900000109\", \"cert_pem\": \"$pem_json\"}]}"
     refuse "{\"private_key\": \"$pem_json\"}"
     refuse "{\"platform\": {\"key_pem\": \"$pem_json\" \"cert\": \"c.pem\"}}"
+    # PEM text, or one line of it, pasted as a member name: "unknown member" names no key.
+    for key in k.pem ec.pem ed.pem; do
+        kj=$(awk '{printf "%s\\n", $0}' "$key")
+        refuse "{\"$kj\": 1}"
+        refuse "{\"platform\": {\"$kj\": \"x\", \"cert\": \"c.pem\"}}"
+        refuse "{\"merchants\": [{\"mchid\": \"1900000109\", \"$kj\": 1}]}"
+        refuse "{\"$(sed -n 2p "$key")\": 1}"
+        # The same as a scenario rule's member name, and as an option word.
+        printf '[{"%s": 1}]\n' "$kj" >"scn-$key.json"
+        rc=0
+        "$mock" --listen 127.0.0.1:0 --scenario "scn-$key.json" >"out/mock-scn-$key.out" \
+            2>"out/mock-scn-$key.err" || rc=$?
+        [ "$rc" -eq 1 ] || fail "scenario $key: exit $rc, want 1: $(cat "out/mock-scn-$key.err")"
+        rc=0
+        "$mock" "$(cat "$key")" >"out/mock-opt-$key.out" 2>"out/mock-opt-$key.err" || rc=$?
+        [ "$rc" -eq 2 ] || fail "mock option $key: exit $rc, want 2"
+        rc=0
+        "$runner" server "$(cat "$key")" >"out/runner-opt-$key.out" 2>"out/runner-opt-$key.err" ||
+            rc=$?
+        [ "$rc" -eq 2 ] || fail "runner option $key: exit $rc, want 2"
+    done
     # wxpay-mock --https with the key's text or a broken key file.
     for key in "$pem_text" bad-body.pem trunc.pem enc.pem; do
         n=$((n + 1))
@@ -294,6 +324,14 @@ EOF
         printf '{"mchid": "1", "mch_key": "%s", "mch_serial": "%s", "platform_certs": ["c.pem"]}\n' \
             "$pem_json" "$serial" >cli.json
         cli config "$wxpay" --config cli.json $term
+        for key in k.pem ec.pem ed.pem; do
+            printf '{"mchid": "1", "%s": 1}\n' "$(awk '{printf "%s\\n", $0}' "$key")" >"cli-$key.json"
+            cli "member-$key" "$wxpay" --config "cli-$key.json" $term
+            printf '{"mchid": "1", "platform_public_keys": [{"%s": 1}]}\n' "$(sed -n 2p "$key")" \
+                >"cli-pk-$key.json"
+            cli "pk-member-$key" "$wxpay" --config "cli-pk-$key.json" $term
+            cli "option-$key" "$wxpay" "$(cat "$key")" $term
+        done
         cli split "$wxpay" --mchid 1 --mch-key $pem_text --mch-serial "$serial" $plat $term
         cli split-after "$wxpay" $term --mchid 1 --mch-serial "$serial" $plat --mch-key $pem_text
         for f in bad-body trunc label enc; do
@@ -315,9 +353,11 @@ EOF
         grep -q 'merchant key' "out/runner-bad$n.err" || fail "runner $n: $(cat "out/runner-bad$n.err")"
     done
 
-    # The check itself finds a leak when there is one.
-    cp k.pem out-selftest
-    grep -qF -f needles out-selftest || fail "the needles do not match the key itself"
+    # The check itself finds a leak when there is one, in each key.
+    for key in k.pem ec.pem ed.pem; do
+        grep -qF -f needles "$key" || fail "the needles do not match $key itself"
+        sed -n 2p "$key" | grep -qF -f needles || fail "the needles miss line 2 of $key"
+    done
     if grep -lF -f needles out/*; then
         for f in $(grep -lF -f needles out/*); do
             echo "--- $f:" >&2

@@ -592,6 +592,35 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     return CLI_EXIT_OK;
 }
 
+/* A name or word about to be echoed that looks like key material: a control byte, "-----" or 24
+ * base64 characters in a row. The same test as the core's wxp_looks_like_key, which the CLI
+ * cannot call (it links only libwxpay's exported API). Never echoed: docs/reliability.md#security.
+ */
+static int looks_like_key(const char *s)
+{
+    size_t run = 0;
+
+    if (strstr(s, "-----") != NULL) {
+        return 1;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7F) {
+            return 1;
+        }
+        run = isalnum(ch) || ch == '+' || ch == '/' || ch == '=' ? run + 1 : 0;
+        if (run >= 24) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *name_shown(const char *s)
+{
+    return looks_like_key(s) ? "(not shown: looks like key material)" : s;
+}
+
 static enum cli_exit parse_argv(struct cli_opts *o, int argc, char **argv, struct layer *f,
                                 struct parsed *p, char *err, size_t errsz)
 {
@@ -624,6 +653,10 @@ static enum cli_exit parse_argv(struct cli_opts *o, int argc, char **argv, struc
         nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
         op = find_option(a, nlen);
         if (op == NULL) {
+            /* PEM text given as a word is not echoed (docs/reliability.md#security). */
+            if (looks_like_key(a)) {
+                return fail(err, errsz, "unknown option %s", name_shown(a));
+            }
             return fail(err, errsz, "unknown option '%.*s'", (int)(nlen > 64 ? 64 : nlen), a);
         }
         if (op->arg == NULL && eq != NULL) {
@@ -1331,11 +1364,13 @@ static enum cli_exit cfg_pubkeys(const struct cfgctx *x, const cJSON *arr, struc
         }
         dup = duplicate_member(k);
         if (dup != NULL) {
-            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i, dup->string);
+            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i,
+                     name_shown(dup->string));
             return cfg_fail(x, field, "given twice");
         }
         for (const cJSON *m = k->child; m != NULL; m = m->next) {
-            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i, m->string);
+            snprintf(field, sizeof field, "platform_public_keys[%zu].%.40s", i,
+                     name_shown(m->string));
             if (strcmp(m->string, "id") == 0) {
                 rc = cfg_string(x, m, field, 0, 0, &id);
             } else if (strcmp(m->string, "file") == 0) {
@@ -1417,7 +1452,7 @@ static enum cli_exit cfg_member(const struct cfgctx *x, const cJSON *m, struct l
     if (strcmp(name, "platform_public_keys") == 0) {
         return cfg_pubkeys(x, m, c);
     }
-    return cfg_fail(x, name, "unknown member");
+    return cfg_fail(x, name_shown(name), "unknown member");
 }
 
 static enum cli_exit read_config(struct cli_opts *o, const char *file, struct layer *c, char *err,

@@ -11,6 +11,7 @@
 #include "wxp/mem.h"
 #include "wxp/op.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 /* Generated from cases/server.json and cases/client.json by cmake/embed.cmake
  * (conformance/CMakeLists.txt). */
@@ -60,8 +61,9 @@ static enum wxp_code check_members(const cJSON *obj, const char *const *keys, si
     char what[160];
     for (const cJSON *a = obj->child; a != NULL; a = a->next) {
         if (!key_known(a->string, keys, nkeys)) {
-            snprintf(what, sizeof what, "unknown member \"%s%s\"", prefix, a->string);
-            return fail(err, WXP_E_INVALID_ARG, w, a->string, what);
+            snprintf(what, sizeof what, "unknown member \"%s%s\"", prefix,
+                     wxp_name_shown(a->string));
+            return fail(err, WXP_E_INVALID_ARG, w, wxp_name_shown(a->string), what);
         }
         for (const cJSON *b = a->next; b != NULL; b = b->next) {
             if (strcmp(a->string, b->string) == 0) {

@@ -17,6 +17,7 @@
 #include "wxp/mem.h"
 #include "wxp/op.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 /* Exit statuses (documented in --help and docs/conformance.md#exit-status). */
 #define EXIT_GRADED_OK 0   /* every MUST case passed (with --strict, and every SHOULD case) */
@@ -347,7 +348,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct conf_context
             a = "--verbose";
         }
         if (!option_lookup(a, o->cmd, &takes)) {
-            return bad_usage("unknown option '%s' for '%s'", a, c);
+            return bad_usage("unknown option '%s' for '%s'", wxp_name_shown(a), c);
         }
         if (strcmp(a, "--verbose") == 0) {
             ctx->verbose = true;

@@ -62,6 +62,36 @@ const char *wxp_keyfile_shown(const char *path)
     return path;
 }
 
+bool wxp_looks_like_key(const char *s)
+{
+    size_t run = 0;
+
+    if (s == NULL) {
+        return false;
+    }
+    if (strstr(s, "-----") != NULL) {
+        return true;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        bool b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' || ch == '=';
+        if (ch < 0x20 || ch == 0x7F) {
+            return true;
+        }
+        run = b64 ? run + 1 : 0;
+        if (run >= WXP_KEYLIKE_RUN) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *wxp_name_shown(const char *s)
+{
+    return wxp_looks_like_key(s) ? "(not shown: looks like key material)" : s;
+}
+
 static char empty_passphrase[] = "";
 
 /* True when pem[0..len) holds a private key whose public half is one of TEST_CERTS'. */

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,6 +258,38 @@ static void test_keyfile_loaders_never_echo_pem_given_as_path(void **state)
     wxp_free(pem);
 }
 
+/* Names that look like key material are not echoed; ordinary member names and options are. */
+static void test_keyfile_name_shown_hides_key_material(void **state)
+{
+    (void)state;
+    static const struct {
+        int line;
+        const char *name;
+        bool hidden;
+    } ROWS[] = {
+        {__LINE__, "journal_size", false},
+        {__LINE__, "allow_spaces_in_authorization", false},
+        {__LINE__, "--mch-key", false},
+        {__LINE__, "platform_public_keys", false},
+        {__LINE__, "abcdefghijklmnopqrstuvw", false}, /* 23 base64 characters */
+        {__LINE__, "abcdefghijklmnopqrstuvwx", true}, /* 24 */
+        {__LINE__, "-----BEGIN PRIVATE KEY-----", true},
+        {__LINE__, "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI", true},
+        /* A whole Ed25519 PKCS#8 body line, and a P-256 line. */
+        {__LINE__, "MC4CAQAwBQYDK2VwBCIEIHbR6xQ4hW3/3aX1Nf4z1sA7Jm0mK2JpYp5X9Zt2kq3S", true},
+        {__LINE__, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg", true},
+        {__LINE__, "a\x01b", true},
+    };
+    for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
+        const char *shown = wxp_name_shown(ROWS[i].name);
+        if (wxp_looks_like_key(ROWS[i].name) != ROWS[i].hidden ||
+            (strcmp(shown, ROWS[i].name) != 0) != ROWS[i].hidden) {
+            fail_msg("row at line %d: shown as '%s'", ROWS[i].line, shown);
+        }
+    }
+    assert_false(wxp_looks_like_key(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_keyfile_ignores_what_is_not_a_regular_file),
         cmocka_unit_test(test_keyfile_shown_hides_key_material),
         cmocka_unit_test(test_keyfile_loaders_never_echo_pem_given_as_path),
+        cmocka_unit_test(test_keyfile_name_shown_hides_key_material),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

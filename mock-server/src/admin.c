@@ -603,6 +603,13 @@ void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
 
     resp->sign = false;
     resp->failed_check = NULL;
+    if (srv->cfg.admin_token != NULL && srv->cfg.admin_token[0] != '\0' && req->headers_cut) {
+        answer_error(resp, 401, "UNAUTHORIZED",
+                     "admin token required: the request's header lines hold bytes the mock cannot "
+                     "read (a NUL byte, or whitespace beyond \"Name: value\")",
+                     NULL);
+        return;
+    }
     if (!token_ok(srv, req)) {
         answer_error(resp, 401, "UNAUTHORIZED", "admin token required", NULL);
         return;

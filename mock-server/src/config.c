@@ -12,6 +12,7 @@
 #include "wxp/json.h"
 #include "wxp/mem.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 #define CONFIG_MAX ((size_t)1024 * 1024)
 /* A config path, or a key path resolved against its directory: PATH_MAX on Linux. */
@@ -218,7 +219,10 @@ static enum wxp_code only(struct loader *L, const cJSON *obj, const char *where,
             ok = strcmp(it->string, names[i]) == 0;
         }
         if (!ok) {
-            snprintf(field, sizeof field, "%s%s%s", where, where[0] ? "." : "", it->string);
+            /* rule: a member name that looks like key material (PEM text pasted as a name) is never
+             * echoed. src: docs/reliability.md#security */
+            snprintf(field, sizeof field, "%s%s%s", where, where[0] ? "." : "",
+                     wxp_name_shown(it->string));
             return bad(L, field, "unknown member");
         }
     }

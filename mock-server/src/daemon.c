@@ -6,6 +6,7 @@
  * libmicrohttpd's per-connection memory (valid until the request completes), and the target and
  * body buffers keep their memory, so a kept-alive connection allocates nothing per request. */
 #include "daemon.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +167,38 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* Adds the size of one header line written as "Name: value\r\n". */
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    size_t *n = cls;
+    (void)kind;
+    (void)key;
+    (void)value;
+    *n += key_size + 2 + value_size + 2;
+    return MHD_YES;
+}
+
+/* rule: libmicrohttpd 0.9.75 stores a header value up to its first NUL byte (both
+ * MHD_get_connection_values and _n report the cut length), so "X-Admin-Token: T\0junk" reaches
+ * the handler as "T". The size of the header block it reports counts every byte it read; a block
+ * longer than its lines rebuilt as "Name: value\r\n" (with the request line and the empty line)
+ * holds bytes the mock cannot see: a NUL and what follows it, or whitespace beyond one space.
+ * src: RFC 9110 §5.5 (a NUL in a field value must be rejected); docs/mock-admin.md#token */
+static bool headers_cut(struct MHD_Connection *con, const struct mock_request *req,
+                        const char *version)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t n = strlen(req->method) + 1 + strlen(req->target) + 1 + strlen(version) + 2 + 2;
+
+    if (ci == NULL) {
+        return false;
+    }
+    MHD_get_connection_values_n(con, MHD_HEADER_KIND, count_header, &n);
+    return ci->header_size > n;
+}
+
 #define RFC3339_MS_SIZE 32
 
 /* RFC 3339 UTC with milliseconds, "2026-12-04T16:53:28.123Z" (24 bytes and a NUL), into out. */
@@ -182,69 +215,29 @@ static void rfc3339_ms(int64_t ms, char out[static RFC3339_MS_SIZE])
     snprintf(out + 19, RFC3339_MS_SIZE - 19, ".%03uZ", (unsigned)(ms % 1000));
 }
 
-/* One JSON object per line (docs/mock-server.md#request-log): every string is JSON-quoted, so a
- * strange method or path cannot break the line. `request_id` is the Request-ID header sent with
- * the answer, NULL when none went out (a dropped connection, a scripted omission). */
-static void log_json(const struct mock_request *req, const struct mock_response *resp,
-                     const char *request_id, int path_len, long long latency)
-{
-    struct wxp_buf line;
-    char when[RFC3339_MS_SIZE];
-    bool ok;
-
-    rfc3339_ms(now_ms(), when);
-    wxp_buf_init(&line, 4096);
-    ok =
-        wxp_buf_addf(&line, "{\"time\":\"%s\",\"seq\":%llu,\"method\":", when,
-                     (unsigned long long)req->seq) == WXP_OK &&
-        wxp_json_quote(&line, req->method, strlen(req->method), NULL) == WXP_OK &&
-        wxp_buf_addstr(&line, ",\"path\":") == WXP_OK &&
-        wxp_json_quote(&line, req->target, (size_t)path_len, NULL) == WXP_OK &&
-        wxp_buf_addf(&line, ",\"status\":%u,\"code\":", resp->drop ? 0U : resp->status) == WXP_OK &&
-        (resp->code[0] ? wxp_json_quote(&line, resp->code, strlen(resp->code), NULL)
-                       : wxp_buf_addstr(&line, "null")) == WXP_OK &&
-        wxp_buf_addstr(&line, ",\"request_id\":") == WXP_OK &&
-        (request_id != NULL ? wxp_json_quote(&line, request_id, strlen(request_id), NULL)
-                            : wxp_buf_addstr(&line, "null")) == WXP_OK &&
-        wxp_buf_addf(&line, ",\"latency_ms\":%lld,\"failed_check\":", latency) == WXP_OK &&
-        (resp->failed_check != NULL
-             ? wxp_json_quote(&line, resp->failed_check, strlen(resp->failed_check), NULL)
-             : wxp_buf_addstr(&line, "null")) == WXP_OK &&
-        wxp_buf_addstr(&line, "}\n") == WXP_OK;
-    if (ok) {
-        fputs(wxp_buf_cstr(&line), stderr);
-    } else {
-        fprintf(stderr, "{\"time\":\"%s\",\"seq\":%llu,\"error\":\"log line too long\"}\n", when,
-                (unsigned long long)req->seq);
-    }
-    wxp_buf_free(&line);
-}
-
+/* One line per answer (log.c: every field escaped). `request_id` is the Request-ID header sent
+ * with the answer, NULL when none went out (a dropped connection, a scripted omission). */
 static void log_request(const struct mock_server *srv, const struct mock_request *req,
                         const struct mock_response *resp, const char *request_id)
 {
-    const char *q;
-    int path_len;
+    struct wxp_buf line;
+    char when[RFC3339_MS_SIZE];
     long long latency = (long long)(now_ms() - req->received_ms);
 
     if (srv->quiet) {
         return;
     }
-    q = strchr(req->target, '?');
-    path_len = (int)(q ? (size_t)(q - req->target) : strlen(req->target));
-    if (path_len > 300) {
-        path_len = 300;
+    rfc3339_ms(now_ms(), when);
+    wxp_buf_init(&line, 8192);
+    if (mock_log_line(&line, srv->log_json != 0, when, req, resp, request_id, latency) == WXP_OK) {
+        fputs(wxp_buf_cstr(&line), stderr);
+    } else if (srv->log_json) {
+        fprintf(stderr, "{\"time\":\"%s\",\"seq\":%llu,\"error\":\"log line too long\"}\n", when,
+                (unsigned long long)req->seq);
+    } else {
+        fprintf(stderr, "wxpay-mock: seq=%llu log line too long\n", (unsigned long long)req->seq);
     }
-    if (srv->log_json) {
-        log_json(req, resp, request_id, path_len, latency);
-        return;
-    }
-    fprintf(stderr,
-            "wxpay-mock: seq=%llu method=%s path=%.*s status=%u code=%s latency_ms=%lld "
-            "check=%s%s\n",
-            (unsigned long long)req->seq, req->method, path_len, req->target,
-            resp->drop ? 0U : resp->status, resp->code[0] ? resp->code : "-", latency,
-            resp->failed_check ? resp->failed_check : "-", resp->drop ? " dropped=1" : "");
+    wxp_buf_free(&line);
 }
 
 /* rule: message framing that libmicrohttpd 0.9.75 lets through. Content-Length headers that
@@ -372,7 +365,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
     struct mock_request *req = c != NULL ? &c->req : NULL;
 
     (void)url;
-    (void)version;
     if (req == NULL) {
         return MHD_NO;
     }
@@ -384,6 +376,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         atomic_fetch_add(&d->inflight, 1);
         snprintf(req->method, sizeof req->method, "%s", method);
         MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, req);
+        req->headers_cut = headers_cut(con, req, version);
         ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr != NULL && ci->client_addr->sa_family == AF_INET) {
             const struct sockaddr_in *in =
@@ -395,6 +388,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        req->body_received += *upload_data_size <= SIZE_MAX - req->body_received
+                                  ? *upload_data_size
+                                  : SIZE_MAX - req->body_received;
         if (!req->body_too_large &&
             wxp_buf_add(&req->body, upload_data, *upload_data_size) != WXP_OK) {
             req->body_too_large = true;

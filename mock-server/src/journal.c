@@ -237,7 +237,8 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
         e->headers[i].value = put(&p, v.ptr, v.len);
         e->headers[i].value_len = v.len;
     }
-    e->body_len = req->body.len;
+    /* The whole length read, also for a 413 whose body was not kept past MOCK_BODY_MAX. */
+    e->body_len = req->body_received > req->body.len ? req->body_received : req->body.len;
     e->body_kept = body_kept(req);
     e->body = put(&p, req->body.ptr != NULL ? req->body.ptr : "", e->body_kept);
     e->operation = resp != NULL ? resp->operation : NULL;

@@ -18,6 +18,7 @@
 #include "wxp/mem.h"
 #include "wxp/op.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 #define MAX_SCENARIOS 64
 
@@ -187,7 +188,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--allow-remote") == 0) {
             o->allow_remote = 1;
         } else {
-            return bad_usage("unknown option '%s'", a);
+            return bad_usage("unknown option '%s'", wxp_name_shown(a));
         }
         if (takes) {
             i++;

@@ -39,6 +39,10 @@ struct mock_request {
     size_t nheaders;
     struct wxp_buf body; /* raw bytes, capped at MOCK_BODY_MAX */
     bool body_too_large;
+    size_t body_received; /* every body byte read, also those past MOCK_BODY_MAX (a 413) */
+    /* The header block holds bytes libmicrohttpd does not pass on: a NUL cuts a value short
+     * (daemon.c headers_cut). Admin requests are refused for it when a token is set. */
+    bool headers_cut;
     char remote[64];
     /* The connection's buffer for the request's and the answer's signing strings, kept between
      * requests; NULL (a request made outside the daemon): each use makes its own. */
@@ -322,6 +326,9 @@ struct mock_match {
  * the path openid and the mchid. */
 bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
                                 const struct mock_match *m, struct mock_response *resp);
+/* Tests only (NULL in the programs): called by every mock_scenarios_apply_match after it has
+ * taken its snapshot of the rules and released the lock, before it matches. */
+extern void (*mock_scenarios_test_hook)(void);
 
 /* ---- response signature cache (--sign-cache, thread-safe) ------------------------------- */
 /* A throughput mode: the timestamp, nonce and signature of a response are reused for identical

@@ -4,6 +4,8 @@
  * body) or tamper with the server's own signed answer (forged signature, skewed timestamp, ...). */
 #include "mock.h"
 
+#include "glob.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "wxp/mem.h"
 #include "wxp/op.h"
 #include "wxp/str.h"
+#include "wxp/keyfile.h"
 
 /* Limits; each is stated in docs/mock-scenarios.md. */
 #define SCN_DOC_MAX ((size_t)1024 * 1024) /* bytes of one scenario document */
@@ -24,10 +27,12 @@
 #define SCN_DELAY_MAX 600000LL            /* delay_ms: ten minutes */
 #define SCN_TS_OFFSET_MAX 1000000000LL    /* |timestamp_offset| in seconds (~31 years) */
 #define SCN_SEED_MAX 9007199254740992.0   /* 2^53: every integer below is exact in a double */
-
-/* Path glob tokens: a byte value, or one of these. */
-#define GLOB_STAR 256  /* '*': any run of bytes except '/' */
-#define GLOB_DSTAR 257 /* '**': any run of bytes */
+/* rule: a scripted answer's status is a final one, 200..599. An interim 1xx status makes
+ * libmicrohttpd send it, call the handler again and answer twice (the second time with the normal
+ * checks), and a client then waits for a final answer that never comes. src: RFC 9110 §15.2
+ * (1xx is interim); docs/mock-scenarios.md#action. */
+#define SCN_STATUS_MIN 200
+#define SCN_STATUS_MAX 599
 
 /* What a rule does with the request when it fires, besides tampering. */
 enum answer {
@@ -48,8 +53,7 @@ struct rule {
     char *json; /* the rule as given, compact, for mock_scenarios_dump */
     /* match */
     char *method;
-    uint16_t *glob; /* path pattern as tokens; NULL when not given */
-    size_t nglob;
+    struct mock_glob *glob; /* the path pattern; NULL when not given */
     char *openid;
     char *mchid;
     char *operation;                 /* a WXP_OPS name; NULL when not given */
@@ -66,7 +70,9 @@ struct rule {
     bool has_probability;
     double probability;
     uint64_t rng; /* xorshift64* state, never 0 */
-    /* counters, under the lock */
+    /* counters, under the lock; so are refs and removed */
+    size_t refs;  /* the rule list's own reference, plus one per apply matching it */
+    bool removed; /* cleared: no longer in the list, freed when refs drops to 0 */
     bool has_times;
     uint64_t times_left;
     uint64_t fired;
@@ -176,7 +182,9 @@ static enum wxp_code members(const struct pctx *c, const cJSON *obj, const char 
         while (k < nkeys && strcmp(keys[k], it->string) != 0) {
             k++;
         }
-        snprintf(sub, sizeof sub, "%s%s%.40s", where ? where : "", where ? "." : "", it->string);
+        /* A name that looks like key material is not echoed (docs/reliability.md#security). */
+        snprintf(sub, sizeof sub, "%s%s%.40s", where ? where : "", where ? "." : "",
+                 wxp_name_shown(it->string));
         if (k == nkeys) {
             return fail(c, sub, "unknown member");
         }
@@ -226,6 +234,19 @@ static enum wxp_code get_int(const struct pctx *c, const cJSON *it, const char *
     }
     *out = (long long)v;
     return WXP_OK;
+}
+
+/* A final HTTP status, SCN_STATUS_MIN..SCN_STATUS_MAX; a 1xx gets its own message. */
+static enum wxp_code get_status(const struct pctx *c, const cJSON *it, const char *where,
+                                long long *out)
+{
+    if (cJSON_IsNumber(it) && it->valuedouble >= 100 && it->valuedouble < SCN_STATUS_MIN) {
+        return fail(c, where,
+                    "must be between %d and %d: a 1xx status is an interim answer, not one a "
+                    "scenario can give",
+                    SCN_STATUS_MIN, SCN_STATUS_MAX);
+    }
+    return get_int(c, it, where, SCN_STATUS_MIN, SCN_STATUS_MAX, out);
 }
 
 static enum wxp_code get_bool(const struct pctx *c, const cJSON *it, const char *where, bool *out)
@@ -362,38 +383,29 @@ static enum wxp_code get_operation(const struct pctx *c, struct rule *r, const c
     return WXP_OK;
 }
 
-/* The path glob as tokens: "**" before "*", everything else literal. */
+/* The path glob, compiled (glob.c; its bounds are in glob.h). */
 static enum wxp_code get_glob(const struct pctx *c, struct rule *r, const cJSON *it)
 {
     char *pat = NULL;
-    size_t len;
+    const char *why = NULL;
     enum wxp_code rc;
 
     rc = get_string(c, it, "match.path", false, &pat);
     if (rc != WXP_OK) {
         return rc;
     }
-    len = strlen(pat);
     if (strchr(pat, '?') != NULL) {
         wxp_free(pat);
         return fail(c, "match.path", "the query is not part of the path; remove '?...'");
     }
-    r->glob = wxp_malloc(len * sizeof *r->glob);
-    if (r->glob == NULL) {
-        wxp_free(pat);
+    rc = mock_glob_compile(pat, strlen(pat), &r->glob, &why);
+    wxp_free(pat);
+    if (rc == WXP_E_NOMEM) {
         return nomem(c);
     }
-    for (size_t i = 0; i < len; i++) {
-        if (pat[i] == '*' && pat[i + 1] == '*') {
-            r->glob[r->nglob++] = GLOB_DSTAR;
-            i++;
-        } else if (pat[i] == '*') {
-            r->glob[r->nglob++] = GLOB_STAR;
-        } else {
-            r->glob[r->nglob++] = (unsigned char)pat[i];
-        }
+    if (rc != WXP_OK) {
+        return fail(c, "match.path", "%s", why);
     }
-    wxp_free(pat);
     return WXP_OK;
 }
 
@@ -545,7 +557,7 @@ static enum wxp_code parse_respond(const struct pctx *c, struct rule *r, const c
     if (f[RK_STATUS] == NULL) {
         return fail(c, "action.respond.status", "required");
     }
-    rc = get_int(c, f[RK_STATUS], "action.respond.status", 100, 599, &v);
+    rc = get_status(c, f[RK_STATUS], "action.respond.status", &v);
     if (rc != WXP_OK) {
         return rc;
     }
@@ -765,7 +777,7 @@ static enum wxp_code parse_action(const struct pctx *c, struct rule *r, const cJ
         if (r->answer != ANSWER_BODY && r->answer != ANSWER_MALFORMED) {
             return fail(c, "action.status", "only applies to body or malformed_json");
         }
-        rc = get_int(c, f[AK_STATUS], "action.status", 100, 599, &v);
+        rc = get_status(c, f[AK_STATUS], "action.status", &v);
         if (rc != WXP_OK) {
             return rc;
         }
@@ -799,7 +811,7 @@ static void rule_free(struct rule *r)
     wxp_free(r->name);
     cJSON_free(r->json);
     wxp_free(r->method);
-    wxp_free(r->glob);
+    mock_glob_free(r->glob);
     wxp_free(r->openid);
     wxp_free(r->mchid);
     wxp_free(r->operation);
@@ -936,7 +948,12 @@ void mock_scenarios_clear(struct mock_scenarios *s)
     }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->n; i++) {
-        rule_free(s->rules[i]);
+        struct rule *r = s->rules[i];
+        /* A request still matching against it (mock_scenarios_apply_match) frees it last. */
+        r->removed = true;
+        if (--r->refs == 0) {
+            rule_free(r);
+        }
     }
     wxp_free(s->rules);
     s->rules = NULL;
@@ -1021,6 +1038,9 @@ enum wxp_code mock_scenarios_add_json(struct mock_scenarios *s, const char *json
         rc = nomem(&c);
     } else {
         memcpy(grown + s->n, tmp, ntmp * sizeof *tmp);
+        for (size_t i = 0; i < ntmp; i++) {
+            tmp[i]->refs = 1;
+        }
         s->rules = grown;
         s->n += ntmp;
         ntmp = 0; /* the set owns them now */
@@ -1086,41 +1106,6 @@ struct body_cache {
     cJSON *root;
 };
 
-/* Glob (docs/mock-scenarios.md): '*' is any run of bytes but '/', '**' any run at all, anything
- * else itself.
- * One row of a dynamic programme per path byte: O(path x pattern), no backtracking blow-up.
- * dp[j]: the first j tokens match the path bytes seen so far. */
-static bool glob_match(const uint16_t *g, size_t ng, const char *path, size_t len)
-{
-    bool row[2][SCN_STR_MAX + 1];
-    bool *dp = row[0];
-    bool *next = row[1];
-
-    dp[0] = true;
-    for (size_t j = 1; j <= ng; j++) {
-        dp[j] = dp[j - 1] && (g[j - 1] == GLOB_STAR || g[j - 1] == GLOB_DSTAR);
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)path[i];
-        bool *t;
-        next[0] = false;
-        for (size_t j = 1; j <= ng; j++) {
-            uint16_t tok = g[j - 1];
-            if (tok == GLOB_DSTAR) {
-                next[j] = next[j - 1] || dp[j];
-            } else if (tok == GLOB_STAR) {
-                next[j] = next[j - 1] || (dp[j] && ch != '/');
-            } else {
-                next[j] = dp[j - 1] && tok == ch;
-            }
-        }
-        t = dp;
-        dp = next;
-        next = t;
-    }
-    return dp[ng];
-}
-
 static bool path_matches(const struct rule *r, const struct mock_request *req)
 {
     size_t len;
@@ -1129,7 +1114,7 @@ static bool path_matches(const struct rule *r, const struct mock_request *req)
         return false;
     }
     len = strcspn(req->target, "?");
-    return glob_match(r->glob, r->nglob, req->target, len);
+    return mock_glob_match(r->glob, req->target, len, NULL);
 }
 
 static bool body_matches(const struct rule *r, const struct mock_request *req,
@@ -1308,23 +1293,46 @@ bool mock_scenarios_apply(struct mock_scenarios *s, const struct mock_request *r
     return mock_scenarios_apply_match(s, req, &m, resp);
 }
 
+void (*mock_scenarios_test_hook)(void);
+
+/* rule: one request's matching never holds up another's. Matching (path globs over up to 64 KiB,
+ * bodies) runs outside the lock on a snapshot of the rule list, each rule held by a reference;
+ * the lock covers only the counting and the action, a few steps per rule.
+ * src: docs/mock-scenarios.md#how-rules-are-applied */
 bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_request *req,
                                 const struct mock_match *m, struct mock_response *resp)
 {
     struct body_cache bc = {false, NULL};
+    struct rule *snap[SCN_RULES_MAX];
+    bool hit[SCN_RULES_MAX];
+    size_t n;
     bool answered = false;
 
     if (s == NULL || req == NULL || resp == NULL) {
         return false;
     }
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n; i++) {
-        struct rule *r = s->rules[i];
+    n = s->n;
+    for (size_t i = 0; i < n; i++) {
+        snap[i] = s->rules[i];
+        snap[i]->refs++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (mock_scenarios_test_hook != NULL) {
+        mock_scenarios_test_hook();
+    }
+    /* What a rule matches never changes once loaded: only its counters do. */
+    for (size_t i = 0; i < n; i++) {
+        hit[i] = matches(snap[i], req, m, &bc);
+    }
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < n && !answered; i++) {
+        struct rule *r = snap[i];
+        if (!hit[i] || r->removed) {
+            continue; /* no match, or cleared meanwhile */
+        }
         if (r->has_times && r->times_left == 0) {
             continue; /* expired */
-        }
-        if (!matches(r, req, m, &bc)) {
-            continue;
         }
         r->matched++;
         if (r->matched < r->nth) {
@@ -1339,6 +1347,11 @@ bool mock_scenarios_apply_match(struct mock_scenarios *s, const struct mock_requ
         }
         answered = act(r, resp);
         break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (--snap[i]->refs == 0) {
+            rule_free(snap[i]); /* cleared while this request held it */
+        }
     }
     pthread_mutex_unlock(&s->lock);
     cJSON_Delete(bc.root);

@@ -1086,6 +1086,83 @@ static void test_sign_errors_flag(void **state)
     e2e_stop(&m);
 }
 
+/* Writes req[0..len) (NUL bytes included) on a new connection and reads the answer to EOF into
+ * out[cap] (the request asks for Connection: close). */
+static void raw_exchange(const struct e2e_mock *m, const char *req, size_t len, char *out,
+                         size_t cap)
+{
+    struct sockaddr_in in;
+    size_t got = 0;
+    ssize_t r;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons((uint16_t)strtoul(strrchr(m->url, ':') + 1, NULL, 10));
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(write(fd, req, len), (ssize_t)len);
+    while ((r = read(fd, out + got, cap - 1 - got)) > 0) {
+        got += (size_t)r;
+        assert_true(got < cap - 1);
+    }
+    out[got] = '\0';
+    close(fd);
+}
+
+/* rule: an admin token followed by a NUL byte and junk is refused (libmicrohttpd would pass on
+ * only the part before the NUL); the same request without the junk is served. A 413's journal
+ * entry has the whole body length read as body_len. src: docs/mock-admin.md#token,
+ * docs/mock-admin.md#get-__adminrequests */
+static void test_admin_token_cut_by_nul_and_413_body_len(void **state)
+{
+    (void)state;
+    struct e2e_mock m;
+    struct e2e_resp r;
+    const char *args[] = {"--admin-token", "T0ken", NULL};
+    static const char NUL_REQ[] = "GET /__admin/health HTTP/1.1\r\nHost: t\r\n"
+                                  "X-Admin-Token: T0ken\0junk\r\nConnection: close\r\n\r\n";
+    static const char OK_REQ[] = "GET /__admin/health HTTP/1.1\r\nHost: t\r\n"
+                                 "X-Admin-Token: T0ken\r\nConnection: close\r\n\r\n";
+    static const char NUL_AUTH[] = "GET /__admin/health HTTP/1.1\r\nHost: t\r\n"
+                                   "Authorization: Bearer T0ken\0\r\nConnection: close\r\n\r\n";
+    char out[8192];
+    char *big = malloc(70000);
+    const char *h[] = {"X-Admin-Token: T0ken", NULL};
+    const char *post[] = {"Accept: application/json", "Content-Type: application/json",
+                          "User-Agent: e2e/1.0", NULL};
+    cJSON *root;
+
+    e2e_start(&m, args);
+    raw_exchange(&m, NUL_REQ, sizeof NUL_REQ - 1, out, sizeof out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 401", 12), 0);
+    assert_non_null(strstr(out, "a NUL byte"));
+    raw_exchange(&m, NUL_AUTH, sizeof NUL_AUTH - 1, out, sizeof out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 401", 12), 0);
+    raw_exchange(&m, OK_REQ, sizeof OK_REQ - 1, out, sizeof out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 200", 12), 0);
+
+    assert_non_null(big);
+    memset(big, ' ', 70000);
+    e2e_send(&m, "POST", "/v3/payscore/permissions/openid/o-413/terminate", post, big, 70000, &r);
+    if (r.status != 413) {
+        fail_msg("status %ld: %s", r.status, wxp_buf_cstr(&r.body));
+    }
+    e2e_resp_free(&r);
+    e2e_send(&m, "GET", "/__admin/requests?status=413", h, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    root = parse_json(&r);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    assert_int_equal(
+        (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(root, 0), "body_len")),
+        70000);
+    cJSON_Delete(root);
+    e2e_resp_free(&r);
+    free(big);
+    e2e_stop(&m);
+}
+
 static void test_admin_token(void **state)
 {
     (void)state;
@@ -1420,6 +1497,13 @@ static void test_startup_usage_and_config_errors(void **state)
         run_mock(a, &res);
         assert_run(&res, 2, e);
         assert_string_equal(res.out, "");
+    }
+    {
+        /* 0 is refused, not read as 1 (docs/mock-server.md#start). */
+        const char *a[] = {"--listen", "127.0.0.1:0", "--journal-size", "0", NULL};
+        const char *e[] = {"--journal-size takes 1..1000000, not '0'", NULL};
+        run_mock(a, &res);
+        assert_run(&res, 2, e);
     }
     {
         const char *a[] = {"--listen", "127.0.0.1:0", "--config", missing, NULL};
@@ -1815,6 +1899,7 @@ int main(void)
         cmocka_unit_test(test_scen_probability_seed_is_reproducible),
         cmocka_unit_test(test_sign_errors_flag),
         cmocka_unit_test(test_admin_token),
+        cmocka_unit_test(test_admin_token_cut_by_nul_and_413_body_len),
         cmocka_unit_test(test_config_unknown_openid_not_found),
         cmocka_unit_test(test_sigterm_lets_inflight_request_finish),
         cmocka_unit_test(test_startup_line_equals_ready_file),

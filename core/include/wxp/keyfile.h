@@ -33,5 +33,13 @@ bool wxp_keyfile_warning(const char *path, char *warn, size_t cap);
  * WXP_KEYFILE_NAME_SHOWN_MAX bytes (a base64 key body). Never NULL; borrows from `path` or
  * returns a static string. */
 const char *wxp_keyfile_shown(const char *path);
+/* Whether a name or word that is about to be echoed in a message (a config member name, an
+ * unknown option) looks like key material: it holds a control byte (PEM newlines), "-----" (a PEM
+ * marker), or a run of WXP_KEYLIKE_RUN or more base64 characters (a line of a key's body). Such a
+ * name is never echoed; the callers say "(not shown: looks like key material)" instead. */
+#define WXP_KEYLIKE_RUN 24
+bool wxp_looks_like_key(const char *s);
+/* `s`, or that placeholder when wxp_looks_like_key(s). Never NULL; borrows from `s`. */
+const char *wxp_name_shown(const char *s);
 
 #endif
