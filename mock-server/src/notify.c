@@ -486,7 +486,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     spec.algorithm = f == MOCK_NF_WRONG_ALGORITHM ? "AEAD_SM4_GCM" : NULL;
     if (wxp_notify_build(&spec, (struct wxp_str){(const char *)m->apiv3_key, WXP_AEAD_KEY_LEN},
                          &env, &err) != WXP_OK) {
-        snprintf(why, why_cap, "cannot build the envelope: %s", err.msg);
+        snprintf(why, why_cap, "cannot build the envelope: %.150s", err.msg);
         res = MOCK_NSENT_ERROR;
         goto out;
     }
@@ -778,7 +778,7 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
                                                                         : signer->id,
                          ts, NULL, (struct wxp_str){j->body, j->body_len}, &h, &err);
     if (rc != WXP_OK) {
-        snprintf(a->error, sizeof a->error, "cannot sign: %s", err.msg);
+        snprintf(a->error, sizeof a->error, "cannot sign: %.120s", err.msg);
         goto out;
     }
     /* rule: a probe carries WECHATPAY/SIGNTEST/ and a base64 tail in place of the signature.
