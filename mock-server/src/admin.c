@@ -604,7 +604,7 @@ static void notifications_get(struct mock_server *srv, const struct mock_request
 }
 
 static void notifications_delete(struct mock_server *srv, const struct mock_request *req,
-                                  struct wxp_str query, struct mock_response *resp)
+                                 struct wxp_str query, struct mock_response *resp)
 {
     (void)req;
     (void)query;
@@ -652,8 +652,9 @@ static bool admin_members(const cJSON *root, struct mrow *rows, size_t nrows,
             k++;
         }
         if (k == nrows) {
-            snprintf(msg, sizeof msg, "%.40s is not a member of this request; see "
-                                      "docs/notifications.md#admin-api",
+            snprintf(msg, sizeof msg,
+                     "%.40s is not a member of this request; see "
+                     "docs/notifications.md#admin-api",
                      m->string);
             answer_error(resp, 400, "INVALID_REQUEST", msg, "body");
             return false;
@@ -675,8 +676,8 @@ static bool admin_members(const cJSON *root, struct mrow *rows, size_t nrows,
             ok = cJSON_IsNumber(m) && m->valuedouble >= (double)rows[k].lo &&
                  m->valuedouble <= (double)rows[k].hi &&
                  m->valuedouble == (double)(long)m->valuedouble;
-            snprintf(msg, sizeof msg, "%s must be an integer, %ld to %ld", rows[k].name,
-                     rows[k].lo, rows[k].hi);
+            snprintf(msg, sizeof msg, "%s must be an integer, %ld to %ld", rows[k].name, rows[k].lo,
+                     rows[k].hi);
             break;
         case M_OBJ:
         default:
@@ -724,8 +725,20 @@ static bool admin_fault(const struct mrow *fault, const struct mrow *delay, enum
 static void notifications_post(struct mock_server *srv, const struct mock_request *req,
                                struct wxp_str query, struct mock_response *resp)
 {
-    enum { R_EVENT, R_SUMMARY, R_RESOURCE, R_PLAINTEXT, R_URL, R_MCHID, R_ID, R_OTYPE, R_AD,
-           R_FAULT, R_DELAY, R_N };
+    enum {
+        R_EVENT,
+        R_SUMMARY,
+        R_RESOURCE,
+        R_PLAINTEXT,
+        R_URL,
+        R_MCHID,
+        R_ID,
+        R_OTYPE,
+        R_AD,
+        R_FAULT,
+        R_DELAY,
+        R_N
+    };
     struct mrow rows[R_N] = {
         [R_EVENT] = {"event_type", M_STR, 65, 0, 0, NULL},
         [R_SUMMARY] = {"summary", M_STR, 257, 0, 0, NULL},
@@ -788,9 +801,9 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
     switch (mock_notify_send(srv, &rq, &n, id, why, sizeof why)) {
     case MOCK_NSENT_QUEUED:
         wxp_buf_reset(&resp->body);
-        answer_body(resp, 201,
-                    wxp_buf_addf(&resp->body, "{\"n\":%llu,\"id\":\"%s\"}",
-                                 (unsigned long long)n, id));
+        answer_body(
+            resp, 201,
+            wxp_buf_addf(&resp->body, "{\"n\":%llu,\"id\":\"%s\"}", (unsigned long long)n, id));
         break;
     case MOCK_NSENT_NO_URL:
     case MOCK_NSENT_REMOTE:

@@ -400,10 +400,9 @@ static enum wxp_code load_apiv3(struct loader *L, const cJSON *it, size_t i,
 
 static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct mock_config *c)
 {
-    static const char *const names[] = {"mchid",     "cert",           "cert_pem",
-                                        "serial",    "appids",         "service_ids",
-                                        "apiv3_key", "apiv3_key_file", "public_key_only",
-                                        "notify_url"};
+    static const char *const names[] = {
+        "mchid",       "cert",      "cert_pem",       "serial",          "appids",
+        "service_ids", "apiv3_key", "apiv3_key_file", "public_key_only", "notify_url"};
     struct mock_merchant *m;
     size_t n, i = 0;
     enum wxp_code rc = WXP_OK;
@@ -900,8 +899,8 @@ static enum wxp_code notify_int(struct loader *L, const cJSON *obj, const char *
     snprintf(field, sizeof field, "notify.%s", name);
     if (!cJSON_IsNumber(it) || it->valuedouble < lo || it->valuedouble > hi ||
         it->valuedouble != (double)(int64_t)it->valuedouble) {
-        return wxp_err_set(L->err, WXP_E_INVALID_ARG, field, "%s: %s must be an integer, %.0f..%.0f",
-                           L->shown, field, lo, hi);
+        return wxp_err_set(L->err, WXP_E_INVALID_ARG, field,
+                           "%s: %s must be an integer, %.0f..%.0f", L->shown, field, lo, hi);
     }
     *dst = it->valuedouble;
     return WXP_OK;

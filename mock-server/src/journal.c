@@ -39,7 +39,7 @@ struct jentry {
     const char *operation; /* a WXP_OPS name (static), NULL when the request routed to none */
     int64_t latency_ms;
     bool sign;
-    bool outbound;         /* a notification the mock sent (notify.c), not a request received */
+    bool outbound;        /* a notification the mock sent (notify.c), not a request received */
     unsigned char *block; /* the header array, then target, names and values, then the body */
     size_t block_cap;
 };
@@ -456,8 +456,9 @@ static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e)
 {
     const char *q = strchr(e->target, '?');
     size_t plen = q != NULL ? (size_t)(q - e->target) : strlen(e->target);
-    enum wxp_code rc = wxp_buf_addf(out, "{\"seq\":%" PRIu64 ",\"direction\":\"%s\",\"time\":",
-                                    e->seq, e->outbound ? "out" : "in");
+    enum wxp_code rc =
+        wxp_buf_addf(out, "{\"seq\":%" PRIu64 ",\"direction\":\"%s\",\"time\":", e->seq,
+                     e->outbound ? "out" : "in");
 
     if (rc == WXP_OK) {
         rc = add_time(out, e->received_ms);

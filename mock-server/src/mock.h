@@ -158,12 +158,12 @@ struct mock_notify_config {
     /* Seconds to wait before each attempt: [0] before the first, [k] between attempt k and k+1. */
     double schedule[MOCK_NOTIFY_SCHEDULE_MAX];
     size_t nschedule;
-    double repeat_s;     /* after the list: again every repeat_s seconds; 0 = stop after it */
-    double give_up_s;    /* no attempt later than this after the first; 0 = no such limit */
-    double time_scale;   /* every wait of the schedule is multiplied by this (1 = real time) */
-    long timeout_ms;     /* one attempt's limit (5000) */
-    size_t queue_max;    /* notifications waiting to be delivered */
-    size_t queue_bytes;  /* bytes of their envelopes */
+    double repeat_s;    /* after the list: again every repeat_s seconds; 0 = stop after it */
+    double give_up_s;   /* no attempt later than this after the first; 0 = no such limit */
+    double time_scale;  /* every wait of the schedule is multiplied by this (1 = real time) */
+    long timeout_ms;    /* one attempt's limit (5000) */
+    size_t queue_max;   /* notifications waiting to be delivered */
+    size_t queue_bytes; /* bytes of their envelopes */
     bool terminate_sends_close; /* a merchant's terminate sends USER_CLOSE_SERVICE too */
     bool allow_remote;          /* targets need not be loopback addresses (--allow-remote) */
 };
@@ -484,11 +484,11 @@ bool mock_nfault_parse(const char *name, enum mock_nfault *out);
 
 /* A notification to send (POST /__admin/notifications, or made from a record). */
 struct mock_notify_req {
-    const char *mchid;      /* the merchant whose APIv3 key encrypts it; NULL: the first one */
-    const char *url;        /* NULL or "": the merchant's notify_url */
-    const char *id;         /* NULL: a fresh UUID-form id */
-    const char *event_type; /* required */
-    const char *summary;    /* required */
+    const char *mchid;           /* the merchant whose APIv3 key encrypts it; NULL: the first one */
+    const char *url;             /* NULL or "": the merchant's notify_url */
+    const char *id;              /* NULL: a fresh UUID-form id */
+    const char *event_type;      /* required */
+    const char *summary;         /* required */
     const char *original_type;   /* NULL: "payscore" */
     const char *associated_data; /* NULL: "" */
     struct wxp_str plaintext;    /* the resource JSON to encrypt */

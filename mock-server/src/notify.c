@@ -156,7 +156,7 @@ void mock_notify_schedule_payment(struct mock_notify_config *n)
     /* rule: payment notifications: at once, then 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/
      * 6h/6h (24h4m in all). src: docs/notifications.md#delivery-and-retries ([C-NOTIFYRULE],
      * [JSORG-NOTIFY]) */
-    static const double S[] = {0,   15,   15,   30,    180,   600,   1200,  1800,
+    static const double S[] = {0,    15,   15,   30,    180,   600,   1200,  1800,
                                1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600};
     schedule_set(n, S, sizeof S / sizeof S[0], 0, 0);
 }
@@ -371,8 +371,7 @@ static bool tamper(struct wxp_buf *env, bool tag)
         return false;
     }
     raw[tag ? n - 1 : 0] ^= 0x01;
-    if (wxp_base64_encode(raw, n, enc, sizeof enc, &elen) != WXP_OK ||
-        elen != (size_t)(end - p)) {
+    if (wxp_base64_encode(raw, n, enc, sizeof enc, &elen) != WXP_OK || elen != (size_t)(end - p)) {
         return false;
     }
     off = (size_t)(p - env->ptr);
@@ -774,9 +773,9 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
     if (j->fault == MOCK_NF_STALE_TIMESTAMP) {
         ts -= STALE_S;
     }
-    rc = wxp_notify_sign(signer->key, j->fault == MOCK_NF_UNKNOWN_SERIAL ? UNKNOWN_SERIAL_TEXT
-                                                                        : signer->id,
-                         ts, NULL, (struct wxp_str){j->body, j->body_len}, &h, &err);
+    rc = wxp_notify_sign(signer->key,
+                         j->fault == MOCK_NF_UNKNOWN_SERIAL ? UNKNOWN_SERIAL_TEXT : signer->id, ts,
+                         NULL, (struct wxp_str){j->body, j->body_len}, &h, &err);
     if (rc != WXP_OK) {
         snprintf(a->error, sizeof a->error, "cannot sign: %.120s", err.msg);
         goto out;
@@ -916,16 +915,14 @@ static void settle(struct mock_notifier *q, struct note *t, const struct attempt
     } else if (nc->repeat_s > 0) {
         wait_s = nc->repeat_s;
     } else {
-        snprintf(why, sizeof why, "gave up after %zu attempts (the end of the schedule)",
-                 t->tries);
+        snprintf(why, sizeof why, "gave up after %zu attempts (the end of the schedule)", t->tries);
         note_finish(q, t, N_FAILED, why);
         return;
     }
-    if (nc->give_up_s > 0 &&
-        (double)(now - t->first) + (double)scaled_ms(nc, wait_s) >
-            (double)scaled_ms(nc, nc->give_up_s)) {
-        snprintf(why, sizeof why, "gave up after %zu attempts (%.0f s of the schedule)",
-                 t->tries, nc->give_up_s);
+    if (nc->give_up_s > 0 && (double)(now - t->first) + (double)scaled_ms(nc, wait_s) >
+                                 (double)scaled_ms(nc, nc->give_up_s)) {
+        snprintf(why, sizeof why, "gave up after %zu attempts (%.0f s of the schedule)", t->tries,
+                 nc->give_up_s);
         note_finish(q, t, N_FAILED, why);
         return;
     }
@@ -1075,8 +1072,7 @@ static enum wxp_code dump_note(struct wxp_buf *b, const struct note *t)
         const struct attempt *a = &t->attempts[i];
         char at[MOCK_TIME_TEXT];
         mock_time_text(a->at_ms / 1000, at);
-        rc = wxp_buf_addf(b,
-                          "%s{\"time\":\"%s\",\"time_ms\":%lld,\"url\":", i ? "," : "", at,
+        rc = wxp_buf_addf(b, "%s{\"time\":\"%s\",\"time_ms\":%lld,\"url\":", i ? "," : "", at,
                           (long long)a->at_ms);
         if (rc == WXP_OK) {
             rc = add_q(b, t->url, strlen(t->url));
@@ -1089,8 +1085,9 @@ static enum wxp_code dump_note(struct wxp_buf *b, const struct note *t)
             rc = add_q(b, a->answer, strlen(a->answer));
         }
         if (rc == WXP_OK) {
-            rc = wxp_buf_addf(b, ",\"answer_len\":%zu,\"answer_cut\":%s,\"duplicate\":%s,"
-                                 "\"error\":",
+            rc = wxp_buf_addf(b,
+                              ",\"answer_len\":%zu,\"answer_cut\":%s,\"duplicate\":%s,"
+                              "\"error\":",
                               a->answer_len, a->answer_len > ANSWER_MAX ? "true" : "false",
                               a->duplicate ? "true" : "false");
         }

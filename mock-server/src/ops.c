@@ -299,8 +299,7 @@ static void terminate_by_openid(const struct mock_op_ctx *c, struct mock_respons
     case MOCK_TERM_OK:
         if (c->srv->cfg.notify.terminate_sends_close &&
             mock_state_query_openid(c->srv->state, c->m->mchid, param(c, "openid"),
-                                    param(c, "service_id"), param(c, "appid"),
-                                    &r) == MOCK_ST_OK) {
+                                    param(c, "service_id"), param(c, "appid"), &r) == MOCK_ST_OK) {
             terminated(c, &r);
         }
         no_content(resp);
