@@ -276,11 +276,11 @@ static long admin(const char *method, const char *path, const char *body, struct
 {
     static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     struct e2e_resp local;
-    struct e2e_resp *r = out ? out : &local;
-
-    memset(&local, 0, sizeof local);
+    struct e2e_resp *r;
     long status;
 
+    memset(&local, 0, sizeof local);
+    r = out ? out : &local;
     e2e_send(&mock, method, path, hdrs, body, body ? strlen(body) : 0, r);
     assert_int_equal(r->curl_error, 0);
     status = r->status;
