@@ -145,8 +145,8 @@ static void schedule_set(struct mock_notify_config *n, const double *s, size_t k
 void mock_notify_schedule_payscore(struct mock_notify_config *n)
 {
     /* rule: the Pay Score authorization callbacks are retried at 0s/15s/15s/30s/180s/1800s x4/
-     * 3600s, then every 3600 s, and not after 3 days. src: docs/notifications.md#delivery-and-
-     * retries ([W-6_1_10]) */
+     * 3600s, then every 3600 s, and not after 3 days.
+     * src: docs/notifications.md#delivery-and-retries ([W-6_1_10]) */
     static const double S[] = {0, 15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600};
     schedule_set(n, S, sizeof S / sizeof S[0], 3600, 3.0 * 86400);
 }
@@ -327,7 +327,7 @@ void mock_notifier_free(struct mock_notifier *q)
 
 /* ---- building -------------------------------------------------------------------------- */
 
-/* A fresh UUID-form id (the form current envelopes show, [D-INS-NOTIFY]). */
+/* A fresh UUID-form id (the form current envelopes show). */
 static bool uuid_text(char out[37])
 {
     static const char HEX[] = "0123456789abcdef";
@@ -628,8 +628,8 @@ void mock_notify_user_event(struct mock_server *srv, enum mock_user_event ev,
     static const char *const EVENT[] = {"PAYSCORE.USER_OPEN_SERVICE",
                                         "PAYSCORE.USER_CLOSE_SERVICE"};
     /* rule: the summaries: 授权成功 for USER_OPEN_SERVICE ([D-NOTIFY]); the close text is not
-     * published, so the field table's 解除授权成功 is used. src: docs/notifications.md#what-the-
-     * mock-sends */
+     * published, so the field table's 解除授权成功 is used.
+     * src: docs/notifications.md#what-the-mock-sends */
     static const char *const SUMMARY[] = {"授权成功", "解除授权成功"};
     struct mock_notify_req rq;
     struct wxp_buf pt;
@@ -648,8 +648,7 @@ void mock_notify_user_event(struct mock_server *srv, enum mock_user_event ev,
     compact_time(ev == MOCK_USER_OPEN_SERVICE ? r->authorized_at : r->terminated_at, when);
     /* rule: the decrypted resource: appid, mchid, out_request_no (may be null), service_id,
      * openid, user_service_status, openorclose_time as yyyyMMddHHmmss, authorization_code only
-     * for a pre-authorization. src: docs/notifications.md#what-the-mock-sends ([C-6110-MODEL],
-     * [C-CAPTURE]) */
+     * for a pre-authorization. src: docs/notifications.md#what-the-mock-sends ([C-6110-MODEL]) */
     wxp_buf_init(&pt, PLAINTEXT_MAX);
     rc = wxp_buf_addstr(&pt, "{");
     if (rc == WXP_OK) {
@@ -781,7 +780,7 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
         goto out;
     }
     /* rule: a probe carries WECHATPAY/SIGNTEST/ and a base64 tail in place of the signature.
-     * src: docs/notifications.md#faults ([I-JAVA319], [SK-SIGN]) */
+     * src: docs/notifications.md#faults ([I-JAVA319]) */
     snprintf(sig, sizeof sig, "%s%s", j->fault == MOCK_NF_SIGNTEST ? "WECHATPAY/SIGNTEST/" : "",
              h.signature);
     if (RAND_bytes(rnd, sizeof rnd) != 1) {

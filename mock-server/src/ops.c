@@ -252,8 +252,8 @@ static void query_by_openid(const struct mock_op_ctx *c, struct mock_response *r
 }
 
 /* rule: whether a merchant's terminate also sends USER_CLOSE_SERVICE is not documented: off by
- * default, notify.terminate_sends_close turns it on. src: docs/notifications.md#what-the-mock-
- * sends */
+ * default, notify.terminate_sends_close turns it on.
+ * src: docs/notifications.md#what-the-mock-sends */
 static void terminated(const struct mock_op_ctx *c, const struct mock_record *r)
 {
     if (c->srv->cfg.notify.terminate_sends_close) {
