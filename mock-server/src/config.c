@@ -477,7 +477,8 @@ static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct m
             const char *nu = NULL;
             rc = opt_str(L, it, "notify_url", where, &nu);
             if (rc == WXP_OK && nu != NULL && (nu[0] == '\0' || strlen(nu) > MOCK_URL_MAX)) {
-                rc = bad(L, where, "\"notify_url\" must be a URL of 1 to 255 bytes");
+                snprintf(where, sizeof where, "merchants[%zu].notify_url", i);
+                rc = bad(L, where, "must be a URL of 1 to 255 bytes");
             }
             if (rc == WXP_OK && nu != NULL) {
                 snprintf(m[i].notify_url, sizeof m[i].notify_url, "%s", nu);
