@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -401,18 +400,47 @@ static const struct mock_merchant *merchant_of(const struct mock_server *srv, co
     return mock_config_merchant(&srv->cfg, wxp_str_c(mchid));
 }
 
-static void log_line(const struct mock_server *srv, const char *fmt, ...) WXP_PRINTF(2, 3);
-
-static void log_line(const struct mock_server *srv, const char *fmt, ...)
+static enum wxp_code add_q(struct wxp_buf *b, const char *s, size_t len)
 {
-    va_list ap;
+    /* Answers are arbitrary bytes: only their valid UTF-8 prefix is shown. */
+    return wxp_json_quote(b, s, wxp_utf8_prefix_len(s, len), NULL);
+}
+
+/* One log line per attempt or refusal, beside the request lines: text, or JSON with
+ * --log-format json (docs/notifications.md#admin-api). */
+static void log_out(const struct mock_server *srv, uint64_t n, const char *id, const char *url,
+                    long status, long long latency_ms, enum mock_nfault f, const char *error)
+{
+    struct wxp_buf line;
+    bool ok;
 
     if (srv->quiet) {
         return;
     }
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
+    if (!srv->log_json) {
+        fprintf(stderr,
+                "wxpay-mock: notify n=%llu id=%s direction=out url=%s status=%ld latency_ms=%lld "
+                "fault=%s%s%s\n",
+                (unsigned long long)n, id, url[0] ? url : "-", status, latency_ms,
+                mock_nfault_name(f), error[0] ? " error=" : "", error);
+        return;
+    }
+    wxp_buf_init(&line, 4096);
+    ok =
+        wxp_buf_addf(&line,
+                     "{\"notify\":%llu,\"direction\":\"out\",\"id\":", (unsigned long long)n) ==
+            WXP_OK &&
+        add_q(&line, id, strlen(id)) == WXP_OK && wxp_buf_addstr(&line, ",\"url\":") == WXP_OK &&
+        add_q(&line, url, strlen(url)) == WXP_OK &&
+        wxp_buf_addf(&line,
+                     ",\"status\":%ld,\"latency_ms\":%lld,\"fault\":\"%s\",\"error\":", status,
+                     latency_ms, mock_nfault_name(f)) == WXP_OK &&
+        (error[0] ? add_q(&line, error, strlen(error)) : wxp_buf_addstr(&line, "null")) == WXP_OK &&
+        wxp_buf_addstr(&line, "}\n") == WXP_OK;
+    if (ok) {
+        fputs(wxp_buf_cstr(&line), stderr);
+    }
+    wxp_buf_free(&line);
 }
 
 enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
@@ -563,8 +591,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->lock);
     if (res != MOCK_NSENT_QUEUED) {
-        log_line(srv, "wxpay-mock: notify n=%llu event=%s direction=out %s\n",
-                 (unsigned long long)t->n, t->event_type, why);
+        log_out(srv, t->n, t->id, t->url, 0, 0, t->fault, why);
     }
     t = NULL;
 out:
@@ -848,11 +875,7 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
         wxp_buf_reset(&jresp.body);
     }
     mock_journal_add(srv->journal, &jr, &jresp);
-    log_line(srv,
-             "wxpay-mock: notify n=%llu id=%s direction=out url=%s status=%ld latency_ms=%lld "
-             "fault=%s%s%s\n",
-             (unsigned long long)j->n, j->id, j->url, a->status, (long long)a->latency_ms,
-             mock_nfault_name(j->fault), a->error[0] ? " error=" : "", a->error);
+    log_out(srv, j->n, j->id, j->url, a->status, (long long)a->latency_ms, j->fault, a->error);
 out:
     curl_easy_cleanup(c);
     curl_slist_free_all(hl);
@@ -1028,12 +1051,6 @@ void mock_notify_stop(struct mock_server *srv)
 }
 
 /* ---- listing --------------------------------------------------------------------------- */
-
-static enum wxp_code add_q(struct wxp_buf *b, const char *s, size_t len)
-{
-    /* Answers are arbitrary bytes: only their valid UTF-8 prefix is shown. */
-    return wxp_json_quote(b, s, wxp_utf8_prefix_len(s, len), NULL);
-}
 
 static enum wxp_code dump_note(struct wxp_buf *b, const struct note *t)
 {

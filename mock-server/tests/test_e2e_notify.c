@@ -748,6 +748,45 @@ static void test_notify_refusals(void **state)
     e2e_stop(&mock);
 }
 
+/* The request log shows each attempt beside the requests, in both formats. */
+static void test_notify_log_lines(void **state)
+{
+    static const char *const FORMATS[] = {"text", "json"};
+    static const char *const WANT[] = {"direction=out url=http://127.0.0.1:",
+                                       "\"direction\":\"out\",\"id\":"};
+    static const char *const STATUS[] = {"status=200", "\"status\":200"};
+    char log[256];
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        const char *args[] = {"--notify-time-scale", "0.001", "--log-format", FORMATS[k], NULL};
+        char *text;
+        FILE *f;
+        long len;
+
+        snprintf(log, sizeof log, "/tmp/wxp-notify-log-%ld.txt", (long)getpid());
+        rx_reset();
+        e2e_start_logged(&mock, args, log);
+        send_one(NULL, NULL);
+        rx_wait(1);
+        cJSON_Delete(listing_settled(0));
+        e2e_stop(&mock);
+        f = fopen(log, "r");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        text = calloc(1, (size_t)len + 1);
+        assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+        unlink(log);
+        if (strstr(text, WANT[k]) == NULL || strstr(text, STATUS[k]) == NULL) {
+            fail_msg("no outbound attempt in the %s log:\n%s", FORMATS[k], text);
+        }
+        free(text);
+    }
+}
+
 /* A receiver that never answers: the stop waits for the attempt in flight, bounded by
  * notify.timeout_ms (here 1000), never for the schedule. */
 static void test_notify_stop_bound(void **state)
@@ -783,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_notify_faults),
         cmocka_unit_test(test_notify_delivery_faults),
         cmocka_unit_test(test_notify_refusals),
+        cmocka_unit_test(test_notify_log_lines),
         cmocka_unit_test(test_notify_stop_bound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
