@@ -748,6 +748,50 @@ static void test_notify_refusals(void **state)
     e2e_stop(&mock);
 }
 
+/* Public-key mode: the platform public key's ID is the Wechatpay-Serial, and the notification
+ * verifies with that key. A full queue (queue_max 1, the first one waiting 100 s for its retry)
+ * refuses the next one with 503 and lists it as not sent. */
+static void test_notify_public_key_mode_and_full_queue(void **state)
+{
+    char cfg[2048], key[512];
+    struct wxp_notify n;
+    struct e2e_resp r;
+    cJSON *j;
+    const cJSON *t;
+
+    (void)state;
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-platform.key.pem"));
+    snprintf(cfg, sizeof cfg,
+             "{\"platform\":{\"key\":\"%s\",\"public_key_id\":\"" T_PUBKEY_ID "\"},"
+             "\"notify\":{\"schedule\":[0,100],\"queue_max\":1}}",
+             key);
+    start_with(cfg, "1");
+    send_one(NULL, NULL);
+    rx_wait(1);
+    assert_string_equal(rx.got[0].h[H_SERIAL], T_PUBKEY_ID);
+    assert_parses(0, &n);
+    wxp_notify_free(&n);
+
+    rx.always_fail = true;
+    send_one(NULL, NULL); /* delivered above; this one fails and waits 100 s */
+    rx_wait(2);
+    assert_int_equal(admin("POST", "/__admin/notifications",
+                           "{\"event_type\":\"X\",\"summary\":\"s\",\"plaintext\":\"{}\","
+                           "\"url\":\"http://127.0.0.1:9/n\"}",
+                           &r),
+                     503);
+    assert_non_null(strstr(wxp_buf_cstr(&r.body), "queue is full"));
+    e2e_resp_free(&r);
+    j = listing();
+    assert_int_equal(cJSON_GetArraySize(j), 3);
+    t = cJSON_GetArrayItem(j, 2);
+    assert_string_equal(jstr(t, "state"), "not_sent");
+    assert_non_null(strstr(jstr(t, "reason"), "queue is full"));
+    assert_string_equal(jstr(cJSON_GetArrayItem(j, 1), "state"), "pending");
+    cJSON_Delete(j);
+    e2e_stop(&mock);
+}
+
 /* The request log shows each attempt beside the requests, in both formats. */
 static void test_notify_log_lines(void **state)
 {
@@ -822,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_notify_faults),
         cmocka_unit_test(test_notify_delivery_faults),
         cmocka_unit_test(test_notify_refusals),
+        cmocka_unit_test(test_notify_public_key_mode_and_full_queue),
         cmocka_unit_test(test_notify_log_lines),
         cmocka_unit_test(test_notify_stop_bound),
     };
