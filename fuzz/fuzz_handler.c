@@ -4,7 +4,8 @@
  * reqtext.h (several per input, "%%" between them) go through mock_handle as daemon.c would send
  * them, then into the journal, and answers that are to be signed are signed and verified with the
  * platform keys. One server is built once with mock_server_init, as wxpay-mock's is, and reset
- * after each input (state, nonces, journal, scenarios), so inputs do not affect each other.
+ * after each input (state, nonces, journal, scenarios, notifications; the notification sender is
+ * not started, so notifications are queued and never sent), so inputs do not affect each other.
  *
  * Clock: mock_handle reads time(NULL). The request window is set to 100 years, so signed seeds
  * with the fixed timestamp FUZZ_NOW keep verifying; only a timestamp 100 years away from the
@@ -132,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mock_nonces_clear(srv.nonces);
     mock_journal_clear(srv.journal);
     mock_scenarios_clear(srv.scenarios);
+    mock_notify_clear(&srv);
     pthread_mutex_lock(&srv.seq_lock);
     srv.seq = 0;
     pthread_mutex_unlock(&srv.seq_lock);

@@ -348,6 +348,7 @@ static void reset(struct mock_server *srv, const struct mock_request *req, struc
     mock_journal_clear(srv->journal);
     mock_scenarios_clear(srv->scenarios);
     mock_nonces_clear(srv->nonces);
+    mock_notify_clear(srv);
     answer_empty(resp, 204);
 }
 
@@ -570,6 +571,299 @@ static void user_close(struct mock_server *srv, const struct mock_request *req,
     }
 }
 
+/* ---- notifications (docs/notifications.md#admin-api) ------------------------------------ */
+
+/* GET /__admin/notifications[?limit=N]: every notification with its attempts. */
+static void notifications_get(struct mock_server *srv, const struct mock_request *req,
+                              struct wxp_str query, struct mock_response *resp)
+{
+    struct wxp_query pairs;
+    char v[QUERY_VALUE_MAX];
+    unsigned long limit = 0;
+
+    (void)req;
+    if (wxp_query_parse(query, &pairs, NULL) != WXP_OK) {
+        answer_error(resp, 400, "INVALID_REQUEST", "too many query parameters", "query");
+        return;
+    }
+    for (size_t i = 0; i < pairs.n; i++) {
+        if (pairs.pair[i].name.len == 0 && pairs.pair[i].value.len == 0) {
+            continue;
+        }
+        if (!wxp_str_eq(pairs.pair[i].name, WXP_STR_LIT("limit")) ||
+            !decode(pairs.pair[i].value, v, sizeof v) || !parse_count(v, &limit)) {
+            answer_error(resp, 400, "INVALID_REQUEST",
+                         "the only query parameter is limit, a number 0 to 999999999",
+                         "query.limit");
+            return;
+        }
+    }
+    wxp_buf_reset(&resp->body);
+    resp->body.max = ADMIN_DUMP_MAX;
+    answer_body(resp, 200, mock_notify_dump(srv, (size_t)limit, &resp->body));
+}
+
+static void notifications_delete(struct mock_server *srv, const struct mock_request *req,
+                                 struct wxp_str query, struct mock_response *resp)
+{
+    (void)req;
+    (void)query;
+    mock_notify_clear(srv);
+    answer_empty(resp, 204);
+}
+
+/* A strict JSON object for the notification endpoints, or NULL after answering 400. */
+static cJSON *admin_object(const struct mock_request *req, struct mock_response *resp)
+{
+    const char *body = wxp_buf_cstr(&req->body);
+    cJSON *root = NULL;
+
+    if (wxp_json_check(body, req->body.len, NULL, NULL) != WXP_OK ||
+        (root = cJSON_ParseWithLengthOpts(body, req->body.len, NULL, 0)) == NULL ||
+        !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        answer_error(resp, 400, "INVALID_REQUEST", "the body must be a JSON object", "body");
+        return NULL;
+    }
+    return root;
+}
+
+/* A member of `root` described by a row: a string of 1..cap-1 bytes, an integer lo..hi, or (for
+ * "resource") an object. */
+enum mtype { M_STR, M_INT, M_OBJ };
+struct mrow {
+    const char *name;
+    enum mtype type;
+    size_t cap; /* M_STR: bytes + 1 */
+    long lo, hi;
+    const cJSON *found;
+};
+
+/* Checks every member of root against rows (unknown, repeated, mistyped: 400). */
+static bool admin_members(const cJSON *root, struct mrow *rows, size_t nrows,
+                          struct mock_response *resp)
+{
+    char msg[200];
+
+    for (const cJSON *m = root->child; m != NULL; m = m->next) {
+        size_t k = 0;
+        bool ok;
+        while (k < nrows && strcmp(rows[k].name, m->string) != 0) {
+            k++;
+        }
+        if (k == nrows) {
+            snprintf(msg, sizeof msg,
+                     "%.40s is not a member of this request; see "
+                     "docs/notifications.md#admin-api",
+                     m->string);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, "body");
+            return false;
+        }
+        if (rows[k].found != NULL) {
+            snprintf(msg, sizeof msg, "%s appears twice", rows[k].name);
+            answer_error(resp, 400, "INVALID_REQUEST", msg, rows[k].name);
+            return false;
+        }
+        rows[k].found = m;
+        switch (rows[k].type) {
+        case M_STR:
+            ok = cJSON_IsString(m) && m->valuestring[0] != '\0' &&
+                 strlen(m->valuestring) < rows[k].cap;
+            snprintf(msg, sizeof msg, "%s must be a string of 1 to %zu bytes", rows[k].name,
+                     rows[k].cap - 1);
+            break;
+        case M_INT:
+            ok = cJSON_IsNumber(m) && m->valuedouble >= (double)rows[k].lo &&
+                 m->valuedouble <= (double)rows[k].hi &&
+                 m->valuedouble == (double)(long)m->valuedouble;
+            snprintf(msg, sizeof msg, "%s must be an integer, %ld to %ld", rows[k].name, rows[k].lo,
+                     rows[k].hi);
+            break;
+        case M_OBJ:
+        default:
+            ok = cJSON_IsObject(m);
+            snprintf(msg, sizeof msg, "%s must be a JSON object", rows[k].name);
+            break;
+        }
+        if (!ok) {
+            answer_error(resp, 400, "INVALID_REQUEST", msg, rows[k].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *row_str(const struct mrow *r)
+{
+    return r->found != NULL ? r->found->valuestring : NULL;
+}
+
+/* A fault name and its delay_ms (required for "delay", refused otherwise); 400 on failure. */
+static bool admin_fault(const struct mrow *fault, const struct mrow *delay, enum mock_nfault *f,
+                        long *delay_ms, struct mock_response *resp)
+{
+    *f = MOCK_NF_NONE;
+    *delay_ms = 0;
+    if (fault->found != NULL && !mock_nfault_parse(fault->found->valuestring, f)) {
+        answer_error(resp, 400, "INVALID_REQUEST",
+                     "fault must be one of signtest, stale_timestamp, unknown_serial, "
+                     "tampered_ciphertext, tampered_tag, wrong_algorithm, no_signature_type, "
+                     "duplicate, out_of_order, delay",
+                     "fault");
+        return false;
+    }
+    if ((*f == MOCK_NF_DELAY) != (delay->found != NULL)) {
+        answer_error(resp, 400, "INVALID_REQUEST",
+                     "delay_ms goes with the fault \"delay\", and only with it", "delay_ms");
+        return false;
+    }
+    *delay_ms = delay->found != NULL ? (long)delay->found->valuedouble : 0;
+    return true;
+}
+
+/* POST /__admin/notifications: sends one notification now. */
+static void notifications_post(struct mock_server *srv, const struct mock_request *req,
+                               struct wxp_str query, struct mock_response *resp)
+{
+    enum {
+        R_EVENT,
+        R_SUMMARY,
+        R_RESOURCE,
+        R_PLAINTEXT,
+        R_URL,
+        R_MCHID,
+        R_ID,
+        R_OTYPE,
+        R_AD,
+        R_FAULT,
+        R_DELAY,
+        R_N
+    };
+    struct mrow rows[R_N] = {
+        [R_EVENT] = {"event_type", M_STR, 65, 0, 0, NULL},
+        [R_SUMMARY] = {"summary", M_STR, 257, 0, 0, NULL},
+        [R_RESOURCE] = {"resource", M_OBJ, 0, 0, 0, NULL},
+        [R_PLAINTEXT] = {"plaintext", M_STR, 8193, 0, 0, NULL},
+        [R_URL] = {"url", M_STR, MOCK_URL_MAX + 1, 0, 0, NULL},
+        [R_MCHID] = {"mchid", M_STR, 32, 0, 0, NULL},
+        [R_ID] = {"id", M_STR, 64, 0, 0, NULL},
+        [R_OTYPE] = {"original_type", M_STR, 65, 0, 0, NULL},
+        [R_AD] = {"associated_data", M_STR, 257, 0, 0, NULL},
+        [R_FAULT] = {"fault", M_STR, 32, 0, 0, NULL},
+        [R_DELAY] = {"delay_ms", M_INT, 0, 0, 60000, NULL},
+    };
+    struct mock_notify_req rq;
+    cJSON *root;
+    char *printed = NULL;
+    char why[200];
+    char id[64];
+    uint64_t n = 0;
+
+    (void)query;
+    root = admin_object(req, resp);
+    if (root == NULL || !admin_members(root, rows, R_N, resp)) {
+        goto out;
+    }
+    if (rows[R_EVENT].found == NULL || rows[R_SUMMARY].found == NULL) {
+        answer_error(resp, 400, "INVALID_REQUEST", "event_type and summary are required",
+                     rows[R_EVENT].found == NULL ? "event_type" : "summary");
+        goto out;
+    }
+    if ((rows[R_RESOURCE].found == NULL) == (rows[R_PLAINTEXT].found == NULL)) {
+        answer_error(resp, 400, "INVALID_REQUEST",
+                     "give exactly one of resource (an object, encrypted as JSON) or plaintext "
+                     "(a string, encrypted as it is)",
+                     "resource");
+        goto out;
+    }
+    memset(&rq, 0, sizeof rq);
+    if (!admin_fault(&rows[R_FAULT], &rows[R_DELAY], &rq.fault, &rq.delay_ms, resp)) {
+        goto out;
+    }
+    if (rows[R_RESOURCE].found != NULL) {
+        printed = cJSON_PrintUnformatted(rows[R_RESOURCE].found);
+        if (printed == NULL) {
+            answer_error(resp, 500, "SYSTEM_ERROR", "out of memory", NULL);
+            goto out;
+        }
+        rq.plaintext = wxp_str_c(printed);
+    } else {
+        rq.plaintext = wxp_str_c(row_str(&rows[R_PLAINTEXT]));
+    }
+    rq.event_type = row_str(&rows[R_EVENT]);
+    rq.summary = row_str(&rows[R_SUMMARY]);
+    rq.url = row_str(&rows[R_URL]);
+    rq.mchid = row_str(&rows[R_MCHID]);
+    rq.id = row_str(&rows[R_ID]);
+    rq.original_type = row_str(&rows[R_OTYPE]);
+    rq.associated_data = row_str(&rows[R_AD]);
+    id[0] = '\0';
+    switch (mock_notify_send(srv, &rq, &n, id, why, sizeof why)) {
+    case MOCK_NSENT_QUEUED:
+        wxp_buf_reset(&resp->body);
+        answer_body(
+            resp, 201,
+            wxp_buf_addf(&resp->body, "{\"n\":%llu,\"id\":\"%s\"}", (unsigned long long)n, id));
+        break;
+    case MOCK_NSENT_NO_URL:
+    case MOCK_NSENT_REMOTE:
+    case MOCK_NSENT_BAD_URL:
+        answer_error(resp, 400, "INVALID_REQUEST", why, "url");
+        break;
+    case MOCK_NSENT_FULL:
+        answer_error(resp, 503, "SYSTEM_ERROR", why, NULL);
+        break;
+    case MOCK_NSENT_MERCHANT:
+        answer_error(resp, 400, "INVALID_REQUEST", why, "mchid");
+        break;
+    case MOCK_NSENT_ERROR:
+    default:
+        answer_error(resp, 400, "INVALID_REQUEST", why, "resource");
+        break;
+    }
+out:
+    cJSON_free(printed);
+    cJSON_Delete(root);
+}
+
+/* POST /__admin/notifications/faults: the next `count` notifications carry a fault. */
+static void notification_faults_post(struct mock_server *srv, const struct mock_request *req,
+                                     struct wxp_str query, struct mock_response *resp)
+{
+    enum { R_FAULT, R_COUNT, R_DELAY, R_N };
+    struct mrow rows[R_N] = {
+        [R_FAULT] = {"fault", M_STR, 32, 0, 0, NULL},
+        [R_COUNT] = {"count", M_INT, 0, 1, 1000, NULL},
+        [R_DELAY] = {"delay_ms", M_INT, 0, 0, 60000, NULL},
+    };
+    enum mock_nfault f;
+    long delay_ms;
+    unsigned count;
+    cJSON *root;
+
+    (void)query;
+    root = admin_object(req, resp);
+    if (root == NULL || !admin_members(root, rows, R_N, resp)) {
+        goto out;
+    }
+    if (rows[R_FAULT].found == NULL) {
+        answer_error(resp, 400, "INVALID_REQUEST", "fault is required", "fault");
+        goto out;
+    }
+    if (!admin_fault(&rows[R_FAULT], &rows[R_DELAY], &f, &delay_ms, resp)) {
+        goto out;
+    }
+    count = rows[R_COUNT].found != NULL ? (unsigned)rows[R_COUNT].found->valuedouble : 1;
+    if (!mock_notify_fault_next(srv, f, count, delay_ms)) {
+        answer_error(resp, 409, "CONFLICT", "16 fault rules are already waiting", NULL);
+        goto out;
+    }
+    wxp_buf_reset(&resp->body);
+    answer_body(resp, 201, wxp_buf_addf(&resp->body, "{\"added\":%u}", count));
+out:
+    cJSON_Delete(root);
+}
+
 /* One row per (path, method); rows of one path are adjacent. */
 static const struct route {
     const char *path;
@@ -590,6 +884,10 @@ static const struct route {
     {"/__admin/platform/rotate", "POST", false, platform_rotate},
     {"/__admin/payscore/user-accept", "POST", true, user_accept},
     {"/__admin/payscore/user-close", "POST", true, user_close},
+    {"/__admin/notifications", "GET", false, notifications_get},
+    {"/__admin/notifications", "POST", true, notifications_post},
+    {"/__admin/notifications", "DELETE", false, notifications_delete},
+    {"/__admin/notifications/faults", "POST", true, notification_faults_post},
 };
 
 void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,

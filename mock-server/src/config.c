@@ -119,6 +119,13 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     c->skew = 300;
     c->replay_check = true;
     c->journal_size = 1000;
+    mock_notify_schedule_payscore(&c->notify);
+    c->notify.time_scale = 1.0;
+    /* rule: the merchant answers within 5 s. src: docs/notifications.md#delivery-and-retries
+     * ([SK-CB], [D-NOTIFY]) */
+    c->notify.timeout_ms = 5000;
+    c->notify.queue_max = 1000;
+    c->notify.queue_bytes = (size_t)4 * 1024 * 1024;
     c->unknown_policy = MOCK_UNKNOWN_AUTHORIZED;
     c->merchants = wxp_malloc(2 * sizeof *c->merchants);
     c->signers = wxp_malloc(2 * sizeof *c->signers);
@@ -397,9 +404,9 @@ static enum wxp_code load_apiv3(struct loader *L, const cJSON *it, size_t i,
 
 static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct mock_config *c)
 {
-    static const char *const names[] = {"mchid",     "cert",           "cert_pem",
-                                        "serial",    "appids",         "service_ids",
-                                        "apiv3_key", "apiv3_key_file", "public_key_only"};
+    static const char *const names[] = {
+        "mchid",       "cert",      "cert_pem",       "serial",          "appids",
+        "service_ids", "apiv3_key", "apiv3_key_file", "public_key_only", "notify_url"};
     struct mock_merchant *m;
     size_t n, i = 0;
     enum wxp_code rc = WXP_OK;
@@ -469,6 +476,17 @@ static enum wxp_code load_merchants(struct loader *L, const cJSON *arr, struct m
                 rc = bad(L, where, "\"public_key_only\" must be true or false");
             }
             m[i].public_key_only = cJSON_IsTrue(pk);
+        }
+        if (rc == WXP_OK) {
+            const char *nu = NULL;
+            rc = opt_str(L, it, "notify_url", where, &nu);
+            if (rc == WXP_OK && nu != NULL && (nu[0] == '\0' || strlen(nu) > MOCK_URL_MAX)) {
+                snprintf(where, sizeof where, "merchants[%zu].notify_url", i);
+                rc = bad(L, where, "must be a URL of 1 to 255 bytes");
+            }
+            if (rc == WXP_OK && nu != NULL) {
+                snprintf(m[i].notify_url, sizeof m[i].notify_url, "%s", nu);
+            }
         }
     }
     if (rc != WXP_OK) {
@@ -873,6 +891,87 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
     return rc;
 }
 
+/* An integer member of "notify" within lo..hi into *dst; absent: unchanged. */
+static enum wxp_code notify_int(struct loader *L, const cJSON *obj, const char *name, double lo,
+                                double hi, double *dst)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char field[48];
+
+    if (it == NULL) {
+        return WXP_OK;
+    }
+    snprintf(field, sizeof field, "notify.%s", name);
+    if (!cJSON_IsNumber(it) || it->valuedouble < lo || it->valuedouble > hi ||
+        it->valuedouble != (double)(int64_t)it->valuedouble) {
+        return wxp_err_set(L->err, WXP_E_INVALID_ARG, field,
+                           "%s: %s must be an integer, %.0f..%.0f", L->shown, field, lo, hi);
+    }
+    *dst = it->valuedouble;
+    return WXP_OK;
+}
+
+/* "notify": {"schedule": "payscore" | "payment" | [seconds, ...], "terminate_sends_close": bool,
+ * "timeout_ms", "queue_max", "queue_bytes"} (docs/notifications.md#delivery-and-retries). */
+static enum wxp_code load_notify(struct loader *L, const cJSON *obj, struct mock_notify_config *n)
+{
+    static const char *const names[] = {"schedule", "terminate_sends_close", "timeout_ms",
+                                        "queue_max", "queue_bytes"};
+    const cJSON *it;
+    double v;
+    enum wxp_code rc;
+
+    if (!cJSON_IsObject(obj)) {
+        return bad(L, "notify", "must be an object");
+    }
+    rc = only(L, obj, "notify", names, sizeof names / sizeof names[0]);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    it = cJSON_GetObjectItemCaseSensitive(obj, "schedule");
+    if (cJSON_IsString(it) && strcmp(it->valuestring, "payscore") == 0) {
+        mock_notify_schedule_payscore(n);
+    } else if (cJSON_IsString(it) && strcmp(it->valuestring, "payment") == 0) {
+        mock_notify_schedule_payment(n);
+    } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) >= 1 &&
+               cJSON_GetArraySize(it) <= MOCK_NOTIFY_SCHEDULE_MAX) {
+        size_t k = 0;
+        for (const cJSON *e = it->child; e != NULL; e = e->next) {
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 259200) {
+                return bad(L, "notify.schedule", "must list seconds, each 0..259200");
+            }
+            n->schedule[k++] = e->valuedouble;
+        }
+        n->nschedule = k;
+        n->repeat_s = 0;
+        n->give_up_s = 0;
+    } else if (it != NULL) {
+        return bad(L, "notify.schedule",
+                   "must be \"payscore\", \"payment\" or an array of 1 to 64 numbers of seconds");
+    }
+    it = cJSON_GetObjectItemCaseSensitive(obj, "terminate_sends_close");
+    if (it != NULL && !cJSON_IsBool(it)) {
+        return bad(L, "notify.terminate_sends_close", "must be true or false");
+    }
+    if (it != NULL) {
+        n->terminate_sends_close = cJSON_IsTrue(it);
+    }
+    v = (double)n->timeout_ms;
+    rc = notify_int(L, obj, "timeout_ms", 100, 5000, &v);
+    n->timeout_ms = (long)v;
+    v = (double)n->queue_max;
+    if (rc == WXP_OK) {
+        rc = notify_int(L, obj, "queue_max", 1, 100000, &v);
+    }
+    n->queue_max = (size_t)v;
+    v = (double)n->queue_bytes;
+    if (rc == WXP_OK) {
+        rc = notify_int(L, obj, "queue_bytes", 16384, 256.0 * 1024 * 1024, &v);
+    }
+    n->queue_bytes = (size_t)v;
+    return rc;
+}
+
 static void wipe_string(const cJSON *it)
 {
     if (cJSON_IsString(it) && it->valuestring != NULL) {
@@ -918,7 +1017,8 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
                                         "sign_errors",
                                         "journal_size",
                                         "admin_token",
-                                        "allow_spaces_in_authorization"};
+                                        "allow_spaces_in_authorization",
+                                        "notify"};
     struct loader L = {".", err, c->key_warning, ""};
     struct wxp_err jerr;
     char copy[CONFIG_PATH_MAX];
@@ -959,6 +1059,9 @@ enum wxp_code mock_config_load_text(struct mock_config *c, const char *text, siz
     }
     if (rc == WXP_OK) {
         rc = load_scalars(&L, root, c);
+    }
+    if (rc == WXP_OK && (it = cJSON_GetObjectItemCaseSensitive(root, "notify")) != NULL) {
+        rc = load_notify(&L, it, &c->notify);
     }
 out:
     wipe_key_pem(root);

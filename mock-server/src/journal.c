@@ -39,6 +39,7 @@ struct jentry {
     const char *operation; /* a WXP_OPS name (static), NULL when the request routed to none */
     int64_t latency_ms;
     bool sign;
+    bool outbound;        /* a notification the mock sent (notify.c), not a request received */
     unsigned char *block; /* the header array, then target, names and values, then the body */
     size_t block_cap;
 };
@@ -224,6 +225,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
     e->block_cap = block_cap;
     e->seq = req->seq;
     e->received_ms = req->received_ms;
+    e->outbound = req->outbound;
     copy_cstr(e->method, sizeof e->method, req->method);
     copy_cstr(e->remote, sizeof e->remote, req->remote);
     e->nheaders = headers_kept(req);
@@ -455,7 +457,9 @@ static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e)
 {
     const char *q = strchr(e->target, '?');
     size_t plen = q != NULL ? (size_t)(q - e->target) : strlen(e->target);
-    enum wxp_code rc = wxp_buf_addf(out, "{\"seq\":%" PRIu64 ",\"time\":", e->seq);
+    enum wxp_code rc =
+        wxp_buf_addf(out, "{\"seq\":%" PRIu64 ",\"direction\":\"%s\",\"time\":", e->seq,
+                     e->outbound ? "out" : "in");
 
     if (rc == WXP_OK) {
         rc = add_time(out, e->received_ms);

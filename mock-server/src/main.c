@@ -40,6 +40,7 @@ struct opts {
     int sign_cache;
     const char *https_cert;
     const char *https_key;
+    double notify_time_scale; /* 0: not given */
 };
 
 /* The option table: one row per flag; `arg` names its value for --help. */
@@ -66,7 +67,10 @@ static const struct {
     {"--sign-cache", NULL,
      "throughput mode: reuse a response's timestamp, nonce and signature for identical bytes "
      "within the same second (requests are still all verified)"},
-    {"--allow-remote", NULL, "allow a non-loopback listen address (test keys become reachable)"},
+    {"--allow-remote", NULL,
+     "allow a non-loopback listen address and notification targets (test keys become reachable)"},
+    {"--notify-time-scale", "FACTOR",
+     "multiply every wait of the notification retry schedule (e.g. 0.001 in tests; default 1)"},
     {"--help", NULL, "show this help"},
     {"--version", NULL, "show the version"},
 };
@@ -187,6 +191,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->sign_cache = 1;
         } else if (strcmp(a, "--allow-remote") == 0) {
             o->allow_remote = 1;
+        } else if (strcmp(a, "--notify-time-scale") == 0) {
+            char *end = NULL;
+            errno = 0;
+            o->notify_time_scale = strtod(v, &end);
+            if (errno != 0 || end == v || *end != '\0' || !(o->notify_time_scale > 0) ||
+                o->notify_time_scale > 1000) {
+                return bad_usage("--notify-time-scale takes a factor above 0 and up to 1000, not "
+                                 "'%s'",
+                                 v);
+            }
         } else {
             return bad_usage("unknown option '%s'", wxp_name_shown(a));
         }
@@ -226,7 +240,7 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *loopb
         }
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)port);
-        *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+        *loopback = mock_host_is_loopback(host + 1);
         return true;
     }
     struct sockaddr_in *in = (struct sockaddr_in *)ss;
@@ -235,7 +249,7 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *loopb
     }
     in->sin_family = AF_INET;
     in->sin_port = htons((uint16_t)port);
-    *loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    *loopback = mock_host_is_loopback(host);
     return true;
 }
 
@@ -341,6 +355,10 @@ int main(int argc, char **argv)
     if (o.journal_size) {
         cfg.journal_size = (size_t)o.journal_size;
     }
+    if (o.notify_time_scale > 0) {
+        cfg.notify.time_scale = o.notify_time_scale;
+    }
+    cfg.notify.allow_remote = o.allow_remote != 0;
     if (o.admin_token) {
         wxp_free(cfg.admin_token);
         cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));
@@ -370,6 +388,10 @@ int main(int argc, char **argv)
         if (wxp_keyfile_warning(o.https_key, warn, sizeof warn)) {
             fprintf(stderr, "wxpay-mock: warning: %s\n", warn);
         }
+    }
+    if (mock_notify_start(&srv, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-mock: %s\n", err.msg);
+        goto out;
     }
     tls.cert_pem = tls_cert;
     tls.key_pem = tls_key;
@@ -402,6 +424,8 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    /* The sender first: it waits for at most the attempt in flight (notify.timeout_ms). */
+    mock_notify_stop(&srv);
     mock_daemon_stop(d, 2000);
     wxp_free(tls_cert);
     if (tls_key != NULL) {

@@ -44,6 +44,9 @@ struct mock_request {
      * (daemon.c headers_cut). Admin requests are refused for it when a token is set. */
     bool headers_cut;
     char remote[64];
+    /* An outbound notification attempt journaled beside the requests (notify.c): target is the
+     * URL, headers and body are what was sent, remote is "". false for every request received. */
+    bool outbound;
     /* The connection's buffer for the request's and the answer's signing strings, kept between
      * requests; NULL (a request made outside the daemon): each use makes its own. */
     struct wxp_buf *scratch;
@@ -107,6 +110,9 @@ struct mock_merchant {
     size_t nappids;
     char **service_ids;
     size_t nservice_ids;
+    /* Where notifications of this merchant go when the record names no notify_url ("notify_url"
+     * in the config); "" for none. */
+    char notify_url[256];
 };
 
 enum mock_auth_state { MOCK_AUTH_AVAILABLE, MOCK_AUTH_UNAVAILABLE, MOCK_AUTH_UNBINDUSER };
@@ -150,6 +156,26 @@ struct mock_platform {
     int64_t not_after;
 };
 
+/* How notifications are delivered (docs/notifications.md#delivery-and-retries). */
+#define MOCK_NOTIFY_SCHEDULE_MAX 64
+struct mock_notify_config {
+    /* Seconds to wait before each attempt: [0] before the first, [k] between attempt k and k+1. */
+    double schedule[MOCK_NOTIFY_SCHEDULE_MAX];
+    size_t nschedule;
+    double repeat_s;    /* after the list: again every repeat_s seconds; 0 = stop after it */
+    double give_up_s;   /* no attempt later than this after the first; 0 = no such limit */
+    double time_scale;  /* every wait of the schedule is multiplied by this (1 = real time) */
+    long timeout_ms;    /* one attempt's limit (5000) */
+    size_t queue_max;   /* notifications waiting to be delivered */
+    size_t queue_bytes; /* bytes of their envelopes */
+    bool terminate_sends_close; /* a merchant's terminate sends USER_CLOSE_SERVICE too */
+    bool allow_remote;          /* targets need not be loopback addresses (--allow-remote) */
+};
+/* The Pay Score schedule ([W-6_1_10]) into *n. */
+void mock_notify_schedule_payscore(struct mock_notify_config *n);
+/* The payment-notification schedule ([C-NOTIFYRULE]) into *n. */
+void mock_notify_schedule_payment(struct mock_notify_config *n);
+
 struct mock_config {
     struct mock_merchant *merchants;
     size_t nmerchants;
@@ -167,6 +193,7 @@ struct mock_config {
     bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
     size_t journal_size;
     char *admin_token; /* NULL: admin API open */
+    struct mock_notify_config notify;
     /* "" or one line: a private key file of the config is open to others (wxp_keyfile_warning).
      * main.c prints it; the loader never prints. */
     char key_warning[WXP_KEYFILE_WARNING_MAX];
@@ -335,6 +362,7 @@ extern void (*mock_scenarios_test_hook)(void);
  * response bytes signed by the same key within the same second. Off by default (every answer
  * then has a fresh nonce, as the real server's do). */
 struct mock_sign_cache;
+struct mock_notifier;
 struct mock_sign_cache *mock_sign_cache_new(size_t nsigners);
 void mock_sign_cache_free(struct mock_sign_cache *c);
 
@@ -346,6 +374,7 @@ struct mock_server {
     struct mock_journal *journal;
     struct mock_scenarios *scenarios;
     struct mock_sign_cache *sign_cache; /* NULL unless --sign-cache */
+    struct mock_notifier *notifier;     /* notifications to the merchant (notify.c) */
     pthread_mutex_t seq_lock;
     uint64_t seq;
     uint64_t user_events[2]; /* by enum mock_user_event, under seq_lock (notify.c) */
@@ -426,17 +455,88 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
                                  struct wxp_err *err);
 /* Frees the key forged answers are signed with, parsed on first use (sign.c); for exit. */
 void mock_sign_cleanup(void);
-/* The user-side events of the permissions lifecycle (notify.c). */
+/* ---- notifications to the merchant (notify.c; docs/notifications.md) ------------------- */
+/* The user-side events of the permissions lifecycle. */
 enum mock_user_event {
     MOCK_USER_OPEN_SERVICE,  /* the user accepted: PAYSCORE.USER_OPEN_SERVICE */
     MOCK_USER_CLOSE_SERVICE, /* the user ended it in WeChat: PAYSCORE.USER_CLOSE_SERVICE */
     MOCK_USER_EVENTS
 };
-/* Called once for each user-side transition, after the state changed, with the record as it is
- * now: the one place the USER_OPEN_SERVICE / USER_CLOSE_SERVICE notifications will be sent from.
- * Today it counts them in srv->user_events. */
+/* Called once for each user-side transition (and a merchant's terminate when
+ * notify.terminate_sends_close), after the state changed, with the record as it is now: the one
+ * place the USER_OPEN_SERVICE / USER_CLOSE_SERVICE notifications come from. Counts the event in
+ * srv->user_events and queues the notification (or records why it was not sent). */
 void mock_notify_user_event(struct mock_server *srv, enum mock_user_event ev,
                             const struct mock_record *r);
+
+/* Faults a notification can carry (docs/mock-scenarios.md#notification-faults). */
+enum mock_nfault {
+    MOCK_NF_NONE,
+    MOCK_NF_SIGNTEST,          /* Wechatpay-Signature: WECHATPAY/SIGNTEST/ + base64 */
+    MOCK_NF_STALE_TIMESTAMP,   /* signed with a timestamp 10 minutes old */
+    MOCK_NF_UNKNOWN_SERIAL,    /* Wechatpay-Serial names no platform key */
+    MOCK_NF_TAMPER_CIPHERTEXT, /* one bit of the ciphertext flipped (then signed) */
+    MOCK_NF_TAMPER_TAG,        /* one bit of the GCM tag flipped (then signed) */
+    MOCK_NF_WRONG_ALGORITHM,   /* resource.algorithm AEAD_SM4_GCM */
+    MOCK_NF_NO_SIGNATURE_TYPE, /* no Wechatpay-Signature-Type header */
+    MOCK_NF_DUPLICATE,         /* delivered once more (same id) after it succeeded */
+    MOCK_NF_OUT_OF_ORDER,      /* held back until the next notification has been sent */
+    MOCK_NF_DELAY,             /* waits delay_ms before the first attempt */
+    MOCK_NF_COUNT
+};
+/* "signtest", ... (the names the admin API takes); NULL beyond the table. */
+const char *mock_nfault_name(enum mock_nfault f);
+/* The fault of that name; false when there is none. */
+bool mock_nfault_parse(const char *name, enum mock_nfault *out);
+
+/* A notification to send (POST /__admin/notifications, or made from a record). */
+struct mock_notify_req {
+    const char *mchid;           /* the merchant whose APIv3 key encrypts it; NULL: the first one */
+    const char *url;             /* NULL or "": the merchant's notify_url */
+    const char *id;              /* NULL: a fresh UUID-form id */
+    const char *event_type;      /* required */
+    const char *summary;         /* required */
+    const char *original_type;   /* NULL: "payscore" */
+    const char *associated_data; /* NULL: "" */
+    struct wxp_str plaintext;    /* the resource JSON to encrypt */
+    enum mock_nfault fault;      /* MOCK_NF_NONE: the next queued fault, if any */
+    long delay_ms;               /* MOCK_NF_DELAY */
+};
+/* What became of a request to send. */
+enum mock_nsent {
+    MOCK_NSENT_QUEUED,   /* queued; *n_out is its number */
+    MOCK_NSENT_NO_URL,   /* recorded, not sent: no notify_url */
+    MOCK_NSENT_REMOTE,   /* recorded, not sent: the URL is not loopback (no --allow-remote) */
+    MOCK_NSENT_BAD_URL,  /* recorded, not sent: not an http(s) URL */
+    MOCK_NSENT_FULL,     /* recorded, not sent: the queue is full (count or bytes) */
+    MOCK_NSENT_MERCHANT, /* not recorded: no such merchant, or it has no APIv3 key */
+    MOCK_NSENT_ERROR,    /* not recorded: the envelope could not be built (err says why) */
+};
+/* Records and (when it can) queues one notification; thread-safe. `why` (cap bytes) gets a one
+ * line reason when it is not queued; id_out (at least 64 bytes, may be NULL) its envelope id. */
+enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
+                                 uint64_t *n_out, char *id_out, char *why, size_t why_cap);
+/* The next `count` notifications carry fault f (delay_ms for MOCK_NF_DELAY). false when the
+ * table of pending fault rules (16) is full. */
+bool mock_notify_fault_next(struct mock_server *srv, enum mock_nfault f, unsigned count,
+                            long delay_ms);
+/* Every notification with every attempt, as a JSON array, oldest first; at most `limit` newest
+ * (0 = all). */
+enum wxp_code mock_notify_dump(struct mock_server *srv, size_t limit, struct wxp_buf *out);
+/* Forgets every notification and queued fault (an attempt in flight is finished, not kept). */
+void mock_notify_clear(struct mock_server *srv);
+/* Starts the sender thread (wxpay-mock; in-process tests without it only queue). */
+enum wxp_code mock_notify_start(struct mock_server *srv, struct wxp_err *err);
+/* Stops it: waits for the attempt in flight (at most notify.timeout_ms) and never for the
+ * schedule. Safe when not started. */
+void mock_notify_stop(struct mock_server *srv);
+/* The notifier behind srv->notifier (server.c). */
+struct mock_notifier *mock_notifier_new(struct mock_server *srv);
+void mock_notifier_free(struct mock_notifier *n);
+/* Whether `host` (a numeric IPv4 or IPv6 address, brackets removed, or "localhost") is a
+ * loopback address: 127.0.0.0/8, ::1, localhost. Names other than localhost are not. */
+bool mock_host_is_loopback(const char *host);
+
 /* /__admin/ endpoints (admin.c). */
 void mock_admin_handle(struct mock_server *srv, const struct mock_request *req,
                        struct mock_response *resp);

@@ -251,14 +251,27 @@ static void query_by_openid(const struct mock_op_ctx *c, struct mock_response *r
     entity(c, &r, resp);
 }
 
+/* rule: whether a merchant's terminate also sends USER_CLOSE_SERVICE is not documented: off by
+ * default, notify.terminate_sends_close turns it on.
+ * src: docs/notifications.md#what-the-mock-sends */
+static void terminated(const struct mock_op_ctx *c, const struct mock_record *r)
+{
+    if (c->srv->cfg.notify.terminate_sends_close) {
+        mock_notify_user_event(c->srv, MOCK_USER_CLOSE_SERVICE, r);
+    }
+}
+
 static void terminate_by_code(const struct mock_op_ctx *c, struct mock_response *resp)
 {
+    struct mock_record r;
+
     if (!allowed(c, resp)) {
         return;
     }
     switch (mock_state_terminate_code(c->srv->state, c->m->mchid, param(c, "authorization_code"),
-                                      param(c, "service_id"), param(c, "reason"), c->now, NULL)) {
+                                      param(c, "service_id"), param(c, "reason"), c->now, &r)) {
     case MOCK_ST_OK:
+        terminated(c, &r);
         no_content(resp);
         break;
     case MOCK_ST_STATE:
@@ -276,12 +289,19 @@ static void terminate_by_code(const struct mock_op_ctx *c, struct mock_response 
 
 static void terminate_by_openid(const struct mock_op_ctx *c, struct mock_response *resp)
 {
+    struct mock_record r;
+
     if (!allowed(c, resp)) {
         return;
     }
     switch (mock_state_terminate(c->srv->state, c->m->mchid, param(c, "openid"), param(c, "appid"),
                                  param(c, "service_id"), param(c, "reason"), c->now)) {
     case MOCK_TERM_OK:
+        if (c->srv->cfg.notify.terminate_sends_close &&
+            mock_state_query_openid(c->srv->state, c->m->mchid, param(c, "openid"),
+                                    param(c, "service_id"), param(c, "appid"), &r) == MOCK_ST_OK) {
+            terminated(c, &r);
+        }
         no_content(resp);
         break;
     case MOCK_TERM_NOT_FOUND:

@@ -17,7 +17,8 @@ enum wxp_code mock_server_init(struct mock_server *srv, struct mock_config *cfg,
     srv->journal = mock_journal_new(srv->cfg.journal_size);
     srv->scenarios = mock_scenarios_new();
     srv->sign_cache = sign_cache ? mock_sign_cache_new(srv->cfg.nsigners) : NULL;
-    if (!srv->state || !srv->nonces || !srv->journal || !srv->scenarios ||
+    srv->notifier = mock_notifier_new(srv);
+    if (!srv->state || !srv->nonces || !srv->journal || !srv->scenarios || !srv->notifier ||
         (sign_cache && !srv->sign_cache)) {
         return wxp_err_set(err, WXP_E_NOMEM, NULL, NULL);
     }
@@ -36,6 +37,8 @@ uint64_t mock_server_next_seq(struct mock_server *srv)
 
 void mock_server_free(struct mock_server *srv)
 {
+    mock_notify_stop(srv);
+    mock_notifier_free(srv->notifier);
     mock_scenarios_free(srv->scenarios);
     mock_sign_cache_free(srv->sign_cache);
     mock_journal_free(srv->journal);

@@ -279,6 +279,83 @@ static void test_config_refuses_bad_keys_without_showing_them(void **unused)
     }
 }
 
+/* "notify": the three schedules, the limits, and each refusal with its field. */
+static void test_config_notify(void **unused)
+{
+    static const struct {
+        int line;
+        const char *json;
+        const char *field; /* NULL: accepted */
+    } ROWS[] = {
+        {__LINE__, "{\"notify\":{\"schedule\":\"payment\"}}", NULL},
+        {__LINE__, "{\"notify\":{\"schedule\":[0,2.5,60],\"timeout_ms\":100}}", NULL},
+        {__LINE__, "{\"notify\":{\"schedule\":\"weekly\"}}", "notify.schedule"},
+        {__LINE__, "{\"notify\":{\"schedule\":[]}}", "notify.schedule"},
+        {__LINE__, "{\"notify\":{\"schedule\":[-1]}}", "notify.schedule"},
+        {__LINE__, "{\"notify\":{\"schedule\":[259201]}}", "notify.schedule"},
+        {__LINE__, "{\"notify\":{\"timeout_ms\":5001}}", "notify.timeout_ms"},
+        {__LINE__, "{\"notify\":{\"queue_max\":0}}", "notify.queue_max"},
+        {__LINE__, "{\"notify\":{\"queue_bytes\":1}}", "notify.queue_bytes"},
+        {__LINE__, "{\"notify\":{\"terminate_sends_close\":1}}", "notify.terminate_sends_close"},
+        {__LINE__, "{\"notify\":{\"retries\":3}}", "notify.retries"},
+        {__LINE__, "{\"notify\":[]}", "notify"},
+    };
+    (void)unused;
+
+    for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
+        struct mock_config cfg;
+        struct wxp_err err;
+        enum wxp_code rc;
+
+        assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+        /* The defaults: the Pay Score schedule, 5 s, off. */
+        assert_int_equal(cfg.notify.nschedule, 10);
+        assert_true(cfg.notify.repeat_s == 3600 && cfg.notify.give_up_s == 3 * 86400);
+        assert_int_equal(cfg.notify.timeout_ms, 5000);
+        assert_false(cfg.notify.terminate_sends_close);
+        wxp_err_clear(&err);
+        rc = mock_config_load_text(&cfg, ROWS[i].json, strlen(ROWS[i].json), "t.json", &err);
+        if (ROWS[i].field == NULL ? rc != WXP_OK
+                                  : rc != WXP_E_INVALID_ARG || strcmp(err.field, ROWS[i].field)) {
+            fail_msg("row at line %d: %s field \"%s\" (%s)", ROWS[i].line, wxp_code_name(rc),
+                     err.field, err.msg);
+        }
+        if (i == 0) {
+            assert_int_equal(cfg.notify.nschedule, 16);
+            assert_true(cfg.notify.repeat_s == 0 && cfg.notify.give_up_s == 0);
+        }
+        if (i == 1) {
+            assert_int_equal(cfg.notify.nschedule, 3);
+            assert_true(cfg.notify.schedule[1] == 2.5);
+            assert_int_equal(cfg.notify.timeout_ms, 100);
+        }
+        mock_config_free(&cfg);
+    }
+}
+
+/* A merchant's notify_url: kept; empty or longer than 255 bytes refused. */
+static void test_config_merchant_notify_url(void **unused)
+{
+    char members[400];
+    struct mock_config cfg;
+    struct wxp_err err;
+    (void)unused;
+
+    assert_int_equal(load(&cfg, "\"notify_url\":\"http://127.0.0.1:9/n\"", &err), WXP_OK);
+    assert_string_equal(cfg.merchants[0].notify_url, "http://127.0.0.1:9/n");
+    mock_config_free(&cfg);
+    assert_int_equal(load(&cfg, "", &err), WXP_OK);
+    assert_string_equal(cfg.merchants[0].notify_url, "");
+    mock_config_free(&cfg);
+    assert_int_equal(load(&cfg, "\"notify_url\":\"\"", &err), WXP_E_INVALID_ARG);
+    assert_string_equal(err.field, "merchants[0].notify_url");
+    mock_config_free(&cfg);
+    snprintf(members, sizeof members, "\"notify_url\":\"http://%0256d\"", 0);
+    assert_int_equal(load(&cfg, members, &err), WXP_E_INVALID_ARG);
+    assert_string_equal(err.field, "merchants[0].notify_url");
+    mock_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +363,8 @@ int main(void)
         cmocka_unit_test(test_config_loads_inline_and_file_keys),
         cmocka_unit_test(test_config_refuses_bad_keys_without_showing_them),
         cmocka_unit_test(test_config_platform_certificates_and_rotation),
+        cmocka_unit_test(test_config_notify),
+        cmocka_unit_test(test_config_merchant_notify_url),
     };
     return cmocka_run_group_tests_name("mock.config", tests, NULL, NULL);
 }

@@ -64,7 +64,12 @@
     X(WXP_E_CERTLIST, "certificate list is malformed")                                             \
     X(WXP_E_CERT_SERIAL, "certificate serial differs from the listed serial_no")                   \
     X(WXP_E_CERT_VALIDITY, "certificate validity differs from the listed effective/expire time")   \
-    X(WXP_E_CERT_EXPIRED, "certificate has expired")
+    X(WXP_E_CERT_EXPIRED, "certificate has expired")                                               \
+    X(WXP_E_NOTIFY_SIG_TYPE, "Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048")          \
+    X(WXP_E_NOTIFY_ENVELOPE, "notification body is not a well-formed envelope")                    \
+    X(WXP_E_NOTIFY_RESOURCE_TYPE, "notification resource_type is not encrypt-resource")            \
+    X(WXP_E_NOTIFY_ALGORITHM, "notification resource.algorithm is not AEAD_AES_256_GCM")           \
+    X(WXP_E_NOTIFY_PLAINTEXT, "decrypted notification resource is not a JSON object")
 
 #define WXP_AS_ENUM(name, desc) name,
 enum wxp_code { WXP_CODES(WXP_AS_ENUM) WXP_CODE_COUNT };
