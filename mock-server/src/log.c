@@ -206,3 +206,72 @@ enum wxp_code mock_log_line(struct wxp_buf *out, bool json, const char *when,
     }
     return rc;
 }
+
+enum wxp_code mock_log_notify_line(struct wxp_buf *out, bool json, const struct mock_log_notify *o)
+{
+    size_t start = out->len;
+    enum wxp_code rc;
+
+    if (json) {
+        rc = wxp_buf_addf(
+            out, "{\"notify\":%llu,\"direction\":\"out\",\"id\":", (unsigned long long)o->n);
+        if (rc == WXP_OK) {
+            rc = add_json(out, o->id, strlen(o->id));
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, ",\"url\":");
+        }
+        if (rc == WXP_OK) {
+            rc = add_json(out, o->url, strlen(o->url));
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(out, ",\"status\":%ld,\"latency_ms\":%lld,\"fault\":", o->status,
+                              o->latency_ms);
+        }
+        if (rc == WXP_OK) {
+            rc = add_json(out, o->fault, strlen(o->fault));
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, ",\"error\":");
+        }
+        if (rc == WXP_OK) {
+            rc = add_json_or_null(out, o->error[0] != '\0' ? o->error : NULL);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, "}\n");
+        }
+    } else {
+        rc = wxp_buf_addf(out, "wxpay-mock: notify n=%llu id=", (unsigned long long)o->n);
+        if (rc == WXP_OK) {
+            rc = add_text_or_dash(out, o->id);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, " direction=out url=");
+        }
+        if (rc == WXP_OK) {
+            rc = add_text_or_dash(out, o->url);
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addf(out, " status=%ld latency_ms=%lld fault=", o->status, o->latency_ms);
+        }
+        if (rc == WXP_OK) {
+            rc = add_text_or_dash(out, o->fault);
+        }
+        if (rc == WXP_OK && o->error[0] != '\0') {
+            rc = wxp_buf_addstr(out, " error=");
+            if (rc == WXP_OK) {
+                rc = add_text(out, o->error, strlen(o->error));
+            }
+        }
+        if (rc == WXP_OK) {
+            rc = wxp_buf_addstr(out, "\n");
+        }
+    }
+    if (rc != WXP_OK) {
+        out->len = start;
+        if (out->ptr != NULL) {
+            out->ptr[start] = '\0';
+        }
+    }
+    return rc;
+}

@@ -22,4 +22,21 @@ enum wxp_code mock_log_line(struct wxp_buf *out, bool json, const char *when,
                             const struct mock_request *req, const struct mock_response *resp,
                             const char *request_id, long long latency_ms) WXP_MUST_CHECK;
 
+/* One outbound notification attempt or refusal (docs/notifications.md#admin-api). Strings are
+ * NUL-terminated, never NULL ("" when unset). */
+struct mock_log_notify {
+    uint64_t n;
+    const char *id;
+    const char *url;
+    long status; /* 0: no HTTP answer */
+    long long latency_ms;
+    const char *fault;
+    const char *error;
+};
+
+/* Appends its log line, escaped like mock_log_line's: "wxpay-mock: notify n=… id=… direction=out
+ * url=… status=… latency_ms=… fault=…[ error=…]", or one strict JSON object. Same returns. */
+enum wxp_code mock_log_notify_line(struct wxp_buf *out, bool json,
+                                   const struct mock_log_notify *o) WXP_MUST_CHECK;
+
 #endif

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "log.h"
 #include "mock.h"
 #include "wxp/base64.h"
 #include "wxp/envelope.h"
@@ -407,37 +408,18 @@ static enum wxp_code add_q(struct wxp_buf *b, const char *s, size_t len)
 }
 
 /* One log line per attempt or refusal, beside the request lines: text, or JSON with
- * --log-format json (docs/notifications.md#admin-api). */
+ * --log-format json (docs/notifications.md#admin-api), escaped by the log writer (log.c). */
 static void log_out(const struct mock_server *srv, uint64_t n, const char *id, const char *url,
                     long status, long long latency_ms, enum mock_nfault f, const char *error)
 {
+    struct mock_log_notify o = {n, id, url, status, latency_ms, mock_nfault_name(f), error};
     struct wxp_buf line;
-    bool ok;
 
     if (srv->quiet) {
         return;
     }
-    if (!srv->log_json) {
-        fprintf(stderr,
-                "wxpay-mock: notify n=%llu id=%s direction=out url=%s status=%ld latency_ms=%lld "
-                "fault=%s%s%s\n",
-                (unsigned long long)n, id, url[0] ? url : "-", status, latency_ms,
-                mock_nfault_name(f), error[0] ? " error=" : "", error);
-        return;
-    }
-    wxp_buf_init(&line, 4096);
-    ok =
-        wxp_buf_addf(&line,
-                     "{\"notify\":%llu,\"direction\":\"out\",\"id\":", (unsigned long long)n) ==
-            WXP_OK &&
-        add_q(&line, id, strlen(id)) == WXP_OK && wxp_buf_addstr(&line, ",\"url\":") == WXP_OK &&
-        add_q(&line, url, strlen(url)) == WXP_OK &&
-        wxp_buf_addf(&line,
-                     ",\"status\":%ld,\"latency_ms\":%lld,\"fault\":\"%s\",\"error\":", status,
-                     latency_ms, mock_nfault_name(f)) == WXP_OK &&
-        (error[0] ? add_q(&line, error, strlen(error)) : wxp_buf_addstr(&line, "null")) == WXP_OK &&
-        wxp_buf_addstr(&line, "}\n") == WXP_OK;
-    if (ok) {
+    wxp_buf_init(&line, 8192);
+    if (mock_log_notify_line(&line, srv->log_json != 0, &o) == WXP_OK) {
         fputs(wxp_buf_cstr(&line), stderr);
     }
     wxp_buf_free(&line);

@@ -84,10 +84,35 @@ static void test_log_escapes_every_field(void **state)
     }
 }
 
+/* The notification line escapes what an admin call or a merchant's answer put in it. */
+static void test_log_notify_line_escapes(void **state)
+{
+    struct mock_log_notify o = {
+        3,      "E\x1b[31m id=x", "http://127.0.0.1:1/n\r\nwxpay-mock: forged", 500, 12,
+        "none", "bad\"answer\x01"};
+    struct wxp_buf b;
+    size_t off = 0;
+
+    (void)state;
+    wxp_buf_init(&b, 4096);
+    assert_int_equal(mock_log_notify_line(&b, false, &o), WXP_OK);
+    assert_string_equal(wxp_buf_cstr(&b),
+                        "wxpay-mock: notify n=3 id=E\\x1B[31m\\x20id=x direction=out "
+                        "url=http://127.0.0.1:1/n\\x0D\\x0Awxpay-mock:\\x20forged status=500 "
+                        "latency_ms=12 fault=none error=bad\"answer\\x01\n");
+    wxp_buf_reset(&b);
+    assert_int_equal(mock_log_notify_line(&b, true, &o), WXP_OK);
+    assert_int_equal(wxp_json_check(b.ptr, b.len - 1, &off, NULL), WXP_OK);
+    assert_null(memchr(b.ptr, '\n', b.len - 1));
+    assert_non_null(strstr(wxp_buf_cstr(&b), "\"id\":\"E\\u001B[31m id=x\""));
+    wxp_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_escapes_every_field),
+        cmocka_unit_test(test_log_notify_line_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
