@@ -876,8 +876,11 @@ static enum wxp_code load_scalars(struct loader *L, const cJSON *root, struct mo
             c->unknown_policy = MOCK_UNKNOWN_AUTHORIZED;
         } else if (strcmp(s, "not_found") == 0) {
             c->unknown_policy = MOCK_UNKNOWN_NOT_FOUND;
+        } else if (strcmp(s, "always_authorized") == 0) {
+            c->unknown_policy = MOCK_UNKNOWN_ALWAYS_AUTHORIZED;
         } else {
-            return bad(L, "unknown_openid", "must be \"authorized\" or \"not_found\"");
+            return bad(L, "unknown_openid",
+                       "must be \"authorized\", \"not_found\" or \"always_authorized\"");
         }
     }
     rc = opt_str(L, root, "admin_token", "", &s);

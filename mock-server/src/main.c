@@ -38,6 +38,7 @@ struct opts {
     int allow_remote;
     int sign_errors;
     int sign_cache;
+    int load_test;
     const char *https_cert;
     const char *https_key;
     double notify_time_scale; /* 0: not given */
@@ -67,6 +68,9 @@ static const struct {
     {"--sign-cache", NULL,
      "throughput mode: reuse a response's timestamp, nonce and signature for identical bytes "
      "within the same second (requests are still all verified)"},
+    {"--load-test", NULL,
+     "load-test mode, not faithful: a terminate of an openid without a record always succeeds "
+     "and is not remembered (unknown_openid always_authorized), and the replay check is off"},
     {"--allow-remote", NULL,
      "allow a non-loopback listen address and notification targets (test keys become reachable)"},
     {"--notify-time-scale", "FACTOR",
@@ -189,6 +193,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->sign_errors = 1;
         } else if (strcmp(a, "--sign-cache") == 0) {
             o->sign_cache = 1;
+        } else if (strcmp(a, "--load-test") == 0) {
+            o->load_test = 1;
         } else if (strcmp(a, "--allow-remote") == 0) {
             o->allow_remote = 1;
         } else if (strcmp(a, "--notify-time-scale") == 0) {
@@ -349,6 +355,10 @@ int main(int argc, char **argv)
     if (o.no_replay) {
         cfg.replay_check = false;
     }
+    if (o.load_test) {
+        cfg.unknown_policy = MOCK_UNKNOWN_ALWAYS_AUTHORIZED;
+        cfg.replay_check = false;
+    }
     if (o.sign_errors) {
         cfg.sign_errors = true;
     }
@@ -410,6 +420,15 @@ int main(int argc, char **argv)
         char h[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
         snprintf(url, sizeof url, "%s://%s:%u", scheme, h, (unsigned)mock_daemon_port(d));
+    }
+    /* Said even with --quiet, and before the ready file (a test reading the log then finds it): a
+     * mock in this mode accepts what the real server refuses. */
+    if (srv.cfg.unknown_policy == MOCK_UNKNOWN_ALWAYS_AUTHORIZED) {
+        fprintf(stderr,
+                "wxpay-mock: load-test mode: terminates of openids without a record always "
+                "succeed and are not remembered (unknown_openid always_authorized), replay check "
+                "%s; not faithful to the real server\n",
+                srv.cfg.replay_check ? "on" : "off");
     }
     if (o.ready_file != NULL && write_ready_file(o.ready_file, url) != 0) {
         fprintf(stderr, "wxpay-mock: cannot write ready file %s: %s\n", o.ready_file,

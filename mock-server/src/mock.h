@@ -143,7 +143,10 @@ struct mock_record {
 /* What to do for an (openid, service_id) with no record. */
 enum mock_unknown_policy {
     MOCK_UNKNOWN_AUTHORIZED, /* treat as authorized once: the first terminate succeeds */
-    MOCK_UNKNOWN_NOT_FOUND   /* 404 ORDER_NOT_EXIST */
+    MOCK_UNKNOWN_NOT_FOUND,  /* 404 ORDER_NOT_EXIST */
+    /* Load tests only, not faithful: treat as authorized every time and remember nothing, so the
+     * same terminate succeeds again (docs/mock-server.md#load-test-mode). */
+    MOCK_UNKNOWN_ALWAYS_AUTHORIZED
 };
 
 struct mock_platform {

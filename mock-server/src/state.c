@@ -627,6 +627,33 @@ static enum mock_st learn_terminated(struct mock_state *s, const char *mchid, co
     return MOCK_ST_OK;
 }
 
+static bool store(char *dst, size_t cap, const char *src);
+
+/* Load-test policy: an unknown triple terminates every time and nothing is stored, so the state
+ * does not grow with the requests (docs/mock-server.md#load-test-mode). `out`, when not NULL,
+ * gets the record as the terminate would have left it. Keys that a record could not hold answer
+ * NOT_FOUND, as learn_terminated does. */
+static enum mock_st unknown_terminated(const char *mchid, const char *openid, const char *appid,
+                                       const char *service_id, const char *reason, int64_t now,
+                                       struct mock_record *out)
+{
+    struct mock_record r;
+
+    memset(&r, 0, sizeof r);
+    if (!store(r.mchid, sizeof r.mchid, mchid) || !store(r.openid, sizeof r.openid, openid) ||
+        !store(r.service_id, sizeof r.service_id, service_id) ||
+        !store(r.appid, sizeof r.appid, appid)) {
+        return MOCK_ST_NOT_FOUND;
+    }
+    r.state = MOCK_AUTH_UNAVAILABLE;
+    r.terminated_at = now;
+    copy_text(r.reason, sizeof r.reason, reason ? reason : "");
+    if (out != NULL) {
+        *out = r;
+    }
+    return MOCK_ST_OK;
+}
+
 /* Under the lock: AVAILABLE -> UNAVAILABLE for the triple, a stored record first, then a learned
  * one (always UNAVAILABLE), then the policy. */
 static enum mock_st terminate_triple(struct mock_state *s, const char *mchid, const char *openid,
@@ -650,6 +677,9 @@ static enum mock_st terminate_triple(struct mock_state *s, const char *mchid, co
     }
     if (learned_has(&s->learn, mchid, openid, service_id)) {
         return MOCK_ST_STATE; /* learned records are all terminated */
+    }
+    if (s->policy == MOCK_UNKNOWN_ALWAYS_AUTHORIZED) {
+        return unknown_terminated(mchid, openid, appid, service_id, reason, now, out);
     }
     if (s->policy != MOCK_UNKNOWN_AUTHORIZED) {
         return MOCK_ST_NOT_FOUND;
@@ -766,11 +796,12 @@ enum mock_st mock_state_query_openid(struct mock_state *s, const char *mchid, co
         r = s->cur.v[at];
     } else if (ref != UINT32_MAX) {
         learned_record(&s->learn, arena_at(&s->learn.rec, ref), &r);
-    } else if (s->policy == MOCK_UNKNOWN_AUTHORIZED && store(r.mchid, sizeof r.mchid, mchid) &&
+    } else if (s->policy != MOCK_UNKNOWN_NOT_FOUND && store(r.mchid, sizeof r.mchid, mchid) &&
                store(r.openid, sizeof r.openid, openid) &&
                store(r.service_id, sizeof r.service_id, service_id) &&
                store(r.appid, sizeof r.appid, appid)) {
-        /* rule: with unknown_openid "authorized", a triple never seen reads as AVAILABLE.
+        /* rule: with unknown_openid "authorized" (or "always_authorized"), a triple never seen
+         * reads as AVAILABLE.
          * src: docs/mock-server.md#authorization-state */
         r.state = MOCK_AUTH_AVAILABLE;
     } else {

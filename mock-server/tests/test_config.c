@@ -356,6 +356,42 @@ static void test_config_merchant_notify_url(void **unused)
     mock_config_free(&cfg);
 }
 
+/* unknown_openid: the three policies by name (always_authorized is the load-test one); any other
+ * word is refused naming the field and the three. */
+static void test_config_unknown_openid_policies(void **unused)
+{
+    static const struct {
+        const char *text;
+        enum wxp_code code;
+        enum mock_unknown_policy policy;
+    } ROWS[] = {
+        {"{\"unknown_openid\":\"authorized\"}", WXP_OK, MOCK_UNKNOWN_AUTHORIZED},
+        {"{\"unknown_openid\":\"not_found\"}", WXP_OK, MOCK_UNKNOWN_NOT_FOUND},
+        {"{\"unknown_openid\":\"always_authorized\"}", WXP_OK, MOCK_UNKNOWN_ALWAYS_AUTHORIZED},
+        {"{\"unknown_openid\":\"always\"}", WXP_E_INVALID_ARG, MOCK_UNKNOWN_AUTHORIZED},
+        {"{\"unknown_openid\":\"Always_Authorized\"}", WXP_E_INVALID_ARG, MOCK_UNKNOWN_AUTHORIZED},
+    };
+    (void)unused;
+
+    for (size_t i = 0; i < NELEM(ROWS); i++) {
+        struct mock_config cfg;
+        struct wxp_err err;
+        assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+        wxp_err_clear(&err);
+        assert_int_equal(
+            mock_config_load_text(&cfg, ROWS[i].text, strlen(ROWS[i].text), "t.json", &err),
+            ROWS[i].code);
+        if (ROWS[i].code == WXP_OK) {
+            assert_int_equal(cfg.unknown_policy, ROWS[i].policy);
+            assert_true(cfg.replay_check); /* the policy leaves the replay check alone */
+        } else {
+            assert_string_equal(err.field, "unknown_openid");
+            assert_non_null(strstr(err.msg, "\"always_authorized\""));
+        }
+        mock_config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_config_platform_certificates_and_rotation),
         cmocka_unit_test(test_config_notify),
         cmocka_unit_test(test_config_merchant_notify_url),
+        cmocka_unit_test(test_config_unknown_openid_policies),
     };
     return cmocka_run_group_tests_name("mock.config", tests, NULL, NULL);
 }

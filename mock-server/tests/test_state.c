@@ -116,6 +116,49 @@ static void test_state_unknown_policy_authorized_once(void **unused)
     mock_state_free(s);
 }
 
+/* Load-test policy: an unknown triple terminates every time, reads AVAILABLE in a query, can be
+ * closed by the user every time, and nothing of it is stored; configured records keep their
+ * faithful transitions. */
+static void test_state_unknown_policy_always_authorized(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_ALWAYS_AUTHORIZED);
+    struct mock_record r;
+    char *before, *after;
+    char longid[MOCK_ID_MAX + 2];
+
+    before = dump(s);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew", "wx9", "S7", "r", 42 + i),
+                         MOCK_TERM_OK);
+    }
+    assert_int_equal(mock_state_query_openid(s, T_MCHID_A, "oNew", "S7", "wx9", &r), MOCK_ST_OK);
+    assert_int_equal(r.state, MOCK_AUTH_AVAILABLE);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(mock_state_user_close(s, T_MCHID_A, "S7", "oNew", 50, &r), MOCK_ST_OK);
+    assert_int_equal(r.state, MOCK_AUTH_UNAVAILABLE);
+    assert_string_equal(r.openid, "oNew");
+    assert_int_equal(r.terminated_at, 50);
+    assert_int_equal(mock_state_user_close(s, T_MCHID_A, "S7", "oNew", 51, NULL), MOCK_ST_OK);
+    after = dump(s);
+    assert_string_equal(after, before);
+    wxp_free(before);
+    wxp_free(after);
+    /* A configured record still terminates once. */
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oAvail", NULL, "S1", NULL, 5),
+                     MOCK_TERM_OK);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oAvail", NULL, "S1", NULL, 6),
+                     MOCK_TERM_ALREADY);
+    /* What a record could not hold is not found, as under "authorized". */
+    memset(longid, 'o', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, longid, "wx", "S1", "r", 1),
+                     MOCK_TERM_NOT_FOUND);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "o\xC3(", "wx", "S1", "r", 1),
+                     MOCK_TERM_NOT_FOUND);
+    mock_state_free(s);
+}
+
 /* Learned records are packed in 64 KiB chunks and share their (mchid, appid, service_id, reason)
  * tuples: 30 000 of them cross many chunks and index doublings; each is found again, the dump
  * lists them in order after the configured ones with their own fields, and it loads back. */
@@ -782,6 +825,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_terminate_transitions),
         cmocka_unit_test(test_state_unknown_policy_authorized_once),
+        cmocka_unit_test(test_state_unknown_policy_always_authorized),
         cmocka_unit_test(test_state_many_learned_records),
         cmocka_unit_test(test_state_unknown_policy_not_found),
         cmocka_unit_test(test_state_unstorable_unknown_is_not_found),
