@@ -8,7 +8,10 @@
  * Two rates are printed: per wall-clock second (the loop also waits for the server and the
  * loopback), and per second of this process's own CPU time (CLOCK_PROCESS_CPUTIME_ID; the client
  * is one thread), which is the issue's "calls/s on one core": what the client costs, whatever the
- * server takes. The signing rate is measured the same two ways. */
+ * server takes. The signing rate is measured the same two ways.
+ * T7 (docs/performance.md) compares the client's CPU time per verified call with one RSA sign plus
+ * one verify, both timed here in CPU time too: the sign with merchant A's key (what a call signs),
+ * the verify of a 204's signing string with the platform certificate (what a call verifies). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 #define MERCHANT_KEY WXP_FIXTURES_DIR "/keys/test-merchant-a.key.pem"
 #define MERCHANT_SERIAL "3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D"
 #define PLATFORM_CERT WXP_FIXTURES_DIR "/certs/test-platform.cert.pem"
+#define PLATFORM_KEY WXP_FIXTURES_DIR "/keys/test-platform.key.pem"
 
 static double clock_s(clockid_t id)
 {
@@ -65,6 +69,37 @@ static double sign_rate(const struct wxp_key *key, double seconds, double *per_c
     return (double)n / (t - start);
 }
 
+/* Verifies a 204's signing string (signed once with the platform key) with the platform
+ * certificate for `seconds`; returns CPU microseconds per verify, 0 on error. */
+static double verify_cpu_us(double seconds)
+{
+    static const char MSG[] = "1700000000\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\n\n";
+    struct wxp_key *priv = NULL, *cert = NULL;
+    char sig[WXP_SIG_B64_MAX];
+    size_t siglen;
+    double start, cpu0, us = 0;
+    long n = 0;
+
+    if (wxp_key_private_file(PLATFORM_KEY, &priv, NULL) != WXP_OK ||
+        wxp_key_cert_file(PLATFORM_CERT, &cert, NULL) != WXP_OK ||
+        wxp_sign(priv, MSG, sizeof MSG - 1, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
+        goto out;
+    }
+    start = now_s();
+    cpu0 = cpu_s();
+    while (now_s() - start < seconds) {
+        if (wxp_verify(cert, MSG, sizeof MSG - 1, sig, siglen, NULL) != WXP_OK) {
+            goto out;
+        }
+        n++;
+    }
+    us = (cpu_s() - cpu0) * 1e6 / (double)n;
+out:
+    wxp_key_free(priv);
+    wxp_key_free(cert);
+    return us;
+}
+
 int main(int argc, char **argv)
 {
     const char *base_url = NULL;
@@ -75,7 +110,8 @@ int main(int argc, char **argv)
     struct wxpay_result r;
     struct wxp_key *key = NULL;
     struct wxp_err err;
-    double before, after, start, elapsed, cpu_before, cpu_after, cpu0, cpu_used;
+    double before, after, start, elapsed, cpu_before, cpu_after, cpu0, cpu_used, ver_us, call_us;
+    double sign_us;
     long ok = 0, failed = 0;
     int rc = 1;
 
@@ -129,10 +165,15 @@ int main(int argc, char **argv)
     }
     cpu_used = cpu_s() - cpu0;
     after = sign_rate(key, seconds / 2, &cpu_after);
-    if (before <= 0 || after <= 0) {
+    ver_us = verify_cpu_us(seconds / 4);
+    if (before <= 0 || after <= 0 || ver_us <= 0 || ok == 0) {
         fprintf(stderr, "wxp-bench-client: signing failed\n");
         goto out;
     }
+    call_us = cpu_used * 1e6 / (double)ok;
+    sign_us = 2e6 / (cpu_before + cpu_after);
+    printf("call_cpu_us=%.1f sign_cpu_us=%.1f verify_cpu_us=%.1f t7_ratio=%.3f ", call_us, sign_us,
+           ver_us, call_us / (sign_us + ver_us));
     printf("calls_per_s=%.1f sign_per_s=%.1f sign_before=%.1f sign_after=%.1f ratio=%.3f "
            "calls_per_cpu_s=%.1f sign_per_cpu_s=%.1f cpu_ratio=%.3f cpu_share=%.2f calls=%ld "
            "failed=%ld\n",

@@ -5,7 +5,8 @@
  * (the first line of a pool file, bench/pool.c's format, or an empty POST /), reads the status
  * line and writes
  * "startup_ms=.. ready_ms=.. exec_ms=.. status=.." to --out, where exec_ms is the exec floor
- * (see exec_floor_ms). Bounded: the child gives up after 10 s. */
+ * (see exec_floor_ms; --floor-runs N, default 3) and ready_ms the time from exec to the ready
+ * file. Bounded: the child gives up after 10 s. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -59,13 +60,14 @@ static unsigned read_port(const char *path)
     return port > 0 && port < 65536 ? (unsigned)port : 0;
 }
 
-/* The exec floor: the fastest of three runs of `SERVER --version` (the ceilings answer it with
- * their usage), i.e. what fork, exec and the dynamic loader cost before main() does any work. */
-static double exec_floor_ms(char **cmd)
+/* The exec floor: the fastest of `runs` runs of `SERVER --version` (the ceilings answer it with
+ * their usage), i.e. what fork, exec and the dynamic loader cost before main() does any work.
+ * With runs = 1 it is one run right before the server's start, paired with it (T4). */
+static double exec_floor_ms(char **cmd, long runs)
 {
     double best = -1;
 
-    for (int i = 0; i < 3; i++) {
+    for (long i = 0; i < runs; i++) {
         double t0 = now_s();
         int st;
         pid_t p = fork();
@@ -192,6 +194,7 @@ int main(int argc, char **argv)
     double since, deadline, ready_at = 0, floor_ms;
     char req[8192];
     int len, status = -1, cmd = 0;
+    long floor_runs = 3;
     unsigned port = 0;
     FILE *f;
     pid_t child;
@@ -207,13 +210,20 @@ int main(int argc, char **argv)
             pool = argv[i + 1];
         } else if (strcmp(argv[i], "--out") == 0) {
             out = argv[i + 1];
+        } else if (strcmp(argv[i], "--floor-runs") == 0) {
+            char *end = NULL;
+            floor_runs = strtol(argv[i + 1], &end, 10);
+            if (end == argv[i + 1] || *end != '\0' || floor_runs < 1 || floor_runs > 100) {
+                floor_runs = 0;
+                break;
+            }
         } else {
             break;
         }
     }
-    if (ready == NULL || out == NULL || cmd == 0 || cmd >= argc) {
-        fprintf(stderr, "usage: wxp-bench-probe --ready-file F --out RESULT [--pool P] -- "
-                        "SERVER [ARGS...]\n");
+    if (ready == NULL || out == NULL || cmd == 0 || cmd >= argc || floor_runs == 0) {
+        fprintf(stderr, "usage: wxp-bench-probe --ready-file F --out RESULT [--pool P] "
+                        "[--floor-runs 1..100] -- SERVER [ARGS...]\n");
         return 2;
     }
     len = build_request(pool, req, sizeof req);
@@ -221,7 +231,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wxp-bench-probe: cannot read a request from %s\n", pool);
         return 1;
     }
-    floor_ms = exec_floor_ms(argv + cmd);
+    floor_ms = exec_floor_ms(argv + cmd, floor_runs);
     /* The parent becomes the server (so the shell's $! is the server's pid); the child probes. */
     since = now_s();
     child = fork();

@@ -42,6 +42,13 @@
 /* The User-Agent of every attempt (the live server's is not documented). */
 #define NOTIFY_UA "wxpay-mock-notify/1"
 #define UNKNOWN_SERIAL_TEXT "0000000000000000000000000000000000000000"
+/* A notification whose first attempt is due within this many ms of being queued is signed then,
+ * on the queuing thread, so that the sender thread's loop is the HTTP exchange alone and the RSA
+ * work of the next notifications runs beside it (docs/notifications.md#delivery-and-retries). */
+#define PRESIGN_WITHIN_MS 1000
+/* A signature made when queued is used only this many seconds after it was made; an attempt later
+ * than that (a busy queue) signs again, so its timestamp stays close to the time it is sent. */
+#define PRESIGN_MAX_AGE_S 5
 
 enum nstate { N_PENDING, N_DELIVERED, N_FAILED, N_NOT_SENT };
 
@@ -55,6 +62,12 @@ struct attempt {
     size_t answer_len;           /* as received */
     char error[160];             /* "" or why there was no answer */
     bool duplicate;              /* the second delivery of MOCK_NF_DUPLICATE */
+};
+
+/* The first attempt's headers, signed when the notification was queued, at Unix time ts. */
+struct presigned {
+    struct wxp_notify_headers h;
+    int64_t ts;
 };
 
 struct note {
@@ -77,6 +90,7 @@ struct note {
     int64_t first;   /* monotonic ms of the first attempt */
     struct attempt *attempts;
     size_t nattempts;
+    struct presigned *pre; /* NULL when none was made, or once the first attempt took it */
 };
 
 struct fault_rule {
@@ -246,6 +260,7 @@ static void note_free(struct note *t)
     }
     wxp_free(t->body);
     wxp_free(t->attempts);
+    wxp_free(t->pre);
     wxp_free(t);
 }
 
@@ -425,6 +440,25 @@ static void log_out(const struct mock_server *srv, uint64_t n, const char *id, c
     wxp_buf_free(&line);
 }
 
+/* Signs the first attempt of t (its envelope in env) now, as the sender would. On failure t->pre
+ * stays NULL and the sender signs when it sends. */
+static void presign(struct mock_server *srv, struct note *t, const struct wxp_buf *env)
+{
+    const struct mock_platform *signer = mock_platform_current(srv);
+    struct presigned *p = wxp_malloc(sizeof *p);
+
+    if (p == NULL) {
+        return;
+    }
+    p->ts = (int64_t)time(NULL);
+    if (wxp_notify_sign(signer->key, signer->id, p->ts, NULL, (struct wxp_str){env->ptr, env->len},
+                        &p->h, NULL) != WXP_OK) {
+        wxp_free(p);
+        return;
+    }
+    t->pre = p;
+}
+
 enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
                                  uint64_t *n_out, char *id_out, char *why, size_t why_cap)
 {
@@ -521,6 +555,10 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
         res = MOCK_NSENT_QUEUED;
     }
 
+    if (res == MOCK_NSENT_QUEUED && f == MOCK_NF_NONE &&
+        scaled_ms(nc, nc->nschedule > 0 ? nc->schedule[0] : 0) <= PRESIGN_WITHIN_MS) {
+        presign(srv, t, &env);
+    }
     pthread_mutex_lock(&q->lock);
     if (res == MOCK_NSENT_QUEUED &&
         (q->pending >= nc->queue_max || q->pending_bytes + env.len > nc->queue_bytes)) {
@@ -730,6 +768,7 @@ struct job {
     size_t body_len;
     enum mock_nfault fault;
     bool duplicate;
+    struct presigned *pre; /* owned; NULL: sign when sending */
 };
 
 static enum wxp_code add_header(struct curl_slist **l, struct mock_request *jr, const char *name,
@@ -754,7 +793,11 @@ static enum wxp_code add_header(struct curl_slist **l, struct mock_request *jr, 
 
 /* One attempt, without the lock: signs with the current platform signer, POSTs, records the
  * outcome in *a and the journal. */
-static void attempt_one(struct mock_server *srv, const struct job *j, struct attempt *a)
+/* One attempt of job j over the sender's handle `c` (NULL: none could be made). The handle is
+ * reset and set up again for each attempt; reset keeps its connection cache, so consecutive
+ * attempts to the same receiver reuse one kept-alive connection instead of a TCP connect and
+ * close each (docs/performance.md#what-bounds-each-figure). */
+static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, struct attempt *a)
 {
     const struct mock_platform *signer = mock_platform_current(srv);
     const struct mock_notify_config *nc = &srv->cfg.notify;
@@ -767,7 +810,6 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
     char sig[sizeof h.signature + 32];
     char reqid[64];
     unsigned char rnd[18];
-    CURL *c = NULL;
     CURLcode cc;
     int64_t ts = (int64_t)time(NULL);
     int64_t t0;
@@ -781,9 +823,14 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
     if (j->fault == MOCK_NF_STALE_TIMESTAMP) {
         ts -= STALE_S;
     }
-    rc = wxp_notify_sign(signer->key,
-                         j->fault == MOCK_NF_UNKNOWN_SERIAL ? UNKNOWN_SERIAL_TEXT : signer->id, ts,
-                         NULL, (struct wxp_str){j->body, j->body_len}, &h, &err);
+    if (j->pre != NULL && ts - j->pre->ts >= 0 && ts - j->pre->ts <= PRESIGN_MAX_AGE_S) {
+        h = j->pre->h;
+        rc = WXP_OK;
+    } else {
+        rc = wxp_notify_sign(signer->key,
+                             j->fault == MOCK_NF_UNKNOWN_SERIAL ? UNKNOWN_SERIAL_TEXT : signer->id,
+                             ts, NULL, (struct wxp_str){j->body, j->body_len}, &h, &err);
+    }
     if (rc != WXP_OK) {
         snprintf(a->error, sizeof a->error, "cannot sign: %.120s", err.msg);
         goto out;
@@ -825,11 +872,11 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
         snprintf(a->error, sizeof a->error, "out of memory");
         goto out;
     }
-    c = curl_easy_init();
     if (c == NULL) {
         snprintf(a->error, sizeof a->error, "curl_easy_init failed");
         goto out;
     }
+    curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, j->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -859,7 +906,6 @@ static void attempt_one(struct mock_server *srv, const struct job *j, struct att
     mock_journal_add(srv->journal, &jr, &jresp);
     log_out(srv, j->n, j->id, j->url, a->status, (long long)a->latency_ms, j->fault, a->error);
 out:
-    curl_easy_cleanup(c);
     curl_slist_free_all(hl);
     for (size_t i = 0; i < jr.nheaders; i++) {
         wxp_free(jr.headers[i].name);
@@ -950,6 +996,8 @@ static struct note *next_due(struct mock_notifier *q)
 static void *sender(void *arg)
 {
     struct mock_notifier *q = arg;
+    /* One handle for the thread's life: its connection cache outlives each attempt. */
+    CURL *c = curl_easy_init();
 
     pthread_mutex_lock(&q->lock);
     while (!q->stop) {
@@ -977,17 +1025,20 @@ static void *sender(void *arg)
         j.body_len = t->body_len;
         j.fault = t->fault;
         j.duplicate = t->duplicated;
+        j.pre = t->pre; /* the first attempt only: later ones sign when they are sent */
+        t->pre = NULL;
         t->held = false;
         a = wxp_malloc(sizeof *a);
         if (j.body == NULL || a == NULL) {
             wxp_free(j.body);
+            wxp_free(j.pre);
             wxp_free(a);
             t->due = now + 1000;
             continue;
         }
         memset(a, 0, sizeof *a);
         pthread_mutex_unlock(&q->lock);
-        attempt_one(q->srv, &j, a);
+        attempt_one(q->srv, c, &j, a);
         pthread_mutex_lock(&q->lock);
         t = find(q, j.n); /* a reset may have dropped it meanwhile */
         if (t != NULL && t->st == N_PENDING) {
@@ -995,8 +1046,10 @@ static void *sender(void *arg)
         }
         wxp_free(a);
         wxp_free(j.body);
+        wxp_free(j.pre);
     }
     pthread_mutex_unlock(&q->lock);
+    curl_easy_cleanup(c);
     return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "e2e.h"
@@ -34,6 +35,7 @@ struct got {
     size_t len;
     char *h[8]; /* by HDR_* below; NULL when absent */
     int64_t at_ms;
+    unsigned port; /* the sender's TCP port: which connection it came on */
 };
 
 enum { H_SERIAL, H_SIG, H_TS, H_NONCE, H_TYPE, H_RID, H_CT, H_UA, H_N };
@@ -97,6 +99,14 @@ static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *c, const cha
         g->body = strndup(u->body.ptr ? u->body.ptr : "", u->body.len);
         g->len = u->body.len;
         g->at_ms = now_ms();
+        {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            g->port =
+                ci != NULL && ci->client_addr->sa_family == AF_INET
+                    ? ntohs(((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_port)
+                    : 0;
+        }
         for (size_t i = 0; i < H_N; i++) {
             const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, HNAMES[i]);
             g->h[i] = v ? strdup(v) : NULL;
@@ -583,6 +593,29 @@ static void test_notify_retries(void **state)
 
 /* A custom schedule of three attempts against a receiver that always fails: failed, with the
  * reason; the Pay Score schedule gives up after its 3 days (scaled). */
+/* The sender keeps its connection to a receiver that keeps it open: three notifications, one
+ * after the other, come on one connection (docs/performance.md#what-bounds-each-figure), each
+ * signed on its own (its own nonce) and verified. */
+static void test_notify_attempts_share_a_connection(void **state)
+{
+    struct wxp_notify n;
+
+    (void)state;
+    start_with(NULL, "0.001");
+    for (size_t i = 0; i < 3; i++) {
+        send_one(NULL, NULL);
+        rx_wait(i + 1);
+        assert_parses(i, &n);
+        wxp_notify_free(&n);
+    }
+    assert_int_not_equal(rx.got[0].port, 0);
+    assert_int_equal(rx.got[1].port, rx.got[0].port);
+    assert_int_equal(rx.got[2].port, rx.got[0].port);
+    assert_string_not_equal(rx.got[0].h[H_NONCE], rx.got[1].h[H_NONCE]);
+    assert_string_not_equal(rx.got[1].h[H_NONCE], rx.got[2].h[H_NONCE]);
+    e2e_stop(&mock);
+}
+
 static void test_notify_gives_up(void **state)
 {
     cJSON *j;
@@ -862,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_notify_targets),
         cmocka_unit_test(test_notify_terminate_default_silent),
         cmocka_unit_test(test_notify_retries),
+        cmocka_unit_test(test_notify_attempts_share_a_connection),
         cmocka_unit_test(test_notify_gives_up),
         cmocka_unit_test(test_notify_faults),
         cmocka_unit_test(test_notify_delivery_faults),
