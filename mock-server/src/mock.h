@@ -172,6 +172,7 @@ struct mock_config {
     bool sign_errors;
     bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
     size_t journal_size;
+    size_t journal_bytes; /* the journal's byte budget; 0: MOCK_JOURNAL_BYTES_DEFAULT */
     char *admin_token; /* NULL: admin API open */
     /* "" or one line: a private key file of the config is open to others (wxp_keyfile_warning).
      * main.c prints it; the loader never prints. */
@@ -290,8 +291,19 @@ bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_st
 void mock_nonces_clear(struct mock_nonces *n);
 
 /* ---- journal (bounded ring, thread-safe) ------------------------------------------------ */
+/* Bytes the journal may hold by default (--journal-mb): each entry is charged its copy of the
+ * request and its JSON form. */
+#define MOCK_JOURNAL_BYTES_DEFAULT ((size_t)32 * 1024 * 1024)
 struct mock_journal;
+/* A journal of at most `cap` entries (0 means 1) and MOCK_JOURNAL_BYTES_DEFAULT bytes. */
 struct mock_journal *mock_journal_new(size_t cap);
+/* Sets the byte budget: from the next add on, the oldest entries are dropped while the entries
+ * hold more than `bytes` (the newest one always stays). */
+void mock_journal_set_budget(struct mock_journal *j, size_t bytes);
+/* Bytes the entries hold now (never more than the budget, but for a lone entry larger than it). */
+size_t mock_journal_bytes(struct mock_journal *j);
+/* The largest answer mock_journal_dump can write: the budget plus the largest single entry. */
+size_t mock_journal_dump_max(struct mock_journal *j);
 void mock_journal_free(struct mock_journal *j);
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
                       const struct mock_response *resp);
