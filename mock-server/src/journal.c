@@ -42,9 +42,9 @@ struct jentry {
     bool sign;
     unsigned char *block; /* the header array, then target, names and values, then the body */
     size_t block_cap;
-    struct wxp_buf json;  /* the entry as GET /__admin/requests writes it, made when added */
-    size_t cost;          /* bytes charged to the budget: the struct, the block, json.cap */
-    struct jentry *next;  /* only on the list of entries mock_journal_add drops */
+    struct wxp_buf json; /* the entry as GET /__admin/requests writes it, made when added */
+    size_t cost;         /* bytes charged to the budget: the struct, the block, json.cap */
+    struct jentry *next; /* only on the list of entries mock_journal_add drops */
 };
 
 /* A block that grew beyond this for one large request is shrunk when the entry is reused. */

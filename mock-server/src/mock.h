@@ -173,7 +173,7 @@ struct mock_config {
     bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
     size_t journal_size;
     size_t journal_bytes; /* the journal's byte budget; 0: MOCK_JOURNAL_BYTES_DEFAULT */
-    char *admin_token; /* NULL: admin API open */
+    char *admin_token;    /* NULL: admin API open */
     /* "" or one line: a private key file of the config is open to others (wxp_keyfile_warning).
      * main.c prints it; the loader never prints. */
     char key_warning[WXP_KEYFILE_WARNING_MAX];
