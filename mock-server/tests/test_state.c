@@ -929,6 +929,21 @@ static void test_state_dump_pages(void **unused)
     assert_string_equal(b.ptr, "x");
     assert_int_equal(total, 5);
     wxp_buf_free(&b);
+    /* Only learned records (no stored one can hide them): skipped ones are counted undecoded. */
+    assert_int_equal(mock_state_load_json(s, "[]", 2, NULL), WXP_OK);
+    for (int i = 0; i < 3; i++) {
+        char openid[8];
+        snprintf(openid, sizeof openid, "oM%d", i);
+        assert_int_equal(mock_state_terminate(s, T_MCHID_A, openid, "wx1", "S1", "r", 1),
+                         MOCK_TERM_OK);
+    }
+    wxp_buf_init(&b, (size_t)1 << 20);
+    assert_int_equal(mock_state_dump_page(s, 1, 1, &b, &total), WXP_OK);
+    assert_int_equal(total, 3);
+    assert_non_null(strstr(b.ptr, "\"openid\":\"oM1\""));
+    assert_null(strstr(b.ptr, "oM0"));
+    assert_null(strstr(b.ptr, "oM2"));
+    wxp_buf_free(&b);
     mock_state_free(s);
 }
 
