@@ -312,7 +312,9 @@ static bool entry_room(struct jentry *e, size_t need)
 static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e);
 
 /* Writes e's JSON form into e->json (kept for the dump) and sets e->cost. False when memory runs
- * out. A buffer that grew beyond BLOCK_KEEP_MAX for one large entry is not kept for the next. */
+ * out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process, without
+ * libmicrohttpd's limits, can). A buffer that grew beyond BLOCK_KEEP_MAX for one large entry is
+ * not kept for the next. */
 static bool entry_render(struct jentry *e)
 {
     if (e->json.cap > BLOCK_KEEP_MAX) {
