@@ -375,6 +375,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         c->counted = true;
         atomic_fetch_add(&d->inflight, 1);
         snprintf(req->method, sizeof req->method, "%s", method);
+        req->body.max = mock_request_body_max(req->method, req->target);
         MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, req);
         req->headers_cut = headers_cut(con, req, version);
         ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

@@ -34,6 +34,7 @@ struct opts {
     long skew;
     int no_replay;
     long journal_size;
+    long journal_mb;
     const char *admin_token;
     int allow_remote;
     int sign_errors;
@@ -62,6 +63,8 @@ static const struct {
     {"--skew", "SECONDS", "request timestamp window (default 300)"},
     {"--no-replay-check", NULL, "accept a nonce seen before within the window"},
     {"--journal-size", "N", "requests kept for GET /__admin/requests (default 1000)"},
+    {"--journal-mb", "N",
+     "MiB the kept requests may hold, the oldest dropped first (default 32; 1..1024)"},
     {"--admin-token", "TOKEN", "require this token on /__admin/ (Bearer or X-Admin-Token)"},
     {"--sign-errors", NULL, "sign error responses too (the default leaves them unsigned)"},
     {"--sign-cache", NULL,
@@ -179,6 +182,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--journal-size") == 0) {
             if (!wxp_parse_long(v, 1, 1000000, &o->journal_size)) {
                 return bad_usage("--journal-size takes 1..1000000, not '%s'", v);
+            }
+        } else if (strcmp(a, "--journal-mb") == 0) {
+            if (!wxp_parse_long(v, 1, 1024, &o->journal_mb)) {
+                return bad_usage("--journal-mb takes 1..1024 (MiB), not '%s'", v);
             }
         } else if (strcmp(a, "--admin-token") == 0) {
             if (v[0] == '\0') {
@@ -359,6 +366,9 @@ int main(int argc, char **argv)
         cfg.notify.time_scale = o.notify_time_scale;
     }
     cfg.notify.allow_remote = o.allow_remote != 0;
+    if (o.journal_mb) {
+        cfg.journal_bytes = (size_t)o.journal_mb * 1024 * 1024;
+    }
     if (o.admin_token) {
         wxp_free(cfg.admin_token);
         cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));

@@ -15,6 +15,9 @@ enum wxp_code mock_server_init(struct mock_server *srv, struct mock_config *cfg,
     srv->state = mock_state_new(&srv->cfg);
     srv->nonces = mock_nonces_new(nonce_max);
     srv->journal = mock_journal_new(srv->cfg.journal_size);
+    if (srv->journal != NULL && srv->cfg.journal_bytes != 0) {
+        mock_journal_set_budget(srv->journal, srv->cfg.journal_bytes);
+    }
     srv->scenarios = mock_scenarios_new();
     srv->sign_cache = sign_cache ? mock_sign_cache_new(srv->cfg.nsigners) : NULL;
     srv->notifier = mock_notifier_new(srv);
