@@ -40,7 +40,9 @@ enum cli_exit {
     CLI_EXIT_USAGE = 2,     /* bad flags, missing option, unknown command, bad configuration */
     CLI_EXIT_VERIFY = 3,    /* a 2xx whose signature failed: treat as forged */
     CLI_EXIT_TRANSPORT = 4, /* no HTTP answer */
-    CLI_EXIT_LOCAL = 5      /* input refused before sending (e.g. reason too long) */
+    CLI_EXIT_LOCAL = 5,     /* input refused before sending (e.g. reason too long) */
+    CLI_EXIT_NOTIFY = 6     /* notify verify: authentic, but the body is unusable (wrong APIv3
+                               key, malformed envelope) */
 };
 
 enum cli_cmd {

@@ -448,6 +448,7 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
         fputc('\n', stderr);
         print_transport_hint(stderr, r, o);
         return;
+    case WXPAY_ERR_NOTIFY:
     case WXPAY_ERR_LOCAL:
         break;
     }
@@ -605,6 +606,8 @@ static enum cli_exit exit_for(enum wxpay_result_kind k)
         return CLI_EXIT_VERIFY;
     case WXPAY_ERR_TRANSPORT:
         return CLI_EXIT_TRANSPORT;
+    case WXPAY_ERR_NOTIFY:
+        return CLI_EXIT_NOTIFY;
     case WXPAY_ERR_LOCAL:
         break;
     }
