@@ -448,6 +448,7 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
         fputc('\n', stderr);
         print_transport_hint(stderr, r, o);
         return;
+    case WXPAY_ERR_NOTIFY:
     case WXPAY_ERR_LOCAL:
         break;
     }
@@ -605,6 +606,8 @@ static enum cli_exit exit_for(enum wxpay_result_kind k)
         return CLI_EXIT_VERIFY;
     case WXPAY_ERR_TRANSPORT:
         return CLI_EXIT_TRANSPORT;
+    case WXPAY_ERR_NOTIFY:
+        return CLI_EXIT_NOTIFY;
     case WXPAY_ERR_LOCAL:
         break;
     }
@@ -767,6 +770,8 @@ static enum wxpay_result_kind run(const struct cli_opts *o, struct wxpay_client 
         return wxpay_call(c, o->operation, p, o->nparams, f, r);
     case CLI_CMD_TERMINATE:
     case CLI_CMD_CERTIFICATES:
+    case CLI_CMD_NOTIFY_LISTEN:
+    case CLI_CMD_NOTIFY_VERIFY:
     case CLI_CMD_NONE:
         break;
     }
@@ -837,6 +842,10 @@ int main(int argc, char **argv)
                         " (no credentials configured)\n");
     }
     build_config(&o, &cfg, &tc, merchant_serial);
+    /* A certificate download made while a notification waits must fit the 5 s a handler has. */
+    if (o.cmd == CLI_CMD_NOTIFY_LISTEN && o.timeout_ms == 0) {
+        cfg.timeout_ms = 4000;
+    }
     /* A configuration the library refuses (missing file, key/cert mismatch) is a usage error. */
     if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
         tmpkeys_remove(&keys);
@@ -861,6 +870,14 @@ int main(int argc, char **argv)
     wxpay_result_free(&r);
     memset(&r, 0, sizeof r);
 
+    if (o.cmd == CLI_CMD_NOTIFY_LISTEN) {
+        rc = cli_notify_listen(&o, c);
+        goto out;
+    }
+    if (o.cmd == CLI_CMD_NOTIFY_VERIFY) {
+        rc = cli_notify_verify(&o, c);
+        goto out;
+    }
     if (o.cmd == CLI_CMD_CERTIFICATES) {
         run_certificates(&o, c, &co, &r);
     } else {

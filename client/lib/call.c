@@ -667,6 +667,7 @@ static bool should_retry(const struct wxpay_result *res, const struct wxl_respon
     case WXPAY_OK:
     case WXPAY_ERR_LOCAL:
     case WXPAY_ERR_VERIFY:
+    case WXPAY_ERR_NOTIFY:
         return false;
     }
     return false;
@@ -784,7 +785,7 @@ out:
 }
 
 /* auto_certificates: a download before the first call and when one is due. */
-static enum wxpay_result_kind auto_before(struct wxpay_client *c, struct wxpay_result *res)
+enum wxpay_result_kind wxl_certs_auto_before(struct wxpay_client *c, struct wxpay_result *res)
 {
     char why[sizeof res->error];
 
@@ -828,7 +829,7 @@ static enum wxpay_result_kind send_call(struct wxpay_client *c, const struct cal
     enum wxpay_result_kind kind;
     unsigned tries = 0;
 
-    kind = auto_before(c, res);
+    kind = wxl_certs_auto_before(c, res);
     if (kind != WXPAY_OK) {
         return kind;
     }
