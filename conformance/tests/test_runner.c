@@ -438,6 +438,46 @@ static void test_conformance_client_wxpay(void **state)
     cJSON_Delete(root);
 }
 
+/* A result file that is not the contract's JSON fails the cases that grade it (never a pass, never
+ * "not observable"); the cases that do not grade it ignore it. */
+static void test_conformance_result_file_malformed(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *reason;
+        int line;
+    } ROWS[] = {
+        {"{\\\"verified\\\":\\\"no\\\"}", "\"verified\" is not a boolean", __LINE__},
+        {"{\\\"status\\\":400}", "\"verified\" is missing", __LINE__},
+        {"[false]", "not one JSON object", __LINE__},
+        {"{\\\"verified\\\":false}x", "not one JSON object", __LINE__},
+        {"{\\\"verified\\\":false,\\\"code\\\":5}", "\"code\" is not a string", __LINE__},
+    };
+    char json[512], cmd[1024];
+    (void)state;
+    tmp_path(json, sizeof json, "result-malformed.json");
+    for (size_t r = 0; r < sizeof ROWS / sizeof ROWS[0]; r++) {
+        cJSON *root;
+        snprintf(cmd, sizeof cmd,
+                 "%s call --from-env >/dev/null 2>&1; rc=$?; printf '%%s' \"%s\" "
+                 ">\"$WXPAY_RESULT_FILE\"; exit $rc",
+                 WXPAY_CLI_BIN, ROWS[r].text);
+        const char *argv[] = {CONF_BIN, "client", "--only", "CLI-RESP-001,CLI-RESP-032",
+                              "--cmd",  cmd,      "--json", json,
+                              NULL};
+        assert_int_equal(run(argv), 1);
+        root = read_report(json);
+        expect_verdict(root, "CLI-RESP-001", "pass");
+        expect_verdict(root, "CLI-RESP-032", "fail");
+        if (!contains(member(find_case(root, "CLI-RESP-032"), "reason")->valuestring,
+                      ROWS[r].reason)) {
+            fail_msg("row at line %d: %s", ROWS[r].line,
+                     member(find_case(root, "CLI-RESP-032"), "reason")->valuestring);
+        }
+        cJSON_Delete(root);
+    }
+}
+
 /* Each mode of examples/broken-client.sh breaks one rule: a run over the cases of its two
  * operations fails exactly these ids (MUST unless said), and the mode without a bug fails none. */
 static void test_conformance_broken_clients(void **state)
@@ -1191,7 +1231,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conformance_client_believes_forged_200),
     };
     const struct CMUnitTest careless[] = {cmocka_unit_test(test_conformance_client_careless)};
-    const struct CMUnitTest broken[] = {cmocka_unit_test(test_conformance_broken_clients)};
+    const struct CMUnitTest broken[] = {cmocka_unit_test(test_conformance_result_file_malformed),
+                                        cmocka_unit_test(test_conformance_broken_clients)};
     const struct CMUnitTest reports[] = {
         cmocka_unit_test(test_conformance_reports_written),
         cmocka_unit_test(test_conformance_usage_errors),

@@ -19,6 +19,7 @@ NODE_PATH="$work/node_modules" "$conf" client \
     --only CLI-RESP-001,CLI-RESP-002,CLI-RESP-032,CLI-RESP-034,CLI-RESP-035 \
     --cmd "node '$adapter'" --json "$tmp/report.json" >"$tmp/out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat "$tmp/out"; fail "exit status $rc, expected 1"; }
+# shellcheck disable=SC2016 # JavaScript template strings, not shell
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const want = {"CLI-RESP-001": "pass", "CLI-RESP-002": "pass", "CLI-RESP-032": "pass",
