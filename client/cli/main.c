@@ -593,6 +593,46 @@ static int tmpkeys_write(struct tmpkeys *t, const char *base, char *err, size_t 
     return 0;
 }
 
+/* ---- the result file ---- */
+
+/* rule: with WXPAY_RESULT_FILE set, a client tells wxpay-conformance what it concluded:
+ * {"status", "code", "verified": true|false|null, "error"}. verified is the answer's signature,
+ * whatever its status: true when it verified, false when it was checked and failed or missing,
+ * null when no answer came. src: docs/conformance.md#the-result-file */
+static void write_result_file(const char *path, const struct wxpay_result *r)
+{
+    FILE *f = fopen(path, "w");
+    const char *verified = r->signature == WXPAY_SIG_VALID  ? "true"
+                           : r->signature == WXPAY_SIG_NONE ? "null"
+                                                            : "false";
+    if (f == NULL) {
+        fprintf(stderr, "wxpay: warning: cannot write WXPAY_RESULT_FILE %s: %s\n", path,
+                strerror(errno));
+        return;
+    }
+    if (r->http_status > 0) {
+        fprintf(f, "{\"status\":%ld", r->http_status);
+    } else {
+        fputs("{\"status\":null", f);
+    }
+    if (r->code[0] != '\0') {
+        json_member(f, "code", r->code, 1);
+    } else {
+        fputs(",\"code\":null", f);
+    }
+    fprintf(f, ",\"verified\":%s", verified);
+    if (r->kind != WXPAY_OK) {
+        json_member(f, "error", r->error, 1);
+    } else {
+        fputs(",\"error\":null", f);
+    }
+    fputs("}\n", f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "wxpay: warning: cannot write WXPAY_RESULT_FILE %s: %s\n", path,
+                strerror(errno));
+    }
+}
+
 /* ---- flow ---- */
 
 static enum cli_exit exit_for(enum wxpay_result_kind k)
@@ -884,6 +924,9 @@ int main(int argc, char **argv)
         run(&o, c, &fields, &r);
     }
     rc = exit_for(r.kind);
+    if (getenv("WXPAY_RESULT_FILE") != NULL && getenv("WXPAY_RESULT_FILE")[0] != '\0') {
+        write_result_file(getenv("WXPAY_RESULT_FILE"), &r);
+    }
     if (r.kind == WXPAY_ERR_WECHAT && strcmp(r.code, "SIGN_ERROR") == 0) {
         have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
     }

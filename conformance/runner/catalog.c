@@ -25,7 +25,7 @@ extern const char conf_cases_client[];
 static const char *const CASE_KEYS[] = {"_comment", "id",   "operation", "title",  "rule",
                                         "source",   "kind", "param",     "expect", "severity"};
 static const char *const SERVER_EXPECT_KEYS[] = {"_comment", "status", "code", "signed"};
-static const char *const CLIENT_EXPECT_KEYS[] = {"_comment", "exit"};
+static const char *const CLIENT_EXPECT_KEYS[] = {"_comment", "exit", "verified"};
 
 /* Where an error was found, to name it in messages: "cases/server.json: case 3 (AUTH-003)". */
 struct where {
@@ -169,6 +169,7 @@ static enum wxp_code parse_client_expect(const cJSON *e, const struct where *w, 
                                          struct wxp_err *err)
 {
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(e, "exit");
+    const cJSON *ver;
     enum wxp_code rc =
         check_members(e, CLIENT_EXPECT_KEYS,
                       sizeof CLIENT_EXPECT_KEYS / sizeof CLIENT_EXPECT_KEYS[0], w, "expect.", err);
@@ -185,6 +186,21 @@ static enum wxp_code parse_client_expect(const cJSON *e, const struct where *w, 
     c->expect_status = strcmp(ex->valuestring, "success") == 0 ? 0 : 1;
     c->expect_code = NULL;
     c->expect_signed = -1;
+    c->expect_verified = CONF_VERIFIED_ANY;
+    /* expect.verified: what the client's result file must say (docs/conformance.md#the-result-file)
+     */
+    ver = cJSON_GetObjectItemCaseSensitive(e, "verified");
+    if (ver == NULL) {
+        return WXP_OK;
+    }
+    if (cJSON_IsString(ver) && strcmp(ver->valuestring, "false") == 0) {
+        c->expect_verified = CONF_VERIFIED_FALSE;
+    } else if (cJSON_IsString(ver) && strcmp(ver->valuestring, "not true") == 0) {
+        c->expect_verified = CONF_VERIFIED_NOT_TRUE;
+    } else {
+        return fail(err, WXP_E_PARAM_TYPE, w, "expect.verified",
+                    "must be \"false\" or \"not true\"");
+    }
     return WXP_OK;
 }
 
@@ -413,6 +429,8 @@ const char *conf_verdict_name(enum conf_verdict v)
         return "skip";
     case CONF_ERROR:
         return "error";
+    case CONF_UNOBSERVED:
+        return "unobservable";
     }
     return "?";
 }

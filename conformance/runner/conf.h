@@ -16,7 +16,21 @@
 
 enum conf_severity { CONF_MUST, CONF_SHOULD, CONF_INFO };
 enum conf_mode { CONF_SERVER, CONF_CLIENT };
-enum conf_verdict { CONF_PASS, CONF_FAIL, CONF_SKIP, CONF_ERROR /* the runner could not run it */ };
+enum conf_verdict {
+    CONF_PASS,
+    CONF_FAIL,
+    CONF_SKIP,
+    CONF_ERROR, /* the runner could not run it */
+    /* Client mode: the case grades what the client concluded, and the client wrote no result
+     * file (WXPAY_RESULT_FILE): never a pass, never a failure; counted on its own. */
+    CONF_UNOBSERVED
+};
+/* Client mode: what the result file's "verified" must say (docs/conformance.md#the-result-file). */
+enum conf_expect_verified {
+    CONF_VERIFIED_ANY = 0,  /* not graded: exit status only */
+    CONF_VERIFIED_FALSE,    /* false: the client checked and found the signature bad */
+    CONF_VERIFIED_NOT_TRUE, /* false or null: anything but claiming a forged answer verified */
+};
 
 /* One case of the catalogue. Every string is owned by the catalogue. */
 struct conf_case {
@@ -40,6 +54,7 @@ struct conf_case {
     int expect_status;
     char *expect_code;
     int expect_signed;
+    enum conf_expect_verified expect_verified; /* client mode, expect.verified */
 };
 
 struct conf_catalog {
@@ -51,7 +66,8 @@ struct conf_catalog {
 enum wxp_code conf_catalog_load(struct conf_catalog *cat, struct wxp_err *err);
 void conf_catalog_free(struct conf_catalog *cat);
 const char *conf_severity_name(enum conf_severity s); /* "MUST", "SHOULD", "INFO" */
-const char *conf_verdict_name(enum conf_verdict v);   /* "pass", "fail", "skip", "error" */
+/* "pass", "fail", "skip", "error", "unobservable" */
+const char *conf_verdict_name(enum conf_verdict v);
 
 /* What running one case found. Owned buffers; conf_outcome_free releases them. */
 struct conf_outcome {

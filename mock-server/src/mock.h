@@ -30,6 +30,7 @@
  * ones are paged with ?limit=&offset=), and PUT /__admin/state takes a body up to it, so every
  * whole dump can be put back. */
 #define MOCK_STATE_DOC_MAX ((size_t)8 * 1024 * 1024)
+#define MOCK_TS_TEXT_MAX 40                   /* scripted Wechatpay-Timestamp text, bytes */
 
 /* ---- a request as received -------------------------------------------------------------- */
 struct mock_header {
@@ -89,8 +90,12 @@ struct mock_response {
     const char *operation;    /* the routed operation's name (static), NULL when none */
     /* Tampering applied when signing (scenario actions). */
     enum mock_sigmode sigmode;
-    bool unknown_serial;  /* Wechatpay-Serial names no key the client has */
-    int64_t ts_offset;    /* seconds added to Wechatpay-Timestamp */
+    bool unknown_serial; /* Wechatpay-Serial names no key the client has */
+    int64_t ts_offset;   /* seconds added to Wechatpay-Timestamp */
+    /* When has_ts_text: Wechatpay-Timestamp is this text, sent and signed as is, with "{now}"
+     * (at most once) replaced by the clock plus ts_offset: "NaN", "", "{now}.5", "+{now}". */
+    bool has_ts_text;
+    char ts_text[MOCK_TS_TEXT_MAX + 1];
     char omit_header[48]; /* one Wechatpay-* header left out, "" for none */
     char *sign_over;      /* when set, sign over these bytes instead of the body (owned) */
     bool drop;            /* close the connection without answering */
@@ -475,7 +480,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
 /* Signs `resp` in place per its flags, adding the Wechatpay-* headers to `hdrs` (sign.c). */
 struct mock_out_headers {
     char request_id[64];
-    char timestamp[24];
+    char timestamp[MOCK_TS_TEXT_MAX + 24]; /* ts_text with {now} expanded, or the seconds */
     char nonce[40];
     char serial[WXP_KEY_ID_MAX + 1];
     char signature[800];

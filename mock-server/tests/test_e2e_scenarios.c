@@ -25,6 +25,8 @@
 #include "e2e.h"
 #include "wxp/envelope.h"
 #include "wxp/mem.h"
+#include "wxp/sign.h"
+#include "wxp/signmsg.h"
 #include "wxp/verify.h"
 
 #define PATH_OF(openid) "/v3/payscore/permissions/openid/" openid "/terminate"
@@ -516,6 +518,86 @@ static void test_scen_timestamp_offset(void **state)
         e2e_resp_free(&r);
         expect_already(&mock, rows[i].openid);
     }
+}
+
+/* action.timestamp: the Wechatpay-Timestamp text goes out as scripted ("{now}" expanded) and the
+ * signature covers that very text, so only a client's reading of the value can refuse it. */
+static void test_scen_timestamp_text(void **state)
+{
+    (void)state;
+    const struct {
+        const char *openid;
+        const char *text;   /* action.timestamp */
+        long long offset;   /* action.timestamp_offset, 0: none */
+        const char *prefix; /* the header starts with this, then (with now_digits) the clock */
+        bool now_digits;
+        const char *suffix;
+        int code; /* what wxp_resp_verify says */
+        int line;
+    } rows[] = {
+        {"oTsNaN", "NaN", 0, "NaN", false, "", WXP_E_RESP_TIMESTAMP, __LINE__},
+        {"oTsSpaces", "   ", 0, "", false, "", WXP_E_RESP_HEADER_MISSING, __LINE__},
+        {"oTsFloat", "{now}.5", 0, "", true, ".5", WXP_E_RESP_TIMESTAMP, __LINE__},
+        {"oTsPlus", "+{now}", 0, "+", true, "", WXP_E_RESP_TIMESTAMP, __LINE__},
+        {"oTsHuge", "99999999999999999999999", 0, "99999999999999999999999", false, "",
+         WXP_E_RESP_TIMESTAMP, __LINE__},
+        {"oTs2p32", "{now}", 4294967296LL, "", true, "", WXP_E_TIMESTAMP_FUTURE, __LINE__},
+        {"oTsPlain", "{now}", 0, "", true, "", WXP_OK, __LINE__},
+    };
+    struct wxp_key *platform = t_cert("certs/test-platform.cert.pem");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char rule[320];
+        struct e2e_resp r;
+        struct wxp_buf msg;
+        const char *got, *sig;
+        long long now = (long long)time(NULL) + rows[i].offset;
+        size_t plen = strlen(rows[i].prefix);
+        int n = snprintf(rule, sizeof rule,
+                         "[{\"match\":{\"openid\":\"%s\"},\"times\":1,"
+                         "\"action\":{\"timestamp\":\"%s\"",
+                         rows[i].openid, rows[i].text);
+        if (rows[i].offset != 0) {
+            n += snprintf(rule + n, sizeof rule - (size_t)n, ",\"timestamp_offset\":%lld",
+                          rows[i].offset);
+        }
+        snprintf(rule + n, sizeof rule - (size_t)n, "}}]");
+        load_rules(&mock, rule, 1);
+        terminate(&mock, rows[i].openid, &r);
+        if (r.status != 204 || e2e_verify(&r) != rows[i].code) {
+            fail_msg("row at line %d: status %ld, verify %d", rows[i].line, r.status,
+                     e2e_verify(&r));
+        }
+        got = e2e_header(&r, "Wechatpay-Timestamp");
+        if (got == NULL || strncmp(got, rows[i].prefix, plen) != 0) {
+            fail_msg("row at line %d: Wechatpay-Timestamp \"%s\"", rows[i].line,
+                     got ? got : "(absent)");
+        }
+        if (rows[i].now_digits) {
+            char *end;
+            long long ts = strtoll(got + plen, &end, 10);
+            if (llabs(ts - now) > 5 || strcmp(end, rows[i].suffix) != 0) {
+                fail_msg("row at line %d: Wechatpay-Timestamp \"%s\"", rows[i].line, got);
+            }
+        }
+        /* The signature is over the text as sent (curl strips the spaces of "   ": only the
+         * non-blank rows can be checked here). */
+        sig = e2e_header(&r, "Wechatpay-Signature");
+        if (got[0] != '\0') {
+            wxp_buf_init(&msg, WXP_SIGNMSG_MAX);
+            assert_int_equal(wxp_signmsg_response(&msg, wxp_str_c(got),
+                                                  wxp_str_c(e2e_header(&r, "Wechatpay-Nonce")),
+                                                  wxp_str_c(""), NULL),
+                             WXP_OK);
+            if (sig == NULL ||
+                wxp_verify(platform, msg.ptr, msg.len, sig, strlen(sig), NULL) != WXP_OK) {
+                fail_msg("row at line %d: the signature does not cover \"%s\"", rows[i].line, got);
+            }
+            wxp_buf_free(&msg);
+        }
+        e2e_resp_free(&r);
+        expect_already(&mock, rows[i].openid);
+    }
+    wxp_key_free(platform);
 }
 
 static void test_scen_omit_header(void **state)
@@ -1941,6 +2023,7 @@ int main(void)
         cmocka_unit_test(test_scen_probe_signature),
         cmocka_unit_test(test_scen_unknown_serial),
         cmocka_unit_test(test_scen_timestamp_offset),
+        cmocka_unit_test(test_scen_timestamp_text),
         cmocka_unit_test(test_scen_omit_header),
         cmocka_unit_test(test_scen_omit_request_id),
         cmocka_unit_test(test_scen_sign_over),
