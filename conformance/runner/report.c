@@ -318,11 +318,10 @@ static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity 
  * count in summary_classes). */
 enum row { ROW_MUST, ROW_SHOULD, ROW_INFO, ROW_UNOBSERVED, ROW_SKIPPED, ROW_PASSED, ROW_COUNT };
 static const char *const ROW_LABEL[ROW_COUNT] = {
-    "MUST failures", "SHOULD failures", "INFO differences", "not observable",
-    "not applicable or skipped", "passed"};
-static const char *const ROW_KEY[ROW_COUNT] = {"must_failures", "should_failures",
-                                               "info_differences", "not_observable",
-                                               "skipped", "passed"};
+    "MUST failures",  "SHOULD failures",           "INFO differences",
+    "not observable", "not applicable or skipped", "passed"};
+static const char *const ROW_KEY[ROW_COUNT] = {
+    "must_failures", "should_failures", "info_differences", "not_observable", "skipped", "passed"};
 
 /* Counts per class from the counts per severity and verdict: a case that could not be run
  * counts with the failures of its severity. */

@@ -284,9 +284,14 @@ static void check_schema(const cJSON *root, const char *mode)
         assert_int_equal(member(cls, "must_failures")->valueint, must);
         assert_int_equal(member(cls, "should_failures")->valueint, should);
         assert_int_equal(member(cls, "info_differences")->valueint, info);
+        assert_int_equal(member(cls, "not_observable")->valueint,
+                         member(member(summary, "MUST"), "unobservable")->valueint +
+                             member(member(summary, "SHOULD"), "unobservable")->valueint +
+                             member(member(summary, "INFO"), "unobservable")->valueint);
         assert_int_equal(member(cls, "must_failures")->valueint +
                              member(cls, "should_failures")->valueint +
                              member(cls, "info_differences")->valueint +
+                             member(cls, "not_observable")->valueint +
                              member(cls, "skipped")->valueint + member(cls, "passed")->valueint,
                          (int)total);
     }

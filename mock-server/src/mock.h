@@ -30,7 +30,7 @@
  * ones are paged with ?limit=&offset=), and PUT /__admin/state takes a body up to it, so every
  * whole dump can be put back. */
 #define MOCK_STATE_DOC_MAX ((size_t)8 * 1024 * 1024)
-#define MOCK_TS_TEXT_MAX 40                   /* scripted Wechatpay-Timestamp text, bytes */
+#define MOCK_TS_TEXT_MAX 40 /* scripted Wechatpay-Timestamp text, bytes */
 
 /* ---- a request as received -------------------------------------------------------------- */
 struct mock_header {

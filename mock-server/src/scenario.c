@@ -25,8 +25,9 @@
 #define SCN_LIST_MAX 64                   /* members of match.body, entries of headers_* */
 #define SCN_COUNT_MAX 1000000000LL        /* nth, times */
 #define SCN_DELAY_MAX 600000LL            /* delay_ms: ten minutes */
-#define SCN_TS_OFFSET_MAX 100000000000LL /* |timestamp_offset| in seconds (~3170 years: 2^32 fits) */
-#define SCN_SEED_MAX 9007199254740992.0   /* 2^53: every integer below is exact in a double */
+#define SCN_TS_OFFSET_MAX                                                                          \
+    100000000000LL                      /* |timestamp_offset| in seconds (~3170 years: 2^32 fits) */
+#define SCN_SEED_MAX 9007199254740992.0 /* 2^53: every integer below is exact in a double */
 /* rule: a scripted answer's status is a final one, 200..599. An interim 1xx status makes
  * libmicrohttpd send it, call the handler again and answer twice (the second time with the normal
  * checks), and a client then waits for a final answer that never comes. src: RFC 9110 §15.2
