@@ -17,6 +17,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <strings.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -28,17 +29,37 @@
 #include "wxp/mem.h"
 #include "wxp/signmsg.h"
 
+struct conn;
+
 struct mock_daemon {
     struct MHD_Daemon *mhd;
     struct mock_server *srv;
     atomic_bool stopping; /* answers then carry Connection: close */
+    atomic_bool refusing; /* the last phase of a stop: requests get 503 and are not executed */
     atomic_long inflight; /* requests from the handler's first call to completed() */
+    /* Scripted delays: a delayed answer waits in `waiting` on a suspended connection, and the
+     * timer thread resumes the connection when it is due. All four under `mu`. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* on CLOCK_MONOTONIC: the list changed, or the timer must quit */
+    pthread_cond_t wake; /* on CLOCK_MONOTONIC: broadcast when a stop begins */
+    struct conn *waiting;
+    bool flushing;       /* a stop has begun: nothing is suspended or waits any more */
+    bool per_connection; /* one thread per connection: a delay waits on `wake` instead */
+    bool timer_quit;
+    pthread_t timer;
 };
 
 static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -49,6 +70,14 @@ struct conn {
     struct wxp_buf target;
     struct wxp_buf scratch;
     bool counted; /* in mock_daemon's inflight: from the handler's first call to completed() */
+    /* A delayed answer, decided and waiting for its time (has_pending), while the connection
+     * is suspended and on the daemon's `waiting` list until due_ms (CLOCK_MONOTONIC). */
+    struct mock_response pending;
+    bool has_pending;
+    bool pending_close; /* send it with Connection: close */
+    int64_t due_ms;
+    struct MHD_Connection *con;
+    struct conn *next_waiting;
 };
 
 /* A request target cannot be longer than the connection's memory (64 KiB, below). */
@@ -80,6 +109,9 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
     if (c != NULL) {
         if (c->counted) { /* closed without completed(): not expected, but never leak a count */
             atomic_fetch_sub(&d->inflight, 1);
+        }
+        if (c->has_pending) {
+            mock_response_free(&c->pending);
         }
         wxp_buf_free(&c->req.body);
         wxp_buf_free(&c->target);
@@ -140,6 +172,10 @@ static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
         if (c->counted) {
             atomic_fetch_sub(&d->inflight, 1);
             c->counted = false;
+        }
+        if (c->has_pending) { /* not expected: a suspended request is resumed before it ends */
+            mock_response_free(&c->pending);
+            c->has_pending = false;
         }
         /* The header pointers die with the request. */
         c->req.nheaders = 0;
@@ -275,31 +311,88 @@ static const char *framing_problem(const struct mock_request *req, bool *close_a
     return NULL;
 }
 
-static enum MHD_Result answer(struct mock_daemon *d, struct MHD_Connection *con,
-                              struct mock_request *req)
+/* Puts the connection to sleep until its delayed answer is due: the handler returns at once and
+ * no thread waits (the timer thread resumes the connection). False when a stop has begun: the
+ * answer then goes out at once.
+ * With one thread per connection, libmicrohttpd 0.9.75 does not support suspension (microhttpd.h:
+ * "not applicable to thread-per-connection"; its suspended threads share one wake-up channel, and
+ * a resume can be lost, seen here as answers that never came), so the connection's own thread
+ * waits on `wake` instead, which a stop broadcasts; it serves no other connection. */
+static bool suspend_until_due(struct mock_daemon *d, struct conn *c, struct MHD_Connection *con,
+                              long delay_ms)
 {
-    struct mock_response resp;
-    struct mock_out_headers h;
-    struct MHD_Response *mr = NULL;
-    struct wxp_err err;
-    enum MHD_Result ret = MHD_NO;
-    const char *sent_id = NULL; /* the Request-ID header that went out, for the log */
+    bool queued = false;
+    int64_t due = mono_ms() + delay_ms;
 
+    pthread_mutex_lock(&d->mu);
+    if (d->per_connection) {
+        struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
+        while (!d->flushing && mono_ms() < due) {
+            pthread_cond_timedwait(&d->wake, &d->mu, &ts);
+        }
+    } else if (!d->flushing) {
+        c->due_ms = due;
+        c->con = con;
+        c->next_waiting = d->waiting;
+        d->waiting = c;
+        MHD_suspend_connection(con);
+        pthread_cond_signal(&d->cv);
+        queued = true;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return queued;
+}
+
+static enum MHD_Result send_answer(struct mock_daemon *d, struct MHD_Connection *con,
+                                   struct mock_request *req, struct mock_response *answer_resp,
+                                   bool close_after);
+
+/* The handler's last call for a request: decide the answer (the checks, the operation, the
+ * scenario), then send it, or keep it on the suspended connection until its delay is over. */
+static enum MHD_Result answer(struct mock_daemon *d, struct conn *c, struct MHD_Connection *con)
+{
+    struct mock_request *req = &c->req;
+    struct mock_response resp;
     bool close_after;
     const char *framing = framing_problem(req, &close_after);
 
     mock_response_init(&resp);
-    if (framing != NULL) {
+    if (atomic_load(&d->refusing)) {
+        /* rule: the last phase of a stop executes nothing it may not be able to answer.
+         * src: docs/mock-server.md#stopping. */
+        mock_response_error(&resp, 503, "SYSTEM_ERROR", "服务正在停止，请稍后重试", NULL);
+        resp.failed_check = "stopping";
+        close_after = true;
+    } else if (framing != NULL) {
         mock_response_error(&resp, 400, "INVALID_REQUEST", framing, NULL);
         resp.failed_check = "framing";
     } else {
         mock_handle(d->srv, req, &resp);
     }
     if (resp.delay_ms > 0) {
-        struct timespec ts = {resp.delay_ms / 1000, (resp.delay_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        c->pending = resp; /* moved: the connection owns it until it is sent */
+        c->has_pending = true;
+        c->pending_close = close_after;
+        if (suspend_until_due(d, c, con, resp.delay_ms)) {
+            return MHD_YES;
         }
+        c->has_pending = false;
     }
+    return send_answer(d, con, req, &resp, close_after);
+}
+
+/* Sends `answer_resp` (or closes the connection for a drop), journals and logs it, and frees it. */
+static enum MHD_Result send_answer(struct mock_daemon *d, struct MHD_Connection *con,
+                                   struct mock_request *req, struct mock_response *answer_resp,
+                                   bool close_after)
+{
+    struct mock_response resp = *answer_resp;
+    struct mock_out_headers h;
+    struct MHD_Response *mr = NULL;
+    struct wxp_err err;
+    enum MHD_Result ret = MHD_NO;
+    const char *sent_id = NULL; /* the Request-ID header that went out, for the log */
+
     if (resp.drop) {
         mock_journal_add(d->srv->journal, req, &resp);
         log_request(d->srv, req, &resp, NULL);
@@ -394,6 +487,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         }
         return MHD_YES;
     }
+    if (c->has_pending) { /* resumed: the delay is over (or a stop cut it short) */
+        struct mock_response resp = c->pending;
+        c->has_pending = false;
+        return send_answer(d, con, req, &resp, c->pending_close);
+    }
     if (*upload_data_size > 0) {
         if (!req->body_too_large &&
             wxp_buf_add(&req->body, upload_data, *upload_data_size) != WXP_OK) {
@@ -402,7 +500,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return answer(d, con, req);
+    return answer(d, c, con);
 }
 
 /* libmicrohttpd's own messages go to our log, except the one every scripted "drop" causes (the
@@ -466,12 +564,87 @@ fail:
     return -1;
 }
 
+/* The timer thread: resumes each suspended connection when its delay is due, or at once when a
+ * stop has begun. A resumed connection's handler is called again and sends the answer. The
+ * list holds at most one entry per connection, so a scan is cheap. */
+static void *timer_main(void *arg)
+{
+    struct mock_daemon *d = arg;
+
+    pthread_mutex_lock(&d->mu);
+    while (!d->timer_quit) {
+        int64_t now = mono_ms();
+        int64_t next = INT64_MAX;
+        struct conn **pp = &d->waiting;
+        while (*pp != NULL) {
+            struct conn *c = *pp;
+            if (d->flushing || c->due_ms <= now) {
+                *pp = c->next_waiting;
+                c->next_waiting = NULL;
+                MHD_resume_connection(c->con); /* c may be gone once resumed: not touched again */
+            } else {
+                next = c->due_ms < next ? c->due_ms : next;
+                pp = &c->next_waiting;
+            }
+        }
+        if (next == INT64_MAX) {
+            pthread_cond_wait(&d->cv, &d->mu);
+        } else {
+            struct timespec ts = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
+            pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static bool timer_start(struct mock_daemon *d, struct wxp_err *err)
+{
+    pthread_condattr_t ca;
+    int e;
+
+    d->waiting = NULL;
+    d->flushing = false;
+    d->timer_quit = false;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cv, &ca);
+    pthread_cond_init(&d->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    e = pthread_create(&d->timer, NULL, timer_main, d);
+    if (e != 0) {
+        wxp_err_set(err, WXP_E_IO, "listen", "cannot start the timer thread: %s", strerror(e));
+        pthread_cond_destroy(&d->cv);
+        pthread_cond_destroy(&d->wake);
+        pthread_mutex_destroy(&d->mu);
+        return false;
+    }
+    return true;
+}
+
+/* Ends the timer thread; every suspended connection has been resumed by then (the stop flushed
+ * them, and nothing is suspended after that). */
+static void timer_stop(struct mock_daemon *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->flushing = true;
+    d->timer_quit = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->timer, NULL);
+    pthread_cond_destroy(&d->cv);
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->mu);
+}
+
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
                                       unsigned threads, const struct mock_tls *tls,
                                       struct wxp_err *err)
 {
     struct mock_daemon *d = wxp_malloc(sizeof *d);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem opts[20];
     size_t n = 0;
     int fd;
@@ -486,7 +659,14 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         return NULL;
     }
     d->srv = srv;
+    d->per_connection = threads == 0;
+    if (!timer_start(d, err)) {
+        close(fd);
+        wxp_free(d);
+        return NULL;
+    }
     atomic_init(&d->stopping, false);
+    atomic_init(&d->refusing, false);
     atomic_init(&d->inflight, 0);
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
@@ -530,6 +710,7 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
         if (fcntl(fd, F_GETFD) != -1) {
             close(fd);
         }
+        timer_stop(d);
         wxp_free(d);
         return NULL;
     }
@@ -569,6 +750,12 @@ void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
         return;
     }
     atomic_store(&d->stopping, true);
+    /* Delayed answers go out now: their requests have been executed, so they are answered. */
+    pthread_mutex_lock(&d->mu);
+    d->flushing = true;
+    pthread_cond_signal(&d->cv);
+    pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->mu);
     lsock = MHD_quiesce_daemon(d->mhd);
     if (lsock != MHD_INVALID_SOCKET) {
         shutdown(lsock, SHUT_RDWR);
@@ -595,6 +782,10 @@ void mock_daemon_stop(struct mock_daemon *d, unsigned grace_ms)
         }
         nanosleep(&ts, NULL);
     }
+    /* From here on a request is refused (503, Connection: close) rather than executed: the
+     * connections are about to close, and its answer might not get out. */
+    atomic_store(&d->refusing, true);
+    timer_stop(d);
     MHD_stop_daemon(d->mhd);
     if (lsock != MHD_INVALID_SOCKET) {
         close(lsock); /* ours once quiesced: microhttpd.h says close it after the stop */

@@ -1173,6 +1173,7 @@ static void test_config_unknown_openid_not_found(void **state)
 
 struct inflight {
     const struct e2e_mock *m;
+    char openid[32];
     long status;
     int curl_error;
     int verify;
@@ -1185,7 +1186,7 @@ static void *inflight_run(void *arg)
     struct inflight *x = arg;
     struct e2e_resp r;
     double t0 = mono_ms();
-    terminate(x->m, "oGraceful", &r);
+    terminate(x->m, x->openid, &r);
     x->elapsed_ms = mono_ms() - t0;
     x->status = r.status;
     x->curl_error = r.curl_error;
@@ -1204,44 +1205,75 @@ static long health_seq(const struct e2e_mock *m)
     return v;
 }
 
-static void test_sigterm_lets_inflight_request_finish(void **state)
+#define DELAYED_MAX 4
+
+/* SIGTERM while `n` terminates wait out a 60 s scripted delay, the mock started with `args`:
+ * each request has been executed (the delay comes after the decision), so each must get its
+ * 204, with Connection: close, long before the delay is over, and the mock must exit 0 within
+ * the documented bound (2 s, plus 1 s for this machine). Before the delays became suspended
+ * connections, the thread-per-connection mock cut the clients off after 2 s and exited only
+ * after the whole delay, and --threads 2 reset the requests queued behind its sleeping
+ * workers. */
+static void sigterm_during_delays(const char *const *args, size_t n)
 {
-    (void)state;
     struct e2e_mock m;
-    struct inflight x = {0};
-    pthread_t th;
+    struct inflight x[DELAYED_MAX];
+    pthread_t th[DELAYED_MAX];
     long h0;
-    double t0;
-    e2e_start(&m, NULL);
-    x.m = &m;
-    load_rules(&m, "[{\"times\":1,\"action\":{\"delay_ms\":500}}]", 1);
+    double t0, stop_ms;
+    e2e_start(&m, args);
+    load_rules(&m, "[{\"match\":{\"path\":\"/v3/**\"},\"action\":{\"delay_ms\":60000}}]", 1);
     h0 = health_seq(&m);
     t0 = mono_ms();
-    assert_int_equal(pthread_create(&th, NULL, inflight_run, &x), 0);
-    /* Wait until the terminate has arrived: the k-th health poll sees h0 + k unless another
-     * request got a sequence number in between. */
+    for (size_t i = 0; i < n; i++) {
+        memset(&x[i], 0, sizeof x[i]);
+        x[i].m = &m;
+        snprintf(x[i].openid, sizeof x[i].openid, "oGraceful%zu", i);
+        assert_int_equal(pthread_create(&th[i], NULL, inflight_run, &x[i]), 0);
+    }
+    /* Wait until every terminate has arrived: the k-th health poll sees h0 + k unless other
+     * requests got sequence numbers in between. */
     for (long k = 1;; k++) {
-        if (health_seq(&m) > h0 + k) {
+        if (health_seq(&m) >= h0 + k + (long)n) {
             break;
         }
         if (mono_ms() - t0 > 5000.0) {
-            fail_msg("the delayed request never arrived");
+            fail_msg("the delayed requests never arrived");
         }
         sleep_ms(2);
     }
-    if (mono_ms() - t0 < 100.0) {
-        sleep_ms((long)(100.0 - (mono_ms() - t0)) + 1);
-    }
+    t0 = mono_ms();
     e2e_stop(&m); /* SIGTERM; asserts exit status 0 */
-    pthread_join(th, NULL);
-    assert_int_equal(x.curl_error, 0);
-    assert_int_equal(x.status, 204);
-    assert_int_equal(x.verify, WXP_OK);
-    /* Answered during the stop: it tells the client the connection carries nothing more. */
-    assert_true(x.conn_close);
-    if (x.elapsed_ms < 500.0) {
-        fail_msg("answered after %.1f ms, before its delay", x.elapsed_ms);
+    stop_ms = mono_ms() - t0;
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
     }
+    if (stop_ms > 3000.0) {
+        fail_msg("the mock took %.0f ms to exit after SIGTERM", stop_ms);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (x[i].curl_error != 0 || x[i].status != 204 || x[i].verify != WXP_OK ||
+            !x[i].conn_close || x[i].elapsed_ms > 10000.0) {
+            fail_msg("request %zu: curl error %d, status %ld, verify %d, Connection: close %d, "
+                     "after %.0f ms",
+                     i, x[i].curl_error, x[i].status, x[i].verify, (int)x[i].conn_close,
+                     x[i].elapsed_ms);
+        }
+    }
+}
+
+static void test_sigterm_answers_delayed_requests_thread_per_connection(void **state)
+{
+    (void)state;
+    sigterm_during_delays(NULL, 2);
+}
+
+static void test_sigterm_answers_delayed_requests_thread_pool(void **state)
+{
+    const char *args[] = {"--threads", "2", NULL};
+    (void)state;
+    /* More delayed requests than workers: none may wait behind a sleeping one. */
+    sigterm_during_delays(args, DELAYED_MAX);
 }
 
 /* ---- start-up and usage ------------------------------------------------------------------ */
@@ -1816,7 +1848,8 @@ int main(void)
         cmocka_unit_test(test_sign_errors_flag),
         cmocka_unit_test(test_admin_token),
         cmocka_unit_test(test_config_unknown_openid_not_found),
-        cmocka_unit_test(test_sigterm_lets_inflight_request_finish),
+        cmocka_unit_test(test_sigterm_answers_delayed_requests_thread_per_connection),
+        cmocka_unit_test(test_sigterm_answers_delayed_requests_thread_pool),
         cmocka_unit_test(test_startup_line_equals_ready_file),
         cmocka_unit_test(test_startup_usage_and_config_errors),
         cmocka_unit_test(test_startup_port_in_use_exits_1),
