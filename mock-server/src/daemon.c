@@ -359,7 +359,7 @@ static enum MHD_Result answer(struct mock_daemon *d, struct conn *c, struct MHD_
     mock_response_init(&resp);
     if (atomic_load(&d->refusing)) {
         /* rule: the last phase of a stop executes nothing it may not be able to answer.
-         * src: docs/mock-server.md#stopping. */
+         * src: docs/mock-server.md#start (SIGINT, SIGTERM). */
         mock_response_error(&resp, 503, "SYSTEM_ERROR", "服务正在停止，请稍后重试", NULL);
         resp.failed_check = "stopping";
         close_after = true;
