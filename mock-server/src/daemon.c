@@ -37,6 +37,8 @@ struct mock_daemon {
     atomic_bool stopping; /* answers then carry Connection: close */
     atomic_bool refusing; /* the last phase of a stop: requests get 503 and are not executed */
     atomic_long inflight; /* requests from the handler's first call to completed() */
+    atomic_uint conns;    /* open connections, from NOTIFY_CONNECTION started to closed */
+    unsigned max_conns;   /* --max-connections */
     /* Scripted delays: a delayed answer waits in `waiting` on a suspended connection, and the
      * timer thread resumes the connection when it is due. All four under `mu`. */
     pthread_mutex_t mu;
@@ -69,7 +71,8 @@ struct conn {
     struct mock_request req;
     struct wxp_buf target;
     struct wxp_buf scratch;
-    bool counted; /* in mock_daemon's inflight: from the handler's first call to completed() */
+    bool counted;  /* in mock_daemon's inflight: from the handler's first call to completed() */
+    bool over_cap; /* opened beyond --max-connections: its request gets 503 */
     /* A delayed answer, decided and waiting for its time (has_pending), while the connection
      * is suspended and on the daemon's `waiting` list until due_ms (CLOCK_MONOTONIC). */
     struct mock_response pending;
@@ -94,18 +97,26 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
     struct mock_daemon *d = cls;
     struct conn *c = *socket_context;
 
-    (void)con;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned n = atomic_fetch_add(&d->conns, 1) + 1;
         c = wxp_malloc(sizeof *c);
         if (c != NULL) {
             memset(c, 0, sizeof *c);
             wxp_buf_init(&c->req.body, MOCK_BODY_MAX);
             wxp_buf_init(&c->target, TARGET_MAX);
             wxp_buf_init(&c->scratch, WXP_SIGNMSG_MAX);
+            if (n > d->max_conns) {
+                /* Over the cap: answered 503 as soon as its headers are in, and it cannot hold
+                 * its slot longer than a short timeout. */
+                c->over_cap = true;
+                MHD_set_connection_option(con, MHD_CONNECTION_OPTION_TIMEOUT,
+                                          (unsigned)MOCK_OVER_CAP_TIMEOUT_S);
+            }
         }
         *socket_context = c; /* NULL: uri_log refuses this connection's requests */
         return;
     }
+    atomic_fetch_sub(&d->conns, 1);
     if (c != NULL) {
         if (c->counted) { /* closed without completed(): not expected, but never leak a count */
             atomic_fetch_sub(&d->inflight, 1);
@@ -552,6 +563,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
             snprintf(req->remote, sizeof req->remote, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3],
                      (unsigned)ntohs(in->sin_port));
         }
+        if (c->over_cap) {
+            /* rule: at the connection cap a new connection is answered at once, never left
+             * waiting behind slow clients. src: docs/mock-server.md#limits. */
+            struct mock_response resp;
+            mock_response_init(&resp);
+            mock_response_error(&resp, 503, "SYSTEM_ERROR",
+                                "连接数已达上限（--max-connections），请稍后重试", NULL);
+            resp.failed_check = "connections";
+            return send_answer(d, con, req, &resp, true);
+        }
         {
             const char *msg = NULL;
             unsigned st = early_problem(req, &msg);
@@ -642,6 +663,17 @@ fail:
     return -1;
 }
 
+/* MHD_AcceptPolicyCallback: beyond the cap and its over-cap slots, a new connection is closed as
+ * soon as it is accepted, rather than left unaccepted in the listen backlog (where a client waits
+ * until its own timeout: libmicrohttpd stops accepting at its own limit). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    const struct mock_daemon *d = cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&d->conns) >= d->max_conns + MOCK_OVER_CAP_SLOTS ? MHD_NO : MHD_YES;
+}
+
 /* The timer thread: resumes each suspended connection when its delay is due, or at once when a
  * stop has begun. A resumed connection's handler is called again and sends the answer. The
  * list holds at most one entry per connection, so a scan is cheap. */
@@ -717,9 +749,14 @@ static void timer_stop(struct mock_daemon *d)
 }
 
 struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sockaddr *addr,
-                                      unsigned threads, const struct mock_tls *tls,
-                                      struct wxp_err *err)
+                                      const struct mock_daemon_limits *lim,
+                                      const struct mock_tls *tls, struct wxp_err *err)
 {
+    unsigned threads = lim->threads;
+    /* libmicrohttpd's own limit is never the one reached (at it, it stops accepting, and new
+     * connects wait in the backlog): the accept policy closes connections well before it. A pool
+     * splits the limit between its threads, hence the product. */
+    unsigned mhd_limit = (lim->max_connections + MOCK_OVER_CAP_SLOTS + 8) * (threads ? threads : 1);
     struct mock_daemon *d = wxp_malloc(sizeof *d);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME;
@@ -746,10 +783,13 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     atomic_init(&d->stopping, false);
     atomic_init(&d->refusing, false);
     atomic_init(&d->inflight, 0);
+    atomic_init(&d->conns, 0);
+    d->max_conns = lim->max_connections;
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    flags |= threads == 0 ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL;
+    /* poll, not select, in the per-connection threads: descriptors above FD_SETSIZE work. */
+    flags |= threads == 0 ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
     /* The logger comes first so that libmicrohttpd reports option errors through it. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, d};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
@@ -757,9 +797,10 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d};
     opts[n++] =
         (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, d};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)lim->connection_timeout_s, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)mhd_limit, NULL};
     /* Strict request parsing: an HTTP/1.1 request without Host is refused with 400 (RFC 9112
      * §3.2), as any production front end does. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
@@ -775,8 +816,8 @@ struct mock_daemon *mock_daemon_start(struct mock_server *srv, const struct sock
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     errno = 0;
-    d->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, handler, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    d->mhd = MHD_start_daemon(flags, 0, accept_policy, d, handler, d, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
     if (d->mhd == NULL) {
         int e = errno;
         wxp_err_set(err, WXP_E_IO, "listen", "%s%s",
