@@ -355,8 +355,8 @@ static bool suspend_until_due(struct mock_daemon *d, struct conn *c, struct MHD_
 }
 
 static enum MHD_Result send_answer(struct mock_daemon *d, struct MHD_Connection *con,
-                                   struct mock_request *req, struct mock_response *answer_resp,
-                                   bool close_after);
+                                   struct mock_request *req,
+                                   const struct mock_response *answer_resp, bool close_after);
 
 /* rule: refused as soon as the headers are in, before any body is read, then the connection is
  * closed: a Transfer-Encoding whose final coding is not chunked, or that applies chunked twice,
@@ -461,8 +461,8 @@ static enum MHD_Result answer(struct mock_daemon *d, struct conn *c, struct MHD_
 
 /* Sends `answer_resp` (or closes the connection for a drop), journals and logs it, and frees it. */
 static enum MHD_Result send_answer(struct mock_daemon *d, struct MHD_Connection *con,
-                                   struct mock_request *req, struct mock_response *answer_resp,
-                                   bool close_after)
+                                   struct mock_request *req,
+                                   const struct mock_response *answer_resp, bool close_after)
 {
     struct mock_response resp = *answer_resp;
     struct mock_out_headers h;
