@@ -16,11 +16,10 @@ struct mock_tls {
     const char *key_pem;
 };
 
-/* Connections beyond --max-connections that are still accepted, each answered 503 at once and
- * given MOCK_OVER_CAP_TIMEOUT_S seconds; beyond these, a new connection is closed as soon as it
- * is accepted. */
+/* Connections beyond --max-connections that are still accepted, each answered 503 as soon as
+ * its request's headers are in; beyond these, a new connection is closed as soon as it is
+ * accepted. */
 #define MOCK_OVER_CAP_SLOTS 16
-#define MOCK_OVER_CAP_TIMEOUT_S 2
 
 struct mock_daemon_limits {
     unsigned threads;              /* 0: one thread per connection; N: a pool of N */
