@@ -563,6 +563,13 @@ static enum wxpay_result_kind classify(const struct wxpay_client *c, const struc
 
     if (r->curl_code != CURLE_OK) {
         res->curl_code = (int)r->curl_code;
+        if (r->resend_refused) {
+            return wxl_fail(res, WXPAY_ERR_TRANSPORT,
+                            "transport: the connection closed after the request was sent and "
+                            "before any answer (%s): the server may have executed it. Not resent "
+                            "(a resend could run it twice): query the state before trying again",
+                            url);
+        }
         if (r->too_large) {
             return wxl_fail(res, WXPAY_ERR_TRANSPORT,
                             "transport: the answer is too large (body over %zu bytes or a header "
@@ -660,7 +667,9 @@ static bool should_retry(const struct wxpay_result *res, const struct wxl_respon
 {
     switch (res->kind) {
     case WXPAY_ERR_TRANSPORT:
-        return res->http_status == 0 && transient_transport(r->curl_code, r->too_large);
+        /* Not after an outcome that is not known: the request may have been executed. */
+        return res->http_status == 0 && !r->resend_refused &&
+               transient_transport(r->curl_code, r->too_large);
     case WXPAY_ERR_WECHAT:
         return (res->http_status == 429 || res->http_status >= 500) &&
                res->signature != WXPAY_SIG_INVALID;

@@ -118,8 +118,10 @@ struct wxl_request {
 };
 
 struct wxl_response {
-    CURLcode curl_code; /* CURLE_OK when an HTTP answer came */
-    bool too_large;     /* the body or a header went over its cap */
+    CURLcode curl_code;  /* CURLE_OK when an HTTP answer came */
+    bool too_large;      /* the body or a header went over its cap */
+    bool resend_refused; /* the connection closed after the body went out, before any answer,
+                            and libcurl's own resend was refused: the outcome is not known */
     char errbuf[CURL_ERROR_SIZE];
     long status;
     struct wxl_header hdr[WXL_H_COUNT];

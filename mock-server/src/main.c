@@ -29,6 +29,8 @@ struct opts {
     const char *scenarios[MAX_SCENARIOS];
     size_t nscenarios;
     long threads;
+    long max_connections;
+    long connection_timeout;
     int log_json;
     int quiet;
     long skew;
@@ -58,6 +60,11 @@ static const struct {
     {"--config", "FILE", "JSON configuration (merchants, platform keys, records, policy)"},
     {"--scenario", "FILE", "JSON scenario rules; repeatable, applied in order"},
     {"--threads", "N", "worker threads; 0 (default) = one thread per connection"},
+    {"--max-connections", "N",
+     "connections served at once (default 1000); beyond it a new connection gets 503 at once, "
+     "or is closed"},
+    {"--connection-timeout", "SECONDS",
+     "close a connection idle this long, waiting for a request or its rest (default 30)"},
     {"--log-format", "text|json", "request log format on stderr (default text)"},
     {"--quiet", NULL, "no per-request log lines"},
     {"--skew", "SECONDS", "request timestamp window (default 300)"},
@@ -165,6 +172,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--threads") == 0) {
             if (!wxp_parse_long(v, 0, 256, &o->threads)) {
                 return bad_usage("--threads takes 0..256, not '%s'", v);
+            }
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (!wxp_parse_long(v, 1, 10000, &o->max_connections)) {
+                return bad_usage("--max-connections takes 1..10000, not '%s'", v);
+            }
+        } else if (strcmp(a, "--connection-timeout") == 0) {
+            if (!wxp_parse_long(v, 1, 86400, &o->connection_timeout)) {
+                return bad_usage("--connection-timeout takes 1..86400 seconds, not '%s'", v);
             }
         } else if (strcmp(a, "--log-format") == 0) {
             if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
@@ -297,7 +312,8 @@ static int load_scenario_file(struct mock_server *srv, const char *path)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.listen = "127.0.0.1:8080"};
+    struct opts o = {.listen = "127.0.0.1:8080", .max_connections = 1000, .connection_timeout = 30};
+    struct mock_daemon_limits lim;
     struct mock_config cfg;
     struct mock_server srv;
     struct mock_daemon *d = NULL;
@@ -405,8 +421,11 @@ int main(int argc, char **argv)
     }
     tls.cert_pem = tls_cert;
     tls.key_pem = tls_key;
-    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
-                          o.https_cert ? &tls : NULL, &err);
+    lim.threads = (unsigned)o.threads;
+    lim.max_connections = (unsigned)o.max_connections;
+    lim.connection_timeout_s = (unsigned)o.connection_timeout;
+    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, &lim, o.https_cert ? &tls : NULL,
+                          &err);
     if (d == NULL) {
         fprintf(stderr, "wxpay-mock: cannot listen on %s: %s\n", o.listen, err.msg);
         goto out;
