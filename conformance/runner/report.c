@@ -928,8 +928,12 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
             ok = cJSON_AddNumberToObject(cls, ROW_KEY[i], (double)rows[i]) != NULL;
         }
     }
-    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL &&
-         (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
+    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL;
+    /* notify mode: what the answers cannot show (docs/conformance.md#notify-mode) */
+    if (ok && strcmp(mode, "notify") == 0) {
+        ok = cJSON_AddStringToObject(root, "note", CONF_NOTIFY_UNSEEN) != NULL;
+    }
+    ok = ok && (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         ok = add_json_case(cases, &rs[i]);
     }
@@ -1085,6 +1089,9 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           stopped != NULL ? "STOPPED"
                           : run_ok(t)     ? "PASS: every case that counts passed"
                                           : "FAIL: a case that counts failed");
+    }
+    if (rc == WXP_OK && strcmp(mode, "notify") == 0) {
+        rc = wxp_buf_addstr(&b, "<p>Note: " CONF_NOTIFY_UNSEEN "</p>\n");
     }
     if (rc == WXP_OK && stopped != NULL) {
         rc = wxp_buf_addstr(&b, "<p class=\"bad\">The run stopped: ");

@@ -75,6 +75,7 @@ hpid=$!
 wait_file "$tmp/careless.url"
 rc=0
 "$runner" notify --url "$(cat "$tmp/careless.url")/" --json "$tmp/careless.json" \
+    --junit "$tmp/careless.xml" --html "$tmp/careless.html" -v \
     >"$tmp/careless.out" 2>&1 || rc=$?
 stop_handler
 [ $rc -eq 1 ] || { cat "$tmp/careless.out" >&2; fail "careless: exit $rc, not 1"; }
@@ -84,4 +85,19 @@ got=$(failed "$tmp/careless.json" MUST)
 got=$(failed "$tmp/careless.json" SHOULD)
 [ "$got" = "NOTIFY-FAIL-001 NOTIFY-FAIL-002" ] || fail "careless: SHOULD failures [$got]"
 echo "notify_handlers: careless: failed exactly the 14 refusal MUST cases and both FAIL-body SHOULD cases"
+# The reports: JSON carries the note and the mode, JUnit names the failures by id, HTML the note,
+# and -v shows what was sent (the forged Wechatpay-Signature) and what came back.
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["mode"] == "notify" and r["ok"] is False, (r["mode"], r["ok"])
+assert "only HTTP answers are graded" in r["note"], r.get("note")
+c = [x for x in r["cases"] if x["id"] == "NOTIFY-SIG-001"][0]
+assert "Wechatpay-Signature: " in c["request"] and "HTTP 200" in c["response"], c
+assert c["reason"].startswith("expected a 4xx or 5xx, got 200"), c["reason"]
+' "$tmp/careless.json" || fail "careless: JSON report"
+grep -q 'classname="wxpay-conformance.notify.notification" name="NOTIFY-SIG-001 ' "$tmp/careless.xml" ||
+    fail "careless: JUnit has no NOTIFY-SIG-001 testcase"
+grep -q "only HTTP answers are graded" "$tmp/careless.html" || fail "careless: HTML has no note"
+grep -q "Wechatpay-Signature: " "$tmp/careless.out" || fail "careless: -v shows no request"
 echo "notify_handlers: ok"
