@@ -109,7 +109,8 @@ static enum MHD_Result handle(struct handler *h, struct MHD_Connection *conn, st
         break;
     case WXPAY_ERR_VERIFY: /* forged, replayed, probe, unknown key: never look at the body */
         fprintf(stderr, "refused (forged): %s\n", r.error);
-        ret = answer(conn, 401, "{\"code\":\"FAIL\",\"message\":\"signature verification failed\"}");
+        ret =
+            answer(conn, 401, "{\"code\":\"FAIL\",\"message\":\"signature verification failed\"}");
         break;
     case WXPAY_ERR_NOTIFY: /* authentic, but the resource cannot be used (wrong APIv3 key?) */
         fprintf(stderr, "refused (unusable): %s\n", r.error);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* catalog.c: loads the case catalogue (cases/server.json, client.json and notify.json, compiled in as
- * NUL-terminated strings) into struct conf_catalog, validating every case strictly. */
+/* catalog.c: loads the case catalogue (cases/server.json, client.json and notify.json, compiled in
+ * as NUL-terminated strings) into struct conf_catalog, validating every case strictly. */
 #include <stdio.h>
 #include <string.h>
 

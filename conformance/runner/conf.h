@@ -40,8 +40,8 @@ struct conf_case {
      * case asks for are those of this operation. */
     char *operation;
     const struct wxp_op *op; /* NULL in notify mode (operation "notification") */
-    char *title;  /* one line */
-    char *rule;   /* the rule it checks, one sentence */
+    char *title;             /* one line */
+    char *rule;              /* the rule it checks, one sentence */
     char *source; /* docs/protocol.md or mock-server.md anchor, and a docs/sources.md key */
     enum conf_severity severity;
     enum conf_mode mode;
@@ -129,8 +129,8 @@ struct conf_context {
     const char *notify_url;
     const char *platform_key_file;
     const char *platform_serial;
-    long timeout_ms;     /* per case */
-    bool verbose;        /* show what a case that did not pass sent and received */
+    long timeout_ms; /* per case */
+    bool verbose;    /* show what a case that did not pass sent and received */
 };
 
 /* Reads the server-mode config file `path` (JSON; docs/conformance.md#config-file) into `ctx`,
@@ -162,8 +162,8 @@ void conf_run_notify_case(const struct conf_context *ctx, const struct conf_case
 void conf_notify_end(struct conf_context *ctx);
 /* What notify mode cannot see, said in the summary and in every report. */
 #define CONF_NOTIFY_UNSEEN                                                                         \
-    "only HTTP answers are graded: whether the handler acted on a notification before refusing "  \
-    "it, acted twice on a repeated id, or verified before using the resource cannot be seen; "    \
+    "only HTTP answers are graded: whether the handler acted on a notification before refusing "   \
+    "it, acted twice on a repeated id, or verified before using the resource cannot be seen; "     \
     "check its side effects (docs/notifications.md#grading-a-handler)"
 
 /* The APIv3 key of the run (ctx->apiv3_key_file or ctx->apiv3_key) into key[32]. Returns 1 with

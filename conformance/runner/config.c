@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: the --config FILE of server and notify modes: the merchant identity the runner signs with, the
- * platform keys it verifies answers with and the values it names, from one JSON file whose
- * members are those of wxpay's own config file (docs/conformance.md#config-file). The command
+/* config.c: the --config FILE of server and notify modes: the merchant identity the runner signs
+ * with, the platform keys it verifies answers with and the values it names, from one JSON file
+ * whose members are those of wxpay's own config file (docs/conformance.md#config-file). The command
  * line wins over the file, member by member. */
 #include <stdio.h>
 #include <string.h>
@@ -332,8 +332,9 @@ int conf_apiv3_key(const struct conf_context *ctx, unsigned char key[32])
         }
     }
     if (len != 32) {
-        fprintf(stderr, "wxpay-conformance: APIv3 key file %s: must hold 32 bytes (and at most one "
-                        "newline), not %zu\n",
+        fprintf(stderr,
+                "wxpay-conformance: APIv3 key file %s: must hold 32 bytes (and at most one "
+                "newline), not %zu\n",
                 wxp_keyfile_shown(ctx->apiv3_key_file), len);
     } else {
         memcpy(key, text, 32);

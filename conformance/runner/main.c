@@ -71,14 +71,17 @@ static const struct {
      "platform private key that signs the notifications (default: the TEST one)"},
     {"--platform-serial", "ID", FOR_NOTIFY,
      "Wechatpay-Serial sent: its certificate serial or PUB_KEY_ID_... (needed with a key)"},
-    {"--apiv3-key-file", "FILE", FOR_NOTIFY,
-     "the merchant's APIv3 key (32 bytes) encrypting the resources (default: the TEST one)"},
-    {"--apiv3-key", "KEY", FOR_NOTIFY, "the same, given inline (visible to ps: prefer the file)"},
+    {"--apiv3-key-file", "FILE", FOR_SERVER | FOR_NOTIFY,
+     "the merchant's APIv3 key (32 bytes): server mode decrypts the certificates (CERTS-005), "
+     "notify mode encrypts the resources (default there: the TEST one)"},
+    {"--apiv3-key", "KEY", FOR_SERVER | FOR_NOTIFY,
+     "the same, given inline (visible to ps: prefer the file)"},
     {"--mock", "PATH", FOR_SERVER | FOR_CLIENT, "wxpay-mock executable to start"},
     {"--fixtures", "DIR", FOR_CLIENT, "TEST key directory handed to the client"},
     {"--config", "FILE", FOR_SERVER | FOR_NOTIFY,
      "JSON file: merchant, platform keys, appid... (command-line options win)"},
-    {"--mchid", "ID", FOR_SERVER | FOR_NOTIFY, "merchant id (default 1900000109, the TEST merchant)"},
+    {"--mchid", "ID", FOR_SERVER | FOR_NOTIFY,
+     "merchant id (default 1900000109, the TEST merchant)"},
     {"--mch-serial", "HEX", FOR_SERVER, "merchant certificate serial"},
     {"--mch-key", "PEM", FOR_SERVER, "merchant private key file (default: the TEST key)"},
     {"--mch-cert", "PEM", FOR_SERVER, "merchant certificate: its serial, checked against the key"},
@@ -87,15 +90,19 @@ static const struct {
     {"--platform-public-key", "PEM", FOR_SERVER,
      "server's platform public key; repeatable, paired in order with:"},
     {"--platform-public-key-id", "ID", FOR_SERVER, "its id, PUB_KEY_ID_...; repeatable"},
-    {"--appid", "A", FOR_SERVER | FOR_NOTIFY, "appid bound to the merchant (default wxd678efh567hg6787)"},
+    {"--appid", "A", FOR_SERVER | FOR_NOTIFY,
+     "appid bound to the merchant (default wxd678efh567hg6787)"},
     {"--service-id", "S", FOR_SERVER | FOR_NOTIFY, "payscore service id (default 500001)"},
     {"--other-appid", "A", FOR_SERVER, "an appid NOT bound to the merchant"},
-    {"--openid-prefix", "P", FOR_SERVER | FOR_NOTIFY, "prefix of the fresh openids (default oConf)"},
-    {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "run only these cases (repeatable)"},
+    {"--openid-prefix", "P", FOR_SERVER | FOR_NOTIFY,
+     "prefix of the fresh openids (default oConf)"},
+    {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
+     "run only these cases (repeatable)"},
     {"--timeout-ms", "N", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "per-case timeout (default 20000)"},
     {"--cacert", "FILE", FOR_SERVER, "trust anchors (PEM) for an https:// --base-url"},
     {"--junit", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "write a JUnit XML report"},
-    {"--json", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "write a JSON report (schema wxpay-conformance/1)"},
+    {"--json", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
+     "write a JSON report (schema wxpay-conformance/1)"},
     {"--html", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "write a self-contained HTML report"},
     {"--strict", NULL, FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
      "SHOULD failures fail the run and JUnit too (default: warnings)"},
@@ -108,11 +115,10 @@ static void usage(FILE *out)
     static const struct {
         unsigned mask;
         const char *title;
-    } SECTIONS[] = {
-        {FOR_LIST, "list options"},
-        {FOR_SERVER, "server options"},
-        {FOR_CLIENT, "client options"},
-        {FOR_NOTIFY, "notify options"}};
+    } SECTIONS[] = {{FOR_LIST, "list options"},
+                    {FOR_SERVER, "server options"},
+                    {FOR_CLIENT, "client options"},
+                    {FOR_NOTIFY, "notify options"}};
     fprintf(
         out,
         "usage: wxpay-conformance list [--mode server|client|notify] [--json|--markdown]\n"
@@ -846,6 +852,17 @@ int main(int argc, char **argv)
         conf_config_free();
         return bad_usage("--platform-key needs --platform-serial (the serial of its certificate "
                          "or its PUB_KEY_ID_...)");
+    }
+    if (o.cmd == CMD_SERVER || o.cmd == CMD_NOTIFY) {
+        unsigned char key[32];
+        int k = conf_apiv3_key(&ctx, key); /* checked now: a bad key is a usage error */
+        for (size_t i = 0; i < sizeof key; i++) {
+            ((volatile unsigned char *)key)[i] = 0;
+        }
+        if (k < 0) {
+            conf_config_free();
+            return EXIT_USAGE;
+        }
     }
     apply_defaults(&ctx);
     if (ctx.mock_bin == NULL) {

@@ -305,8 +305,9 @@ static void record(struct wxp_buf *b, const char *text, size_t len)
 }
 
 /* Signs `signed_body` as `h` says, POSTs `sent_body` to the handler and records both sides. */
-static bool send_one(const struct conf_context *ctx, const struct how *h, struct wxp_str signed_body,
-                     struct wxp_str sent_body, struct conf_outcome *out, struct answer *a)
+static bool send_one(const struct conf_context *ctx, const struct how *h,
+                     struct wxp_str signed_body, struct wxp_str sent_body, struct conf_outcome *out,
+                     struct answer *a)
 {
     struct wxp_notify_headers nh;
     char lines[6][HEADER_MAX];
@@ -395,8 +396,8 @@ static bool send_one(const struct conf_context *ctx, const struct how *h, struct
     }
     conf_http_free(&resp);
     if (a->unreachable) {
-        set_verdict(out, CONF_ERROR, "the handler at %s could not be reached: %s",
-                    ctx->notify_url, a->error);
+        set_verdict(out, CONF_ERROR, "the handler at %s could not be reached: %s", ctx->notify_url,
+                    a->error);
         out->stop_run = true;
         return false;
     }
@@ -482,8 +483,8 @@ void conf_run_notify_case(const struct conf_context *ctx, const struct conf_case
         if (!send_one(ctx, &h, as_str(&body), as_str(&body), out, &a)) {
             goto out;
         }
-        want_accept(out, &a, strcmp(k, "answer_time") == 0 ? ANSWER_TIME_INFO_MS
-                                                           : ACCEPT_WITHIN_MS);
+        want_accept(out, &a,
+                    strcmp(k, "answer_time") == 0 ? ANSWER_TIME_INFO_MS : ACCEPT_WITHIN_MS);
         if (strcmp(k, "duplicate") == 0 && out->verdict == CONF_PASS) {
             /* rule: a retry carries the same body (same id), newly signed. src: [SK-CB]. case:
              * NOTIFY-OK-003 */

@@ -215,8 +215,8 @@ static void test_catalog_notify_covers_the_handler_rules(void **state)
     }
     for (size_t i = 0; i < cat.count; i++) {
         const struct conf_case *c = &cat.cases[i];
-        fail_bodies += c->mode == CONF_NOTIFY && c->expect_code != NULL &&
-                       c->severity == CONF_SHOULD;
+        fail_bodies +=
+            c->mode == CONF_NOTIFY && c->expect_code != NULL && c->severity == CONF_SHOULD;
     }
     assert_true(fail_bodies >= 1);
 }
