@@ -1687,8 +1687,8 @@ out:
 
 /* rule: each certificate of the list decrypts (AEAD_AES_256_GCM under the APIv3 key, with the
  * entry's nonce and associated_data), is a certificate whose serial is serial_no and whose
- * validity is effective_time..expire_time, and has not expired. src: docs/protocol.md#platform-
- * certificates [GB-CERTS]. case: CERTS-005 */
+ * validity is effective_time..expire_time, and has not expired.
+ * src: docs/protocol.md#platform-certificates [GB-CERTS]. case: CERTS-005 */
 static bool check_certs(struct run *r)
 {
     struct wxp_certlist l;

@@ -100,4 +100,10 @@ grep -q 'classname="wxpay-conformance.notify.notification" name="NOTIFY-SIG-001 
     fail "careless: JUnit has no NOTIFY-SIG-001 testcase"
 grep -q "only HTTP answers are graded" "$tmp/careless.html" || fail "careless: HTML has no note"
 grep -q "Wechatpay-Signature: " "$tmp/careless.out" || fail "careless: -v shows no request"
+# A handler that is gone (the careless one's port, now closed) stops the run: exit 3, one case.
+rc=0
+"$runner" notify --url "$(cat "$tmp/careless.url")/" --json "$tmp/gone.json" >"$tmp/gone.out" 2>&1 ||
+    rc=$?
+[ $rc -eq 3 ] || { cat "$tmp/gone.out" >&2; fail "unreachable handler: exit $rc, not 3"; }
+grep -q "could not be reached" "$tmp/gone.out" || fail "unreachable handler: no reason given"
 echo "notify_handlers: ok"
