@@ -117,6 +117,7 @@ struct cli_opts {
     const char *bind;         /* --bind, default 127.0.0.1 */
     const char *ready_file;   /* --ready-file: written with the URL once listening */
     long count;               /* --count: exit after this many valid notifications; 0 never */
+    long fail_first;          /* --fail-first: answer this many valid notifications 500; 0 none */
     int allow_remote;         /* --allow-remote: --bind may be a non-loopback address */
     const char *headers_file; /* --headers: "Name: value" lines, as curl -D writes them */
     const char *body_file;    /* --body: the body exactly as received */

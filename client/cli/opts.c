@@ -55,6 +55,7 @@ enum opt_id {
     O_BIND,
     O_READY_FILE,
     O_NOTIFY_COUNT,
+    O_FAIL_FIRST,
     O_ALLOW_REMOTE,
     O_HEADERS,
     O_BODY,
@@ -151,6 +152,9 @@ static const struct opt {
      "write http://ADDR:PORT to FILE once listening"},
     {O_NOTIFY_COUNT, "--count", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
      "exit (status 0) after N valid notifications, 1..1000000"},
+    {O_FAIL_FIRST, "--fail-first", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "answer the first N valid notifications 500 on purpose, to\n" HELP_INDENT
+     "see the sender retry them; 1..1000000"},
     {O_ALLOW_REMOTE, "--allow-remote", NULL, NULL, IN(CLI_CMD_NOTIFY_LISTEN), 0,
      "allow --bind to a non-loopback address (exposes the listener)"},
     {O_HEADERS, "--headers", NULL, "FILE", IN(CLI_CMD_NOTIFY_VERIFY), 0,
@@ -201,7 +205,7 @@ static const struct {
     {CLI_CMD_NOTIFY_LISTEN,
      "notify listen",
      "notify listen --port N [--bind ADDR] [--ready-file FILE] [--count N]\n"
-     "          [--allow-remote]",
+     "          [--fail-first N] [--allow-remote]",
      "receive notifications: print each one verified and decrypted as one JSON\n"
      "      line on stdout (answer 204), or why it was refused on stderr (answer\n"
      "      401 {\"code\":\"FAIL\",...}); SIGINT or SIGTERM stops it (status 0)",
@@ -613,6 +617,11 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_NOTIFY_COUNT:
         if (parse_long(v, 1, 1000000, &o->count) != 0) {
             return fail(err, errsz, "--count is 1..1000000, not '%.32s'", v);
+        }
+        return CLI_EXIT_OK;
+    case O_FAIL_FIRST:
+        if (parse_long(v, 1, 1000000, &o->fail_first) != 0) {
+            return fail(err, errsz, "--fail-first is 1..1000000, not '%.32s'", v);
         }
         return CLI_EXIT_OK;
     case O_BIND:
