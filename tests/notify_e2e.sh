@@ -8,7 +8,9 @@
 #   PAYSCORE.USER_CLOSE_SERVICE, accepted at once; the listener exits after the two (--count 2).
 # Checked: the listener's stdout (both events verified and decrypted, in order, neither marked a
 # duplicate), its stderr (the failure on purpose), the mock's listing (attempts 500 then 204 for
-# the first, 204 for the second, both delivered), and --fail-first's usage error.
+# the first, 204 for the second, both delivered), and --fail-first's usage error. Then a listener
+# given only a merchant id, the platform certificate and the APIv3 key (no private key) accepts a
+# notification, and without the APIv3 key or the platform key it names what is missing.
 # usage: notify_e2e.sh MOCK WXPAY FIXTURES
 set -eu
 mock=$1
@@ -133,4 +135,33 @@ for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
 EOF
+
+# Only the platform keys and the APIv3 key: a merchant id without its private key is enough for
+# the notify commands, and each missing piece is named.
+if "$wxpay" notify listen --port 0 --mchid 1900000109 2>only.err; then
+    fail "notify listen without an APIv3 key was accepted"
+fi
+grep -q "^wxpay: no APIv3 key to decrypt notifications with" only.err || fail "$(cat only.err)"
+if "$wxpay" notify listen --port 0 --mchid 1900000109 \
+    --apiv3-key-file "$fixtures/keys/test-merchant-a.apiv3.key" 2>only.err; then
+    fail "notify listen without a platform key was accepted"
+fi
+grep -q "^wxpay: no platform key to verify notifications with" only.err || fail "$(cat only.err)"
+"$wxpay" notify listen --port 0 --ready-file only.url --count 1 --mchid 1900000109 \
+    --apiv3-key-file "$fixtures/keys/test-merchant-a.apiv3.key" \
+    --platform-cert "$fixtures/certs/test-platform.cert.pem" >only.out 2>only.err &
+lpid=$!
+wait_file only.url "$lpid" "wxpay notify listen (notifications only)"
+curl -sS -o sent.out -w '%{http_code}' -X POST "$WXPAY_BASE_URL/__admin/notifications" --data \
+    "{\"event_type\":\"PAYSCORE.USER_OPEN_SERVICE\",\"summary\":\"ok\",\"url\":\"$(cat only.url)/n\",\"resource\":{\"openid\":\"o-only\"}}" \
+    >sent.code
+[ "$(cat sent.code)" = 201 ] || fail "POST /__admin/notifications: HTTP $(cat sent.code) $(cat sent.out)"
+status=0
+wait "$lpid" || status=$?
+lpid=
+[ "$status" -eq 0 ] || fail "notifications-only listener: exit status $status: $(cat only.err)"
+grep -q '"resource":{"openid":"o-only"}' only.out || fail "notifications-only listener printed: $(cat only.out)"
+if grep -q "built-in TEST merchant" only.err; then
+    fail "the notifications-only listener fell back to the built-in TEST merchant"
+fi
 echo "ALL OK"

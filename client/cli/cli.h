@@ -71,6 +71,7 @@ struct cli_opts {
     int builtin_merchant;
     /* No platform key anywhere: use the embedded TEST platform certificate and public key. */
     int builtin_platform;
+    int notify_only; /* notify listen/verify without a merchant key: wxpay_notify_client_new */
 
     const char *base_url;      /* always set after cli_opts_load */
     const char *base_url_from; /* where base_url came from, e.g. "WXPAY_BASE_URL" (for hints) */
