@@ -71,6 +71,7 @@ struct cli_opts {
     int builtin_merchant;
     /* No platform key anywhere: use the embedded TEST platform certificate and public key. */
     int builtin_platform;
+    int notify_only; /* notify listen/verify without a merchant key: wxpay_notify_client_new */
 
     const char *base_url;      /* always set after cli_opts_load */
     const char *base_url_from; /* where base_url came from, e.g. "WXPAY_BASE_URL" (for hints) */
@@ -117,6 +118,7 @@ struct cli_opts {
     const char *bind;         /* --bind, default 127.0.0.1 */
     const char *ready_file;   /* --ready-file: written with the URL once listening */
     long count;               /* --count: exit after this many valid notifications; 0 never */
+    long fail_first;          /* --fail-first: answer this many valid notifications 500; 0 none */
     int allow_remote;         /* --allow-remote: --bind may be a non-loopback address */
     const char *headers_file; /* --headers: "Name: value" lines, as curl -D writes them */
     const char *body_file;    /* --body: the body exactly as received */

@@ -887,7 +887,8 @@ int main(int argc, char **argv)
         cfg.timeout_ms = 4000;
     }
     /* A configuration the library refuses (missing file, key/cert mismatch) is a usage error. */
-    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+    if ((o.notify_only ? wxpay_notify_client_new(&cfg, &c, &r) : wxpay_client_new(&cfg, &c, &r)) !=
+        WXPAY_OK) {
         tmpkeys_remove(&keys);
         rc = CLI_EXIT_USAGE;
         if (o.json) {

@@ -277,9 +277,11 @@ out:
  * main thread, which only waits for a signal. */
 struct listener {
     struct wxpay_client *c;
-    long count;     /* 0: never stop on its own */
-    long valid;     /* valid notifications answered */
-    pthread_t main; /* told with SIGUSR1 when `count` is reached */
+    long count;      /* 0: never stop on its own */
+    long valid;      /* valid notifications answered */
+    long fail_first; /* --fail-first: valid notifications to answer 500 on purpose */
+    long failed;     /* answered 500 on purpose so far */
+    pthread_t main;  /* told with SIGUSR1 when `count` is reached */
     char seen[SEEN_IDS][64];
     size_t nseen;
 };
@@ -361,6 +363,16 @@ static enum MHD_Result handle(struct listener *l, struct MHD_Connection *con, st
     in.body = q->body != NULL ? q->body : "";
     in.body_len = q->len;
     kind = wxpay_notify_parse(l->c, &in, &n, &r);
+    /* --fail-first: the sender must retry these, so they are not printed, counted or marked
+     * seen (the retry is the delivery that counts). */
+    if (kind == WXPAY_OK && l->failed < l->fail_first) {
+        l->failed++;
+        fprintf(stderr, "failed on purpose (%ld of %ld, --fail-first): %.64s id=%.64s\n", l->failed,
+                l->fail_first, n.event_type, n.id);
+        wxpay_notification_free(&n);
+        wxpay_result_free(&r);
+        return refuse(con, MHD_HTTP_INTERNAL_SERVER_ERROR, "failed on purpose (--fail-first)");
+    }
     if (kind == WXPAY_OK) {
         int dup = seen_before(l, n.id);
         if (print_notification(&n, in.request_id, dup) != 0) {
@@ -514,6 +526,7 @@ enum cli_exit cli_notify_listen(const struct cli_opts *o, struct wxpay_client *c
     }
     l->c = c;
     l->count = o->count;
+    l->fail_first = o->fail_first;
     l->main = pthread_self();
     /* Every thread (libmicrohttpd's too) inherits this mask; only sigwait below takes them. */
     sigemptyset(&sigs);

@@ -55,6 +55,7 @@ enum opt_id {
     O_BIND,
     O_READY_FILE,
     O_NOTIFY_COUNT,
+    O_FAIL_FIRST,
     O_ALLOW_REMOTE,
     O_HEADERS,
     O_BODY,
@@ -151,6 +152,9 @@ static const struct opt {
      "write http://ADDR:PORT to FILE once listening"},
     {O_NOTIFY_COUNT, "--count", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
      "exit (status 0) after N valid notifications, 1..1000000"},
+    {O_FAIL_FIRST, "--fail-first", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "answer the first N valid notifications 500 on purpose, to\n" HELP_INDENT
+     "see the sender retry them; 1..1000000"},
     {O_ALLOW_REMOTE, "--allow-remote", NULL, NULL, IN(CLI_CMD_NOTIFY_LISTEN), 0,
      "allow --bind to a non-loopback address (exposes the listener)"},
     {O_HEADERS, "--headers", NULL, "FILE", IN(CLI_CMD_NOTIFY_VERIFY), 0,
@@ -201,16 +205,18 @@ static const struct {
     {CLI_CMD_NOTIFY_LISTEN,
      "notify listen",
      "notify listen --port N [--bind ADDR] [--ready-file FILE] [--count N]\n"
-     "          [--allow-remote]",
+     "          [--fail-first N] [--allow-remote]",
      "receive notifications: print each one verified and decrypted as one JSON\n"
      "      line on stdout (answer 204), or why it was refused on stderr (answer\n"
-     "      401 {\"code\":\"FAIL\",...}); SIGINT or SIGTERM stops it (status 0)",
+     "      401 {\"code\":\"FAIL\",...}); SIGINT or SIGTERM stops it (status 0).\n"
+     "      Needs only the platform keys and the APIv3 key (no merchant key)",
      {NULL, NULL}},
     {CLI_CMD_NOTIFY_VERIFY,
      "notify verify",
      "notify verify --headers FILE --body FILE",
      "check one saved notification: its JSON on stdout (status 0), or why it is\n"
-     "      refused (status 3: forged; 6: authentic but unusable, e.g. wrong APIv3 key)",
+     "      refused (status 3: forged; 6: authentic but unusable, e.g. wrong APIv3 key).\n"
+     "      Needs only the platform keys and the APIv3 key (no merchant key)",
      {NULL, NULL}},
     {CLI_CMD_REQUEST,
      "request",
@@ -613,6 +619,11 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_NOTIFY_COUNT:
         if (parse_long(v, 1, 1000000, &o->count) != 0) {
             return fail(err, errsz, "--count is 1..1000000, not '%.32s'", v);
+        }
+        return CLI_EXIT_OK;
+    case O_FAIL_FIRST:
+        if (parse_long(v, 1, 1000000, &o->fail_first) != 0) {
+            return fail(err, errsz, "--fail-first is 1..1000000, not '%.32s'", v);
         }
         return CLI_EXIT_OK;
     case O_BIND:
@@ -1680,6 +1691,24 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
     if (o->builtin_merchant) {
         if (o->apiv3_key_file == NULL && o->apiv3_key == NULL) {
             o->apiv3_key = CLI_TEST_APIV3_KEY;
+        }
+        return CLI_EXIT_OK;
+    }
+    /* The notify commands use only the platform keys and the APIv3 key: without a merchant key
+     * they run on a client for notifications only (wxpay_notify_client_new). */
+    if ((o->cmd == CLI_CMD_NOTIFY_LISTEN || o->cmd == CLI_CMD_NOTIFY_VERIFY) &&
+        o->mch_key == NULL) {
+        o->notify_only = 1;
+        if (o->apiv3_key_file == NULL && o->apiv3_key == NULL) {
+            return fail(err, errsz,
+                        "no APIv3 key to decrypt notifications with: give --apiv3-key-file, "
+                        "WXPAY_APIV3_KEY_FILE or \"apiv3_key\" in the config file");
+        }
+        if (o->builtin_platform) {
+            return fail(err, errsz,
+                        "no platform key to verify notifications with: give --platform-cert or "
+                        "--platform-public-key with --platform-public-key-id (or "
+                        "WXPAY_PLATFORM_CERT)");
         }
         return CLI_EXIT_OK;
     }

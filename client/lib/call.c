@@ -370,6 +370,11 @@ static enum wxpay_result_kind sign_call(const struct wxpay_client *c, const stru
     char tsbuf[24];
 
     wxp_err_clear(&err);
+    if (c->key == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "no merchant private key: this client checks notifications only "
+                        "(wxpay_notify_client_new); make calls with wxpay_client_new");
+    }
     if (wxp_authz_sign(authz, &s, wxp_str_c(k->method), buf_str(&k->target), call_body(k), ts,
                        nonce, &err) != WXP_OK) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "signing: %s%s%s", err.field,

@@ -412,6 +412,65 @@ static void test_notify_client_needs_an_apiv3_key(void **state)
     wxpay_client_free(c);
 }
 
+/* wxpay_notify_client_new: the platform keys and the APIv3 key are enough; no merchant setting is
+ * read, each missing piece is named, and a call made with such a client is refused. */
+static void test_notify_client_for_notifications_only(void **state)
+{
+    static char cert[1024];
+    const char *certs[] = {cert, NULL};
+    const char *none[] = {NULL};
+    struct wxpay_terminate t = {"oUser", "500001", "wxd678efh567hg6787", "r"};
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_notification out;
+    struct wxpay_result r;
+    struct note n;
+    (void)state;
+
+    snprintf(cert, sizeof cert, "%s", t_fixture("certs/test-platform.cert.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "http://127.0.0.1:9";
+    cfg.platform_cert_files = certs;
+    /* Nothing but the platform certificate: the APIv3 key is named. */
+    assert_int_equal(wxpay_notify_client_new(&cfg, &c, &r), WXPAY_ERR_LOCAL);
+    assert_null(c);
+    assert_non_null(strstr(r.error, "apiv3_key_file: required to decrypt notifications"));
+    wxpay_result_free(&r);
+    /* The APIv3 key but no platform key: the platform keys are named. */
+    cfg.apiv3_key = KEY_A;
+    cfg.platform_cert_files = none;
+    assert_int_equal(wxpay_notify_client_new(&cfg, &c, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "platform_cert_files: required to verify notifications"));
+    wxpay_result_free(&r);
+    cfg.platform_cert_files = certs;
+    cfg.auto_certificates = 1;
+    assert_int_equal(wxpay_notify_client_new(&cfg, &c, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "auto_certificates:"));
+    wxpay_result_free(&r);
+    cfg.auto_certificates = 0;
+    /* wxpay_client_new refuses the same configuration (no mchid)... */
+    assert_int_equal(wxpay_client_new(&cfg, &c, &r), WXPAY_ERR_LOCAL);
+    wxpay_result_free(&r);
+    /* ...which is all a notification needs. */
+    if (wxpay_notify_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fail_msg("notify client: %s", r.error);
+    }
+    wxpay_result_free(&r);
+    note_default(&n);
+    if (wxpay_notify_parse(c, &n.in, &out, &r) != WXPAY_OK) {
+        fail_msg("parse: %s", r.error);
+    }
+    assert_string_equal(out.resource, RESOURCE);
+    wxpay_notification_free(&out);
+    wxpay_result_free(&r);
+    wxp_buf_free(&n.body);
+    /* A call cannot be signed, and says why before anything is sent. */
+    assert_int_equal(wxpay_payscore_terminate(c, &t, &r), WXPAY_ERR_LOCAL);
+    assert_non_null(strstr(r.error, "no merchant private key"));
+    wxpay_result_free(&r);
+    wxpay_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_notify_client_reads_the_fixture),
         cmocka_unit_test(test_notify_client_rejects_each_way),
         cmocka_unit_test(test_notify_client_needs_an_apiv3_key),
+        cmocka_unit_test(test_notify_client_for_notifications_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,10 @@
  * else, acts once per notification id (the platform resends until it sees a 2xx) and answers at
  * once (the platform waits 5 s). "Acting" here is printing one line on stdout.
  *
- *   careful-handler --mchid ID --mch-key PEM --mch-serial HEX --platform-cert PEM
- *                   --apiv3-key-file FILE [--port N] [--ready-file FILE]
+ *   careful-handler --platform-cert PEM --apiv3-key-file FILE [--port N] [--ready-file FILE]
+ *
+ * A handler needs no merchant private key: only the platform certificate (to verify) and the
+ * APIv3 key (to decrypt), hence wxpay_notify_client_new.
  *
  * It listens on 127.0.0.1 (put a TLS proxy in front of it in production: the platform only calls
  * public HTTPS URLs). SIGINT or SIGTERM stops it. See conformance/examples/README.md. */
@@ -220,13 +222,7 @@ int main(int argc, char **argv)
             status = 2;
             goto out;
         }
-        if (strcmp(a, "--mchid") == 0) {
-            cfg.mchid = v;
-        } else if (strcmp(a, "--mch-key") == 0) {
-            cfg.mch_key_file = v;
-        } else if (strcmp(a, "--mch-serial") == 0) {
-            cfg.mch_serial = v;
-        } else if (strcmp(a, "--platform-cert") == 0) {
+        if (strcmp(a, "--platform-cert") == 0) {
             platform_certs[0] = v;
         } else if (strcmp(a, "--apiv3-key-file") == 0) {
             cfg.apiv3_key_file = v;
@@ -242,7 +238,7 @@ int main(int argc, char **argv)
         }
     }
     cfg.platform_cert_files = platform_certs;
-    if (h == NULL || wxpay_client_new(&cfg, &h->client, &res) != WXPAY_OK) {
+    if (h == NULL || wxpay_notify_client_new(&cfg, &h->client, &res) != WXPAY_OK) {
         fprintf(stderr, "careful-handler: %s\n", h == NULL ? "out of memory" : res.error);
         status = 2;
         goto out;

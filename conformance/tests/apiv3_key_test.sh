@@ -77,9 +77,7 @@ run missing --apiv3-key-file "$tmp/no-such.key"
 
 # notify mode encrypts with the given key: merchant B's key makes the valid notifications
 # undecryptable for a handler holding merchant A's
-"$careful" --mchid 1900000109 --mch-key "$fixtures/keys/test-merchant-a.key.pem" \
-    --mch-serial 3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D \
-    --platform-cert "$fixtures/certs/test-platform.cert.pem" --apiv3-key-file "$keyA" \
+"$careful" --platform-cert "$fixtures/certs/test-platform.cert.pem" --apiv3-key-file "$keyA" \
     --ready-file "$tmp/h.url" >/dev/null 2>&1 &
 hpid=$!
 i=0

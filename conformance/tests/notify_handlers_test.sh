@@ -39,9 +39,7 @@ print(" ".join(sorted(c["id"] for c in cases
 }
 
 # --- the careful handler ---
-"$careful" --mchid 1900000109 --mch-key "$fixtures/keys/test-merchant-a.key.pem" \
-    --mch-serial 3B2A4C1D5E6F708192A3B4C5D6E7F8091A2B3C4D \
-    --platform-cert "$fixtures/certs/test-platform.cert.pem" \
+"$careful" --platform-cert "$fixtures/certs/test-platform.cert.pem" \
     --apiv3-key-file "$fixtures/keys/test-merchant-a.apiv3.key" \
     --ready-file "$tmp/careful.url" >"$tmp/careful.acted" 2>"$tmp/careful.err" &
 hpid=$!

@@ -465,6 +465,10 @@ static void test_notify_rejects(void **state)
         if (r->field != NULL && strcmp(err.field, r->field) != 0) {
             fail_msg("row at line %d: field \"%s\", want \"%s\"", r->line, err.field, r->field);
         }
+        /* A notification is not a response: no message may call it one. */
+        if (strstr(err.msg, "response") != NULL) {
+            fail_msg("row at line %d: message \"%s\" says response", r->line, err.msg);
+        }
         if (n.id != NULL || n.resource != NULL) {
             fail_msg("row at line %d: out is not zeroed after a failure", r->line);
         }

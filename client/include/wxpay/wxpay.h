@@ -192,6 +192,15 @@ struct wxpay_client;
 WXPAY_EXPORT enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg,
                                                      struct wxpay_client **out,
                                                      struct wxpay_result *res);
+/* A client that only checks notifications (wxpay_notify_parse): it needs the platform keys
+ * (platform_cert_files and/or platform_pubkey_files) and the APIv3 key (apiv3_key_file or
+ * apiv3_key), and reads no merchant setting: mchid, mch_serial, mch_cert_file, mch_key_file and
+ * mch_key_pem are ignored. auto_certificates is refused (a download must be signed). Every call
+ * made with it fails with WXPAY_ERR_LOCAL ("no merchant private key"). Returns as
+ * wxpay_client_new, res->error naming what is missing. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_notify_client_new(const struct wxpay_config *cfg,
+                                                            struct wxpay_client **out,
+                                                            struct wxpay_result *res);
 /* NULL-safe. Wipes the private key. */
 WXPAY_EXPORT void wxpay_client_free(struct wxpay_client *c);
 /* A problem found while loading the configuration that did not stop the client, as one line
