@@ -470,6 +470,19 @@ const char *conf_severity_name(enum conf_severity s)
     return "?";
 }
 
+const char *conf_mode_name(enum conf_mode m)
+{
+    switch (m) {
+    case CONF_SERVER:
+        return "server";
+    case CONF_CLIENT:
+        return "client";
+    case CONF_NOTIFY:
+        break;
+    }
+    return "notify";
+}
+
 const char *conf_verdict_name(enum conf_verdict v)
 {
     switch (v) {

@@ -67,6 +67,7 @@ struct conf_catalog {
 enum wxp_code conf_catalog_load(struct conf_catalog *cat, struct wxp_err *err);
 void conf_catalog_free(struct conf_catalog *cat);
 const char *conf_severity_name(enum conf_severity s); /* "MUST", "SHOULD", "INFO" */
+const char *conf_mode_name(enum conf_mode m);         /* "server", "client", "notify" */
 /* "pass", "fail", "skip", "error", "unobservable" */
 const char *conf_verdict_name(enum conf_verdict v);
 

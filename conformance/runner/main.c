@@ -525,19 +525,6 @@ static const char *find_fixtures(char *buf, size_t cap)
 
 /* ---- list ----------------------------------------------------------------------------------- */
 
-static const char *mode_name(enum conf_mode m)
-{
-    switch (m) {
-    case CONF_SERVER:
-        return "server";
-    case CONF_CLIENT:
-        return "client";
-    case CONF_NOTIFY:
-        break;
-    }
-    return "notify";
-}
-
 static int list_json(const struct conf_catalog *cat, const struct opts *o)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -553,7 +540,7 @@ static int list_json(const struct conf_catalog *cat, const struct opts *o)
         ok = obj != NULL && cJSON_AddItemToArray(arr, obj) &&
              cJSON_AddStringToObject(obj, "id", c->id) &&
              cJSON_AddStringToObject(obj, "operation", c->operation) &&
-             cJSON_AddStringToObject(obj, "mode", mode_name(c->mode)) &&
+             cJSON_AddStringToObject(obj, "mode", conf_mode_name(c->mode)) &&
              cJSON_AddStringToObject(obj, "severity", conf_severity_name(c->severity)) &&
              cJSON_AddStringToObject(obj, "title", c->title) &&
              cJSON_AddStringToObject(obj, "rule", c->rule) &&
@@ -605,9 +592,9 @@ static int list_text(const struct conf_catalog *cat, const struct opts *o)
             if (shown++ == 0 && o->list_markdown) {
                 printf("%s### %s-mode cases\n\n| Id | Operation | Severity | Case | Source "
                        "|\n|---|---|---|---|---|\n",
-                       m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+                       m == CONF_SERVER ? "" : "\n", conf_mode_name(c->mode));
             } else if (shown == 1) {
-                printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+                printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", conf_mode_name(c->mode));
             }
             if (o->list_markdown) {
                 printf("| `%s` | `%s` | %s | ", c->id, c->operation,
@@ -707,7 +694,7 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
     enum conf_mode mode = o->cmd == CMD_SERVER   ? CONF_SERVER
                           : o->cmd == CMD_CLIENT ? CONF_CLIENT
                                                  : CONF_NOTIFY;
-    const char *mname = mode_name(mode);
+    const char *mname = conf_mode_name(mode);
     struct conf_result *rs = NULL;
     size_t n = 0;
     const char *user_url = ctx->base_url;

@@ -633,19 +633,6 @@ static double total_seconds(const struct conf_result *rs, size_t n)
     return s;
 }
 
-static const char *mode_name(enum conf_mode m)
-{
-    switch (m) {
-    case CONF_SERVER:
-        return "server";
-    case CONF_CLIENT:
-        return "client";
-    case CONF_NOTIFY:
-        break;
-    }
-    return "notify";
-}
-
 /* ---- JUnit XML ------------------------------------------------------------------------------ */
 
 /* The case's links (links.c), one per line after `sep`: "see: " and a docs section, and
@@ -733,7 +720,7 @@ static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
     /* The class is the mode and the operation: CI tools group the cases by API. */
     enum wxp_code rc =
         wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s.%s\" name=\"",
-                     mode_name(r->c->mode), r->c->operation);
+                     conf_mode_name(r->c->mode), r->c->operation);
     if (rc == WXP_OK) {
         rc = add_cstr(b, r->c->id, ESC_XML_ATTR);
     }

@@ -52,20 +52,6 @@ struct mock_daemon {
     pthread_t timer;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Per connection: the request in progress, the buffer its target lives in, and the scratch
  * buffer for its signing strings (req.scratch points to it). */
 struct conn {
@@ -156,7 +142,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
         return NULL;
     }
     r->target = (char *)(uintptr_t)wxp_buf_cstr(&c->target);
-    r->received_ms = now_ms();
+    r->received_ms = mock_wall_ms();
     r->seq = mock_server_next_seq(d->srv);
     return c;
 }
@@ -267,12 +253,12 @@ static void log_request(const struct mock_server *srv, const struct mock_request
 {
     struct wxp_buf line;
     char when[RFC3339_MS_SIZE];
-    long long latency = (long long)(now_ms() - req->received_ms);
+    long long latency = (long long)(mock_wall_ms() - req->received_ms);
 
     if (srv->quiet) {
         return;
     }
-    rfc3339_ms(now_ms(), when);
+    rfc3339_ms(mock_wall_ms(), when);
     wxp_buf_init(&line, 8192);
     if (mock_log_line(&line, srv->log_json != 0, when, req, resp, request_id, latency) == WXP_OK) {
         fputs(wxp_buf_cstr(&line), stderr);
@@ -324,12 +310,12 @@ static bool suspend_until_due(struct mock_daemon *d, struct conn *c, struct MHD_
                               long delay_ms)
 {
     bool queued = false;
-    int64_t due = mono_ms() + delay_ms;
+    int64_t due = mock_mono_ms() + delay_ms;
 
     pthread_mutex_lock(&d->mu);
     if (d->per_connection) {
         struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
-        while (!d->flushing && mono_ms() < due) {
+        while (!d->flushing && mock_mono_ms() < due) {
             pthread_cond_timedwait(&d->wake, &d->mu, &ts);
         }
     } else if (!d->flushing) {
@@ -678,7 +664,7 @@ static void *timer_main(void *arg)
 
     pthread_mutex_lock(&d->mu);
     while (!d->timer_quit) {
-        int64_t now = mono_ms();
+        int64_t now = mock_mono_ms();
         int64_t next = INT64_MAX;
         struct conn **pp = &d->waiting;
         while (*pp != NULL) {

@@ -156,14 +156,6 @@ void mock_journal_clear(struct mock_journal *j)
     pthread_mutex_unlock(&j->lock);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void copy_cstr(char *dst, size_t cap, const char *src)
 {
     size_t n = src != NULL ? strlen(src) : 0;
@@ -292,7 +284,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
         copy_cstr(e->failed_check, sizeof e->failed_check, resp->failed_check);
         e->sign = resp->sign; /* what was sent: daemon.c sets it from the signing step */
     }
-    e->latency_ms = now_ms() - req->received_ms;
+    e->latency_ms = mock_wall_ms() - req->received_ms;
     if (e->latency_ms < 0) {
         e->latency_ms = 0;
     }

@@ -441,6 +441,10 @@ uint64_t mock_server_next_seq(struct mock_server *srv);
 /* Frees what mock_server_init made and the configuration it took; leaves *srv zeroed. Only for a
  * server mock_server_init has seen; never while a daemon still serves it. */
 void mock_server_free(struct mock_server *srv);
+/* The clocks every module reads, in milliseconds (server.c): wall time (Unix epoch) for what is
+ * shown, monotonic time for deadlines and latencies. */
+int64_t mock_wall_ms(void);
+int64_t mock_mono_ms(void);
 
 /* ---- platform certificates (platform.c) ----------------------------------------------- */
 /* Reads a certificate (a file `path`, or else PEM text `pem`) into p->cert_pem, p->not_before and

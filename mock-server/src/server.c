@@ -2,6 +2,7 @@
 /* server.c: a struct mock_server put together from a configuration and taken apart again, in one
  * place for wxpay-mock, the in-process tests and the fuzz targets. */
 #include <string.h>
+#include <time.h>
 
 #include "mock.h"
 
@@ -50,4 +51,18 @@ void mock_server_free(struct mock_server *srv)
     mock_config_free(&srv->cfg);
     pthread_mutex_destroy(&srv->seq_lock);
     memset(srv, 0, sizeof *srv);
+}
+
+int64_t mock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1583,18 +1583,18 @@ static void connection_cap(const char *threads)
         slow[i] = raw_connect(&m);
         raw_send(slow[i], "P");
     }
-    probe_until(&m, "HTTP/1.1 503 ", 3000.0);
+    probe_until(&m, "HTTP/1.1 503 ", 10000.0);
     for (size_t i = 0; i < 16; i++) {
         over[i] = raw_connect(&m);
         raw_send(over[i], "P");
     }
-    probe_until(&m, "", 3000.0);
+    probe_until(&m, "", 10000.0);
     for (size_t i = 0; i < 16; i++) {
         close(over[i]);
     }
     close(slow[0]);
     /* The freed slot serves again (the close takes a moment to reach the mock). */
-    probe_until(&m, "HTTP/1.1 200 ", 3000.0);
+    probe_until(&m, "HTTP/1.1 200 ", 10000.0);
     close(slow[1]);
     e2e_stop(&m);
 }
