@@ -35,6 +35,10 @@ clean() {
     env -i PATH=/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp/tmp" "$@"
 }
 clean "$prefix/bin/wxpay-mock-start" --help | grep -q -- '--log FILE' || fail "installed --help"
+# Installed, the help names the kit as it is run (on PATH), not as ci/ in a source tree.
+clean "$prefix/bin/wxpay-mock-start" --help >"$tmp/help.txt"
+grep -qF 'trap '\''wxpay-mock-stop'\'' EXIT' "$tmp/help.txt" || fail "installed --help: no plain wxpay-mock-start"
+! grep -q 'ci/wxpay-mock' "$tmp/help.txt" || fail "installed --help names ci/wxpay-mock-*"
 clean "$prefix/bin/wxpay-mock-start" --log "$tmp/mock.log" >"$tmp/env.sh" 2>"$tmp/start.err" ||
     fail "installed wxpay-mock-start exited $?: $(cat "$tmp/start.err")"
 (

@@ -40,17 +40,21 @@ enum cli_exit {
     CLI_EXIT_USAGE = 2,     /* bad flags, missing option, unknown command, bad configuration */
     CLI_EXIT_VERIFY = 3,    /* a 2xx whose signature failed: treat as forged */
     CLI_EXIT_TRANSPORT = 4, /* no HTTP answer */
-    CLI_EXIT_LOCAL = 5      /* input refused before sending (e.g. reason too long) */
+    CLI_EXIT_LOCAL = 5,     /* input refused before sending (e.g. reason too long) */
+    CLI_EXIT_NOTIFY = 6     /* notify verify: authentic, but the body is unusable (wrong APIv3
+                               key, malformed envelope) */
 };
 
 enum cli_cmd {
     CLI_CMD_NONE = 0,
-    CLI_CMD_TERMINATE,   /* payscore permissions terminate (by openid or by authorization code) */
-    CLI_CMD_REQUEST,     /* request METHOD PATH */
-    CLI_CMD_APPLY,       /* payscore permissions apply */
-    CLI_CMD_QUERY,       /* payscore permissions query (by openid or by authorization code) */
-    CLI_CMD_CALL,        /* call OPERATION NAME=VALUE... */
-    CLI_CMD_CERTIFICATES /* certificates [--out DIR]: GET /v3/certificates */
+    CLI_CMD_TERMINATE,     /* payscore permissions terminate (by openid or by authorization code) */
+    CLI_CMD_REQUEST,       /* request METHOD PATH */
+    CLI_CMD_APPLY,         /* payscore permissions apply */
+    CLI_CMD_QUERY,         /* payscore permissions query (by openid or by authorization code) */
+    CLI_CMD_CALL,          /* call OPERATION NAME=VALUE... */
+    CLI_CMD_CERTIFICATES,  /* certificates [--out DIR]: GET /v3/certificates */
+    CLI_CMD_NOTIFY_LISTEN, /* notify listen --port N: receive notifications (notify.c) */
+    CLI_CMD_NOTIFY_VERIFY  /* notify verify --headers FILE --body FILE: check a saved one */
 };
 
 /* Parameters of one `call` (an operation has at most 16: the core's WXP_SCHEMA_MAX_FIELDS). */
@@ -67,6 +71,7 @@ struct cli_opts {
     int builtin_merchant;
     /* No platform key anywhere: use the embedded TEST platform certificate and public key. */
     int builtin_platform;
+    int notify_only; /* notify listen/verify without a merchant key: wxpay_notify_client_new */
 
     const char *base_url;      /* always set after cli_opts_load */
     const char *base_url_from; /* where base_url came from, e.g. "WXPAY_BASE_URL" (for hints) */
@@ -108,6 +113,16 @@ struct cli_opts {
     const char *query; /* NULL: none */
     const char *data;  /* NULL: no body; --data @FILE and --data - are read in by then */
 
+    /* notify listen / notify verify */
+    long port;                /* --port, 0..65535; -1 unset */
+    const char *bind;         /* --bind, default 127.0.0.1 */
+    const char *ready_file;   /* --ready-file: written with the URL once listening */
+    long count;               /* --count: exit after this many valid notifications; 0 never */
+    long fail_first;          /* --fail-first: answer this many valid notifications 500; 0 none */
+    int allow_remote;         /* --allow-remote: --bind may be a non-loopback address */
+    const char *headers_file; /* --headers: "Name: value" lines, as curl -D writes them */
+    const char *body_file;    /* --body: the body exactly as received */
+
     char **owned; /* strings allocated while loading; freed by cli_opts_free */
     size_t nowned;
 };
@@ -129,5 +144,11 @@ void cli_usage(FILE *out, enum cli_cmd cmd);
  * zero bytes (as `openssl x509 -noout -serial` prints it). Returns 0, or -1 when there is no
  * parsable certificate or `hex` is too small. Reads at most `len` bytes of `pem`. */
 int cli_pem_cert_serial(const char *pem, size_t len, char *hex, size_t hexsz);
+
+/* notify.c: the notify commands on a client made from the options (they need its APIv3 key).
+ * Each prints what it found and returns the exit status. */
+struct wxpay_client;
+enum cli_exit cli_notify_listen(const struct cli_opts *o, struct wxpay_client *c);
+enum cli_exit cli_notify_verify(const struct cli_opts *o, struct wxpay_client *c);
 
 #endif

@@ -448,6 +448,7 @@ static void print_text(const struct wxpay_result *r, const struct trace_ctx *tc,
         fputc('\n', stderr);
         print_transport_hint(stderr, r, o);
         return;
+    case WXPAY_ERR_NOTIFY:
     case WXPAY_ERR_LOCAL:
         break;
     }
@@ -592,6 +593,46 @@ static int tmpkeys_write(struct tmpkeys *t, const char *base, char *err, size_t 
     return 0;
 }
 
+/* ---- the result file ---- */
+
+/* rule: with WXPAY_RESULT_FILE set, a client tells wxpay-conformance what it concluded:
+ * {"status", "code", "verified": true|false|null, "error"}. verified is the answer's signature,
+ * whatever its status: true when it verified, false when it was checked and failed or missing,
+ * null when no answer came. src: docs/conformance.md#the-result-file */
+static void write_result_file(const char *path, const struct wxpay_result *r)
+{
+    FILE *f = fopen(path, "w");
+    const char *verified = r->signature == WXPAY_SIG_VALID  ? "true"
+                           : r->signature == WXPAY_SIG_NONE ? "null"
+                                                            : "false";
+    if (f == NULL) {
+        fprintf(stderr, "wxpay: warning: cannot write WXPAY_RESULT_FILE %s: %s\n", path,
+                strerror(errno));
+        return;
+    }
+    if (r->http_status > 0) {
+        fprintf(f, "{\"status\":%ld", r->http_status);
+    } else {
+        fputs("{\"status\":null", f);
+    }
+    if (r->code[0] != '\0') {
+        json_member(f, "code", r->code, 1);
+    } else {
+        fputs(",\"code\":null", f);
+    }
+    fprintf(f, ",\"verified\":%s", verified);
+    if (r->kind != WXPAY_OK) {
+        json_member(f, "error", r->error, 1);
+    } else {
+        fputs(",\"error\":null", f);
+    }
+    fputs("}\n", f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "wxpay: warning: cannot write WXPAY_RESULT_FILE %s: %s\n", path,
+                strerror(errno));
+    }
+}
+
 /* ---- flow ---- */
 
 static enum cli_exit exit_for(enum wxpay_result_kind k)
@@ -605,6 +646,8 @@ static enum cli_exit exit_for(enum wxpay_result_kind k)
         return CLI_EXIT_VERIFY;
     case WXPAY_ERR_TRANSPORT:
         return CLI_EXIT_TRANSPORT;
+    case WXPAY_ERR_NOTIFY:
+        return CLI_EXIT_NOTIFY;
     case WXPAY_ERR_LOCAL:
         break;
     }
@@ -767,6 +810,8 @@ static enum wxpay_result_kind run(const struct cli_opts *o, struct wxpay_client 
         return wxpay_call(c, o->operation, p, o->nparams, f, r);
     case CLI_CMD_TERMINATE:
     case CLI_CMD_CERTIFICATES:
+    case CLI_CMD_NOTIFY_LISTEN:
+    case CLI_CMD_NOTIFY_VERIFY:
     case CLI_CMD_NONE:
         break;
     }
@@ -837,8 +882,13 @@ int main(int argc, char **argv)
                         " (no credentials configured)\n");
     }
     build_config(&o, &cfg, &tc, merchant_serial);
+    /* A certificate download made while a notification waits must fit the 5 s a handler has. */
+    if (o.cmd == CLI_CMD_NOTIFY_LISTEN && o.timeout_ms == 0) {
+        cfg.timeout_ms = 4000;
+    }
     /* A configuration the library refuses (missing file, key/cert mismatch) is a usage error. */
-    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+    if ((o.notify_only ? wxpay_notify_client_new(&cfg, &c, &r) : wxpay_client_new(&cfg, &c, &r)) !=
+        WXPAY_OK) {
         tmpkeys_remove(&keys);
         rc = CLI_EXIT_USAGE;
         if (o.json) {
@@ -861,12 +911,23 @@ int main(int argc, char **argv)
     wxpay_result_free(&r);
     memset(&r, 0, sizeof r);
 
+    if (o.cmd == CLI_CMD_NOTIFY_LISTEN) {
+        rc = cli_notify_listen(&o, c);
+        goto out;
+    }
+    if (o.cmd == CLI_CMD_NOTIFY_VERIFY) {
+        rc = cli_notify_verify(&o, c);
+        goto out;
+    }
     if (o.cmd == CLI_CMD_CERTIFICATES) {
         run_certificates(&o, c, &co, &r);
     } else {
         run(&o, c, &fields, &r);
     }
     rc = exit_for(r.kind);
+    if (getenv("WXPAY_RESULT_FILE") != NULL && getenv("WXPAY_RESULT_FILE")[0] != '\0') {
+        write_result_file(getenv("WXPAY_RESULT_FILE"), &r);
+    }
     if (r.kind == WXPAY_ERR_WECHAT && strcmp(r.code, "SIGN_ERROR") == 0) {
         have_diag = wxpay_sign_diagnose(c, &r, &diag) == WXPAY_OK;
     }

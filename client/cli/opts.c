@@ -51,6 +51,14 @@ enum opt_id {
     O_FROM_ENV,
     O_APIV3_KEY_FILE,
     O_OUT,
+    O_PORT,
+    O_BIND,
+    O_READY_FILE,
+    O_NOTIFY_COUNT,
+    O_FAIL_FIRST,
+    O_ALLOW_REMOTE,
+    O_HEADERS,
+    O_BODY,
     O_COUNT
 };
 
@@ -135,6 +143,24 @@ static const struct opt {
      "at most 1048576 bytes"},
     {O_OUT, "--out", NULL, "DIR", IN(CLI_CMD_CERTIFICATES), 0,
      "write each certificate to DIR/wechatpay_<serial>.pem"},
+    {O_PORT, "--port", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "port to listen on, 0..65535 (0: any free port; see --ready-file)"},
+    {O_BIND, "--bind", NULL, "ADDR", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "address to listen on (default 127.0.0.1); only loopback\n" HELP_INDENT
+     "addresses unless --allow-remote"},
+    {O_READY_FILE, "--ready-file", NULL, "FILE", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "write http://ADDR:PORT to FILE once listening"},
+    {O_NOTIFY_COUNT, "--count", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "exit (status 0) after N valid notifications, 1..1000000"},
+    {O_FAIL_FIRST, "--fail-first", NULL, "N", IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "answer the first N valid notifications 500 on purpose, to\n" HELP_INDENT
+     "see the sender retry them; 1..1000000"},
+    {O_ALLOW_REMOTE, "--allow-remote", NULL, NULL, IN(CLI_CMD_NOTIFY_LISTEN), 0,
+     "allow --bind to a non-loopback address (exposes the listener)"},
+    {O_HEADERS, "--headers", NULL, "FILE", IN(CLI_CMD_NOTIFY_VERIFY), 0,
+     "the notification's headers, \"Name: value\" lines (curl -D)"},
+    {O_BODY, "--body", NULL, "FILE", IN(CLI_CMD_NOTIFY_VERIFY), 0,
+     "the notification's body, byte for byte"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -175,6 +201,22 @@ static const struct {
      "certificates",
      "certificates [--out DIR]",
      "download, decrypt and verify the platform certificates (GET /v3/certificates)",
+     {NULL, NULL}},
+    {CLI_CMD_NOTIFY_LISTEN,
+     "notify listen",
+     "notify listen --port N [--bind ADDR] [--ready-file FILE] [--count N]\n"
+     "          [--fail-first N] [--allow-remote]",
+     "receive notifications: print each one verified and decrypted as one JSON\n"
+     "      line on stdout (answer 204), or why it was refused on stderr (answer\n"
+     "      401 {\"code\":\"FAIL\",...}); SIGINT or SIGTERM stops it (status 0).\n"
+     "      Needs only the platform keys and the APIv3 key (no merchant key)",
+     {NULL, NULL}},
+    {CLI_CMD_NOTIFY_VERIFY,
+     "notify verify",
+     "notify verify --headers FILE --body FILE",
+     "check one saved notification: its JSON on stdout (status 0), or why it is\n"
+     "      refused (status 3: forged; 6: authentic but unusable, e.g. wrong APIv3 key).\n"
+     "      Needs only the platform keys and the APIv3 key (no merchant key)",
      {NULL, NULL}},
     {CLI_CMD_REQUEST,
      "request",
@@ -243,6 +285,7 @@ static enum cli_exit fail(char *err, size_t errsz, const char *fmt, ...)
 void cli_opts_init(struct cli_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->port = -1;
 }
 
 void cli_opts_free(struct cli_opts *o)
@@ -316,7 +359,8 @@ static void print_tail(FILE *out)
             "  (non-2xx, or a verified 2xx that is not the documented one), 2 usage or "
             "configuration\n"
             "  error, 3 signature verification failed (treat as forged),\n"
-            "  4 transport failure (no answer), 5 input refused before sending.\n"
+            "  4 transport failure (no answer), 5 input refused before sending,\n"
+            "  6 notify verify: authentic notification that cannot be used (wrong APIv3 key).\n"
             "\nDocumentation: man wxpay, man libwxpay (docs/client.md in the source tree)\n");
 }
 
@@ -567,6 +611,36 @@ static enum cli_exit apply_flag(struct cli_opts *o, struct layer *f, const struc
     case O_DATA:
         o->data = v;
         return CLI_EXIT_OK;
+    case O_PORT:
+        if (parse_long(v, 0, 65535, &o->port) != 0) {
+            return fail(err, errsz, "--port is 0..65535, not '%.32s'", v);
+        }
+        return CLI_EXIT_OK;
+    case O_NOTIFY_COUNT:
+        if (parse_long(v, 1, 1000000, &o->count) != 0) {
+            return fail(err, errsz, "--count is 1..1000000, not '%.32s'", v);
+        }
+        return CLI_EXIT_OK;
+    case O_FAIL_FIRST:
+        if (parse_long(v, 1, 1000000, &o->fail_first) != 0) {
+            return fail(err, errsz, "--fail-first is 1..1000000, not '%.32s'", v);
+        }
+        return CLI_EXIT_OK;
+    case O_BIND:
+        o->bind = v;
+        return CLI_EXIT_OK;
+    case O_READY_FILE:
+        o->ready_file = v;
+        return CLI_EXIT_OK;
+    case O_ALLOW_REMOTE:
+        o->allow_remote = 1;
+        return CLI_EXIT_OK;
+    case O_HEADERS:
+        o->headers_file = v;
+        return CLI_EXIT_OK;
+    case O_BODY:
+        o->body_file = v;
+        return CLI_EXIT_OK;
     case O_OUT:
         if (v[0] == '\0') {
             return fail(err, errsz, "%s must not be empty", op->name);
@@ -772,6 +846,21 @@ static enum cli_exit resolve_command(struct cli_opts *o, const struct parsed *p,
         }
         return CLI_EXIT_OK;
     }
+    if (strcmp(w[0], "notify") == 0) {
+        if (n >= 2 && strcmp(w[1], "listen") == 0) {
+            o->cmd = CLI_CMD_NOTIFY_LISTEN;
+        } else if (n >= 2 && strcmp(w[1], "verify") == 0) {
+            o->cmd = CLI_CMD_NOTIFY_VERIFY;
+        } else {
+            return lenient ? CLI_EXIT_OK
+                           : fail(err, errsz,
+                                  "the notify commands are 'notify listen' and 'notify verify'");
+        }
+        if (n > 2 && !lenient) {
+            return fail(err, errsz, "unexpected argument '%s'", w[2]);
+        }
+        return CLI_EXIT_OK;
+    }
     if (strcmp(w[0], "request") == 0) {
         o->cmd = CLI_CMD_REQUEST;
         if (lenient) {
@@ -961,6 +1050,16 @@ static enum cli_exit check_command_args(struct cli_opts *o, const struct parsed 
     case CLI_CMD_CALL:
         return check_call(o, err, errsz);
     case CLI_CMD_CERTIFICATES:
+        return CLI_EXIT_OK;
+    case CLI_CMD_NOTIFY_LISTEN:
+        if (o->port < 0) {
+            return fail(err, errsz, "notify listen needs --port (0: any free port)");
+        }
+        return CLI_EXIT_OK;
+    case CLI_CMD_NOTIFY_VERIFY:
+        if (o->headers_file == NULL || o->body_file == NULL) {
+            return fail(err, errsz, "notify verify needs --headers FILE and --body FILE");
+        }
         return CLI_EXIT_OK;
     case CLI_CMD_REQUEST:
         if (split_path(o, err, errsz) != CLI_EXIT_OK) {
@@ -1592,6 +1691,24 @@ static enum cli_exit merge(struct cli_opts *o, const struct layer *f, const stru
     if (o->builtin_merchant) {
         if (o->apiv3_key_file == NULL && o->apiv3_key == NULL) {
             o->apiv3_key = CLI_TEST_APIV3_KEY;
+        }
+        return CLI_EXIT_OK;
+    }
+    /* The notify commands use only the platform keys and the APIv3 key: without a merchant key
+     * they run on a client for notifications only (wxpay_notify_client_new). */
+    if ((o->cmd == CLI_CMD_NOTIFY_LISTEN || o->cmd == CLI_CMD_NOTIFY_VERIFY) &&
+        o->mch_key == NULL) {
+        o->notify_only = 1;
+        if (o->apiv3_key_file == NULL && o->apiv3_key == NULL) {
+            return fail(err, errsz,
+                        "no APIv3 key to decrypt notifications with: give --apiv3-key-file, "
+                        "WXPAY_APIV3_KEY_FILE or \"apiv3_key\" in the config file");
+        }
+        if (o->builtin_platform) {
+            return fail(err, errsz,
+                        "no platform key to verify notifications with: give --platform-cert or "
+                        "--platform-public-key with --platform-public-key-id (or "
+                        "WXPAY_PLATFORM_CERT)");
         }
         return CLI_EXIT_OK;
     }

@@ -370,6 +370,11 @@ static enum wxpay_result_kind sign_call(const struct wxpay_client *c, const stru
     char tsbuf[24];
 
     wxp_err_clear(&err);
+    if (c->key == NULL) {
+        return wxl_fail(res, WXPAY_ERR_LOCAL,
+                        "no merchant private key: this client checks notifications only "
+                        "(wxpay_notify_client_new); make calls with wxpay_client_new");
+    }
     if (wxp_authz_sign(authz, &s, wxp_str_c(k->method), buf_str(&k->target), call_body(k), ts,
                        nonce, &err) != WXP_OK) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "signing: %s%s%s", err.field,
@@ -563,6 +568,13 @@ static enum wxpay_result_kind classify(const struct wxpay_client *c, const struc
 
     if (r->curl_code != CURLE_OK) {
         res->curl_code = (int)r->curl_code;
+        if (r->resend_refused) {
+            return wxl_fail(res, WXPAY_ERR_TRANSPORT,
+                            "transport: the connection closed after the request was sent and "
+                            "before any answer (%s): the server may have executed it. Not resent "
+                            "(a resend could run it twice): query the state before trying again",
+                            url);
+        }
         if (r->too_large) {
             return wxl_fail(res, WXPAY_ERR_TRANSPORT,
                             "transport: the answer is too large (body over %zu bytes or a header "
@@ -660,13 +672,16 @@ static bool should_retry(const struct wxpay_result *res, const struct wxl_respon
 {
     switch (res->kind) {
     case WXPAY_ERR_TRANSPORT:
-        return res->http_status == 0 && transient_transport(r->curl_code, r->too_large);
+        /* Not after an outcome that is not known: the request may have been executed. */
+        return res->http_status == 0 && !r->resend_refused &&
+               transient_transport(r->curl_code, r->too_large);
     case WXPAY_ERR_WECHAT:
         return (res->http_status == 429 || res->http_status >= 500) &&
                res->signature != WXPAY_SIG_INVALID;
     case WXPAY_OK:
     case WXPAY_ERR_LOCAL:
     case WXPAY_ERR_VERIFY:
+    case WXPAY_ERR_NOTIFY:
         return false;
     }
     return false;
@@ -784,7 +799,7 @@ out:
 }
 
 /* auto_certificates: a download before the first call and when one is due. */
-static enum wxpay_result_kind auto_before(struct wxpay_client *c, struct wxpay_result *res)
+enum wxpay_result_kind wxl_certs_auto_before(struct wxpay_client *c, struct wxpay_result *res)
 {
     char why[sizeof res->error];
 
@@ -828,7 +843,7 @@ static enum wxpay_result_kind send_call(struct wxpay_client *c, const struct cal
     enum wxpay_result_kind kind;
     unsigned tries = 0;
 
-    kind = auto_before(c, res);
+    kind = wxl_certs_auto_before(c, res);
     if (kind != WXPAY_OK) {
         return kind;
     }

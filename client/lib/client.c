@@ -372,8 +372,10 @@ static enum wxpay_result_kind copy_settings(const struct wxpay_config *cfg, stru
     return WXPAY_OK;
 }
 
-enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct wxpay_client **out,
-                                        struct wxpay_result *res)
+/* notify_only: no merchant settings are read (c->key, c->mchid and c->serial stay NULL, which
+ * sign_call refuses), and the platform keys and the APIv3 key are required. */
+static enum wxpay_result_kind client_new(const struct wxpay_config *cfg, struct wxpay_client **out,
+                                         struct wxpay_result *res, bool notify_only)
 {
     struct wxpay_client *c = NULL;
     enum wxpay_result_kind kind;
@@ -387,7 +389,22 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
     if (cfg == NULL || out == NULL) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "wxpay_client_new: cfg and out are required");
     }
-    if (cfg->mchid == NULL || !header_token_ok(cfg->mchid, true)) {
+    if (notify_only) {
+        const char *missing =
+            cfg->apiv3_key_file == NULL && cfg->apiv3_key == NULL
+                ? "apiv3_key_file: required to decrypt notifications (or apiv3_key)"
+            : (cfg->platform_cert_files == NULL || cfg->platform_cert_files[0] == NULL) &&
+                    (cfg->platform_pubkey_files == NULL || cfg->platform_pubkey_files[0] == NULL)
+                ? "platform_cert_files: required to verify notifications (or "
+                  "platform_pubkey_files with platform_pubkey_ids)"
+            : cfg->auto_certificates
+                ? "auto_certificates: a client for notifications only cannot download "
+                  "certificates (the download is signed with the merchant key)"
+                : NULL;
+        if (missing != NULL) {
+            return wxl_fail(res, WXPAY_ERR_LOCAL, "%s", missing);
+        }
+    } else if (cfg->mchid == NULL || !header_token_ok(cfg->mchid, true)) {
         return wxl_fail(res, WXPAY_ERR_LOCAL, "mchid: %s",
                         cfg->mchid == NULL ? "required"
                                            : "must be printable ASCII without spaces or quotes");
@@ -408,18 +425,20 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
     if (kind != WXPAY_OK) {
         goto fail;
     }
-    c->mchid = dup_str(cfg->mchid);
-    if (c->mchid == NULL) {
-        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "out of memory");
-        goto fail;
-    }
-    kind = load_private(cfg, c, res);
-    if (kind != WXPAY_OK) {
-        goto fail;
-    }
-    kind = load_serial(cfg, c, res);
-    if (kind != WXPAY_OK) {
-        goto fail;
+    if (!notify_only) {
+        c->mchid = dup_str(cfg->mchid);
+        if (c->mchid == NULL) {
+            kind = wxl_fail(res, WXPAY_ERR_LOCAL, "out of memory");
+            goto fail;
+        }
+        kind = load_private(cfg, c, res);
+        if (kind != WXPAY_OK) {
+            goto fail;
+        }
+        kind = load_serial(cfg, c, res);
+        if (kind != WXPAY_OK) {
+            goto fail;
+        }
     }
     kind = load_apiv3(cfg, c, res);
     if (kind != WXPAY_OK) {
@@ -449,6 +468,18 @@ enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct w
 fail:
     wxpay_client_free(c);
     return kind;
+}
+
+enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg, struct wxpay_client **out,
+                                        struct wxpay_result *res)
+{
+    return client_new(cfg, out, res, false);
+}
+
+enum wxpay_result_kind wxpay_notify_client_new(const struct wxpay_config *cfg,
+                                               struct wxpay_client **out, struct wxpay_result *res)
+{
+    return client_new(cfg, out, res, true);
 }
 
 const char *wxpay_client_warning(const struct wxpay_client *c)

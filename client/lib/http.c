@@ -18,7 +18,39 @@ struct xfer {
     const struct wxpay_client *c;
     const struct wxl_request *req;
     struct wxl_response *resp;
+    size_t sent; /* body bytes handed to curl so far */
 };
+
+/* CURLOPT_READFUNCTION: the body, from the request's own buffer. */
+static size_t read_body(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct xfer *x = ud;
+    size_t room = size * nitems;
+    size_t left = x->req->body_len - x->sent;
+    size_t n = left < room ? left : room;
+
+    memcpy(buf, x->req->body + x->sent, n);
+    x->sent += n;
+    return n;
+}
+
+/* rule: a request with a body is never sent twice by libcurl on its own. libcurl resends a
+ * request once, silently, when a kept-alive connection closes before any byte of the answer
+ * (lib/transfer.c Curl_retry_request), and rewinds the body to do it. For a POST that closed
+ * connection may come after the server executed it (a terminate then runs twice and the second
+ * answer is INVALID_ORDER_STATE for a call that succeeded), so the rewind is refused and the call
+ * fails with resend_refused set, which the result reports as an outcome that is not known.
+ * src: docs/client.md#a-dropped-connection. */
+static int seek_body(void *ud, curl_off_t offset, int origin)
+{
+    struct xfer *x = ud;
+
+    if (offset == 0 && origin == SEEK_SET && x->sent == 0) {
+        return CURL_SEEKFUNC_OK; /* nothing has gone out yet */
+    }
+    x->resp->resend_refused = true;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
 
 void wxl_trace(const struct wxpay_client *c, const char *what, const char *text, size_t len)
 {
@@ -213,8 +245,12 @@ static bool set_options(CURL *h, const struct wxpay_client *c, const struct wxl_
     /* A body (possibly empty, so that POST/PUT/PATCH carry Content-Length: 0); DELETE without
      * one sends none. */
     if (req->body != NULL || strcmp(req->method, "DELETE") != 0) {
-        bad |=
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") != CURLE_OK;
+        /* Read through a callback, not CURLOPT_POSTFIELDS, so that a resend needs seek_body. */
+        bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_READDATA, x) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_SEEKDATA, x) != CURLE_OK;
         bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                                 (curl_off_t)(req->body != NULL ? req->body_len : 0)) != CURLE_OK;
     }
@@ -225,7 +261,7 @@ CURLcode wxl_http_perform(struct wxpay_client *c, const struct wxl_request *req,
                           struct wxl_response *resp)
 {
     struct curl_slist *headers = NULL;
-    struct xfer x = {c, req, resp};
+    struct xfer x = {c, req, resp, 0};
     CURLcode rc = CURLE_OK;
 
     /* Options go, the connection stays (curl_easy_reset keeps live connections). */

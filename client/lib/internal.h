@@ -60,6 +60,9 @@ struct wxpay_client {
     bool certs_loaded;
     long long certs_due;
     bool in_refresh;
+    /* wxpay_notify_parse: when an unknown Wechatpay-Serial last caused a download (a sender
+     * cannot make the client download more than once a minute). */
+    long long notify_refresh_at;
 };
 
 /* certs.c */
@@ -72,6 +75,10 @@ struct wxp_keystore *wxl_certs_first_keys(const struct wxpay_client *c, struct w
 /* auto_certificates: downloads the platform certificates and adds the new ones to c->keys.
  * Returns WXPAY_OK, or the download's failure in `res`. */
 enum wxpay_result_kind wxl_certs_refresh(struct wxpay_client *c, struct wxpay_result *res);
+
+/* call.c: auto_certificates: a download when none was made yet or one is due (as before a
+ * call). WXPAY_OK, or the download's failure in `res`. */
+enum wxpay_result_kind wxl_certs_auto_before(struct wxpay_client *c, struct wxpay_result *res);
 
 /* result.c */
 
@@ -111,8 +118,10 @@ struct wxl_request {
 };
 
 struct wxl_response {
-    CURLcode curl_code; /* CURLE_OK when an HTTP answer came */
-    bool too_large;     /* the body or a header went over its cap */
+    CURLcode curl_code;  /* CURLE_OK when an HTTP answer came */
+    bool too_large;      /* the body or a header went over its cap */
+    bool resend_refused; /* the connection closed after the body went out, before any answer,
+                            and libcurl's own resend was refused: the outcome is not known */
     char errbuf[CURL_ERROR_SIZE];
     long status;
     struct wxl_header hdr[WXL_H_COUNT];

@@ -87,6 +87,8 @@ const char *wxpay_result_kind_name(enum wxpay_result_kind k)
         return "verify";
     case WXPAY_ERR_WECHAT:
         return "wechat";
+    case WXPAY_ERR_NOTIFY:
+        return "notify";
     }
     return "unknown";
 }
@@ -125,6 +127,18 @@ const char *wxpay_verify_failure_name(enum wxpay_verify_failure f)
         return "probe";
     case WXPAY_VF_BAD_SIGNATURE:
         return "bad_signature";
+    case WXPAY_VF_UNSUPPORTED_TYPE:
+        return "unsupported_type";
+    case WXPAY_VF_BAD_ENVELOPE:
+        return "bad_envelope";
+    case WXPAY_VF_RESOURCE_TYPE:
+        return "resource_type";
+    case WXPAY_VF_ALGORITHM:
+        return "algorithm";
+    case WXPAY_VF_DECRYPT:
+        return "decrypt";
+    case WXPAY_VF_PLAINTEXT:
+        return "plaintext";
     }
     return "unknown";
 }

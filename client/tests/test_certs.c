@@ -23,6 +23,7 @@
 #include "wxp/buf.h"
 #include "wxp/certlist.h"
 #include "wxp/mem.h"
+#include "wxp/notify.h"
 #include "wxp/sign.h"
 #include "wxp/signmsg.h"
 #include "wxpay/wxpay.h"
@@ -548,6 +549,100 @@ static void test_certs_auto_mode_downloads_and_refreshes(void **state)
     }
 }
 
+/* A USER_OPEN_SERVICE notification under merchant A's APIv3 key, signed by `key` as `serial`. */
+static void notification(struct wxp_buf *body, struct wxp_notify_headers *h,
+                         struct wxpay_notify_input *in, const char *key, const char *serial)
+{
+    struct wxp_notify_spec s;
+    struct wxp_key *k = t_private(key);
+
+    memset(&s, 0, sizeof s);
+    s.event_type = "PAYSCORE.USER_OPEN_SERVICE";
+    s.summary = "授权成功";
+    s.plaintext = wxp_str_c("{\"openid\":\"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\"}");
+    wxp_buf_init(body, 64 * 1024);
+    assert_int_equal(wxp_notify_build(&s, wxp_str_c(KEY_A), body, NULL), WXP_OK);
+    assert_int_equal(wxp_notify_sign(k, serial, (int64_t)time(NULL), NULL,
+                                     (struct wxp_str){body->ptr, body->len}, h, NULL),
+                     WXP_OK);
+    wxp_key_free(k);
+    memset(in, 0, sizeof *in);
+    in->timestamp = h->timestamp;
+    in->nonce = h->nonce;
+    in->signature = h->signature;
+    in->serial = h->serial;
+    in->body = body->ptr;
+    in->body_len = body->len;
+}
+
+/* auto_certificates and notifications: the first one downloads the list before it is checked; one
+ * signed by a certificate the client has not seen downloads again and verifies; another unknown
+ * serial within a minute downloads nothing (the sender chooses the serial). */
+static void test_certs_auto_mode_verifies_notifications(void **state)
+{
+    const char *const cur_only[][3] = {{CUR[0], CUR[1], CUR[2]}};
+    const char *const both[][3] = {{CUR[0], CUR[1], CUR[2]}, {NEXT[0], NEXT[1], NEXT[2]}};
+    static const char *none[] = {NULL};
+    char key[1024];
+    struct wxpay_config cfg;
+    struct wxpay_client *c = NULL;
+    struct wxpay_notification out;
+    struct wxpay_notify_input in;
+    struct wxp_notify_headers h;
+    struct wxpay_result r;
+    struct wxp_buf body;
+    unsigned hits;
+    (void)state;
+
+    snprintf(key, sizeof key, "%s", t_fixture("keys/test-merchant-a.key.pem"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = stub.url;
+    cfg.mchid = T_MCHID_A;
+    cfg.mch_serial = T_SERIAL_A;
+    cfg.mch_key_file = key;
+    cfg.platform_cert_files = none;
+    cfg.apiv3_key = KEY_A;
+    cfg.auto_certificates = 1;
+    if (wxpay_client_new(&cfg, &c, &r) != WXPAY_OK) {
+        fail_msg("client: %s", r.error);
+    }
+    wxpay_result_free(&r);
+    wxp_key_free(stub.list_signer);
+    stub.list_signer = NULL;
+    use_signer("keys/test-platform.key.pem", CUR[0]);
+    set_list(KEY_A, cur_only, 1);
+
+    notification(&body, &h, &in, "keys/test-platform.key.pem", T_SERIAL_PLATFORM);
+    hits = stub.hits;
+    if (wxpay_notify_parse(c, &in, &out, &r) != WXPAY_OK) {
+        fail_msg("first notification: %s", r.error);
+    }
+    assert_int_equal(stub.hits - hits, 1); /* the download */
+    wxpay_notification_free(&out);
+    wxpay_result_free(&r);
+    wxp_buf_free(&body);
+
+    set_list(KEY_A, both, 2); /* still signed by the current certificate */
+    notification(&body, &h, &in, "keys/test-platform-next.key.pem", SERIAL_NEXT);
+    hits = stub.hits;
+    if (wxpay_notify_parse(c, &in, &out, &r) != WXPAY_OK) {
+        fail_msg("notification signed by the next certificate: %s", r.error);
+    }
+    assert_int_equal(stub.hits - hits, 1);
+    wxpay_notification_free(&out);
+    wxpay_result_free(&r);
+    wxp_buf_free(&body);
+
+    notification(&body, &h, &in, "keys/test-wrong.key.pem", T_SERIAL_WRONG);
+    hits = stub.hits;
+    assert_int_equal(wxpay_notify_parse(c, &in, &out, &r), WXPAY_ERR_VERIFY);
+    assert_int_equal(r.verify_failure, WXPAY_VF_UNKNOWN_SERIAL);
+    assert_int_equal(stub.hits - hits, 0);
+    wxpay_result_free(&r);
+    wxp_buf_free(&body);
+    wxpay_client_free(c);
+}
+
 /* The APIv3 key from WXPAY_APIV3_KEY_FILE and from the config file (inline): merchant B's key
  * does not decrypt merchant A's list (exit 3, named), a key file of the wrong length is a usage
  * error (exit 2) that never shows the key. */
@@ -801,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_certs_cli_says_trust_on_first_use),
         cmocka_unit_test(test_certs_cli_key_from_env_and_config),
         cmocka_unit_test(test_certs_auto_mode_downloads_and_refreshes),
+        cmocka_unit_test(test_certs_auto_mode_verifies_notifications),
         cmocka_unit_test(test_certs_mock_download_and_rotation),
         cmocka_unit_test(test_certs_mock_public_key_only),
     };

@@ -265,6 +265,42 @@ static void test_client_transport_failures(void **state)
     wxpay_client_free(c);
 }
 
+/* A kept-alive connection that the server closes after reading a terminate, before answering
+ * (the mock's "drop"): libcurl would resend the POST once on a fresh connection, silently, and
+ * the call would report the resend's answer. The client refuses the resend, reports that the
+ * outcome is not known, does not retry it even with retries configured, and the mock saw the
+ * terminate exactly once. */
+static void test_client_never_resends_a_post_on_a_dropped_connection(void **state)
+{
+    (void)state;
+    struct wxpay_client *c = client_for(&mock, CERT, 3, 0);
+    struct wxpay_result r;
+    const char *h[] = {NULL};
+    struct e2e_resp j;
+    cJSON *root;
+
+    add_rules(&mock, "[{\"match\":{\"openid\":\"oDropKept\"},\"times\":1,"
+                     "\"action\":{\"drop\":true}}]");
+    /* The first call opens the connection the second one reuses. */
+    assert_int_equal(terminate(c, "oDropKeptWarm", &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    assert_int_equal(terminate(c, "oDropKept", &r), WXPAY_ERR_TRANSPORT);
+    assert_int_equal(r.http_status, 0);
+    assert_int_equal(r.attempts, 1);
+    assert_non_null(strstr(r.error, "may have executed it"));
+    wxpay_result_free(&r);
+    e2e_send(&mock, "GET",
+             "/__admin/requests?path=/v3/payscore/permissions/openid/oDropKept/terminate", h, NULL,
+             0, &j);
+    assert_int_equal(j.status, 200);
+    root = cJSON_ParseWithLength(j.body.ptr, j.body.len);
+    assert_non_null(root);
+    assert_int_equal(cJSON_GetArraySize(root), 1);
+    cJSON_Delete(root);
+    e2e_resp_free(&j);
+    wxpay_client_free(c);
+}
+
 static void test_client_retries_5xx_but_never_a_forged_answer(void **state)
 {
     (void)state;
@@ -832,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_client_error_statuses_are_wechat_errors),
         cmocka_unit_test(test_client_classifies_signed_errors),
         cmocka_unit_test(test_client_transport_failures),
+        cmocka_unit_test(test_client_never_resends_a_post_on_a_dropped_connection),
         cmocka_unit_test(test_client_retries_5xx_but_never_a_forged_answer),
         cmocka_unit_test(test_client_reuses_one_connection),
         cmocka_unit_test(test_client_generic_request),

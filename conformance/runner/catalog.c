@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* catalog.c: loads the case catalogue (cases/server.json and cases/client.json, compiled in as
- * NUL-terminated strings) into struct conf_catalog, validating every case strictly. */
+/* catalog.c: loads the case catalogue (cases/server.json, client.json and notify.json, compiled in
+ * as NUL-terminated strings) into struct conf_catalog, validating every case strictly. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,10 +13,14 @@
 #include "wxp/str.h"
 #include "wxp/keyfile.h"
 
-/* Generated from cases/server.json and cases/client.json by cmake/embed.cmake
+/* Generated from cases/server.json, client.json and notify.json by cmake/embed.cmake
  * (conformance/CMakeLists.txt). */
 extern const char conf_cases_server[];
 extern const char conf_cases_client[];
+extern const char conf_cases_notify[];
+
+/* The operation every notify-mode case names: notifications are not calls of the table. */
+#define NOTIFY_OPERATION "notification"
 
 /* Outcome buffers are capped: a report keeps what was exchanged, not whatever a server streams. */
 #define OUTCOME_EXCHANGE_MAX (256 * 1024)
@@ -25,7 +29,8 @@ extern const char conf_cases_client[];
 static const char *const CASE_KEYS[] = {"_comment", "id",   "operation", "title",  "rule",
                                         "source",   "kind", "param",     "expect", "severity"};
 static const char *const SERVER_EXPECT_KEYS[] = {"_comment", "status", "code", "signed"};
-static const char *const CLIENT_EXPECT_KEYS[] = {"_comment", "exit"};
+static const char *const CLIENT_EXPECT_KEYS[] = {"_comment", "exit", "verified"};
+static const char *const NOTIFY_EXPECT_KEYS[] = {"_comment", "answer", "fail_body"};
 
 /* Where an error was found, to name it in messages: "cases/server.json: case 3 (AUTH-003)". */
 struct where {
@@ -169,6 +174,7 @@ static enum wxp_code parse_client_expect(const cJSON *e, const struct where *w, 
                                          struct wxp_err *err)
 {
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(e, "exit");
+    const cJSON *ver;
     enum wxp_code rc =
         check_members(e, CLIENT_EXPECT_KEYS,
                       sizeof CLIENT_EXPECT_KEYS / sizeof CLIENT_EXPECT_KEYS[0], w, "expect.", err);
@@ -185,6 +191,58 @@ static enum wxp_code parse_client_expect(const cJSON *e, const struct where *w, 
     c->expect_status = strcmp(ex->valuestring, "success") == 0 ? 0 : 1;
     c->expect_code = NULL;
     c->expect_signed = -1;
+    c->expect_verified = CONF_VERIFIED_ANY;
+    /* expect.verified: what the client's result file must say (docs/conformance.md#the-result-file)
+     */
+    ver = cJSON_GetObjectItemCaseSensitive(e, "verified");
+    if (ver == NULL) {
+        return WXP_OK;
+    }
+    if (cJSON_IsString(ver) && strcmp(ver->valuestring, "false") == 0) {
+        c->expect_verified = CONF_VERIFIED_FALSE;
+    } else if (cJSON_IsString(ver) && strcmp(ver->valuestring, "not true") == 0) {
+        c->expect_verified = CONF_VERIFIED_NOT_TRUE;
+    } else {
+        return fail(err, WXP_E_PARAM_TYPE, w, "expect.verified",
+                    "must be \"false\" or \"not true\"");
+    }
+    return WXP_OK;
+}
+
+static enum wxp_code parse_notify_expect(const cJSON *e, const struct where *w, struct conf_case *c,
+                                         struct wxp_err *err)
+{
+    const cJSON *ans = cJSON_GetObjectItemCaseSensitive(e, "answer");
+    const cJSON *fb = cJSON_GetObjectItemCaseSensitive(e, "fail_body");
+    enum wxp_code rc =
+        check_members(e, NOTIFY_EXPECT_KEYS,
+                      sizeof NOTIFY_EXPECT_KEYS / sizeof NOTIFY_EXPECT_KEYS[0], w, "expect.", err);
+    if (rc != WXP_OK) {
+        return rc;
+    }
+    if (ans == NULL) {
+        return fail(err, WXP_E_PARAM_MISSING, w, "expect.answer", "required member is missing");
+    }
+    if (!cJSON_IsString(ans) ||
+        (strcmp(ans->valuestring, "accept") != 0 && strcmp(ans->valuestring, "reject") != 0)) {
+        return fail(err, WXP_E_PARAM_TYPE, w, "expect.answer", "must be \"accept\" or \"reject\"");
+    }
+    c->expect_status = strcmp(ans->valuestring, "accept") == 0 ? 200 : 0;
+    c->expect_signed = -1;
+    c->expect_verified = CONF_VERIFIED_ANY;
+    if (fb != NULL && !cJSON_IsBool(fb)) {
+        return fail(err, WXP_E_PARAM_TYPE, w, "expect.fail_body", "must be true or false");
+    }
+    if (cJSON_IsTrue(fb)) {
+        if (c->expect_status != 0) {
+            return fail(err, WXP_E_INVALID_ARG, w, "expect.fail_body",
+                        "only a refusal (\"answer\": \"reject\") has a FAIL body");
+        }
+        c->expect_code = wxp_strndup("FAIL", 4);
+        if (c->expect_code == NULL) {
+            return wxp_err_set(err, WXP_E_NOMEM, "expect.fail_body", NULL);
+        }
+    }
     return WXP_OK;
 }
 
@@ -249,7 +307,11 @@ static enum wxp_code parse_case(const cJSON *obj, enum conf_mode mode, struct wh
         return rc;
     }
     c->op = wxp_op_by_name(wxp_str_c(c->operation));
-    if (c->op == NULL) {
+    if (mode == CONF_NOTIFY && strcmp(c->operation, NOTIFY_OPERATION) != 0) {
+        return fail(err, WXP_E_PARAM_CHARSET, w, "operation",
+                    "a notify-mode case names the operation \"" NOTIFY_OPERATION "\"");
+    }
+    if (c->op == NULL && mode != CONF_NOTIFY) {
         return fail(err, WXP_E_PARAM_CHARSET, w, "operation",
                     "not an operation of the table (core/include/wxp/op.h), e.g. "
                     "\"payscore.permissions.terminate-by-openid\"");
@@ -280,6 +342,9 @@ static enum wxp_code parse_case(const cJSON *obj, enum conf_mode mode, struct wh
     }
     if (!cJSON_IsObject(expect)) {
         return fail(err, WXP_E_PARAM_TYPE, w, "expect", "must be an object");
+    }
+    if (mode == CONF_NOTIFY) {
+        return parse_notify_expect(expect, w, c, err);
     }
     return mode == CONF_SERVER ? parse_server_expect(expect, w, c, err)
                                : parse_client_expect(expect, w, c, err);
@@ -346,7 +411,7 @@ static enum wxp_code load_file(struct conf_catalog *cat, const char *file, const
             if (strcmp(cat->cases[j].id, c->id) == 0) {
                 rc = fail(err, WXP_E_INVALID_ARG, &w, "id",
                           "this id is already used by another case (ids are unique across "
-                          "server.json and client.json)");
+                          "server.json, client.json and notify.json)");
             }
         }
         if (rc != WXP_OK) {
@@ -369,6 +434,9 @@ enum wxp_code conf_catalog_load(struct conf_catalog *cat, struct wxp_err *err)
     rc = load_file(cat, "cases/server.json", conf_cases_server, CONF_SERVER, err);
     if (rc == WXP_OK) {
         rc = load_file(cat, "cases/client.json", conf_cases_client, CONF_CLIENT, err);
+    }
+    if (rc == WXP_OK) {
+        rc = load_file(cat, "cases/notify.json", conf_cases_notify, CONF_NOTIFY, err);
     }
     if (rc != WXP_OK) {
         conf_catalog_free(cat);
@@ -402,6 +470,19 @@ const char *conf_severity_name(enum conf_severity s)
     return "?";
 }
 
+const char *conf_mode_name(enum conf_mode m)
+{
+    switch (m) {
+    case CONF_SERVER:
+        return "server";
+    case CONF_CLIENT:
+        return "client";
+    case CONF_NOTIFY:
+        break;
+    }
+    return "notify";
+}
+
 const char *conf_verdict_name(enum conf_verdict v)
 {
     switch (v) {
@@ -413,6 +494,8 @@ const char *conf_verdict_name(enum conf_verdict v)
         return "skip";
     case CONF_ERROR:
         return "error";
+    case CONF_UNOBSERVED:
+        return "unobservable";
     }
     return "?";
 }

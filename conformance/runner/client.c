@@ -59,6 +59,8 @@ extern char **environ;
 #define DRAIN_GRACE_MS 500L
 #define OPENID_RANDOM 12
 #define PATH_CAP 1024
+/* The most of a result file that is read; a larger one breaks the contract. */
+#define RESULT_CAP (64 * 1024)
 
 /* One bundled mock for the whole run, and what every case hands the command. */
 static struct {
@@ -71,8 +73,19 @@ static struct {
     char platform_pub[PATH_CAP];
     char platform_serial[WXP_KEY_ID_MAX + 1];
     char mch_serial[WXP_KEY_ID_MAX + 1];
-    size_t commands_run; /* cases that ran the command since conf_client_begin */
+    size_t commands_run;             /* cases that ran the command since conf_client_begin */
+    char result_dir[PATH_CAP];       /* private directory of the result file, "" when none */
+    char result_path[PATH_CAP + 16]; /* WXPAY_RESULT_FILE, removed before each case */
 } RUN;
+
+/* What the client said it concluded, from WXPAY_RESULT_FILE (docs/conformance.md#the-result-file).
+ */
+struct client_result {
+    bool present;
+    bool valid;   /* the contract's JSON; why says what is wrong otherwise */
+    int verified; /* 1 true, 0 false, -1 null */
+    char why[256];
+};
 
 /* What a case runs with: the values the command was given. */
 struct client_run {
@@ -190,6 +203,22 @@ static int fixture_path(char *dst, const char *dir, const char *rel)
     return 0;
 }
 
+/* A private directory for WXPAY_RESULT_FILE (mode 0700: another user cannot plant a result). */
+static int result_dir_make(void)
+{
+    const char *tmp = or_default(getenv("TMPDIR"), "/tmp");
+    int n = snprintf(RUN.result_dir, sizeof RUN.result_dir, "%s/wxpay-conformance.XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof RUN.result_dir || mkdtemp(RUN.result_dir) == NULL) {
+        fprintf(stderr,
+                "wxpay-conformance: cannot make a directory for WXPAY_RESULT_FILE in %s: %s\n", tmp,
+                strerror(errno));
+        RUN.result_dir[0] = '\0';
+        return -1;
+    }
+    snprintf(RUN.result_path, sizeof RUN.result_path, "%s/result.json", RUN.result_dir);
+    return 0;
+}
+
 int conf_client_begin(struct conf_context *ctx)
 {
     const char *dir = ctx->fixtures_dir;
@@ -227,6 +256,10 @@ int conf_client_begin(struct conf_context *ctx)
     wxp_key_free(platform);
     snprintf(RUN.mch_serial, sizeof RUN.mch_serial, "%s",
              or_default(ctx->mch_serial, wxp_key_id(RUN.mch_cert)));
+    if (result_dir_make() != 0) {
+        conf_client_end(ctx);
+        return -1;
+    }
     if (conf_mock_start(&RUN.mock, ctx->mock_bin, NULL, why, sizeof why) != 0) {
         fprintf(stderr, "wxpay-conformance: cannot start %s: %s\n", ctx->mock_bin, why);
         conf_client_end(ctx);
@@ -246,6 +279,11 @@ void conf_client_end(struct conf_context *ctx)
     }
     wxp_key_free(RUN.mch_cert);
     RUN.mch_cert = NULL;
+    if (RUN.result_dir[0] != '\0') {
+        unlink(RUN.result_path);
+        rmdir(RUN.result_dir);
+        RUN.result_dir[0] = '\0';
+    }
 }
 
 /* ---- running the command ----------------------------------------------------------------- */
@@ -328,6 +366,7 @@ static int env_build(struct env *e, const struct client_run *run)
     rc |= env_add(e, "WXPAY_OPERATION", run->op->name);
     rc |= env_add(e, "WXPAY_AUTHORIZATION_CODE", run->code);
     rc |= env_add(e, "WXPAY_NOTIFY_URL", NOTIFY_URL);
+    rc |= env_add(e, "WXPAY_RESULT_FILE", RUN.result_path);
     return rc;
 }
 
@@ -651,6 +690,32 @@ static bool check_authorization_format(const struct client_run *run, const struc
     if (a.spaces_after_comma) {
         snprintf(why, cap, "spaces after a comma between parameters (the FAQ forbids them)");
         return false;
+    }
+    return true;
+}
+
+/* rule: serial_no is the certificate serial in upper-case hex, as the documented examples and the
+ * official SDKs write it (Go "%X", Java toUpperCase); CLI-REQ-001 already checks it names the
+ * certificate whatever its case. src: docs/protocol.md#authorization-header ([D-FAQ-401B],
+ * [GO-PEM], [JAVA-PEM]). case: CLI-REQ-012 */
+static bool check_serial_upper(const struct client_run *run, const struct journaled *j, char *why,
+                               size_t cap)
+{
+    struct wxp_authz a;
+    (void)run;
+    if (!get_authz(j, &a, why, cap)) {
+        return false;
+    }
+    for (size_t i = 0; i < a.serial_no.len; i++) {
+        char ch = a.serial_no.ptr[i];
+        if (ch >= 'a' && ch <= 'z') {
+            snprintf(why, cap,
+                     "serial_no \"%.*s\" has lower-case letters; the certificate's serial is "
+                     "written in upper-case hex (%s)",
+                     (int)(a.serial_no.len > 64 ? 64 : a.serial_no.len), a.serial_no.ptr,
+                     RUN.mch_serial);
+            return false;
+        }
     }
     return true;
 }
@@ -1177,6 +1242,7 @@ static const struct {
     {"timestamp_fresh", check_timestamp_fresh, false, false},
     {"nonce_shape", check_nonce_shape, false, false},
     {"wechatpay_serial_header", check_serial_header, true, false},
+    {"serial_upper", check_serial_upper, false, false},
     {"method", check_method, false, false},
     {"query", check_query, false, false},
     {"no_body", check_no_body, false, false},
@@ -1307,8 +1373,119 @@ out:
     return rc;
 }
 
-static void grade_response(const struct conf_case *c, const struct journaled *j, long want,
+/* Reads and checks WXPAY_RESULT_FILE after a run: a JSON object whose "verified" is true, false
+ * or null, "status" a number or null, "code" and "error" strings or null (each optional but
+ * "verified"); other members are allowed. Its text is added to the case's output for the report.
+ * src: docs/conformance.md#the-result-file */
+static void result_read(struct client_result *res, struct wxp_buf *output)
+{
+    static const char *const STRINGS[] = {"code", "error"};
+    char *text = wxp_malloc(RESULT_CAP + 1);
+    const char *end = NULL;
+    const cJSON *v, *st;
+    cJSON *doc = NULL;
+    size_t len = 0;
+    ssize_t got;
+    int fd;
+
+    memset(res, 0, sizeof *res);
+    res->verified = -1;
+    fd = open(RUN.result_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || text == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        wxp_free(text);
+        return; /* no file: not observable */
+    }
+    res->present = true;
+    while (len <= RESULT_CAP && (got = read(fd, text + len, RESULT_CAP + 1 - len)) > 0) {
+        len += (size_t)got;
+    }
+    close(fd);
+    if (wxp_buf_addstr(output, "\n--- WXPAY_RESULT_FILE ---\n") == WXP_OK) {
+        enum wxp_code added = wxp_buf_add(output, text, len > 2048 ? 2048 : len);
+        (void)added; /* the report keeps what fitted */
+    }
+    if (len > RESULT_CAP) {
+        snprintf(res->why, sizeof res->why, "the result file is larger than %d bytes", RESULT_CAP);
+        goto out;
+    }
+    doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    while (end != NULL && end < text + len &&
+           (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) {
+        end++;
+    }
+    if (doc == NULL || end != text + len || !cJSON_IsObject(doc)) {
+        snprintf(res->why, sizeof res->why, "the result file is not one JSON object");
+        goto out;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(doc, "verified");
+    if (!cJSON_IsBool(v) && !cJSON_IsNull(v)) {
+        snprintf(res->why, sizeof res->why,
+                 "the result file's \"verified\" is %s: it must be true, false or null",
+                 v == NULL ? "missing" : "not a boolean");
+        goto out;
+    }
+    st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+    if (st != NULL && !cJSON_IsNumber(st) && !cJSON_IsNull(st)) {
+        snprintf(res->why, sizeof res->why, "the result file's \"status\" is not a number");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof STRINGS / sizeof STRINGS[0]; i++) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, STRINGS[i]);
+        if (s != NULL && !cJSON_IsString(s) && !cJSON_IsNull(s)) {
+            snprintf(res->why, sizeof res->why, "the result file's \"%s\" is not a string",
+                     STRINGS[i]);
+            goto out;
+        }
+    }
+    res->verified = cJSON_IsTrue(v) ? 1 : cJSON_IsFalse(v) ? 0 : -1;
+    res->valid = true;
+out:
+    cJSON_Delete(doc);
+    wxp_free(text);
+}
+
+static const char *verified_name(int v)
+{
+    return v > 0 ? "true" : v == 0 ? "false" : "null";
+}
+
+/* rule: a signed answer whose signature does not verify is forged: a client never reports it
+ * verified (MUST), and one that checks error answers reports it false (SHOULD; the official SDKs
+ * verify 2xx only). Without a result file the case is not observable.
+ * src: docs/conformance.md#the-result-file ([GB-VERIFY], [EXT-SIGNRULE]) */
+static void grade_verified(const struct conf_case *c, const struct client_result *res,
                            struct conf_outcome *out)
+{
+    bool ok;
+    if (!res->present) {
+        set_reason(out, CONF_UNOBSERVED,
+                   "not observable without a result file: the client wrote nothing to "
+                   "WXPAY_RESULT_FILE, and this case grades what it concluded (\"verified\" must "
+                   "be %s)",
+                   c->expect_verified == CONF_VERIFIED_FALSE ? "false" : "false or null");
+        return;
+    }
+    if (!res->valid) {
+        set_reason(out, CONF_FAIL, "%s", res->why);
+        return;
+    }
+    ok = c->expect_verified == CONF_VERIFIED_FALSE ? res->verified == 0 : res->verified != 1;
+    if (!ok) {
+        set_reason(out, CONF_FAIL,
+                   "the result file says \"verified\": %s on the scripted answer %s (its "
+                   "signature is forged: \"verified\" must be %s)",
+                   verified_name(res->verified), c->param ? c->param : "",
+                   c->expect_verified == CONF_VERIFIED_FALSE ? "false" : "false or null");
+        return;
+    }
+    out->verdict = CONF_PASS;
+}
+
+static void grade_response(const struct conf_case *c, const struct journaled *j, long want,
+                           const struct client_result *res, struct conf_outcome *out)
 {
     bool succeeded = out->exit_status == 0;
 
@@ -1328,6 +1505,10 @@ static void grade_response(const struct conf_case *c, const struct journaled *j,
     if (c->expect_status != 0 && succeeded) {
         set_reason(out, CONF_FAIL, "exit status 0: the client reported success on %s%s",
                    c->param ? "the scripted answer " : "the answer", c->param ? c->param : "");
+        return;
+    }
+    if (c->expect_verified != CONF_VERIFIED_ANY) {
+        grade_verified(c, res, out);
         return;
     }
     out->verdict = CONF_PASS;
@@ -1370,6 +1551,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
     long timeout = ctx->timeout_ms > 0 ? ctx->timeout_ms : TIMEOUT_DEFAULT_MS;
     struct wxp_buf journal;
     struct journaled j;
+    struct client_result res;
     struct env env;
     cJSON *entries = NULL;
     const cJSON *first = NULL, *other = NULL, *shown = NULL;
@@ -1379,11 +1561,13 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
     int rc;
 
     memset(&j, 0, sizeof j);
+    memset(&res, 0, sizeof res);
     wxp_buf_init(&journal, JOURNAL_MAX);
     if (env_build(&env, run) != 0) {
         set_reason(out, CONF_ERROR, "cannot build the command's environment (out of memory)");
         goto out;
     }
+    unlink(RUN.result_path); /* a result file left by an earlier case is not this case's */
     rc = run_command(ctx->command, env.vars, timeout, &out->output, &out->exit_status, why,
                      sizeof why);
     if (rc < 0) {
@@ -1391,6 +1575,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         goto out;
     }
     RUN.commands_run++;
+    result_read(&res, &out->output);
     conf_redact_keys(&out->output);
     if (rc > 0) {
         out->exit_status = -1;
@@ -1475,7 +1660,7 @@ static void run_and_grade(const struct client_run *run, const struct conf_case *
         goto out;
     }
     if (check == NULL) {
-        grade_response(c, &j, want, out);
+        grade_response(c, &j, want, &res, out);
         goto out;
     }
     /* rule: one call of the command is one request of the operation (no retry of a success).

@@ -15,8 +15,22 @@
 #include "wxp/op.h"
 
 enum conf_severity { CONF_MUST, CONF_SHOULD, CONF_INFO };
-enum conf_mode { CONF_SERVER, CONF_CLIENT };
-enum conf_verdict { CONF_PASS, CONF_FAIL, CONF_SKIP, CONF_ERROR /* the runner could not run it */ };
+enum conf_mode { CONF_SERVER, CONF_CLIENT, CONF_NOTIFY };
+enum conf_verdict {
+    CONF_PASS,
+    CONF_FAIL,
+    CONF_SKIP,
+    CONF_ERROR, /* the runner could not run it */
+    /* Client mode: the case grades what the client concluded, and the client wrote no result
+     * file (WXPAY_RESULT_FILE): never a pass, never a failure; counted on its own. */
+    CONF_UNOBSERVED
+};
+/* Client mode: what the result file's "verified" must say (docs/conformance.md#the-result-file). */
+enum conf_expect_verified {
+    CONF_VERIFIED_ANY = 0,  /* not graded: exit status only */
+    CONF_VERIFIED_FALSE,    /* false: the client checked and found the signature bad */
+    CONF_VERIFIED_NOT_TRUE, /* false or null: anything but claiming a forged answer verified */
+};
 
 /* One case of the catalogue. Every string is owned by the catalogue. */
 struct conf_case {
@@ -25,9 +39,9 @@ struct conf_case {
      * terminate-by-openid"), and its row. The request of a server case and the call a client
      * case asks for are those of this operation. */
     char *operation;
-    const struct wxp_op *op;
-    char *title;  /* one line */
-    char *rule;   /* the rule it checks, one sentence */
+    const struct wxp_op *op; /* NULL in notify mode (operation "notification") */
+    char *title;             /* one line */
+    char *rule;              /* the rule it checks, one sentence */
     char *source; /* docs/protocol.md or mock-server.md anchor, and a docs/sources.md key */
     enum conf_severity severity;
     enum conf_mode mode;
@@ -36,10 +50,12 @@ struct conf_case {
     /* Expected outcome. Server mode: status (0 = any 4xx), WeChat code (NULL = any), and whether
      * the answer must be signed (1), must not be required (0), or is only reported (-1).
      * Client mode: expect_status is the exit status class: 0 = must succeed (exit 0), 1 = must
-     * fail (exit non-zero). */
+     * fail (exit non-zero). Notify mode: 200 = accepted (2xx within 5 s), 0 = refused (4xx or
+     * 5xx); expect_code "FAIL" when the refusal's body must be {"code":"FAIL","message":…}. */
     int expect_status;
     char *expect_code;
     int expect_signed;
+    enum conf_expect_verified expect_verified; /* client mode, expect.verified */
 };
 
 struct conf_catalog {
@@ -51,7 +67,9 @@ struct conf_catalog {
 enum wxp_code conf_catalog_load(struct conf_catalog *cat, struct wxp_err *err);
 void conf_catalog_free(struct conf_catalog *cat);
 const char *conf_severity_name(enum conf_severity s); /* "MUST", "SHOULD", "INFO" */
-const char *conf_verdict_name(enum conf_verdict v);   /* "pass", "fail", "skip", "error" */
+const char *conf_mode_name(enum conf_mode m);         /* "server", "client", "notify" */
+/* "pass", "fail", "skip", "error", "unobservable" */
+const char *conf_verdict_name(enum conf_verdict v);
 
 /* What running one case found. Owned buffers; conf_outcome_free releases them. */
 struct conf_outcome {
@@ -101,8 +119,19 @@ struct conf_context {
     bool operations_given;
     bool operations[WXP_OP_COUNT];
     const char *ca_file; /* --cacert: trust anchors for an https:// base URL */
-    long timeout_ms;     /* per case */
-    bool verbose;        /* show what a case that did not pass sent and received */
+    /* The merchant's APIv3 key (32 bytes): a file holding it (one trailing newline allowed) or
+     * the key itself; at most one. Server mode decrypts the certificates with it; notify mode
+     * encrypts the notifications (default there: the fixtures' TEST key). Never printed. */
+    const char *apiv3_key_file;
+    const char *apiv3_key;
+    /* Notify mode: the handler's URL, and the platform private key that signs the notifications
+     * with the serial or PUB_KEY_ID_... written as Wechatpay-Serial (default: the fixtures' TEST
+     * platform key and its certificate's serial). */
+    const char *notify_url;
+    const char *platform_key_file;
+    const char *platform_serial;
+    long timeout_ms; /* per case */
+    bool verbose;    /* show what a case that did not pass sent and received */
 };
 
 /* Reads the server-mode config file `path` (JSON; docs/conformance.md#config-file) into `ctx`,
@@ -126,6 +155,21 @@ int conf_server_begin(struct conf_context *ctx);
 void conf_server_end(struct conf_context *ctx);
 int conf_client_begin(struct conf_context *ctx);
 void conf_client_end(struct conf_context *ctx);
+/* Notify mode (notify.c): loads the signing key and the APIv3 key; sends one case's
+ * notifications to ctx->notify_url and grades the answers. */
+int conf_notify_begin(struct conf_context *ctx);
+void conf_run_notify_case(const struct conf_context *ctx, const struct conf_case *c,
+                          struct conf_outcome *out);
+void conf_notify_end(struct conf_context *ctx);
+/* What notify mode cannot see, said in the summary and in every report. */
+#define CONF_NOTIFY_UNSEEN                                                                         \
+    "only HTTP answers are graded: whether the handler acted on a notification before refusing "   \
+    "it, acted twice on a repeated id, or verified before using the resource cannot be seen; "     \
+    "check its side effects (docs/notifications.md#grading-a-handler)"
+
+/* The APIv3 key of the run (ctx->apiv3_key_file or ctx->apiv3_key) into key[32]. Returns 1 with
+ * the key, 0 when neither is given, or -1 after printing why it is refused (never the key). */
+int conf_apiv3_key(const struct conf_context *ctx, unsigned char key[32]);
 
 /* ---- helpers shared by the executors (http.c, mock.c) ------------------------------------ */
 

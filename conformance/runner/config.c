@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: server mode's --config FILE: the merchant identity the runner signs with, the
- * platform keys it verifies answers with and the values it names, from one JSON file whose
- * members are those of wxpay's own config file (docs/conformance.md#config-file). The command
+/* config.c: the --config FILE of server and notify modes: the merchant identity the runner signs
+ * with, the platform keys it verifies answers with and the values it names, from one JSON file
+ * whose members are those of wxpay's own config file (docs/conformance.md#config-file). The command
  * line wins over the file, member by member. */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <cJSON.h>
 
 #include "conf.h"
+#include "wxp/keyfile.h"
 #include "wxp/keys.h"
 #include "wxp/mem.h"
 #include "wxp/str.h"
@@ -200,6 +201,11 @@ int conf_config_load(const char *path, struct conf_context *ctx)
         {"other_appid", &ctx->other_appid, false, false},
         {"openid_prefix", &ctx->openid_prefix, false, false},
         {"ca_file", &ctx->ca_file, true, false},
+        {"apiv3_key_file", &ctx->apiv3_key_file, true, false},
+        {"apiv3_key", &ctx->apiv3_key, false, false},
+        {"notify_url", &ctx->notify_url, false, false},
+        {"platform_key", &ctx->platform_key_file, true, false},
+        {"platform_serial", &ctx->platform_serial, false, false},
     };
     /* the command line's platform keys replace the file's as a whole */
     bool platform_from_cli = ctx->nplatform_certs > 0 || ctx->nplatform_pubkeys > 0;
@@ -240,9 +246,9 @@ int conf_config_load(const char *path, struct conf_context *ctx)
             if (take(path, m, m->string, STRINGS[i].is_path, &v) != 0) {
                 goto out;
             }
-            if (STRINGS[i].dst == &ctx->base_url && strncmp(v, "http://", 7) != 0 &&
-                strncmp(v, "https://", 8) != 0) {
-                refuse(path, "base_url", "must be an http:// or https:// URL");
+            if ((STRINGS[i].dst == &ctx->base_url || STRINGS[i].dst == &ctx->notify_url) &&
+                strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+                refuse(path, m->string, "must be an http:// or https:// URL");
                 goto out;
             }
             if (*STRINGS[i].dst == NULL) {
@@ -277,13 +283,66 @@ int conf_config_load(const char *path, struct conf_context *ctx)
             refuse(path, field,
                    "unknown member (base_url, mchid, mch_serial, mch_key, mch_cert, "
                    "platform_certs, platform_public_keys, appid, service_id, other_appid, "
-                   "openid_prefix, ca_file, timeout_ms)");
+                   "openid_prefix, ca_file, timeout_ms, apiv3_key_file, apiv3_key, notify_url, "
+                   "platform_key, platform_serial)");
             goto out;
         }
     }
     ret = 0;
 out:
     cJSON_Delete(root);
+    wxp_free(text);
+    return ret;
+}
+
+/* rule: the APIv3 key is 32 bytes; a file holding it may end with one newline (as wxpay reads
+ * apiv3_key_file). src: docs/conformance.md#the-apiv3-key */
+int conf_apiv3_key(const struct conf_context *ctx, unsigned char key[32])
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct wxp_err err;
+    int ret = -1;
+
+    if (ctx->apiv3_key_file != NULL && ctx->apiv3_key != NULL) {
+        fprintf(stderr, "wxpay-conformance: give the APIv3 key once: --apiv3-key-file or "
+                        "--apiv3-key (or apiv3_key_file / apiv3_key in the config)\n");
+        return -1;
+    }
+    if (ctx->apiv3_key != NULL) {
+        if (strlen(ctx->apiv3_key) != 32) {
+            fprintf(stderr, "wxpay-conformance: the APIv3 key must be 32 bytes, not %zu\n",
+                    strlen(ctx->apiv3_key));
+            return -1;
+        }
+        memcpy(key, ctx->apiv3_key, 32);
+        return 1;
+    }
+    if (ctx->apiv3_key_file == NULL) {
+        return 0;
+    }
+    if (wxp_file_read(ctx->apiv3_key_file, 256, &text, &len, &err) != WXP_OK) {
+        fprintf(stderr, "wxpay-conformance: APIv3 key file: %s\n", err.msg);
+        return -1;
+    }
+    if (len > 0 && text[len - 1] == '\n') {
+        len--;
+        if (len > 0 && text[len - 1] == '\r') {
+            len--;
+        }
+    }
+    if (len != 32) {
+        fprintf(stderr,
+                "wxpay-conformance: APIv3 key file %s: must hold 32 bytes (and at most one "
+                "newline), not %zu\n",
+                wxp_keyfile_shown(ctx->apiv3_key_file), len);
+    } else {
+        memcpy(key, text, 32);
+        ret = 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        ((volatile char *)text)[i] = 0;
+    }
     wxp_free(text);
     return ret;
 }

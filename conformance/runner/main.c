@@ -31,7 +31,7 @@
 /* Lines of the command's output shown when the run stops because it could not be run. */
 #define STOP_OUTPUT_LINES 10
 
-enum cmd { CMD_NONE, CMD_LIST, CMD_SERVER, CMD_CLIENT };
+enum cmd { CMD_NONE, CMD_LIST, CMD_SERVER, CMD_CLIENT, CMD_NOTIFY };
 
 struct opts {
     enum cmd cmd;
@@ -50,6 +50,7 @@ struct opts {
 #define FOR_LIST 1u
 #define FOR_SERVER 2u
 #define FOR_CLIENT 4u
+#define FOR_NOTIFY 8u
 
 /* The option table: one row per flag; `arg` names its value for --help. */
 static const struct {
@@ -58,18 +59,29 @@ static const struct {
     unsigned cmds;
     const char *help;
 } OPTIONS[] = {
-    {"--mode", "server|client", FOR_LIST, "list only the cases of one mode"},
+    {"--mode", "server|client|notify", FOR_LIST, "list only the cases of one mode"},
     {"--json", NULL, FOR_LIST, "print the catalogue as JSON"},
     {"--markdown", NULL, FOR_LIST, "print the catalogue as a Markdown table"},
     {"--base-url", "URL", FOR_SERVER, "server to grade (default: start the bundled wxpay-mock)"},
     {"--cmd", "COMMAND", FOR_CLIENT, "client command to grade, run with sh -c once per case"},
     {"--operations", "OP[,OP...]", FOR_CLIENT,
      "operations the client supports; the others' cases are not applicable (default: all)"},
+    {"--url", "URL", FOR_NOTIFY, "the merchant's notification handler to grade (required)"},
+    {"--platform-key", "PEM", FOR_NOTIFY,
+     "platform private key that signs the notifications (default: the TEST one)"},
+    {"--platform-serial", "ID", FOR_NOTIFY,
+     "Wechatpay-Serial sent: its certificate serial or PUB_KEY_ID_... (needed with a key)"},
+    {"--apiv3-key-file", "FILE", FOR_SERVER | FOR_NOTIFY,
+     "the merchant's APIv3 key (32 bytes): server mode decrypts the certificates (CERTS-005), "
+     "notify mode encrypts the resources (default there: the TEST one)"},
+    {"--apiv3-key", "KEY", FOR_SERVER | FOR_NOTIFY,
+     "the same, given inline (visible to ps: prefer the file)"},
     {"--mock", "PATH", FOR_SERVER | FOR_CLIENT, "wxpay-mock executable to start"},
     {"--fixtures", "DIR", FOR_CLIENT, "TEST key directory handed to the client"},
-    {"--config", "FILE", FOR_SERVER,
+    {"--config", "FILE", FOR_SERVER | FOR_NOTIFY,
      "JSON file: merchant, platform keys, appid... (command-line options win)"},
-    {"--mchid", "ID", FOR_SERVER, "merchant id (default 1900000109, the TEST merchant)"},
+    {"--mchid", "ID", FOR_SERVER | FOR_NOTIFY,
+     "merchant id (default 1900000109, the TEST merchant)"},
     {"--mch-serial", "HEX", FOR_SERVER, "merchant certificate serial"},
     {"--mch-key", "PEM", FOR_SERVER, "merchant private key file (default: the TEST key)"},
     {"--mch-cert", "PEM", FOR_SERVER, "merchant certificate: its serial, checked against the key"},
@@ -78,19 +90,24 @@ static const struct {
     {"--platform-public-key", "PEM", FOR_SERVER,
      "server's platform public key; repeatable, paired in order with:"},
     {"--platform-public-key-id", "ID", FOR_SERVER, "its id, PUB_KEY_ID_...; repeatable"},
-    {"--appid", "A", FOR_SERVER, "appid bound to the merchant (default wxd678efh567hg6787)"},
-    {"--service-id", "S", FOR_SERVER, "payscore service id (default 500001)"},
+    {"--appid", "A", FOR_SERVER | FOR_NOTIFY,
+     "appid bound to the merchant (default wxd678efh567hg6787)"},
+    {"--service-id", "S", FOR_SERVER | FOR_NOTIFY, "payscore service id (default 500001)"},
     {"--other-appid", "A", FOR_SERVER, "an appid NOT bound to the merchant"},
-    {"--openid-prefix", "P", FOR_SERVER, "prefix of the fresh openids (default oConf)"},
-    {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT, "run only these cases (repeatable)"},
-    {"--timeout-ms", "N", FOR_SERVER | FOR_CLIENT, "per-case timeout (default 20000)"},
-    {"--cacert", "FILE", FOR_SERVER, "trust anchors (PEM) for an https:// --base-url"},
-    {"--junit", "FILE", FOR_SERVER | FOR_CLIENT, "write a JUnit XML report"},
-    {"--json", "FILE", FOR_SERVER | FOR_CLIENT, "write a JSON report (schema wxpay-conformance/1)"},
-    {"--html", "FILE", FOR_SERVER | FOR_CLIENT, "write a self-contained HTML report"},
-    {"--strict", NULL, FOR_SERVER | FOR_CLIENT,
+    {"--openid-prefix", "P", FOR_SERVER | FOR_NOTIFY,
+     "prefix of the fresh openids (default oConf)"},
+    {"--only", "ID[,ID...]", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
+     "run only these cases (repeatable)"},
+    {"--timeout-ms", "N", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "per-case timeout (default 20000)"},
+    {"--cacert", "FILE", FOR_SERVER | FOR_NOTIFY,
+     "trust anchors (PEM) for an https:// --base-url or --url"},
+    {"--junit", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "write a JUnit XML report"},
+    {"--json", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
+     "write a JSON report (schema wxpay-conformance/1)"},
+    {"--html", "FILE", FOR_SERVER | FOR_CLIENT | FOR_NOTIFY, "write a self-contained HTML report"},
+    {"--strict", NULL, FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
      "SHOULD failures fail the run and JUnit too (default: warnings)"},
-    {"--verbose", NULL, FOR_SERVER | FOR_CLIENT,
+    {"--verbose", NULL, FOR_SERVER | FOR_CLIENT | FOR_NOTIFY,
      "show what a case that did not pass sent and received (also -v)"},
 };
 
@@ -99,17 +116,22 @@ static void usage(FILE *out)
     static const struct {
         unsigned mask;
         const char *title;
-    } SECTIONS[] = {
-        {FOR_LIST, "list options"}, {FOR_SERVER, "server options"}, {FOR_CLIENT, "client options"}};
+    } SECTIONS[] = {{FOR_LIST, "list options"},
+                    {FOR_SERVER, "server options"},
+                    {FOR_CLIENT, "client options"},
+                    {FOR_NOTIFY, "notify options"}};
     fprintf(
         out,
-        "usage: wxpay-conformance list [--mode server|client] [--json|--markdown]\n"
+        "usage: wxpay-conformance list [--mode server|client|notify] [--json|--markdown]\n"
         "       wxpay-conformance server [--base-url URL] [options]\n"
         "       wxpay-conformance client --cmd 'COMMAND' [options]\n"
+        "       wxpay-conformance notify --url URL [options]\n"
         "       wxpay-conformance --help | --version\n\n"
-        "Grades a WeChat Pay APIv3 server (a base URL; by default the bundled wxpay-mock) or a\n"
-        "client (a command) against the protocol rules, case by case. Uses TEST ONLY keys by\n"
-        "default; never point it at production with real credentials.\n");
+        "Grades a WeChat Pay APIv3 server (a base URL; by default the bundled wxpay-mock), a\n"
+        "client (a command) or a merchant's notification handler (a URL) against the protocol\n"
+        "rules, case by case. Uses TEST ONLY keys by default; never point it at production with\n"
+        "real credentials. Notify mode grades HTTP answers only: whether the handler acted on a\n"
+        "notification it refused, or twice on a repeated one, cannot be seen.\n");
     for (size_t s = 0; s < sizeof SECTIONS / sizeof SECTIONS[0]; s++) {
         fprintf(out, "\n%s:\n", SECTIONS[s].title);
         for (size_t i = 0; i < sizeof OPTIONS / sizeof OPTIONS[0]; i++) {
@@ -128,8 +150,8 @@ static void usage(FILE *out)
                  "  1  such a case failed or could not be run\n"
                  "  2  usage error\n"
                  "  3  the runner could not start (e.g. wxpay-mock failed), the server at\n"
-                 "     --base-url did not answer, the client command could not be run, or a\n"
-                 "     report could not be written\n"
+                 "     --base-url did not answer, the client command could not be run, the\n"
+                 "     handler at --url could not be reached, or a report could not be written\n"
                  "JUnit agrees with the exit status: only a case that fails the run is <failure>\n"
                  "or <error>; a SHOULD or INFO difference that does not is <skipped>.\n"
                  "\nEnvironment: NO_COLOR disables colour in progress lines.\n"
@@ -158,6 +180,8 @@ static unsigned cmd_mask(enum cmd c)
         return FOR_SERVER;
     case CMD_CLIENT:
         return FOR_CLIENT;
+    case CMD_NOTIFY:
+        return FOR_NOTIFY;
     case CMD_NONE:
         break;
     }
@@ -235,16 +259,31 @@ static int parse_value(const char *a, char *v, struct opts *o, struct conf_conte
 {
     long n;
     if (strcmp(a, "--mode") == 0) {
-        if (strcmp(v, "server") != 0 && strcmp(v, "client") != 0) {
-            return bad_usage("--mode takes server or client, not '%s'", v);
+        if (strcmp(v, "server") != 0 && strcmp(v, "client") != 0 && strcmp(v, "notify") != 0) {
+            return bad_usage("--mode takes server, client or notify, not '%s'", v);
         }
         o->mode_given = true;
-        o->list_mode = strcmp(v, "server") == 0 ? CONF_SERVER : CONF_CLIENT;
+        o->list_mode = strcmp(v, "server") == 0   ? CONF_SERVER
+                       : strcmp(v, "client") == 0 ? CONF_CLIENT
+                                                  : CONF_NOTIFY;
     } else if (strcmp(a, "--base-url") == 0) {
         if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
             return bad_usage("--base-url takes an http:// or https:// URL, not '%s'", v);
         }
         ctx->base_url = v;
+    } else if (strcmp(a, "--url") == 0) {
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            return bad_usage("--url takes an http:// or https:// URL, not '%s'", v);
+        }
+        ctx->notify_url = v;
+    } else if (strcmp(a, "--platform-key") == 0) {
+        ctx->platform_key_file = v;
+    } else if (strcmp(a, "--platform-serial") == 0) {
+        ctx->platform_serial = v;
+    } else if (strcmp(a, "--apiv3-key-file") == 0) {
+        ctx->apiv3_key_file = v;
+    } else if (strcmp(a, "--apiv3-key") == 0) {
+        ctx->apiv3_key = v;
     } else if (strcmp(a, "--cmd") == 0) {
         if (v[0] == '\0') {
             return bad_usage("--cmd must not be empty");
@@ -316,7 +355,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct conf_context
 {
     const char *c;
     if (argc < 2) {
-        return bad_usage("a command is needed: list, server or client");
+        return bad_usage("a command is needed: list, server, client or notify");
     }
     c = argv[1];
     if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
@@ -333,8 +372,10 @@ static int parse_args(int argc, char **argv, struct opts *o, struct conf_context
         o->cmd = CMD_SERVER;
     } else if (strcmp(c, "client") == 0) {
         o->cmd = CMD_CLIENT;
+    } else if (strcmp(c, "notify") == 0) {
+        o->cmd = CMD_NOTIFY;
     } else {
-        return bad_usage("unknown command '%s' (list, server or client)", c);
+        return bad_usage("unknown command '%s' (list, server, client or notify)", c);
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -484,11 +525,6 @@ static const char *find_fixtures(char *buf, size_t cap)
 
 /* ---- list ----------------------------------------------------------------------------------- */
 
-static const char *mode_name(enum conf_mode m)
-{
-    return m == CONF_SERVER ? "server" : "client";
-}
-
 static int list_json(const struct conf_catalog *cat, const struct opts *o)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -504,7 +540,7 @@ static int list_json(const struct conf_catalog *cat, const struct opts *o)
         ok = obj != NULL && cJSON_AddItemToArray(arr, obj) &&
              cJSON_AddStringToObject(obj, "id", c->id) &&
              cJSON_AddStringToObject(obj, "operation", c->operation) &&
-             cJSON_AddStringToObject(obj, "mode", mode_name(c->mode)) &&
+             cJSON_AddStringToObject(obj, "mode", conf_mode_name(c->mode)) &&
              cJSON_AddStringToObject(obj, "severity", conf_severity_name(c->severity)) &&
              cJSON_AddStringToObject(obj, "title", c->title) &&
              cJSON_AddStringToObject(obj, "rule", c->rule) &&
@@ -543,7 +579,7 @@ static int list_text(const struct conf_catalog *cat, const struct opts *o)
         size_t l = strlen(cat->cases[i].id);
         idw = l > idw ? l : idw;
     }
-    for (int m = CONF_SERVER; m <= CONF_CLIENT; m++) {
+    for (int m = CONF_SERVER; m <= CONF_NOTIFY; m++) {
         size_t shown = 0;
         if (o->mode_given && (enum conf_mode)m != o->list_mode) {
             continue;
@@ -556,9 +592,9 @@ static int list_text(const struct conf_catalog *cat, const struct opts *o)
             if (shown++ == 0 && o->list_markdown) {
                 printf("%s### %s-mode cases\n\n| Id | Operation | Severity | Case | Source "
                        "|\n|---|---|---|---|---|\n",
-                       m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+                       m == CONF_SERVER ? "" : "\n", conf_mode_name(c->mode));
             } else if (shown == 1) {
-                printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", mode_name(c->mode));
+                printf("%s%s mode:\n", m == CONF_SERVER ? "" : "\n", conf_mode_name(c->mode));
             }
             if (o->list_markdown) {
                 printf("| `%s` | `%s` | %s | ", c->id, c->operation,
@@ -655,8 +691,10 @@ static const char *stop_note(struct conf_result *r, size_t done, size_t total, c
 
 static int run(const struct conf_catalog *cat, const struct opts *o, struct conf_context *ctx)
 {
-    enum conf_mode mode = o->cmd == CMD_SERVER ? CONF_SERVER : CONF_CLIENT;
-    const char *mname = mode_name(mode);
+    enum conf_mode mode = o->cmd == CMD_SERVER   ? CONF_SERVER
+                          : o->cmd == CMD_CLIENT ? CONF_CLIENT
+                                                 : CONF_NOTIFY;
+    const char *mname = conf_mode_name(mode);
     struct conf_result *rs = NULL;
     size_t n = 0;
     const char *user_url = ctx->base_url;
@@ -690,13 +728,20 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
     }
 
     /* begin prints why it failed, in one line */
-    if ((mode == CONF_SERVER ? conf_server_begin(ctx) : conf_client_begin(ctx)) != 0) {
+    if ((mode == CONF_SERVER   ? conf_server_begin(ctx)
+         : mode == CONF_CLIENT ? conf_client_begin(ctx)
+                               : conf_notify_begin(ctx)) != 0) {
+        if (mode == CONF_NOTIFY) {
+            conf_notify_end(ctx);
+        }
         goto out;
     }
     /* begin may have started the bundled mock and pointed base_url at it; copy it now, since
      * end stops the mock. */
     if (mode == CONF_CLIENT) {
         snprintf(target, sizeof target, "%s", ctx->command);
+    } else if (mode == CONF_NOTIFY) {
+        snprintf(target, sizeof target, "%s", ctx->notify_url);
     } else if (user_url != NULL) {
         snprintf(target, sizeof target, "%s", user_url);
     } else {
@@ -710,8 +755,10 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
         double t0 = now_seconds();
         if (mode == CONF_SERVER) {
             conf_run_server_case(ctx, r->c, &r->o);
-        } else {
+        } else if (mode == CONF_CLIENT) {
             conf_run_client_case(ctx, r->c, &r->o);
+        } else {
+            conf_run_notify_case(ctx, r->c, &r->o);
         }
         if (r->o.seconds <= 0) {
             r->o.seconds = now_seconds() - t0;
@@ -726,12 +773,17 @@ static int run(const struct conf_catalog *cat, const struct opts *o, struct conf
     }
     if (mode == CONF_SERVER) {
         conf_server_end(ctx);
-    } else {
+    } else if (mode == CONF_CLIENT) {
         conf_client_end(ctx);
+    } else {
+        conf_notify_end(ctx);
     }
 
     /* Stopped early: the summary and the reports hold the cases run so far. */
     status = conf_report_summary(rs, ran, target, stopped);
+    if (mode == CONF_NOTIFY) {
+        printf("Note: %s\n", CONF_NOTIFY_UNSEEN);
+    }
     if (stopped != NULL) {
         status = EXIT_RUNNER;
     }
@@ -779,6 +831,26 @@ int main(int argc, char **argv)
     if (o.config != NULL && conf_config_load(o.config, &ctx) != 0) {
         conf_config_free();
         return EXIT_USAGE;
+    }
+    if (o.cmd == CMD_NOTIFY && ctx.notify_url == NULL) {
+        conf_config_free();
+        return bad_usage("notify mode needs --url URL (or notify_url in the config file)");
+    }
+    if (o.cmd == CMD_NOTIFY && ctx.platform_key_file != NULL && ctx.platform_serial == NULL) {
+        conf_config_free();
+        return bad_usage("--platform-key needs --platform-serial (the serial of its certificate "
+                         "or its PUB_KEY_ID_...)");
+    }
+    if (o.cmd == CMD_SERVER || o.cmd == CMD_NOTIFY) {
+        unsigned char key[32];
+        int k = conf_apiv3_key(&ctx, key); /* checked now: a bad key is a usage error */
+        for (size_t i = 0; i < sizeof key; i++) {
+            ((volatile unsigned char *)key)[i] = 0;
+        }
+        if (k < 0) {
+            conf_config_free();
+            return EXIT_USAGE;
+        }
     }
     apply_defaults(&ctx);
     if (ctx.mock_bin == NULL) {

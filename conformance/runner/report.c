@@ -20,6 +20,7 @@
 
 struct tally {
     size_t passed, failed, skipped, errors;
+    size_t unobserved; /* client mode: no result file to grade */
 };
 
 static bool use_colour(void)
@@ -39,6 +40,8 @@ static const char *verdict_upper(enum conf_verdict v)
         return "SKIP";
     case CONF_ERROR:
         return "ERROR";
+    case CONF_UNOBSERVED:
+        return "N/OBS";
     }
     return "?";
 }
@@ -54,6 +57,8 @@ static const char *verdict_colour(enum conf_verdict v)
         return "\033[33m";
     case CONF_ERROR:
         return "\033[35m";
+    case CONF_UNOBSERVED:
+        return "\033[36m";
     }
     return "";
 }
@@ -70,10 +75,10 @@ static int digits(size_t n)
 
 /* The last dot-separated part of an operation's name ("terminate-by-openid"): the progress line
  * is read by people, and the reports carry the full name. */
-static const char *op_short(const struct wxp_op *op)
+static const char *op_short(const char *name)
 {
-    const char *dot = strrchr(op->name, '.');
-    return dot != NULL ? dot + 1 : op->name;
+    const char *dot = strrchr(name, '.');
+    return dot != NULL ? dot + 1 : name;
 }
 
 void conf_report_progress(const struct conf_result *r, size_t index, size_t total)
@@ -85,7 +90,7 @@ void conf_report_progress(const struct conf_result *r, size_t index, size_t tota
 
     fprintf(stderr, "[%*zu/%zu] %s%-5s%s %-7s %-9s %s: %s (%.2f s)\n", w, index + 1, total,
             colour ? verdict_colour(o->verdict) : "", word, colour ? "\033[0m" : "",
-            conf_severity_name(r->c->severity), r->c->id, op_short(r->c->op), r->c->title,
+            conf_severity_name(r->c->severity), r->c->id, op_short(r->c->operation), r->c->title,
             o->seconds);
     if (o->verdict != CONF_PASS && o->reason[0] != '\0') {
         /* The reason may quote what a server sent: keep control bytes off the terminal. */
@@ -251,6 +256,9 @@ static void count(const struct conf_result *rs, size_t n, struct tally t[NSEV])
         case CONF_ERROR:
             s->errors++;
             break;
+        case CONF_UNOBSERVED:
+            s->unobserved++;
+            break;
         }
     }
 }
@@ -308,11 +316,12 @@ static void list_ids(const struct conf_result *rs, size_t n, enum conf_severity 
 
 /* The summary's classes of result, one row each: a new verdict is one more row (and one more
  * count in summary_classes). */
-enum row { ROW_MUST, ROW_SHOULD, ROW_INFO, ROW_SKIPPED, ROW_PASSED, ROW_COUNT };
+enum row { ROW_MUST, ROW_SHOULD, ROW_INFO, ROW_UNOBSERVED, ROW_SKIPPED, ROW_PASSED, ROW_COUNT };
 static const char *const ROW_LABEL[ROW_COUNT] = {
-    "MUST failures", "SHOULD failures", "INFO differences", "not applicable or skipped", "passed"};
-static const char *const ROW_KEY[ROW_COUNT] = {"must_failures", "should_failures",
-                                               "info_differences", "skipped", "passed"};
+    "MUST failures",  "SHOULD failures",           "INFO differences",
+    "not observable", "not applicable or skipped", "passed"};
+static const char *const ROW_KEY[ROW_COUNT] = {
+    "must_failures", "should_failures", "info_differences", "not_observable", "skipped", "passed"};
 
 /* Counts per class from the counts per severity and verdict: a case that could not be run
  * counts with the failures of its severity. */
@@ -321,6 +330,8 @@ static void summary_classes(const struct tally t[NSEV], size_t rows[ROW_COUNT])
     rows[ROW_MUST] = t[CONF_MUST].failed + t[CONF_MUST].errors;
     rows[ROW_SHOULD] = t[CONF_SHOULD].failed + t[CONF_SHOULD].errors;
     rows[ROW_INFO] = t[CONF_INFO].failed + t[CONF_INFO].errors;
+    rows[ROW_UNOBSERVED] =
+        t[CONF_MUST].unobserved + t[CONF_SHOULD].unobserved + t[CONF_INFO].unobserved;
     rows[ROW_SKIPPED] = t[CONF_MUST].skipped + t[CONF_SHOULD].skipped + t[CONF_INFO].skipped;
     rows[ROW_PASSED] = t[CONF_MUST].passed + t[CONF_SHOULD].passed + t[CONF_INFO].passed;
 }
@@ -374,6 +385,26 @@ static void summary_failure(const struct conf_result *r)
     }
 }
 
+/* rule: a case that grades what the client concluded is "not observable" without a result file:
+ * its own row, never counted as a pass or a failure. src: docs/conformance.md#the-result-file */
+static void list_unobserved(const struct conf_result *rs, size_t n, const struct tally t[NSEV])
+{
+    size_t total = t[CONF_MUST].unobserved + t[CONF_SHOULD].unobserved + t[CONF_INFO].unobserved;
+    size_t shown = 0;
+    if (total == 0) {
+        return;
+    }
+    printf("  not observable without a result file: %zu (MUST %zu, SHOULD %zu, INFO %zu):", total,
+           t[CONF_MUST].unobserved, t[CONF_SHOULD].unobserved, t[CONF_INFO].unobserved);
+    for (size_t i = 0; i < n; i++) {
+        if (rs[i].o.verdict == CONF_UNOBSERVED) {
+            printf("%s%s", shown % 8 == 7 ? "\n   " : " ", rs[i].c->id);
+            shown++;
+        }
+    }
+    printf("\n");
+}
+
 int conf_report_summary(const struct conf_result *rs, size_t n, const char *target,
                         const char *stopped)
 {
@@ -402,6 +433,7 @@ int conf_report_summary(const struct conf_result *rs, size_t n, const char *targ
              strict ? "SHOULD cases failed or not run (--strict)"
                     : "Warning: SHOULD cases not met");
     list_ids(rs, n, CONF_INFO, "Note: INFO cases that differ (reported only)");
+    list_unobserved(rs, n, t);
     if (stopped != NULL) {
         printf("Result: STOPPED: %s\n", stopped);
     } else if (run_ok(t)) {
@@ -601,11 +633,6 @@ static double total_seconds(const struct conf_result *rs, size_t n)
     return s;
 }
 
-static const char *mode_name(enum conf_mode m)
-{
-    return m == CONF_SERVER ? "server" : "client";
-}
-
 /* ---- JUnit XML ------------------------------------------------------------------------------ */
 
 /* The case's links (links.c), one per line after `sep`: "see: " and a docs section, and
@@ -693,7 +720,7 @@ static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
     /* The class is the mode and the operation: CI tools group the cases by API. */
     enum wxp_code rc =
         wxp_buf_addf(b, "    <testcase classname=\"wxpay-conformance.%s.%s\" name=\"",
-                     mode_name(r->c->mode), r->c->op->name);
+                     conf_mode_name(r->c->mode), r->c->operation);
     if (rc == WXP_OK) {
         rc = add_cstr(b, r->c->id, ESC_XML_ATTR);
     }
@@ -706,7 +733,7 @@ static enum wxp_code junit_case(struct wxp_buf *b, const struct conf_result *r)
     if (rc == WXP_OK) {
         rc = wxp_buf_addf(b, "\" time=\"%.3f\">\n", o->seconds);
     }
-    if (o->verdict == CONF_SKIP || noted) {
+    if (o->verdict == CONF_SKIP || o->verdict == CONF_UNOBSERVED || noted) {
         if (rc == WXP_OK) {
             rc = wxp_buf_addf(b, "      <skipped message=\"%s%s%s",
                               noted ? conf_severity_name(r->c->severity) : "",
@@ -751,7 +778,8 @@ int conf_report_junit(const char *path, const struct conf_result *rs, size_t n, 
     enum wxp_code rc;
 
     for (size_t i = 0; i < n; i++) {
-        if (rs[i].o.verdict == CONF_SKIP || (not_met(&rs[i]) && !counts(&rs[i]))) {
+        if (rs[i].o.verdict == CONF_SKIP || rs[i].o.verdict == CONF_UNOBSERVED ||
+            (not_met(&rs[i]) && !counts(&rs[i]))) {
             skipped++;
         } else if (rs[i].o.verdict == CONF_FAIL) {
             failures++;
@@ -875,7 +903,8 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
         ok = sev != NULL && cJSON_AddNumberToObject(sev, "passed", (double)t[s].passed) &&
              cJSON_AddNumberToObject(sev, "failed", (double)t[s].failed) &&
              cJSON_AddNumberToObject(sev, "skipped", (double)t[s].skipped) &&
-             cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors);
+             cJSON_AddNumberToObject(sev, "errors", (double)t[s].errors) &&
+             cJSON_AddNumberToObject(sev, "unobservable", (double)t[s].unobserved);
     }
     {
         size_t rows[ROW_COUNT];
@@ -886,8 +915,12 @@ int conf_report_json(const char *path, const struct conf_result *rs, size_t n, c
             ok = cJSON_AddNumberToObject(cls, ROW_KEY[i], (double)rows[i]) != NULL;
         }
     }
-    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL &&
-         (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
+    ok = ok && cJSON_AddBoolToObject(root, "ok", run_ok(t) && !stopped_in(rs, n)) != NULL;
+    /* notify mode: what the answers cannot show (docs/conformance.md#notify-mode) */
+    if (ok && strcmp(mode, "notify") == 0) {
+        ok = cJSON_AddStringToObject(root, "note", CONF_NOTIFY_UNSEEN) != NULL;
+    }
+    ok = ok && (cases = cJSON_AddArrayToObject(root, "cases")) != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         ok = add_json_case(cases, &rs[i]);
     }
@@ -1044,6 +1077,9 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           : run_ok(t)     ? "PASS: every case that counts passed"
                                           : "FAIL: a case that counts failed");
     }
+    if (rc == WXP_OK && strcmp(mode, "notify") == 0) {
+        rc = wxp_buf_addstr(&b, "<p>Note: " CONF_NOTIFY_UNSEEN "</p>\n");
+    }
     if (rc == WXP_OK && stopped != NULL) {
         rc = wxp_buf_addstr(&b, "<p class=\"bad\">The run stopped: ");
         if (rc == WXP_OK) {
@@ -1058,6 +1094,14 @@ int conf_report_html(const char *path, const struct conf_result *rs, size_t n, c
                           "<tr><td>%s</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
                           conf_severity_name((enum conf_severity)s), t[s].passed, t[s].failed,
                           t[s].skipped, t[s].errors);
+    }
+    for (int s = CONF_MUST; rc == WXP_OK && s <= CONF_INFO; s++) {
+        if (t[s].unobserved > 0) {
+            rc = wxp_buf_addf(&b,
+                              "<tr><td>%s</td><td colspan=\"4\">%zu not observable without a "
+                              "result file</td></tr>\n",
+                              conf_severity_name((enum conf_severity)s), t[s].unobserved);
+        }
     }
     if (rc == WXP_OK) {
         size_t rows[ROW_COUNT];

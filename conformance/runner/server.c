@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "wxp/authz.h"
+#include "wxp/certlist.h"
 #include "wxp/envelope.h"
 #include "wxp/keyfile.h"
 #include "wxp/keys.h"
@@ -67,7 +68,9 @@ static struct {
     char pubkey_id[WXP_KEY_ID_MAX + 1]; /* the first platform public key's id, or "" */
     char serial[WXP_KEY_ID_MAX + 1];    /* the merchant serial the requests name */
     char origin[256];                   /* scheme://host[:port] of the server under test */
-    char prefix[256]; /* path part of the base URL, no trailing slash ("" usually) */
+    char prefix[256];        /* path part of the base URL, no trailing slash ("" usually) */
+    unsigned char apiv3[32]; /* --apiv3-key-file / --apiv3-key (wiped at the end) */
+    bool apiv3_given;
 } S;
 
 struct hdr {
@@ -112,6 +115,7 @@ enum extra {
     X_ENVELOPE,     /* the error body is an envelope whatever the code */
     X_CONTENT_TYPE, /* the error body is declared application/json */
     X_BODY,         /* the success body has the operation's fields, with the values sent */
+    X_CERTS,        /* every listed certificate decrypts with the APIv3 key and matches */
 };
 
 struct run {
@@ -1064,6 +1068,19 @@ static int prep_query_order(struct run *r, const char *param)
 
 /* A valid request whose success body is checked: the operation's fields, the values sent, and
  * (param) the authorization_state expected. */
+/* Needs the merchant's APIv3 key: without one the case is not applicable. */
+static int prep_certs_decrypt(struct run *r, const char *param)
+{
+    (void)param;
+    if (!S.apiv3_given) {
+        copy(r->not_applicable, sizeof r->not_applicable,
+             "no APIv3 key given (--apiv3-key-file or --apiv3-key): the certificates cannot be "
+             "decrypted");
+        return -1;
+    }
+    return 0;
+}
+
 static int prep_valid_body(struct run *r, const char *param)
 {
     copy(r->want_state, sizeof r->want_state, param != NULL ? param : "");
@@ -1459,6 +1476,7 @@ struct kind {
 /* rows sorted by name only for reading; lookup is linear */
 static const struct kind KINDS[] = {
     {"authz_after_scheme", prep_authz_after_scheme, X_NONE, true},
+    {"certs_decrypt", prep_certs_decrypt, X_CERTS, false},
     {"authz_duplicate_param", prep_authz_duplicate_param, X_NONE, true},
     {"authz_empty_value", prep_authz_empty_value, X_NONE, true},
     {"authz_mchid", prep_authz_mchid, X_NONE, true},
@@ -1667,6 +1685,32 @@ out:
     return ok;
 }
 
+/* rule: each certificate of the list decrypts (AEAD_AES_256_GCM under the APIv3 key, with the
+ * entry's nonce and associated_data), is a certificate whose serial is serial_no and whose
+ * validity is effective_time..expire_time, and has not expired.
+ * src: docs/protocol.md#platform-certificates [GB-CERTS]. case: CERTS-005 */
+static bool check_certs(struct run *r)
+{
+    struct wxp_certlist l;
+    struct wxp_err err;
+    enum wxp_code rc;
+
+    wxp_certlist_init(&l);
+    wxp_err_clear(&err);
+    rc = wxp_certlist_parse(&l, wxp_buf_cstr(&r->resp.body), r->resp.body.len,
+                            (struct wxp_str){(const char *)S.apiv3, sizeof S.apiv3},
+                            (int64_t)time(NULL), &err);
+    if (rc != WXP_OK) {
+        fail(r, "the certificate list does not check out with the APIv3 key: %s: %s", err.field,
+             err.msg);
+    } else {
+        snprintf(r->out->reason, sizeof r->out->reason, "%zu certificate%s decrypted and checked",
+                 l.count, l.count == 1 ? "" : "s");
+    }
+    wxp_certlist_free(&l);
+    return rc == WXP_OK;
+}
+
 /* The kind's own check, after status, code and signature passed. True when it passed. */
 static bool check_extra(struct run *r, const struct wxp_envelope *env, bool env_ok)
 {
@@ -1752,6 +1796,8 @@ static bool check_extra(struct run *r, const struct wxp_envelope *env, bool env_
         return true;
     case X_BODY:
         return check_body(r);
+    case X_CERTS:
+        return check_certs(r);
     }
     return true;
 }
@@ -2121,6 +2167,16 @@ int conf_server_begin(struct conf_context *ctx)
         conf_server_end(ctx);
         return -1;
     }
+    switch (conf_apiv3_key(ctx, S.apiv3)) {
+    case 1:
+        S.apiv3_given = true;
+        break;
+    case 0:
+        break;
+    default:
+        conf_server_end(ctx);
+        return -1;
+    }
     if (ctx->base_url == NULL) {
         if (ctx->mock_bin == NULL) {
             fprintf(stderr, "wxpay-conformance: no --base-url and no wxpay-mock to start\n");
@@ -2154,5 +2210,9 @@ void conf_server_end(struct conf_context *ctx)
     wxp_key_free(S.key_b);
     wxp_key_free(S.key_wrong);
     wxp_keystore_free(S.platform);
+    /* a volatile write per byte: the key is not left behind */
+    for (size_t i = 0; i < sizeof S.apiv3; i++) {
+        ((volatile unsigned char *)S.apiv3)[i] = 0;
+    }
     memset(&S, 0, sizeof S);
 }

@@ -44,6 +44,7 @@ grade() {
     wait_file "$tmp/proxy.url"
     rc=0
     "$runner" server --base-url "$(cat "$tmp/proxy.url")" --json "$tmp/$rule.json" \
+        --apiv3-key-file "$fixtures/keys/test-merchant-a.apiv3.key" \
         >"$tmp/$rule.out" 2>&1 || rc=$?
     kill "$ppid_"
     wait "$ppid_" 2>/dev/null || true
@@ -79,5 +80,5 @@ grade past-only "TS-007"
 grade decoded-path "SIG-007 SIG-008"
 grade unsigned-2xx "SIG-002 SIG-003 SIG-005 SIG-007 AUTH-028 AUTH-029 AUTH-030 AUTH-031 TS-001
                     ROUTE-003 BODY-018 BODY-020 APPLY-001 QCODE-001 QOPENID-001 QOPENID-002
-                    TCODE-001 LIFE-001 CERTS-001"
+                    TCODE-001 LIFE-001 CERTS-001 CERTS-005"
 echo "broken_servers: ok"

@@ -34,7 +34,8 @@ JSON
 cat >runner.json <<JSON
 {"mchid": "$mchid", "mch_key": "merchant.key.pem", "mch_cert": "merchant.cert.pem",
  "platform_certs": ["platform.cert.pem"],
- "platform_public_keys": [{"id": "$pubid", "file": "platform.pub.pem"}]}
+ "platform_public_keys": [{"id": "$pubid", "file": "platform.pub.pem"}],
+ "apiv3_key": "TestOnlyApiV3KeyOther1239999901x"}
 JSON
 "$mock" --listen 127.0.0.1:0 --ready-file url --quiet --config mock.json >/dev/null &
 pid=$!

@@ -46,7 +46,9 @@ static void test_catalog_has_enough_cases(void **state)
     (void)state;
     assert_true(count_mode(CONF_SERVER) >= 40);
     assert_true(count_mode(CONF_CLIENT) >= 15);
-    assert_int_equal(count_mode(CONF_SERVER) + count_mode(CONF_CLIENT), cat.count);
+    assert_true(count_mode(CONF_NOTIFY) >= 20);
+    assert_int_equal(count_mode(CONF_SERVER) + count_mode(CONF_CLIENT) + count_mode(CONF_NOTIFY),
+                     cat.count);
 }
 
 static void test_catalog_ids_unique(void **state)
@@ -80,6 +82,13 @@ static void test_catalog_cases_well_formed(void **state)
                 fail_msg("case %s: expected status %d", c->id, c->expect_status);
             }
             assert_true(c->expect_signed >= -1 && c->expect_signed <= 1);
+        } else if (c->mode == CONF_NOTIFY) {
+            /* 200: accepted (2xx), 0: refused (4xx/5xx); a FAIL body only on a refusal */
+            assert_true(c->expect_status == 200 || c->expect_status == 0);
+            if (c->expect_code != NULL) {
+                assert_int_equal(c->expect_status, 0);
+                assert_string_equal(c->expect_code, "FAIL");
+            }
         } else {
             assert_true(c->expect_status == 0 || c->expect_status == 1);
             assert_null(c->expect_code);
@@ -104,12 +113,18 @@ static void test_catalog_client_expects_success_on_valid_204(void **state)
     assert_true(must_fail >= 10);
 }
 
-/* Every case names an operation of the core's table, and its row is the one of that name. */
+/* Every case names an operation of the core's table, and its row is the one of that name; a
+ * notify-mode case names "notification" and has no row. */
 static void test_catalog_every_case_names_its_operation(void **state)
 {
     (void)state;
     for (size_t i = 0; i < cat.count; i++) {
         const struct conf_case *c = &cat.cases[i];
+        if (c->mode == CONF_NOTIFY) {
+            assert_null(c->op);
+            assert_string_equal(c->operation, "notification");
+            continue;
+        }
         if (c->op == NULL || c->operation == NULL || strcmp(c->op->name, c->operation) != 0) {
             fail_msg("case %s: operation %s", c->id, c->operation ? c->operation : "(none)");
         }
@@ -153,6 +168,59 @@ static void test_catalog_covers_every_operation(void **state)
     assert_true(count_op(CONF_CLIENT, WXP_OP_PERMISSIONS_QUERY_BY_OPENID, "request", 0) >= 4);
 }
 
+/* The handler behaviours notify mode must grade, each by a case of the expected answer. */
+static void test_catalog_notify_covers_the_handler_rules(void **state)
+{
+    static const struct {
+        const char *kind;
+        const char *param; /* NULL: any */
+        int expect;        /* 200 accepted, 0 refused */
+        enum conf_severity sev;
+    } WANT[] = {
+        {"valid", "USER_OPEN_SERVICE", 200, CONF_MUST},
+        {"valid", "USER_CLOSE_SERVICE", 200, CONF_MUST},
+        {"duplicate", NULL, 200, CONF_MUST},
+        {"answer_time", NULL, 200, CONF_INFO},
+        {"forged_signature", NULL, 0, CONF_MUST},
+        {"signtest_same", NULL, 0, CONF_MUST},
+        {"timestamp", "-600", 0, CONF_MUST},
+        {"timestamp", "600", 0, CONF_MUST},
+        {"unknown_serial", NULL, 0, CONF_MUST},
+        {"tamper", "ciphertext", 0, CONF_MUST},
+        {"tamper", "tag", 0, CONF_MUST},
+        {"wrong_algorithm", NULL, 0, CONF_MUST},
+        {"missing_header", "Wechatpay-Signature", 0, CONF_MUST},
+        {"missing_header", "Wechatpay-Timestamp", 0, CONF_MUST},
+        {"missing_header", "Wechatpay-Nonce", 0, CONF_MUST},
+        {"missing_header", "Wechatpay-Serial", 0, CONF_MUST},
+        {"envelope", "not_json", 0, CONF_MUST},
+        {"envelope", "no_resource", 0, CONF_MUST},
+    };
+    size_t fail_bodies = 0;
+    (void)state;
+    for (size_t w = 0; w < sizeof WANT / sizeof WANT[0]; w++) {
+        size_t n = 0;
+        for (size_t i = 0; i < cat.count; i++) {
+            const struct conf_case *c = &cat.cases[i];
+            n += c->mode == CONF_NOTIFY && strcmp(c->kind, WANT[w].kind) == 0 &&
+                 (WANT[w].param == NULL ||
+                  (c->param != NULL && strcmp(c->param, WANT[w].param) == 0)) &&
+                 c->expect_status == WANT[w].expect && c->severity == WANT[w].sev &&
+                 c->expect_code == NULL;
+        }
+        if (n != 1) {
+            fail_msg("notify kind %s param %s: %zu cases", WANT[w].kind,
+                     WANT[w].param ? WANT[w].param : "*", n);
+        }
+    }
+    for (size_t i = 0; i < cat.count; i++) {
+        const struct conf_case *c = &cat.cases[i];
+        fail_bodies +=
+            c->mode == CONF_NOTIFY && c->expect_code != NULL && c->severity == CONF_SHOULD;
+    }
+    assert_true(fail_bodies >= 1);
+}
+
 static void test_catalog_names(void **state)
 {
     (void)state;
@@ -188,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_catalog_client_expects_success_on_valid_204),
         cmocka_unit_test(test_catalog_every_case_names_its_operation),
         cmocka_unit_test(test_catalog_covers_every_operation),
+        cmocka_unit_test(test_catalog_notify_covers_the_handler_rules),
         cmocka_unit_test(test_catalog_names),
         cmocka_unit_test(test_catalog_outcome_init_free),
     };

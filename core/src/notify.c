@@ -396,6 +396,13 @@ enum wxp_code wxp_notify_parse(const struct wxp_keystore *ks, struct wxp_str api
      * here like any forged signature. src:
      * docs/notifications.md#verifying-and-decrypting-a-notification */
     rc = wxp_resp_verify(ks, &in->r, p, err);
+    if (rc == WXP_E_RESP_HEADER_MISSING && err != NULL) {
+        /* The checker is the response's; its one message that names the message kind is
+         * reworded here, so a handler's log says what it received. */
+        char field[sizeof err->field];
+        snprintf(field, sizeof field, "%s", err->field);
+        return wxp_err_set(err, rc, field, "notification has no %s header", field);
+    }
     if (rc != WXP_OK) {
         return rc;
     }

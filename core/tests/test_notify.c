@@ -4,6 +4,7 @@
  * before decryption. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "testutil.h"
 #include "wxp/aead.h"
@@ -464,6 +465,10 @@ static void test_notify_rejects(void **state)
         if (r->field != NULL && strcmp(err.field, r->field) != 0) {
             fail_msg("row at line %d: field \"%s\", want \"%s\"", r->line, err.field, r->field);
         }
+        /* A notification is not a response: no message may call it one. */
+        if (strstr(err.msg, "response") != NULL) {
+            fail_msg("row at line %d: message \"%s\" says response", r->line, err.msg);
+        }
         if (n.id != NULL || n.resource != NULL) {
             fail_msg("row at line %d: out is not zeroed after a failure", r->line);
         }
@@ -606,6 +611,108 @@ static void test_notify_parse_failmalloc(void **state)
     wire_free(&w);
 }
 
+/* fixtures/notifications/user-open-service.*: made by python3-cryptography and openssl dgst
+ * (fixtures/gen/notifications.py), from these fixed inputs. */
+#define FIX_RESOURCE                                                                               \
+    "{\"openid\":\"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\",\"out_request_no\":\"1234323JKHDFE1243252\","    \
+    "\"service_id\":\"2002000000000558128851361561536\",\"mchid\":\"1900000109\","                 \
+    "\"appid\":\"wxd678efh567hg6787\",\"user_service_status\":\"USER_OPEN_SERVICE\","              \
+    "\"openorclose_time\":\"20261204200000\"}"
+
+/* The value of header `name` in a "Name: value" file (lines that are no header are skipped), as a
+ * slice into `text`; absent: ptr NULL. */
+static struct wxp_str header_of(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = text; *line != '\0';) {
+        const char *end = line + strcspn(line, "\r\n");
+        if ((size_t)(end - line) > n + 1 && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            return (struct wxp_str){v, (size_t)(end - v)};
+        }
+        line = end + strspn(end, "\r\n");
+    }
+    return (struct wxp_str){NULL, 0};
+}
+
+static void test_notify_parses_the_independent_fixture(void **state)
+{
+    size_t hlen = 0;
+    size_t blen = 0;
+    size_t klen = 0;
+    char *headers = t_read("notifications/user-open-service.headers", &hlen);
+    char *body = t_read("notifications/user-open-service.body.json", &blen);
+    char *key = t_read("keys/test-merchant-a.apiv3.key", &klen);
+    struct wxp_keystore *ks = wxp_keystore_new();
+    struct wxp_resp_policy pol = {0, WXP_SKEW_DEFAULT, true};
+    struct wxp_notify_in in;
+    struct wxp_notify n;
+    struct wxp_err err;
+    (void)state;
+
+    assert_int_equal(wxp_keystore_add(ks, t_cert("certs/test-platform.cert.pem"), NULL), WXP_OK);
+    memset(&in, 0, sizeof in);
+    in.r.timestamp = header_of(headers, "Wechatpay-Timestamp");
+    in.r.nonce = header_of(headers, "Wechatpay-Nonce");
+    in.r.signature = header_of(headers, "Wechatpay-Signature");
+    in.r.serial = header_of(headers, "Wechatpay-Serial");
+    in.r.request_id = header_of(headers, "Request-ID");
+    in.r.body = (struct wxp_str){body, blen};
+    in.signature_type = header_of(headers, "Wechatpay-Signature-Type");
+    /* The receiver's clock is the moment the fixture was made. */
+    assert_true(wxp_parse_seconds(in.r.timestamp, &pol.now));
+    if (wxp_notify_parse(ks, (struct wxp_str){key, klen}, &in, &pol, &n, &err) != WXP_OK) {
+        fail_msg("fixture: %s (%s: %s)", wxp_code_name(err.code), err.field, err.msg);
+    }
+    assert_string_equal(n.id, "0ff394bd-69f9-58d1-a958-0d1a3205c723");
+    assert_string_equal(n.event_type, "PAYSCORE.USER_OPEN_SERVICE");
+    assert_string_equal(n.summary, "授权成功");
+    assert_string_equal(n.resource, FIX_RESOURCE);
+    wxp_notify_free(&n);
+    /* Five minutes and one second later it is stale. */
+    pol.now += WXP_SKEW_DEFAULT + 1;
+    assert_int_equal(wxp_notify_parse(ks, (struct wxp_str){key, klen}, &in, &pol, &n, &err),
+                     WXP_E_TIMESTAMP_STALE);
+    wxp_keystore_free(ks);
+    wxp_free(headers);
+    wxp_free(body);
+    wxp_free(key);
+}
+
+/* Our builder, given the fixture's inputs, writes the fixture's body byte for byte: the same
+ * ciphertext as python3-cryptography, the same member order and escaping. */
+static void test_notify_build_matches_the_fixture(void **state)
+{
+    size_t blen = 0;
+    size_t klen = 0;
+    char *body = t_read("notifications/user-open-service.body.json", &blen);
+    char *key = t_read("keys/test-merchant-a.apiv3.key", &klen);
+    struct wxp_notify_spec s = spec_default();
+    const char *want_ct;
+    const char *got_ct;
+    struct wxp_buf b;
+    struct wxp_err err;
+    (void)state;
+
+    s.plaintext = WXP_STR_LIT(FIX_RESOURCE);
+    wxp_buf_init(&b, WXP_NOTIFY_BODY_MAX);
+    assert_int_equal(wxp_notify_build(&s, (struct wxp_str){key, klen}, &b, &err), WXP_OK);
+    want_ct = strstr(body, "\"ciphertext\":\"");
+    got_ct = strstr(wxp_buf_cstr(&b), "\"ciphertext\":\"");
+    assert_non_null(want_ct);
+    assert_non_null(got_ct);
+    assert_int_equal(strcspn(want_ct + 14, "\""), strcspn(got_ct + 14, "\""));
+    assert_memory_equal(want_ct, got_ct, 14 + strcspn(want_ct + 14, "\""));
+    assert_int_equal(b.len, blen);
+    assert_memory_equal(b.ptr, body, blen);
+    wxp_buf_free(&b);
+    wxp_free(body);
+    wxp_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +725,8 @@ int main(void)
         cmocka_unit_test(test_notify_public_key_mode),
         cmocka_unit_test(test_notify_sign_rejects_bad_input),
         cmocka_unit_test(test_notify_parse_failmalloc),
+        cmocka_unit_test(test_notify_parses_the_independent_fixture),
+        cmocka_unit_test(test_notify_build_matches_the_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

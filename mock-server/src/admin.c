@@ -13,8 +13,8 @@
 #include "wxp/json.h"
 #include "wxp/query.h"
 
-/* A full journal can be large (64 KiB bodies, 64 headers per entry): its dump gets its own cap,
- * and beyond it the caller is told to use ?limit=. */
+/* The scenario dump's cap (the journal's follows its byte budget, the state's is
+ * MOCK_STATE_DOC_MAX). */
 #define ADMIN_DUMP_MAX ((size_t)64 * 1024 * 1024)
 /* Longest decoded query parameter value. */
 #define QUERY_VALUE_MAX 256
@@ -55,11 +55,6 @@ static void answer_empty(struct mock_response *resp, unsigned status)
 /* Sets the status of a body already written, or a 500 when writing it failed. */
 static void answer_body(struct mock_response *resp, unsigned status, enum wxp_code rc)
 {
-    if (rc == WXP_E_TOO_LARGE) {
-        answer_error(resp, 500, "SYSTEM_ERROR",
-                     "response exceeds the admin size cap; use ?limit=", NULL);
-        return;
-    }
     if (rc != WXP_OK) {
         answer_error(resp, 500, "SYSTEM_ERROR", wxp_code_desc(rc), NULL);
         return;
@@ -245,7 +240,7 @@ static void requests_get(struct mock_server *srv, const struct mock_request *req
         return;
     }
     wxp_buf_reset(&resp->body);
-    resp->body.max = ADMIN_DUMP_MAX;
+    resp->body.max = mock_journal_dump_max(srv->journal); /* the whole journal always fits */
     answer_body(resp, 200, mock_journal_dump(srv->journal, &f, &resp->body));
 }
 
@@ -311,14 +306,84 @@ static void scenarios_delete(struct mock_server *srv, const struct mock_request 
     answer_empty(resp, 204);
 }
 
+/* Reads ?limit=&offset= of GET /__admin/state (both optional, 0..999999999; limit 0 = all).
+ * On failure writes the message and the offending parameter and returns false. */
+static bool parse_page(struct wxp_str query, size_t *offset, size_t *limit, char *msg,
+                       size_t msgcap, char *field, size_t fieldcap)
+{
+    const char *names[] = {"limit", "offset"};
+    size_t *dst[] = {limit, offset};
+    bool seen[] = {false, false};
+    struct wxp_query pairs;
+
+    *offset = 0;
+    *limit = 0;
+    if (wxp_query_parse(query, &pairs, NULL) != WXP_OK) {
+        snprintf(field, fieldcap, "query");
+        snprintf(msg, msgcap, "more than %d query parameters", WXP_QUERY_PAIRS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < pairs.n; i++) {
+        struct wxp_str name = pairs.pair[i].name;
+        char value[QUERY_VALUE_MAX];
+        unsigned long v;
+        size_t k = 0;
+        if (name.len == 0 && pairs.pair[i].value.len == 0) {
+            continue;
+        }
+        while (k < 2 && !wxp_str_eq(name, wxp_str_c(names[k]))) {
+            k++;
+        }
+        if (k == 2) {
+            snprintf(field, fieldcap, "query");
+            snprintf(msg, msgcap, "unknown query parameter; use limit or offset");
+            return false;
+        }
+        snprintf(field, fieldcap, "query.%s", names[k]);
+        if (seen[k]) {
+            snprintf(msg, msgcap, "query parameter %s is repeated", names[k]);
+            return false;
+        }
+        seen[k] = true;
+        if (!decode(pairs.pair[i].value, value, sizeof value) || !parse_count(value, &v)) {
+            snprintf(msg, msgcap, "%s must be a number of records, 0 to 999999999", names[k]);
+            return false;
+        }
+        *dst[k] = (size_t)v;
+    }
+    return true;
+}
+
+/* GET /__admin/state[?limit=&offset=]: a page of the dump. An answer over MOCK_STATE_DOC_MAX is
+ * refused with the record count and the parameters that page it, never cut. */
 static void state_get(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
                       struct mock_response *resp)
 {
+    size_t offset;
+    size_t limit;
+    size_t total = 0;
+    char msg[300];
+    char field[48];
+    enum wxp_code rc;
+
     (void)req;
-    (void)query;
+    if (!parse_page(query, &offset, &limit, msg, sizeof msg, field, sizeof field)) {
+        answer_error(resp, 400, "INVALID_REQUEST", msg, field);
+        return;
+    }
     wxp_buf_reset(&resp->body);
-    resp->body.max = ADMIN_DUMP_MAX;
-    answer_body(resp, 200, mock_state_dump(srv->state, &resp->body));
+    resp->body.max = MOCK_STATE_DOC_MAX;
+    rc = mock_state_dump_page(srv->state, offset, limit, &resp->body, &total);
+    if (rc == WXP_E_TOO_LARGE) {
+        snprintf(msg, sizeof msg,
+                 "the state holds %zu records, and this answer would exceed the %zu MiB a "
+                 "state document may hold; page it with ?limit=N&offset=K "
+                 "(e.g. ?limit=10000&offset=%zu)",
+                 total, MOCK_STATE_DOC_MAX >> 20, offset);
+        answer_error(resp, 400, "INVALID_REQUEST", msg, "query.limit");
+        return;
+    }
+    answer_body(resp, 200, rc);
 }
 
 static void state_put(struct mock_server *srv, const struct mock_request *req, struct wxp_str query,
@@ -487,6 +552,18 @@ out:
     return ok;
 }
 
+/* The state holds MOCK_STATE_RECORDS_MAX records (or memory ran out). */
+static void answer_full(struct mock_response *resp)
+{
+    char msg[200];
+
+    snprintf(msg, sizeof msg,
+             "the authorization state is full (its cap is %zu records); POST /__admin/reset or "
+             "PUT /__admin/state makes room",
+             MOCK_STATE_RECORDS_MAX);
+    answer_error(resp, 500, "SYSTEM_ERROR", msg, NULL);
+}
+
 /* 200 with the record as the state dump writes it. */
 static void answer_record(struct mock_response *resp, const struct mock_record *r)
 {
@@ -535,7 +612,7 @@ static void user_accept(struct mock_server *srv, const struct mock_request *req,
         break;
     case MOCK_ST_DUPLICATE:
     case MOCK_ST_FULL:
-        answer_error(resp, 500, "SYSTEM_ERROR", "the authorization state is full", NULL);
+        answer_full(resp);
         break;
     }
 }

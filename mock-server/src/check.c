@@ -22,6 +22,7 @@
 #define MSG_TOO_LARGE "请求报文主体过大"
 #define MSG_NO_CERT "商户未申请过证书。"
 #define MSG_REPLAY "Http头Authorization中的nonce_str已被使用，请勿重放请求"
+#define MSG_AUTHZ_TWICE "Http头Authorization出现多次，请求只能携带一个Authorization"
 
 static void fail_status(struct mock_response *resp, const char *check, enum wxp_code code,
                         const char *detail_json)
@@ -29,6 +30,16 @@ static void fail_status(struct mock_response *resp, const char *check, enum wxp_
     const struct wxp_status *st = wxp_status_of(code);
     resp->failed_check = check;
     mock_response_error(resp, (unsigned)st->http, st->code, st->message, detail_json);
+}
+
+/* How many times the header `name` (case-insensitive) was sent. */
+static size_t header_count(const struct mock_request *req, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        n += strcasecmp(req->headers[i].name, name) == 0;
+    }
+    return n;
 }
 
 static void fail(struct mock_response *resp, const char *check, unsigned status, const char *code,
@@ -209,7 +220,8 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
         match.operation = route.op->name;
         resp->operation = route.op->name;
     }
-    authz_ok = authz != NULL && wxp_authz_parse(authz, strlen(authz), &a, NULL) == WXP_OK;
+    authz_ok = authz != NULL && header_count(req, "Authorization") == 1 &&
+               wxp_authz_parse(authz, strlen(authz), &a, NULL) == WXP_OK;
     if (authz_ok) {
         snprintf(mchid, sizeof mchid, "%.*s", (int)(a.mchid.len < 31 ? a.mchid.len : 31),
                  a.mchid.ptr);
@@ -247,6 +259,15 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
     }
 
     /* 3. Authorization ([D-FAQ-401], [D-FAQ-AUTHFMT]). */
+    /* rule: one credential per request. Two Authorization headers are refused whichever of them
+     * verifies: serving either one leaves the mock and any proxy in front of it free to disagree
+     * on which credential a request carried (the start of request smuggling), and RFC 9110 §5.3
+     * allows a repeated field only where its grammar is a comma list, which Authorization's is
+     * not. src: docs/mock-server.md#checking-order (our choice). case: AUTHZ-03, AUTHZ-04 */
+    if (header_count(req, "Authorization") > 1) {
+        fail(resp, "authorization", 401, "SIGN_ERROR", MSG_AUTHZ_TWICE);
+        goto out;
+    }
     rc = wxp_authz_parse(authz ? authz : "", authz ? strlen(authz) : 0, &a, &err);
     if (rc == WXP_OK && a.spaces_after_comma && !srv->cfg.allow_spaces_in_authz) {
         rc = WXP_E_AUTHZ_SYNTAX;

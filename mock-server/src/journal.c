@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* journal.c: what the mock received and answered, kept in a bounded ring (newest `cap` entries)
- * for the admin API (GET /__admin/requests). An entry keeps its strings in one block of its own,
- * and once the ring is full the oldest entry and its block are reused for the newest request:
- * under steady load the journal allocates nothing and its memory stays flat. */
+/* journal.c: what the mock received and answered, kept in a bounded ring (newest `cap` entries,
+ * and at most `budget` bytes) for the admin API (GET /__admin/requests). An entry keeps its
+ * strings in one block of its own and its answer-ready JSON in a second buffer; once the ring is
+ * full the oldest entry and its buffers are reused for the newest request: under steady load the
+ * journal allocates nothing and its memory stays flat. */
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,9 @@ struct jentry {
     bool outbound;        /* a notification the mock sent (notify.c), not a request received */
     unsigned char *block; /* the header array, then target, names and values, then the body */
     size_t block_cap;
+    struct wxp_buf json; /* the entry as GET /__admin/requests writes it, made when added */
+    size_t cost;         /* bytes charged to the budget: the struct, the block, json.cap */
+    struct jentry *next; /* only on the list of entries mock_journal_add drops */
 };
 
 /* A block that grew beyond this for one large request is shrunk when the entry is reused. */
@@ -53,7 +57,13 @@ struct mock_journal {
     size_t cap;
     size_t first;
     size_t n;
+    size_t budget; /* bytes; the oldest entries are dropped while bytes > budget and n > 1 */
+    size_t bytes;  /* sum of the entries' cost */
 };
+
+/* The JSON form of one entry is at most about 6 times its strings (\u00XX escapes), and those are
+ * bounded by libmicrohttpd's 64 KiB per connection plus the 64 KiB body: 2 MiB always holds one. */
+#define ENTRY_JSON_MAX ((size_t)2 * 1024 * 1024)
 
 static void entry_free(struct jentry *e)
 {
@@ -61,6 +71,7 @@ static void entry_free(struct jentry *e)
         return;
     }
     wxp_free(e->block);
+    wxp_buf_free(&e->json);
     wxp_free(e);
 }
 
@@ -73,6 +84,7 @@ struct mock_journal *mock_journal_new(size_t cap)
     }
     memset(j, 0, sizeof *j);
     j->cap = cap ? cap : 1;
+    j->budget = MOCK_JOURNAL_BYTES_DEFAULT;
     if (j->cap > SIZE_MAX / sizeof *j->ring) {
         wxp_free(j);
         return NULL;
@@ -96,6 +108,7 @@ static void drop_all(struct mock_journal *j)
     }
     j->first = 0;
     j->n = 0;
+    j->bytes = 0;
 }
 
 void mock_journal_free(struct mock_journal *j)
@@ -109,19 +122,38 @@ void mock_journal_free(struct mock_journal *j)
     wxp_free(j);
 }
 
+void mock_journal_set_budget(struct mock_journal *j, size_t bytes)
+{
+    pthread_mutex_lock(&j->lock);
+    j->budget = bytes;
+    pthread_mutex_unlock(&j->lock);
+}
+
+size_t mock_journal_bytes(struct mock_journal *j)
+{
+    size_t n;
+
+    pthread_mutex_lock(&j->lock);
+    n = j->bytes;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
+size_t mock_journal_dump_max(struct mock_journal *j)
+{
+    size_t n;
+
+    pthread_mutex_lock(&j->lock);
+    n = j->budget;
+    pthread_mutex_unlock(&j->lock);
+    return n + ENTRY_JSON_MAX;
+}
+
 void mock_journal_clear(struct mock_journal *j)
 {
     pthread_mutex_lock(&j->lock);
     drop_all(j);
     pthread_mutex_unlock(&j->lock);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void copy_cstr(char *dst, size_t cap, const char *src)
@@ -216,6 +248,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
 {
     unsigned char *block = e->block;
     size_t block_cap = e->block_cap;
+    struct wxp_buf json = e->json;
     unsigned char *p = block;
     const char *target = req->target != NULL ? req->target : "";
     bool admin = is_admin(req);
@@ -223,6 +256,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
     memset(e, 0, sizeof *e);
     e->block = block;
     e->block_cap = block_cap;
+    e->json = json;
     e->seq = req->seq;
     e->received_ms = req->received_ms;
     e->outbound = req->outbound;
@@ -250,7 +284,7 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
         copy_cstr(e->failed_check, sizeof e->failed_check, resp->failed_check);
         e->sign = resp->sign; /* what was sent: daemon.c sets it from the signing step */
     }
-    e->latency_ms = now_ms() - req->received_ms;
+    e->latency_ms = mock_wall_ms() - req->received_ms;
     if (e->latency_ms < 0) {
         e->latency_ms = 0;
     }
@@ -270,11 +304,32 @@ static bool entry_room(struct jentry *e, size_t need)
     return e->block != NULL;
 }
 
+static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e);
+
+/* Writes e's JSON form into e->json (kept for the dump) and sets e->cost. False when memory runs
+ * out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process, without
+ * libmicrohttpd's limits, can). A buffer that grew beyond BLOCK_KEEP_MAX for one large entry is
+ * not kept for the next. */
+static bool entry_render(struct jentry *e)
+{
+    if (e->json.cap > BLOCK_KEEP_MAX) {
+        wxp_buf_free(&e->json);
+    }
+    wxp_buf_reset(&e->json);
+    e->json.max = ENTRY_JSON_MAX;
+    if (dump_entry(&e->json, e) != WXP_OK) {
+        return false;
+    }
+    e->cost = sizeof *e + e->block_cap + e->json.cap;
+    return true;
+}
+
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
                       const struct mock_response *resp)
 {
     size_t need = block_size(req);
     struct jentry *e = NULL;
+    struct jentry *dropped = NULL;
 
     /* Take the oldest entry when the ring is full (it is reused), else make one; the copy is
      * made outside the lock. An entry that cannot be allocated is not journaled. */
@@ -284,6 +339,7 @@ void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
         j->ring[j->first] = NULL;
         j->first = (j->first + 1) % j->cap;
         j->n--;
+        j->bytes -= e->cost;
     }
     pthread_mutex_unlock(&j->lock);
     if (e == NULL) {
@@ -292,25 +348,47 @@ void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
             return;
         }
         memset(e, 0, sizeof *e);
+        wxp_buf_init(&e->json, ENTRY_JSON_MAX);
     }
     if (!entry_room(e, need)) {
         entry_free(e);
         return;
     }
     entry_fill(e, req, resp);
+    if (!entry_render(e)) {
+        entry_free(e);
+        return;
+    }
     pthread_mutex_lock(&j->lock);
     if (j->n == j->cap) { /* others filled the ring meanwhile: this one replaces the oldest */
         struct jentry *old = j->ring[j->first];
         j->ring[j->first] = e;
         j->first = (j->first + 1) % j->cap;
-        e = old;
+        j->bytes -= old->cost;
+        old->next = dropped;
+        dropped = old;
     } else {
         j->ring[(j->first + j->n) % j->cap] = e;
         j->n++;
-        e = NULL;
+    }
+    j->bytes += e->cost;
+    /* rule: the journal holds at most `budget` bytes; the oldest entries go first, and the newest
+     * one always stays. src: docs/mock-admin.md#get-__adminrequests */
+    while (j->bytes > j->budget && j->n > 1) {
+        struct jentry *old = j->ring[j->first];
+        j->ring[j->first] = NULL;
+        j->first = (j->first + 1) % j->cap;
+        j->n--;
+        j->bytes -= old->cost;
+        old->next = dropped;
+        dropped = old;
     }
     pthread_mutex_unlock(&j->lock);
-    entry_free(e);
+    while (dropped != NULL) {
+        struct jentry *next = dropped->next;
+        entry_free(dropped);
+        dropped = next;
+    }
 }
 
 /* ---- dump ------------------------------------------------------------------------------ */
@@ -582,7 +660,7 @@ enum wxp_code mock_journal_dump(struct mock_journal *j, const struct mock_journa
         }
         first = false;
         if (rc == WXP_OK) {
-            rc = dump_entry(out, e);
+            rc = wxp_buf_add(out, e->json.ptr, e->json.len);
         }
     }
     if (rc == WXP_OK) {

@@ -29,11 +29,14 @@ struct opts {
     const char *scenarios[MAX_SCENARIOS];
     size_t nscenarios;
     long threads;
+    long max_connections;
+    long connection_timeout;
     int log_json;
     int quiet;
     long skew;
     int no_replay;
     long journal_size;
+    long journal_mb;
     const char *admin_token;
     int allow_remote;
     int sign_errors;
@@ -58,11 +61,18 @@ static const struct {
     {"--config", "FILE", "JSON configuration (merchants, platform keys, records, policy)"},
     {"--scenario", "FILE", "JSON scenario rules; repeatable, applied in order"},
     {"--threads", "N", "worker threads; 0 (default) = one thread per connection"},
+    {"--max-connections", "N",
+     "connections served at once (default 1000); beyond it a new connection gets 503 at once, "
+     "or is closed"},
+    {"--connection-timeout", "SECONDS",
+     "close a connection idle this long, waiting for a request or its rest (default 30)"},
     {"--log-format", "text|json", "request log format on stderr (default text)"},
     {"--quiet", NULL, "no per-request log lines"},
     {"--skew", "SECONDS", "request timestamp window (default 300)"},
     {"--no-replay-check", NULL, "accept a nonce seen before within the window"},
     {"--journal-size", "N", "requests kept for GET /__admin/requests (default 1000)"},
+    {"--journal-mb", "N",
+     "MiB the kept requests may hold, the oldest dropped first (default 32; 1..1024)"},
     {"--admin-token", "TOKEN", "require this token on /__admin/ (Bearer or X-Admin-Token)"},
     {"--sign-errors", NULL, "sign error responses too (the default leaves them unsigned)"},
     {"--sign-cache", NULL,
@@ -167,6 +177,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (!wxp_parse_long(v, 0, 256, &o->threads)) {
                 return bad_usage("--threads takes 0..256, not '%s'", v);
             }
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (!wxp_parse_long(v, 1, 10000, &o->max_connections)) {
+                return bad_usage("--max-connections takes 1..10000, not '%s'", v);
+            }
+        } else if (strcmp(a, "--connection-timeout") == 0) {
+            if (!wxp_parse_long(v, 1, 86400, &o->connection_timeout)) {
+                return bad_usage("--connection-timeout takes 1..86400 seconds, not '%s'", v);
+            }
         } else if (strcmp(a, "--log-format") == 0) {
             if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
                 return bad_usage("--log-format takes text or json, not '%s'", v);
@@ -183,6 +201,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--journal-size") == 0) {
             if (!wxp_parse_long(v, 1, 1000000, &o->journal_size)) {
                 return bad_usage("--journal-size takes 1..1000000, not '%s'", v);
+            }
+        } else if (strcmp(a, "--journal-mb") == 0) {
+            if (!wxp_parse_long(v, 1, 1024, &o->journal_mb)) {
+                return bad_usage("--journal-mb takes 1..1024 (MiB), not '%s'", v);
             }
         } else if (strcmp(a, "--admin-token") == 0) {
             if (v[0] == '\0') {
@@ -296,7 +318,8 @@ static int load_scenario_file(struct mock_server *srv, const char *path)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.listen = "127.0.0.1:8080"};
+    struct opts o = {.listen = "127.0.0.1:8080", .max_connections = 1000, .connection_timeout = 30};
+    struct mock_daemon_limits lim;
     struct mock_config cfg;
     struct mock_server srv;
     struct mock_daemon *d = NULL;
@@ -369,6 +392,9 @@ int main(int argc, char **argv)
         cfg.notify.time_scale = o.notify_time_scale;
     }
     cfg.notify.allow_remote = o.allow_remote != 0;
+    if (o.journal_mb) {
+        cfg.journal_bytes = (size_t)o.journal_mb * 1024 * 1024;
+    }
     if (o.admin_token) {
         wxp_free(cfg.admin_token);
         cfg.admin_token = wxp_strndup(o.admin_token, strlen(o.admin_token));
@@ -405,8 +431,11 @@ int main(int argc, char **argv)
     }
     tls.cert_pem = tls_cert;
     tls.key_pem = tls_key;
-    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, (unsigned)o.threads,
-                          o.https_cert ? &tls : NULL, &err);
+    lim.threads = (unsigned)o.threads;
+    lim.max_connections = (unsigned)o.max_connections;
+    lim.connection_timeout_s = (unsigned)o.connection_timeout;
+    d = mock_daemon_start(&srv, (const struct sockaddr *)&ss, &lim, o.https_cert ? &tls : NULL,
+                          &err);
     if (d == NULL) {
         fprintf(stderr, "wxpay-mock: cannot listen on %s: %s\n", o.listen, err.msg);
         goto out;

@@ -23,6 +23,14 @@
 #define MOCK_HEADER_VALUE_MAX 8192            /* longer header values are cut in the journal */
 #define MOCK_ID_MAX 128                       /* mchid, appid, service_id, openid copies */
 #define MOCK_NONCE_CACHE_MAX ((size_t)200000) /* remembered request nonces (replay check) */
+/* Authorization records the state holds, configured, loaded and learned together; at the cap a
+ * terminate of a new openid answers 500 SYSTEM_ERROR naming it (docs/mock-admin.md#state). */
+#define MOCK_STATE_RECORDS_MAX ((size_t)1000000)
+/* The largest state document: GET /__admin/state answers a whole dump up to this size (larger
+ * ones are paged with ?limit=&offset=), and PUT /__admin/state takes a body up to it, so every
+ * whole dump can be put back. */
+#define MOCK_STATE_DOC_MAX ((size_t)8 * 1024 * 1024)
+#define MOCK_TS_TEXT_MAX 40 /* scripted Wechatpay-Timestamp text, bytes */
 
 /* ---- a request as received -------------------------------------------------------------- */
 struct mock_header {
@@ -37,7 +45,7 @@ struct mock_request {
     char *target; /* raw request target, path and query exactly as sent */
     struct mock_header headers[MOCK_HEADERS_MAX];
     size_t nheaders;
-    struct wxp_buf body; /* raw bytes, capped at MOCK_BODY_MAX */
+    struct wxp_buf body; /* raw bytes, capped at mock_request_body_max */
     bool body_too_large;
     size_t body_received; /* every body byte read, also those past MOCK_BODY_MAX (a 413) */
     /* The header block holds bytes libmicrohttpd does not pass on: a NUL cuts a value short
@@ -52,6 +60,9 @@ struct mock_request {
     struct wxp_buf *scratch;
 };
 
+/* The body cap of a request (413 beyond): MOCK_STATE_DOC_MAX for PUT /__admin/state (the path
+ * exactly, with or without a query), MOCK_BODY_MAX for everything else. */
+size_t mock_request_body_max(const char *method, const char *target);
 /* Header value by case-insensitive name; NULL when absent. First occurrence wins. */
 const char *mock_request_header(const struct mock_request *r, const char *name);
 /* The request's scratch buffer, emptied, or `local` made ready when the request has none; give
@@ -79,8 +90,12 @@ struct mock_response {
     const char *operation;    /* the routed operation's name (static), NULL when none */
     /* Tampering applied when signing (scenario actions). */
     enum mock_sigmode sigmode;
-    bool unknown_serial;  /* Wechatpay-Serial names no key the client has */
-    int64_t ts_offset;    /* seconds added to Wechatpay-Timestamp */
+    bool unknown_serial; /* Wechatpay-Serial names no key the client has */
+    int64_t ts_offset;   /* seconds added to Wechatpay-Timestamp */
+    /* When has_ts_text: Wechatpay-Timestamp is this text, sent and signed as is, with "{now}"
+     * (at most once) replaced by the clock plus ts_offset: "NaN", "", "{now}.5", "+{now}". */
+    bool has_ts_text;
+    char ts_text[MOCK_TS_TEXT_MAX + 1];
     char omit_header[48]; /* one Wechatpay-* header left out, "" for none */
     char *sign_over;      /* when set, sign over these bytes instead of the body (owned) */
     bool drop;            /* close the connection without answering */
@@ -195,7 +210,8 @@ struct mock_config {
     bool sign_errors;
     bool allow_spaces_in_authz; /* accept SP after commas in Authorization */
     size_t journal_size;
-    char *admin_token; /* NULL: admin API open */
+    size_t journal_bytes; /* the journal's byte budget; 0: MOCK_JOURNAL_BYTES_DEFAULT */
+    char *admin_token;    /* NULL: admin API open */
     struct mock_notify_config notify;
     /* "" or one line: a private key file of the config is open to others (wxp_keyfile_warning).
      * main.c prints it; the loader never prints. */
@@ -225,6 +241,7 @@ enum mock_term_result {
     MOCK_TERM_OK,
     MOCK_TERM_NOT_FOUND, /* no record and policy says so */
     MOCK_TERM_ALREADY,   /* record exists and is not AVAILABLE */
+    MOCK_TERM_FULL,      /* unknown and authorized by policy, but the state holds its cap */
 };
 /* Atomically: if (openid, service_id) of mchid is AVAILABLE (or unknown and the policy treats it
  * as authorized), mark it UNAVAILABLE and return MOCK_TERM_OK. */
@@ -290,6 +307,14 @@ void mock_time_text(int64_t t, char dst[MOCK_TIME_TEXT]);
 
 /* The records as a JSON array (appended to out). */
 enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out);
+/* The records from the offset-th (0-based, in dump order: stored records, then learned ones in
+ * the order they were learned) on, at most `limit` of them (0 = all), as a JSON array appended to
+ * out; *total (may be NULL) gets the number of records in the whole dump. On an error (such as
+ * WXP_E_TOO_LARGE from out's cap) out is left as it was. */
+enum wxp_code mock_state_dump_page(struct mock_state *s, size_t offset, size_t limit,
+                                   struct wxp_buf *out, size_t *total);
+/* Lowers the record cap (at most MOCK_STATE_RECORDS_MAX) so that tests reach it quickly. */
+void mock_state_set_max(struct mock_state *s, size_t max);
 /* Replaces all records from a JSON array as produced by mock_state_dump. */
 enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_t len,
                                    struct wxp_err *err);
@@ -305,8 +330,19 @@ bool mock_nonces_seen(struct mock_nonces *n, struct wxp_str mchid, struct wxp_st
 void mock_nonces_clear(struct mock_nonces *n);
 
 /* ---- journal (bounded ring, thread-safe) ------------------------------------------------ */
+/* Bytes the journal may hold by default (--journal-mb): each entry is charged its copy of the
+ * request and its JSON form. */
+#define MOCK_JOURNAL_BYTES_DEFAULT ((size_t)32 * 1024 * 1024)
 struct mock_journal;
+/* A journal of at most `cap` entries (0 means 1) and MOCK_JOURNAL_BYTES_DEFAULT bytes. */
 struct mock_journal *mock_journal_new(size_t cap);
+/* Sets the byte budget: from the next add on, the oldest entries are dropped while the entries
+ * hold more than `bytes` (the newest one always stays). */
+void mock_journal_set_budget(struct mock_journal *j, size_t bytes);
+/* Bytes the entries hold now (never more than the budget, but for a lone entry larger than it). */
+size_t mock_journal_bytes(struct mock_journal *j);
+/* The largest answer mock_journal_dump can write: the budget plus the largest single entry. */
+size_t mock_journal_dump_max(struct mock_journal *j);
 void mock_journal_free(struct mock_journal *j);
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
                       const struct mock_response *resp);
@@ -408,6 +444,10 @@ uint64_t mock_server_next_seq(struct mock_server *srv);
 /* Frees what mock_server_init made and the configuration it took; leaves *srv zeroed. Only for a
  * server mock_server_init has seen; never while a daemon still serves it. */
 void mock_server_free(struct mock_server *srv);
+/* The clocks every module reads, in milliseconds (server.c): wall time (Unix epoch) for what is
+ * shown, monotonic time for deadlines and latencies. */
+int64_t mock_wall_ms(void);
+int64_t mock_mono_ms(void);
 
 /* ---- platform certificates (platform.c) ----------------------------------------------- */
 /* Reads a certificate (a file `path`, or else PEM text `pem`) into p->cert_pem, p->not_before and
@@ -447,7 +487,7 @@ void mock_handle(struct mock_server *srv, const struct mock_request *req,
 /* Signs `resp` in place per its flags, adding the Wechatpay-* headers to `hdrs` (sign.c). */
 struct mock_out_headers {
     char request_id[64];
-    char timestamp[24];
+    char timestamp[MOCK_TS_TEXT_MAX + 24]; /* ts_text with {now} expanded, or the seconds */
     char nonce[40];
     char serial[WXP_KEY_ID_MAX + 1];
     char signature[800];

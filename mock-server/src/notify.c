@@ -177,20 +177,6 @@ void mock_notify_schedule_payment(struct mock_notify_config *n)
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t scaled_ms(const struct mock_notify_config *c, double seconds)
 {
     double ms = seconds * 1000.0 * c->time_scale;
@@ -507,7 +493,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     snprintf(t->mchid, sizeof t->mchid, "%s", m->mchid);
     url = rq->url != NULL && rq->url[0] != '\0' ? rq->url : m->notify_url;
     snprintf(t->url, sizeof t->url, "%s", url);
-    t->created_ms = wall_ms();
+    t->created_ms = mock_wall_ms();
 
     pthread_mutex_lock(&q->lock);
     if (f == MOCK_NF_NONE) {
@@ -574,7 +560,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     }
     t->n = ++q->next_n;
     if (res == MOCK_NSENT_QUEUED) {
-        int64_t now = mono_ms();
+        int64_t now = mock_mono_ms();
         t->body = env.ptr;
         t->body_len = env.len;
         env.ptr = NULL;
@@ -818,7 +804,7 @@ static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, s
     memset(&jr, 0, sizeof jr);
     memset(&ans, 0, sizeof ans);
     mock_response_init(&jresp);
-    a->at_ms = wall_ms();
+    a->at_ms = mock_wall_ms();
     a->duplicate = j->duplicate;
     if (j->fault == MOCK_NF_STALE_TIMESTAMP) {
         ts -= STALE_S;
@@ -887,9 +873,9 @@ static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, s
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans);
-    t0 = mono_ms();
+    t0 = mock_mono_ms();
     cc = curl_easy_perform(c);
-    a->latency_ms = mono_ms() - t0;
+    a->latency_ms = mock_mono_ms() - t0;
     if (cc != CURLE_OK) {
         snprintf(a->error, sizeof a->error, "%s", curl_easy_strerror(cc));
     } else {
@@ -930,7 +916,7 @@ static struct note *find(struct mock_notifier *q, uint64_t n)
 static void settle(struct mock_notifier *q, struct note *t, const struct attempt *a)
 {
     const struct mock_notify_config *nc = &q->srv->cfg.notify;
-    int64_t now = mono_ms();
+    int64_t now = mock_mono_ms();
     double wait_s;
     char why[200];
 
@@ -1002,7 +988,7 @@ static void *sender(void *arg)
     pthread_mutex_lock(&q->lock);
     while (!q->stop) {
         struct note *t = next_due(q);
-        int64_t now = mono_ms();
+        int64_t now = mock_mono_ms();
         struct job j;
         struct attempt *a;
 

@@ -36,6 +36,19 @@ static void fail(struct mock_response *resp, unsigned status, const char *code, 
     mock_response_error(resp, status, code, msg, NULL);
 }
 
+/* The state holds MOCK_STATE_RECORDS_MAX records (or memory ran out): an answer of the mock's
+ * own, never the live server's, naming the cap and how to make room. */
+static void state_full(struct mock_response *resp)
+{
+    char msg[200];
+
+    snprintf(msg, sizeof msg,
+             "wxpay-mock: the authorization state is full (its cap is %zu records); "
+             "POST /__admin/reset or PUT /__admin/state makes room",
+             MOCK_STATE_RECORDS_MAX);
+    fail(resp, 500, "SYSTEM_ERROR", msg);
+}
+
 static bool listed(char **v, size_t n, struct wxp_str s)
 {
     if (n == 0) {
@@ -205,11 +218,13 @@ static void apply(const struct mock_op_ctx *c, struct mock_response *resp)
          * docs/mock-server.md#business-rules (choice: [D-APPLY2] names no error) */
         fail(resp, 400, "INVALID_REQUEST", MSG_CODE_USED);
         return;
+    case MOCK_ST_FULL:
+        state_full(resp);
+        return;
     case MOCK_ST_NOT_FOUND:
     case MOCK_ST_STATE:
     case MOCK_ST_AVAILABLE:
     case MOCK_ST_EXPIRED:
-    case MOCK_ST_FULL:
         fail(resp, 500, "SYSTEM_ERROR", MSG_BUSY);
         return;
     }
@@ -309,6 +324,9 @@ static void terminate_by_openid(const struct mock_op_ctx *c, struct mock_respons
         break;
     case MOCK_TERM_ALREADY:
         fail(resp, 400, "INVALID_ORDER_STATE", MSG_STATE);
+        break;
+    case MOCK_TERM_FULL:
+        state_full(resp);
         break;
     }
 }

@@ -11,6 +11,19 @@
 /* An error body is a few hundred bytes; admin dumps raise the cap on their own response. */
 #define RESPONSE_BODY_MAX ((size_t)1024 * 1024)
 
+size_t mock_request_body_max(const char *method, const char *target)
+{
+    static const char STATE[] = "/__admin/state";
+    size_t n = sizeof STATE - 1;
+
+    /* A state dump may be put back whole: its cap is the dump's (docs/mock-admin.md#state). */
+    if (method != NULL && target != NULL && strcmp(method, "PUT") == 0 &&
+        strncmp(target, STATE, n) == 0 && (target[n] == '\0' || target[n] == '?')) {
+        return MOCK_STATE_DOC_MAX;
+    }
+    return MOCK_BODY_MAX;
+}
+
 const char *mock_request_header(const struct mock_request *r, const char *name)
 {
     struct wxp_str want = wxp_str_c(name);

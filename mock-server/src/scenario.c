@@ -25,8 +25,9 @@
 #define SCN_LIST_MAX 64                   /* members of match.body, entries of headers_* */
 #define SCN_COUNT_MAX 1000000000LL        /* nth, times */
 #define SCN_DELAY_MAX 600000LL            /* delay_ms: ten minutes */
-#define SCN_TS_OFFSET_MAX 1000000000LL    /* |timestamp_offset| in seconds (~31 years) */
-#define SCN_SEED_MAX 9007199254740992.0   /* 2^53: every integer below is exact in a double */
+#define SCN_TS_OFFSET_MAX                                                                          \
+    100000000000LL                      /* |timestamp_offset| in seconds (~3170 years: 2^32 fits) */
+#define SCN_SEED_MAX 9007199254740992.0 /* 2^53: every integer below is exact in a double */
 /* rule: a scripted answer's status is a final one, 200..599. An interim 1xx status makes
  * libmicrohttpd send it, call the handler again and answer twice (the second time with the normal
  * checks), and a client then waits for a final answer that never comes. src: RFC 9110 §15.2
@@ -91,7 +92,9 @@ struct rule {
     bool unknown_serial;
     bool has_ts_offset;
     int64_t ts_offset;
-    char omit_header[48]; /* canonical spelling, "" for none */
+    bool has_ts_text;
+    char ts_text[MOCK_TS_TEXT_MAX + 1]; /* action.timestamp: the header's text, "{now}" kept */
+    char omit_header[48];               /* canonical spelling, "" for none */
     char *sign_over;
 };
 
@@ -621,14 +624,15 @@ enum {
     AK_SIGNATURE,
     AK_SERIAL,
     AK_TS_OFFSET,
+    AK_TS_TEXT,
     AK_OMIT,
     AK_SIGN_OVER,
     AK_COUNT
 };
 static const char *const ACTION_KEYS[AK_COUNT] = {
-    "respond",          "drop",        "body",      "malformed_json",
-    "status",           "delay_ms",    "signature", "serial",
-    "timestamp_offset", "omit_header", "sign_over",
+    "respond",          "drop",      "body",        "malformed_json",
+    "status",           "delay_ms",  "signature",   "serial",
+    "timestamp_offset", "timestamp", "omit_header", "sign_over",
 };
 
 /* Which one answering member is set; two of them is an error. */
@@ -653,6 +657,44 @@ static enum wxp_code pick_answer(const struct pctx *c, struct rule *r, const cJS
         first = k;
     }
     r->answer = first == AK_COUNT ? ANSWER_NONE : KINDS[first];
+    return WXP_OK;
+}
+
+/* action.timestamp: the Wechatpay-Timestamp text sent (and signed) as is, "{now}" standing for
+ * the mock's clock plus timestamp_offset. Printable ASCII only (it becomes a header line), at
+ * most MOCK_TS_TEXT_MAX bytes, "{now}" at most once. src:
+ * docs/mock-scenarios.md#members-that-tamper */
+static enum wxp_code parse_ts_text(const struct pctx *c, struct rule *r, const cJSON *it)
+{
+    const char *s = cJSON_GetStringValue(it);
+    const char *now;
+    size_t len;
+
+    if (s == NULL) {
+        return fail(c, "action.timestamp", "must be a string");
+    }
+    len = strlen(s);
+    if (len == 0) {
+        return fail(c, "action.timestamp",
+                    "must not be empty: libmicrohttpd sends no header with an empty value (\"   \" "
+                    "reaches a client as an empty value; omit_header leaves the header out)");
+    }
+    if (len > MOCK_TS_TEXT_MAX) {
+        return fail(c, "action.timestamp", "is %zu bytes; at most %d allowed", len,
+                    MOCK_TS_TEXT_MAX);
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e) {
+            return fail(c, "action.timestamp",
+                        "byte %zu is not printable ASCII (a header value cannot carry it)", i);
+        }
+    }
+    now = strstr(s, "{now}");
+    if (now != NULL && strstr(now + 1, "{now}") != NULL) {
+        return fail(c, "action.timestamp", "may contain {now} once");
+    }
+    memcpy(r->ts_text, s, len + 1);
+    r->has_ts_text = true;
     return WXP_OK;
 }
 
@@ -705,6 +747,9 @@ static enum wxp_code parse_tampering(const struct pctx *c, struct rule *r, const
         }
         r->has_ts_offset = true;
         r->ts_offset = (int64_t)v;
+    }
+    if (f[AK_TS_TEXT] != NULL && (rc = parse_ts_text(c, r, f[AK_TS_TEXT])) != WXP_OK) {
+        return rc;
     }
     if (f[AK_OMIT] != NULL) {
         rc = get_string(c, f[AK_OMIT], "action.omit_header", false, &s);
@@ -794,11 +839,11 @@ static enum wxp_code parse_action(const struct pctx *c, struct rule *r, const cJ
         return rc;
     }
     if (r->answer == ANSWER_NONE && !r->has_delay && !r->has_sigmode && !r->unknown_serial &&
-        !r->has_ts_offset && r->omit_header[0] == '\0' && r->sign_over == NULL) {
+        !r->has_ts_offset && !r->has_ts_text && r->omit_header[0] == '\0' && r->sign_over == NULL) {
         return fail(c, "action",
                     "does nothing; give at least one of respond, drop, body, "
                     "malformed_json, delay_ms, signature, serial, timestamp_offset, "
-                    "omit_header, sign_over");
+                    "timestamp, omit_header, sign_over");
     }
     return WXP_OK;
 }
@@ -1216,8 +1261,8 @@ static void answer_raw(struct mock_response *resp, unsigned status, const char *
 
 static bool tampers_signature(const struct rule *r)
 {
-    return r->has_sigmode || r->unknown_serial || r->has_ts_offset || r->omit_header[0] != '\0' ||
-           r->sign_over != NULL;
+    return r->has_sigmode || r->unknown_serial || r->has_ts_offset || r->has_ts_text ||
+           r->omit_header[0] != '\0' || r->sign_over != NULL;
 }
 
 /* Applies a fired rule; true when it answers by itself. */
@@ -1234,6 +1279,10 @@ static bool act(const struct rule *r, struct mock_response *resp)
     }
     if (r->has_ts_offset) {
         resp->ts_offset = r->ts_offset;
+    }
+    if (r->has_ts_text) {
+        resp->has_ts_text = true;
+        snprintf(resp->ts_text, sizeof resp->ts_text, "%s", r->ts_text);
     }
     if (r->omit_header[0] != '\0') {
         snprintf(resp->omit_header, sizeof resp->omit_header, "%s", r->omit_header);

@@ -2,6 +2,7 @@
 /* server.c: a struct mock_server put together from a configuration and taken apart again, in one
  * place for wxpay-mock, the in-process tests and the fuzz targets. */
 #include <string.h>
+#include <time.h>
 
 #include "mock.h"
 
@@ -15,6 +16,9 @@ enum wxp_code mock_server_init(struct mock_server *srv, struct mock_config *cfg,
     srv->state = mock_state_new(&srv->cfg);
     srv->nonces = mock_nonces_new(nonce_max);
     srv->journal = mock_journal_new(srv->cfg.journal_size);
+    if (srv->journal != NULL && srv->cfg.journal_bytes != 0) {
+        mock_journal_set_budget(srv->journal, srv->cfg.journal_bytes);
+    }
     srv->scenarios = mock_scenarios_new();
     srv->sign_cache = sign_cache ? mock_sign_cache_new(srv->cfg.nsigners) : NULL;
     srv->notifier = mock_notifier_new(srv);
@@ -47,4 +51,18 @@ void mock_server_free(struct mock_server *srv)
     mock_config_free(&srv->cfg);
     pthread_mutex_destroy(&srv->seq_lock);
     memset(srv, 0, sizeof *srv);
+}
+
+int64_t mock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -153,6 +153,20 @@ static const struct mock_platform *pick_signer(const struct mock_server *srv,
     return mock_platform_current(srv);
 }
 
+/* The scripted Wechatpay-Timestamp text with "{now}" (at most once) replaced by `ts`: sent and
+ * signed as is, so that only the client's reading of the value is tested. `cap` holds the
+ * template (MOCK_TS_TEXT_MAX) plus 20 digits and a sign. src:
+ * docs/mock-scenarios.md#members-that-tamper */
+static void timestamp_text(const char *tmpl, int64_t ts, char *dst, size_t cap)
+{
+    const char *now = strstr(tmpl, "{now}");
+    if (now == NULL) {
+        snprintf(dst, cap, "%s", tmpl);
+        return;
+    }
+    snprintf(dst, cap, "%.*s%lld%s", (int)(now - tmpl), tmpl, (long long)ts, now + 5);
+}
+
 enum wxp_code mock_sign_response(const struct mock_server *srv, const struct mock_request *req,
                                  const struct mock_response *resp, struct mock_out_headers *out,
                                  struct wxp_err *err)
@@ -188,10 +202,13 @@ enum wxp_code mock_sign_response(const struct mock_server *srv, const struct moc
     size_t slot = (size_t)(signer - srv->cfg.signers);
     /* Only untampered answers are cached: scripted faults stay per response. */
     bool cacheable = srv->sign_cache != NULL && resp->sigmode == MOCK_SIG_VALID &&
-                     resp->ts_offset == 0 && resp->sign_over == NULL && !resp->unknown_serial &&
-                     slot < srv->sign_cache->n;
+                     resp->ts_offset == 0 && !resp->has_ts_text && resp->sign_over == NULL &&
+                     !resp->unknown_serial && slot < srv->sign_cache->n;
 
     snprintf(out->timestamp, sizeof out->timestamp, "%lld", (long long)ts);
+    if (resp->has_ts_text) {
+        timestamp_text(resp->ts_text, ts, out->timestamp, sizeof out->timestamp);
+    }
     snprintf(out->serial, sizeof out->serial, "%s",
              resp->unknown_serial ? UNKNOWN_SERIAL : signer->id);
     body.ptr = resp->sign_over ? resp->sign_over : resp->body.ptr;

@@ -15,9 +15,10 @@
 #include "wxp/mem.h"
 #include "wxp/utf8.h"
 
-/* Hard cap on records, initial plus learned. Beyond it an unknown triple
- * answers NOT_FOUND rather than OK, so that retries cannot all succeed. */
-#define STATE_RECORDS_MAX ((size_t)1000000)
+/* Hard cap on records, initial plus learned (mock.h). At it an unknown triple answers
+ * MOCK_TERM_FULL (a named error), never OK: evicting old learned records would let their
+ * retries succeed again. */
+#define STATE_RECORDS_MAX MOCK_STATE_RECORDS_MAX
 /* Slots of an index, a power of two kept at least twice the entry count. */
 #define INDEX_MIN 64
 
@@ -184,7 +185,7 @@ static size_t records_find_code(const struct records *rs, const char *mchid, con
 /* Room for one more record and its index slot. WXP_E_TOO_LARGE beyond STATE_RECORDS_MAX. */
 static enum wxp_code records_reserve(struct records *rs)
 {
-    if (rs->n >= STATE_RECORDS_MAX) {
+    if (rs->n >= STATE_RECORDS_MAX) { /* mock_state checks its own (lower) cap first */
         return WXP_E_TOO_LARGE;
     }
     if (rs->n == rs->cap) {
@@ -509,6 +510,7 @@ struct mock_state {
     struct mock_record *initial; /* a copy of the config's records, for reset */
     size_t ninitial;
     enum mock_unknown_policy policy;
+    size_t max; /* records, stored plus learned: STATE_RECORDS_MAX unless mock_state_set_max */
 };
 
 struct mock_state *mock_state_new(const struct mock_config *c)
@@ -521,6 +523,7 @@ struct mock_state *mock_state_new(const struct mock_config *c)
     }
     memset(s, 0, sizeof *s);
     s->policy = c != NULL ? c->unknown_policy : MOCK_UNKNOWN_NOT_FOUND;
+    s->max = STATE_RECORDS_MAX;
     if (n > 0) {
         s->initial = wxp_malloc(n * sizeof *s->initial);
         if (s->initial == NULL) {
@@ -597,9 +600,16 @@ static bool is_text(const char *s)
     return wxp_utf8_check(s, strlen(s), NULL) == WXP_OK;
 }
 
+/* Whether the state holds its cap of records (under the lock). */
+static bool state_full(const struct mock_state *s)
+{
+    return s->cur.n + s->learn.n >= s->max;
+}
+
 /* Under the lock. An unknown triple is authorized once: remember it as terminated, so that a
- * second terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) and a full
- * table answer NOT_FOUND: answering OK would make every retry succeed again. */
+ * second terminate answers ALREADY. Keys that cannot be stored (too long, not UTF-8) answer
+ * NOT_FOUND, and a full state (the record cap, or memory) MOCK_ST_FULL: answering OK would make
+ * every retry succeed again. */
 static enum mock_st learn_terminated(struct mock_state *s, const char *mchid, const char *openid,
                                      const char *appid, const char *service_id, const char *reason,
                                      int64_t now, struct mock_record *out)
@@ -609,15 +619,17 @@ static enum mock_st learn_terminated(struct mock_state *s, const char *mchid, co
     if (appid == NULL) {
         appid = "";
     }
-    if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || strlen(mchid) >= sizeof fresh.mchid ||
-        strlen(openid) >= sizeof fresh.openid || strlen(service_id) >= sizeof fresh.service_id ||
-        strlen(appid) >= sizeof fresh.appid || !is_text(mchid) || !is_text(openid) ||
-        !is_text(service_id) || !is_text(appid)) {
+    if (strlen(mchid) >= sizeof fresh.mchid || strlen(openid) >= sizeof fresh.openid ||
+        strlen(service_id) >= sizeof fresh.service_id || strlen(appid) >= sizeof fresh.appid ||
+        !is_text(mchid) || !is_text(openid) || !is_text(service_id) || !is_text(appid)) {
         return MOCK_ST_NOT_FOUND;
+    }
+    if (state_full(s)) {
+        return MOCK_ST_FULL;
     }
     copy_text(fresh.reason, sizeof fresh.reason, reason ? reason : "");
     if (learned_add(&s->learn, mchid, openid, appid, service_id, fresh.reason, now) != WXP_OK) {
-        return MOCK_ST_NOT_FOUND;
+        return MOCK_ST_FULL;
     }
     if (out != NULL) {
         learned_record(&s->learn,
@@ -701,6 +713,7 @@ enum mock_term_result mock_state_terminate(struct mock_state *s, const char *mch
     pthread_mutex_unlock(&s->lock);
     return st == MOCK_ST_OK      ? MOCK_TERM_OK
            : st == MOCK_ST_STATE ? MOCK_TERM_ALREADY
+           : st == MOCK_ST_FULL  ? MOCK_TERM_FULL
                                  : MOCK_TERM_NOT_FOUND;
 }
 
@@ -739,7 +752,7 @@ enum mock_st mock_state_apply(struct mock_state *s, const struct mock_record *in
     pthread_mutex_lock(&s->lock);
     if (records_find_code(&s->cur, r.mchid, r.authorization_code) != SIZE_MAX) {
         st = MOCK_ST_DUPLICATE;
-    } else if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || records_add(&s->cur, &r) != WXP_OK) {
+    } else if (state_full(s) || records_add(&s->cur, &r) != WXP_OK) {
         st = MOCK_ST_FULL;
     }
     pthread_mutex_unlock(&s->lock);
@@ -925,7 +938,7 @@ enum mock_st mock_state_user_accept(struct mock_state *s, const char *mchid, con
     }
     /* A new record; it hides a learned (terminated) one of the same triple. */
     accept_record(&r, appid, now);
-    if (s->cur.n + s->learn.n >= STATE_RECORDS_MAX || records_add(&s->cur, &r) != WXP_OK) {
+    if (state_full(s) || records_add(&s->cur, &r) != WXP_OK) {
         st = MOCK_ST_FULL;
         goto out;
     }
@@ -990,7 +1003,7 @@ static enum wxp_code dump_record(struct wxp_buf *out, const struct mock_record *
         rc = wxp_buf_addstr(out, ",");
     }
     if (rc == WXP_OK) {
-        rc = add_member(out, "appid", r->appid, false);
+        rc = add_member(out, "appid", r->appid, true); /* "" is no appid: null, as loaded */
     }
     if (rc == WXP_OK) {
         rc = wxp_buf_addstr(out, ",");
@@ -1057,15 +1070,21 @@ void mock_time_text(int64_t t, char dst[MOCK_TIME_TEXT])
     }
 }
 
-enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
+enum wxp_code mock_state_dump_page(struct mock_state *s, size_t offset, size_t limit,
+                                   struct wxp_buf *out, size_t *total)
 {
     size_t start = out->len;
+    size_t k = 0; /* records in dump order so far, written or skipped */
+    size_t written = 0;
     enum wxp_code rc;
 
     pthread_mutex_lock(&s->lock);
     rc = wxp_buf_addstr(out, "[");
-    for (size_t i = 0; i < s->cur.n && rc == WXP_OK; i++) {
-        if (i > 0) {
+    for (size_t i = 0; i < s->cur.n; i++, k++) {
+        if (rc != WXP_OK || k < offset || (limit != 0 && written == limit)) {
+            continue;
+        }
+        if (written++ > 0) {
             rc = wxp_buf_addstr(out, ",");
         }
         if (rc == WXP_OK) {
@@ -1073,17 +1092,29 @@ enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
         }
     }
     /* Then the learned ones, in the order they were learned, but for those a stored record of
-     * the same triple hides (a user-accept reopened it). */
-    for (size_t c = 0, k = s->cur.n; c < s->learn.rec.nchunk && rc == WXP_OK; c++) {
+     * the same triple hides (a user-accept reopened it). Counted to the end for *total, also
+     * once out is full. */
+    for (size_t c = 0; c < s->learn.rec.nchunk; c++) {
         const struct chunk *ch = &s->learn.rec.chunk[c];
-        for (size_t off = 0; off < ch->used && rc == WXP_OK;) {
+        for (size_t off = 0; off < ch->used;) {
             struct mock_record r;
-            learned_record(&s->learn, ch->p + off, &r);
-            off += REC_HEAD + 1 + ch->p[off + REC_HEAD];
+            const unsigned char *p = ch->p + off;
+            off += REC_HEAD + 1 + p[REC_HEAD];
+            /* Only a stored record with an openid can hide one: without any, a record outside
+             * the page is counted without being decoded. */
+            if (s->cur.ix.n == 0 &&
+                (k < offset || rc != WXP_OK || (limit != 0 && written == limit))) {
+                k++;
+                continue;
+            }
+            learned_record(&s->learn, p, &r);
             if (records_find(&s->cur, r.mchid, r.openid, r.service_id) != SIZE_MAX) {
                 continue;
             }
-            if (k++ > 0) {
+            if (k++ < offset || rc != WXP_OK || (limit != 0 && written == limit)) {
+                continue;
+            }
+            if (written++ > 0) {
                 rc = wxp_buf_addstr(out, ",");
             }
             if (rc == WXP_OK) {
@@ -1095,11 +1126,26 @@ enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
         rc = wxp_buf_addstr(out, "]");
     }
     pthread_mutex_unlock(&s->lock);
+    if (total != NULL) {
+        *total = k;
+    }
     if (rc != WXP_OK && out->ptr != NULL) {
         out->len = start;
         out->ptr[start] = '\0';
     }
     return rc;
+}
+
+enum wxp_code mock_state_dump(struct mock_state *s, struct wxp_buf *out)
+{
+    return mock_state_dump_page(s, 0, 0, out, NULL);
+}
+
+void mock_state_set_max(struct mock_state *s, size_t max)
+{
+    pthread_mutex_lock(&s->lock);
+    s->max = max < STATE_RECORDS_MAX ? max : STATE_RECORDS_MAX;
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- load ------------------------------------------------------------------------------ */
@@ -1277,6 +1323,11 @@ enum wxp_code mock_state_load_json(struct mock_state *s, const char *json, size_
     for (const cJSON *item = root->child; item != NULL; item = item->next, idx++) {
         struct mock_record r;
         char field[64];
+        if (idx >= s->max) {
+            rc = wxp_err_set(err, WXP_E_TOO_LARGE, "state",
+                             "more than %zu records (the state's record cap)", s->max);
+            goto out;
+        }
         rc = load_record(item, idx, &r, err);
         if (rc != WXP_OK) {
             goto out;

@@ -264,10 +264,10 @@ static void test_admin_state_get_put(void **unused)
 {
     (void)unused;
     struct mock_server *srv = srv_new(NULL);
-    const char *initial = "[{\"mchid\":\"1900000109\",\"openid\":\"oA\",\"appid\":\"\","
+    const char *initial = "[{\"mchid\":\"1900000109\",\"openid\":\"oA\",\"appid\":null,"
                           "\"service_id\":\"S1\",\"state\":\"AVAILABLE\",\"terminated_at\":null,"
                           "\"reason\":null}]";
-    const char *loaded = "[{\"mchid\":\"1\",\"openid\":\"o\",\"appid\":\"\",\"service_id\":\"s\","
+    const char *loaded = "[{\"mchid\":\"1\",\"openid\":\"o\",\"appid\":null,\"service_id\":\"s\","
                          "\"state\":\"UNBINDUSER\",\"terminated_at\":null,\"reason\":null}]";
 
     expect(srv, "GET", "/__admin/state", NULL, 200, initial);
@@ -284,6 +284,109 @@ static void test_admin_state_get_put(void **unused)
     /* Reset restores the config's records. */
     expect(srv, "POST", "/__admin/reset", NULL, 204, "");
     expect(srv, "GET", "/__admin/state", NULL, 200, initial);
+    srv_free(srv);
+}
+
+/* Regression (GET /__admin/state answered 500 for a large state and suggested a ?limit= it did
+ * not read): ?limit=&offset= page the dump, bad values are refused naming the parameter, and a
+ * state document too large for one answer is a 400 naming the record count and the paging. */
+static void test_admin_state_pages_bug(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    const char *three = "[{\"mchid\":\"1\",\"openid\":\"a\",\"appid\":null,\"service_id\":\"s\","
+                        "\"state\":\"AVAILABLE\",\"terminated_at\":null,\"reason\":null},"
+                        "{\"mchid\":\"1\",\"openid\":\"b\",\"appid\":null,\"service_id\":\"s\","
+                        "\"state\":\"AVAILABLE\",\"terminated_at\":null,\"reason\":null},"
+                        "{\"mchid\":\"1\",\"openid\":\"c\",\"appid\":null,\"service_id\":\"s\","
+                        "\"state\":\"AVAILABLE\",\"terminated_at\":null,\"reason\":null}]";
+    const struct {
+        int line;
+        const char *target;
+        unsigned status;
+        const char *want; /* the openids in order, or the error's field */
+    } rows[] = {
+        {__LINE__, "/__admin/state", 200, "abc"},
+        {__LINE__, "/__admin/state?limit=0", 200, "abc"},
+        {__LINE__, "/__admin/state?limit=2", 200, "ab"},
+        {__LINE__, "/__admin/state?offset=1&limit=1", 200, "b"},
+        {__LINE__, "/__admin/state?limit=2&offset=2", 200, "c"},
+        {__LINE__, "/__admin/state?offset=3", 200, ""},
+        {__LINE__, "/__admin/state?offset=999999999", 200, ""},
+        {__LINE__, "/__admin/state?limit=-1", 400, "query.limit"},
+        {__LINE__, "/__admin/state?offset=1x", 400, "query.offset"},
+        {__LINE__, "/__admin/state?limit=1&limit=2", 400, "query.limit"},
+        {__LINE__, "/__admin/state?limit=", 400, "query.limit"},
+        {__LINE__, "/__admin/state?limit=1000000000", 400, "query.limit"},
+        {__LINE__, "/__admin/state?page=2", 400, "query"},
+    };
+
+    expect(srv, "PUT", "/__admin/state", three, 204, "");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *got = NULL;
+        char seen[16] = "";
+        size_t n = 0;
+        unsigned st = call(srv, "GET", rows[i].target, NULL, &got);
+        cJSON *root = cJSON_Parse(got);
+        if (root == NULL || st != rows[i].status) {
+            fail_msg("row at line %d: got %u %s", rows[i].line, st, got);
+        }
+        if (st == 200) {
+            for (const cJSON *r = root->child; r != NULL && n + 1 < sizeof seen; r = r->next) {
+                seen[n++] = cJSON_GetObjectItemCaseSensitive(r, "openid")->valuestring[0];
+            }
+        } else {
+            const cJSON *f = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(root, "detail"), "field");
+            snprintf(seen, sizeof seen, "%s", cJSON_IsString(f) ? f->valuestring : "?");
+        }
+        if (strcmp(seen, rows[i].want) != 0) {
+            fail_msg("row at line %d: got %s in %s", rows[i].line, seen, got);
+        }
+        cJSON_Delete(root);
+        wxp_free(got);
+    }
+    srv_free(srv);
+}
+
+/* A state whose dump exceeds MOCK_STATE_DOC_MAX: 400 naming the count and ?limit=&offset=, never
+ * 500; a page of it still answers 200. */
+static void test_admin_state_too_large_names_paging_bug(void **unused)
+{
+    (void)unused;
+    struct mock_server *srv = srv_new(NULL);
+    struct wxp_buf doc;
+    struct wxp_err err;
+    char reason[256];
+    char want[64];
+    char *got = NULL;
+    size_t n = 0;
+
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    wxp_buf_init(&doc, MOCK_STATE_DOC_MAX * 2);
+    assert_int_equal(wxp_buf_addstr(&doc, "["), WXP_OK);
+    while (doc.len <= MOCK_STATE_DOC_MAX) {
+        assert_int_equal(wxp_buf_addf(&doc,
+                                      "%s{\"mchid\":\"1\",\"openid\":\"o%zu\",\"appid\":null,"
+                                      "\"service_id\":\"s\",\"state\":\"UNAVAILABLE\","
+                                      "\"terminated_at\":1,\"reason\":\"%s\"}",
+                                      n ? "," : "", n, reason),
+                         WXP_OK);
+        n++;
+    }
+    assert_int_equal(wxp_buf_addstr(&doc, "]"), WXP_OK);
+    assert_int_equal(mock_state_load_json(srv->state, doc.ptr, doc.len, &err), WXP_OK);
+    wxp_buf_free(&doc);
+    assert_int_equal(call(srv, "GET", "/__admin/state", NULL, &got), 400);
+    snprintf(want, sizeof want, "the state holds %zu records", n);
+    assert_non_null(strstr(got, want));
+    assert_non_null(strstr(got, "?limit=N&offset=K"));
+    assert_non_null(strstr(got, "\"field\":\"query.limit\""));
+    wxp_free(got);
+    assert_int_equal(call(srv, "GET", "/__admin/state?limit=10&offset=100", NULL, &got), 200);
+    assert_non_null(strstr(got, "\"openid\":\"o100\""));
+    wxp_free(got);
     srv_free(srv);
 }
 
@@ -467,6 +570,8 @@ int main(void)
         cmocka_unit_test(test_admin_requests_journal),
         cmocka_unit_test(test_admin_requests_bad_query_names_parameter),
         cmocka_unit_test(test_admin_state_get_put),
+        cmocka_unit_test(test_admin_state_pages_bug),
+        cmocka_unit_test(test_admin_state_too_large_names_paging_bug),
         cmocka_unit_test(test_admin_body_too_large),
         cmocka_unit_test(test_admin_reset_clears_everything),
         cmocka_unit_test(test_admin_scenarios),

@@ -388,6 +388,75 @@ static void test_journal_dump_too_large_leaves_buffer(void **unused)
     mock_journal_free(j);
 }
 
+/* Adds an entry with a `len`-byte body of `c` (one header set, as fake_init makes). */
+static void add_body(struct mock_journal *j, uint64_t seq, char c, size_t len)
+{
+    static char body[MOCK_BODY_MAX];
+    struct fake f;
+
+    memset(body, c, len);
+    fake_init(&f, seq, "POST", "/v3/x", body, len, 400, "PARAM_ERROR", "body");
+    mock_journal_add(j, &f.req, &f.resp);
+    fake_free(&f);
+}
+
+/* Regression (the journal was bounded by entry count only: 1000 entries of 64 KiB bodies held
+ * 128 MB, and a larger --journal-size made GET /__admin/requests answer 500): a byte budget drops
+ * the oldest entries first, keeps the newest whole, and the whole dump fits the admin answer's
+ * cap. Control-byte bodies (6 bytes each as \u00XX) cost their JSON form, not their raw size. */
+static void test_journal_byte_budget_drops_oldest_bug(void **unused)
+{
+    (void)unused;
+    struct mock_journal *j = mock_journal_new(1000);
+    const size_t budget = (size_t)1024 * 1024;
+    struct wxp_buf b;
+    cJSON *root;
+    char want[64];
+    char s[1024];
+    int n;
+
+    assert_int_equal(mock_journal_bytes(j), 0);
+    mock_journal_set_budget(j, budget);
+    for (uint64_t i = 1; i <= 100; i++) {
+        add_body(j, i, i % 2 ? 'a' : '\x01', MOCK_BODY_MAX);
+        assert_true(mock_journal_bytes(j) <= budget);
+    }
+    root = dump(j, NULL);
+    n = cJSON_GetArraySize(root);
+    /* 64 KiB of 'a' is about 64 KiB of JSON and 64 KiB of copy; of 0x01, 384 KiB of JSON. */
+    assert_true(n >= 2 && n <= 6);
+    seqs(root, s, sizeof s);
+    snprintf(want, sizeof want, "%d", 100 - n + 1);
+    assert_memory_equal(s, want, strlen(want)); /* the newest n, in order */
+    assert_string_equal(s + strlen(s) - 4, ",100");
+    cJSON_Delete(root);
+    wxp_buf_init(&b, mock_journal_dump_max(j));
+    assert_int_equal(mock_journal_dump(j, NULL, &b), WXP_OK);
+    assert_true(b.len <= budget);
+    wxp_buf_free(&b);
+    /* An entry larger than the whole budget stays, alone, and still fits the answer. */
+    mock_journal_set_budget(j, 1000);
+    add_body(j, 101, '\x02', MOCK_BODY_MAX);
+    root = dump(j, NULL);
+    seqs(root, s, sizeof s);
+    assert_string_equal(s, "101");
+    cJSON_Delete(root);
+    wxp_buf_init(&b, mock_journal_dump_max(j));
+    assert_int_equal(mock_journal_dump(j, NULL, &b), WXP_OK);
+    wxp_buf_free(&b);
+    /* Small entries under a budget that holds them all: only the count bounds them. */
+    mock_journal_set_budget(j, budget);
+    for (uint64_t i = 102; i <= 111; i++) {
+        add(j, i, "POST", "/v3/x", 204, NULL, NULL);
+    }
+    root = dump(j, NULL);
+    assert_int_equal(cJSON_GetArraySize(root), 11);
+    cJSON_Delete(root);
+    mock_journal_clear(j);
+    assert_int_equal(mock_journal_bytes(j), 0);
+    mock_journal_free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_journal_filters),
         cmocka_unit_test(test_journal_clear_empties),
         cmocka_unit_test(test_journal_dump_too_large_leaves_buffer),
+        cmocka_unit_test(test_journal_byte_budget_drops_oldest_bug),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,6 +199,47 @@ static void test_server_checking_order(void **unused)
     mock_server_free(&srv);
 }
 
+/* Regression (after 999 999 new openids the mock answered 404 ORDER_NOT_EXIST, against "the first
+ * terminate of any openid succeeds"): at the record cap the terminate of a new openid answers 500
+ * SYSTEM_ERROR whose message names the cap and how to make room; after a reset it succeeds. */
+static void test_server_record_cap_named_error_bug(void **unused)
+{
+    struct mock_config cfg;
+    struct mock_server srv;
+    struct wxp_err err;
+    const struct row w = {__LINE__,     "POST", PATH_A, true,      "application/json",
+                          AUTHZ_SIGNED, NULL,   NULL,   0,         NULL,
+                          BODY_OK,      NULL,   500,    "business"};
+    char want[128];
+
+    (void)unused;
+    assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+    assert_int_equal(mock_server_init(&srv, &cfg, 100, false, &err), WXP_OK);
+    srv.quiet = 1;
+    mock_state_set_max(srv.state, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        struct mock_response resp;
+        struct rq r;
+        build(&w, &r);
+        mock_response_init(&resp);
+        mock_handle(&srv, &r.req, &resp);
+        if (pass == 0) {
+            assert_int_equal(resp.status, 500);
+            assert_string_equal(resp.code, "SYSTEM_ERROR");
+            snprintf(want, sizeof want, "its cap is %zu records", MOCK_STATE_RECORDS_MAX);
+            assert_non_null(strstr(wxp_buf_cstr(&resp.body), want));
+            assert_non_null(strstr(wxp_buf_cstr(&resp.body), "POST /__admin/reset"));
+            mock_state_set_max(srv.state, MOCK_STATE_RECORDS_MAX);
+            mock_nonces_clear(srv.nonces);
+        } else {
+            assert_int_equal(resp.status, 204);
+        }
+        mock_response_free(&resp);
+        wxp_buf_free(&r.req.body);
+    }
+    mock_server_free(&srv);
+}
+
 /* "authorizations" in a config file take every member of a state dump; a pre-authorization needs
  * no openid. Rows: the record's JSON, the code and field of the refusal (WXP_OK: loaded). */
 static void test_server_config_records_carry_every_field(void **unused)
@@ -271,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_init_takes_the_config),
         cmocka_unit_test(test_server_checking_order),
+        cmocka_unit_test(test_server_record_cap_named_error_bug),
         cmocka_unit_test(test_server_config_records_carry_every_field),
     };
     return cmocka_run_group_tests_name("mock.server", tests, NULL, NULL);

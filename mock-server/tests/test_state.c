@@ -435,7 +435,7 @@ static void test_state_load_limits_exact(void **unused)
     assert_int_equal(mock_state_load_json(s, json, strlen(json), &err), WXP_OK);
     j = dump(s);
     assert_non_null(strstr(j, "\"state\":\"UNBINDUSER\""));
-    assert_non_null(strstr(j, "\"appid\":\"\""));
+    assert_non_null(strstr(j, "\"appid\":null"));
     wxp_free(j);
     /* One byte more is refused. */
     snprintf(json, sizeof json,
@@ -551,6 +551,8 @@ static enum mock_st life_step(struct mock_state *s, const struct life_row *r,
             return MOCK_ST_STATE;
         case MOCK_TERM_NOT_FOUND:
             return MOCK_ST_NOT_FOUND;
+        case MOCK_TERM_FULL:
+            return MOCK_ST_FULL;
         }
         return MOCK_ST_FULL;
     case ACCEPT:
@@ -820,6 +822,174 @@ static void test_state_concurrent_apply_one_winner_then_reset(void **unused)
     }
 }
 
+/* Regression (a null appid came back ""): a document in the dump's own form, with null and every
+ * member, loads and dumps back byte for byte; that dump, with records learned from terminates
+ * added, is put back and dumped again, byte for byte. */
+static void test_state_dump_put_round_trip_exact_bug(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_AUTHORIZED);
+    struct wxp_buf doc;
+    struct wxp_err err;
+    char *a;
+    char *b;
+
+    wxp_buf_init(&doc, (size_t)1 << 20);
+    assert_int_equal(wxp_buf_addstr(&doc, "["), WXP_OK);
+    for (int i = 0; i < 400; i++) {
+        /* Every fourth record has every member; the others mix nulls, escapes and non-ASCII. */
+        if (i % 4 == 0) {
+            assert_int_equal(
+                wxp_buf_addf(
+                    &doc,
+                    "%s{\"mchid\":\"1900000109\",\"openid\":\"o%04d\",\"appid\":\"wx%04d\","
+                    "\"service_id\":\"S%d\",\"state\":\"UNAVAILABLE\",\"terminated_at\":%d,"
+                    "\"reason\":\"r \\\"%d\\\" \\\\ \xc3\xa9\\n\",\"authorization_code\":\"c%d\","
+                    "\"notify_url\":\"https://m.example/n?%d\",\"apply_permissions_token\":"
+                    "\"t%d\",\"authorized_at\":%d,\"token_expires_at\":%d}",
+                    i ? "," : "", i, i, i % 7, 1700000000 + i, i, i, i, i, 1690000000 + i,
+                    1690003600 + i),
+                WXP_OK);
+        } else {
+            assert_int_equal(
+                wxp_buf_addf(&doc,
+                             ",{\"mchid\":\"190000011%d\",\"openid\":\"o%04d\",\"appid\":%s,"
+                             "\"service_id\":\"S%d\",\"state\":\"%s\",\"terminated_at\":null,"
+                             "\"reason\":%s}",
+                             i % 2, i, i % 3 ? "null" : "\"wx\xc3\xa9\"", i % 5,
+                             i % 3 == 1 ? "AVAILABLE" : "UNBINDUSER",
+                             i % 2 ? "null" : "\"\xe4\xb8\xad\""),
+                WXP_OK);
+        }
+    }
+    assert_int_equal(wxp_buf_addstr(&doc, "]"), WXP_OK);
+    assert_true(doc.len > 64 * 1024); /* over the 64 KiB every other request body is held to */
+    assert_int_equal(mock_state_load_json(s, doc.ptr, doc.len, &err), WXP_OK);
+    a = dump(s);
+    assert_string_equal(a, doc.ptr);
+    /* Learned records too (terminates of openids never seen), then back and forth. */
+    for (int i = 0; i < 50; i++) {
+        char openid[32];
+        snprintf(openid, sizeof openid, "oLearned%d", i);
+        assert_int_equal(mock_state_terminate(s, T_MCHID_A, openid, i % 2 ? "wx1" : NULL, "S1",
+                                              i % 3 ? "bye" : NULL, 1700000000 + i),
+                         MOCK_TERM_OK);
+    }
+    wxp_free(a);
+    a = dump(s);
+    assert_int_equal(mock_state_load_json(s, a, strlen(a), &err), WXP_OK);
+    b = dump(s);
+    assert_string_equal(a, b);
+    wxp_free(a);
+    wxp_free(b);
+    wxp_buf_free(&doc);
+    mock_state_free(s);
+}
+
+/* The record cap: at it, a terminate of a new openid is MOCK_TERM_FULL (the handler's named
+ * error), not NOT_FOUND; known records still change; a load over the cap is refused naming it;
+ * a reset makes room. */
+static void test_state_record_cap_is_full_not_found_bug(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_AUTHORIZED); /* 3 records */
+    struct wxp_err err;
+    const char *two = "[{\"mchid\":\"1\",\"openid\":\"a\",\"service_id\":\"s\",\"state\":"
+                      "\"AVAILABLE\"},{\"mchid\":\"1\",\"openid\":\"b\",\"service_id\":\"s\","
+                      "\"state\":\"AVAILABLE\"}]";
+
+    mock_state_set_max(s, 5);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew1", "wx1", "S1", "r", 1),
+                     MOCK_TERM_OK);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew2", "wx1", "S1", "r", 1),
+                     MOCK_TERM_OK);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew3", "wx1", "S1", "r", 1),
+                     MOCK_TERM_FULL);
+    /* Nothing was evicted: a retry of an earlier one still answers already-terminated. */
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew1", "wx1", "S1", "r", 1),
+                     MOCK_TERM_ALREADY);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oAvail", "wx1", "S1", "r", 1),
+                     MOCK_TERM_OK);
+    mock_state_set_max(s, 1);
+    wxp_err_clear(&err);
+    assert_int_equal(mock_state_load_json(s, two, strlen(two), &err), WXP_E_TOO_LARGE);
+    assert_string_equal(err.field, "state");
+    assert_non_null(strstr(err.msg, "more than 1 records"));
+    mock_state_set_max(s, 5);
+    mock_state_reset(s);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oNew3", "wx1", "S1", "r", 1),
+                     MOCK_TERM_OK);
+    mock_state_free(s);
+}
+
+/* Pages of the dump: stored records then learned ones, offset and limit, the total; a page that
+ * does not fit the buffer leaves it as it was and still counts the total. */
+static void test_state_dump_pages(void **unused)
+{
+    (void)unused;
+    struct mock_state *s = new_state(MOCK_UNKNOWN_AUTHORIZED); /* oAvail, oGone, oUnbound */
+    struct wxp_buf b;
+    size_t total = 0;
+    const struct {
+        int line;
+        size_t offset, limit;
+        const char *openids; /* in order, comma-separated */
+    } rows[] = {
+        {__LINE__, 0, 0, "oAvail,oGone,oUnbound,oL0,oL1"},
+        {__LINE__, 0, 2, "oAvail,oGone"},
+        {__LINE__, 2, 2, "oUnbound,oL0"},
+        {__LINE__, 4, 2, "oL1"},
+        {__LINE__, 3, 0, "oL0,oL1"},
+        {__LINE__, 5, 1, ""},
+        {__LINE__, 99, 0, ""},
+    };
+
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oL0", "wx1", "S1", "r", 1), MOCK_TERM_OK);
+    assert_int_equal(mock_state_terminate(s, T_MCHID_A, "oL1", "wx1", "S1", "r", 1), MOCK_TERM_OK);
+    for (size_t i = 0; i < NELEM(rows); i++) {
+        char got[256] = "";
+        size_t n = 0;
+        cJSON *root;
+        wxp_buf_init(&b, (size_t)1 << 20);
+        assert_int_equal(mock_state_dump_page(s, rows[i].offset, rows[i].limit, &b, &total),
+                         WXP_OK);
+        root = cJSON_Parse(b.ptr);
+        assert_non_null(root);
+        for (const cJSON *r = root->child; r != NULL; r = r->next) {
+            const cJSON *o = cJSON_GetObjectItemCaseSensitive(r, "openid");
+            n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", n ? "," : "", o->valuestring);
+        }
+        if (strcmp(got, rows[i].openids) != 0 || total != 5) {
+            fail_msg("row at line %d: got [%s] of %zu", rows[i].line, got, total);
+        }
+        cJSON_Delete(root);
+        wxp_buf_free(&b);
+    }
+    wxp_buf_init(&b, 100);
+    assert_int_equal(wxp_buf_addstr(&b, "x"), WXP_OK);
+    total = 0;
+    assert_int_equal(mock_state_dump_page(s, 0, 0, &b, &total), WXP_E_TOO_LARGE);
+    assert_string_equal(b.ptr, "x");
+    assert_int_equal(total, 5);
+    wxp_buf_free(&b);
+    /* Only learned records (no stored one can hide them): skipped ones are counted undecoded. */
+    assert_int_equal(mock_state_load_json(s, "[]", 2, NULL), WXP_OK);
+    for (int i = 0; i < 3; i++) {
+        char openid[8];
+        snprintf(openid, sizeof openid, "oM%d", i);
+        assert_int_equal(mock_state_terminate(s, T_MCHID_A, openid, "wx1", "S1", "r", 1),
+                         MOCK_TERM_OK);
+    }
+    wxp_buf_init(&b, (size_t)1 << 20);
+    assert_int_equal(mock_state_dump_page(s, 1, 1, &b, &total), WXP_OK);
+    assert_int_equal(total, 3);
+    assert_non_null(strstr(b.ptr, "\"openid\":\"oM1\""));
+    assert_null(strstr(b.ptr, "oM0"));
+    assert_null(strstr(b.ptr, "oM2"));
+    wxp_buf_free(&b);
+    mock_state_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,6 +1009,9 @@ int main(void)
         cmocka_unit_test(test_state_lifecycle_dump_load),
         cmocka_unit_test(test_state_time_text_is_rfc3339_cst),
         cmocka_unit_test(test_state_concurrent_apply_one_winner_then_reset),
+        cmocka_unit_test(test_state_dump_put_round_trip_exact_bug),
+        cmocka_unit_test(test_state_record_cap_is_full_not_found_bug),
+        cmocka_unit_test(test_state_dump_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,10 @@
 #       whose platform signs with its PUB_KEY_ID), where every answer must be one the SDK
 #       verified; then over HTTP with --scenario forged.json, where the SDK must refuse every
 #       answer.
+#   run.sh notify-SDK SRC_DIR WORK_DIR WXPAY_MOCK FIXTURES_DIR
+#       notify.js --sdk SDK (axios-plugin, node-v3): the SDK's own notification code receives the
+#       mock's notifications, in certificate mode and in public-key mode (each mock makes one
+#       attempt per notification: the refused faults are not retried).
 # Prints "ALL OK" at the end; any failure is a "FAIL:" line and exit status 1.
 set -eu
 
@@ -46,7 +50,10 @@ fi
 mock=${4:?$usage}
 fixtures=${5:?$usage}
 [ -d "$work/node_modules" ] || fail "$work/node_modules is missing: the sdk.npm_ci test installs it"
-[ -f "$src/$what" ] || fail "no script $src/$what"
+case $what in
+notify-*) [ -f "$src/notify.js" ] || fail "no script $src/notify.js" ;;
+*) [ -f "$src/$what" ] || fail "no script $src/$what" ;;
+esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wxpay-sdk.XXXXXX")
 pid=
@@ -80,6 +87,26 @@ sdk() {
     NODE_PATH="$work/node_modules" node "$src/$what" --base "$url" --fixtures "$fixtures" "$@" ||
         fail "$what $* (exit status $?)"
 }
+
+if [ "${what#notify-}" != "$what" ]; then
+    sdk=${what#notify-}
+    what=notify.js
+    printf '{"notify": {"schedule": [0]}}\n' >"$tmp/notify.json"
+    start --config "$tmp/notify.json"
+    sdk --sdk "$sdk" --expect verified --openid "oSdk-notify-$sdk"
+    stop
+    cat >"$tmp/notify-pubkey.json" <<JSON
+{"notify": {"schedule": [0]},
+ "platform": {"key": "$fixtures/keys/test-platform.key.pem",
+              "public_key_id": "PUB_KEY_ID_0119000001092025112400000000000001",
+              "default": "public_key"}}
+JSON
+    start --config "$tmp/notify-pubkey.json"
+    sdk --sdk "$sdk" --expect verified --mode pubkey --openid "oSdk-notify-$sdk-pk"
+    stop
+    echo "ALL OK"
+    exit 0
+fi
 
 start --https "$fixtures/tls/test-server.cert.pem" "$fixtures/tls/test-server.key.pem"
 case $url in https://127.0.0.1:*) ;; *) fail "not an HTTPS mock: $url" ;; esac

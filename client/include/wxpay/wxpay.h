@@ -55,7 +55,11 @@ enum wxpay_result_kind {
     WXPAY_ERR_LOCAL,     /* bad input or configuration; nothing was sent */
     WXPAY_ERR_TRANSPORT, /* no HTTP answer: connect, TLS, timeout... (curl_code, error) */
     WXPAY_ERR_VERIFY,    /* a 2xx whose signature failed: treat it as forged, never as success */
-    WXPAY_ERR_WECHAT     /* a non-2xx answer (http_status, code, message, detail) */
+    WXPAY_ERR_WECHAT,    /* a non-2xx answer (http_status, code, message, detail) */
+    WXPAY_ERR_NOTIFY     /* wxpay_notify_parse only: a notification whose body cannot be used
+                            although its signature verified (a wrong APIv3 key, a malformed or
+                            mislabelled envelope; verify_failure says which), or one too large to
+                            look at */
 };
 
 /* The state of an answer's signature. */
@@ -75,7 +79,16 @@ enum wxpay_verify_failure {
     WXPAY_VF_FUTURE,         /* further ahead than the skew window */
     WXPAY_VF_UNKNOWN_SERIAL, /* Wechatpay-Serial names no configured certificate or public key */
     WXPAY_VF_PROBE,          /* a WECHATPAY/SIGNTEST/ probe: the server checks that we refuse it */
-    WXPAY_VF_BAD_SIGNATURE   /* does not verify (or is not base64) */
+    WXPAY_VF_BAD_SIGNATURE,  /* does not verify (or is not base64) */
+    /* wxpay_notify_parse only. With WXPAY_ERR_VERIFY: */
+    WXPAY_VF_UNSUPPORTED_TYPE, /* Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048 */
+    /* With WXPAY_ERR_NOTIFY (the signature verified, except for an oversize body): */
+    WXPAY_VF_BAD_ENVELOPE,  /* the body is too large, not strict JSON, or lacks a member */
+    WXPAY_VF_RESOURCE_TYPE, /* resource_type is not encrypt-resource */
+    WXPAY_VF_ALGORITHM,     /* resource.algorithm is not AEAD_AES_256_GCM */
+    WXPAY_VF_DECRYPT,       /* the resource does not decrypt: a wrong APIv3 key (or a nonce that
+                               is not 12 bytes, a ciphertext that is not base64) */
+    WXPAY_VF_PLAINTEXT      /* the decrypted resource is not a JSON object */
 };
 
 /* Filled by every call; free with wxpay_result_free. Strings are NUL-terminated, "" when unset. */
@@ -105,12 +118,13 @@ struct wxpay_result {
 };
 
 WXPAY_EXPORT void wxpay_result_free(struct wxpay_result *r);
-/* "ok", "local", "transport", "verify", "wechat". */
+/* "ok", "local", "transport", "verify", "wechat", "notify". */
 WXPAY_EXPORT const char *wxpay_result_kind_name(enum wxpay_result_kind k);
 /* "none", "valid", "invalid", "unsigned". */
 WXPAY_EXPORT const char *wxpay_signature_name(enum wxpay_signature s);
 /* "none", "missing_header", "bad_timestamp", "stale", "future", "unknown_serial", "probe",
- * "bad_signature". */
+ * "bad_signature", "unsupported_type", "bad_envelope", "resource_type", "algorithm", "decrypt",
+ * "plaintext". */
 WXPAY_EXPORT const char *wxpay_verify_failure_name(enum wxpay_verify_failure f);
 
 /* Optional trace of what goes over the wire (for -v); `what` is "signing-string",
@@ -178,6 +192,15 @@ struct wxpay_client;
 WXPAY_EXPORT enum wxpay_result_kind wxpay_client_new(const struct wxpay_config *cfg,
                                                      struct wxpay_client **out,
                                                      struct wxpay_result *res);
+/* A client that only checks notifications (wxpay_notify_parse): it needs the platform keys
+ * (platform_cert_files and/or platform_pubkey_files) and the APIv3 key (apiv3_key_file or
+ * apiv3_key), and reads no merchant setting: mchid, mch_serial, mch_cert_file, mch_key_file and
+ * mch_key_pem are ignored. auto_certificates is refused (a download must be signed). Every call
+ * made with it fails with WXPAY_ERR_LOCAL ("no merchant private key"). Returns as
+ * wxpay_client_new, res->error naming what is missing. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_notify_client_new(const struct wxpay_config *cfg,
+                                                            struct wxpay_client **out,
+                                                            struct wxpay_result *res);
 /* NULL-safe. Wipes the private key. */
 WXPAY_EXPORT void wxpay_client_free(struct wxpay_client *c);
 /* A problem found while loading the configuration that did not stop the client, as one line
@@ -408,6 +431,61 @@ WXPAY_EXPORT enum wxpay_result_kind
 wxpay_certificates(struct wxpay_client *c, struct wxpay_certs *out, struct wxpay_result *res);
 /* NULL-safe; leaves *out zeroed. */
 WXPAY_EXPORT void wxpay_certs_free(struct wxpay_certs *out);
+
+/* ---- notifications ----------------------------------------------------------------------
+ * What WeChat Pay POSTs to the merchant's notify_url (PAYSCORE.USER_OPEN_SERVICE and the like):
+ * a JSON envelope whose resource is encrypted under the APIv3 key, signed over
+ * TIMESTAMP\nNONCE\nBODY\n with the platform key (docs/notifications.md). */
+
+/* A notification as received: header values (NULL = absent; need not be NUL-terminated beyond
+ * what C strings imply) and the raw body bytes. Borrowed. */
+struct wxpay_notify_input {
+    const char *timestamp, *nonce, *signature, *serial, *signature_type, *request_id;
+    const char *body;
+    size_t body_len;
+};
+
+/* A verified, decrypted notification; every string owned and NUL-terminated ("" for an absent
+ * optional member); free with wxpay_notification_free. */
+struct wxpay_notification {
+    char *id, *create_time, *event_type, *resource_type, *summary, *original_type;
+    char *resource; /* the decrypted resource JSON (an object) */
+    size_t resource_len;
+    char *algorithm;       /* "AEAD_AES_256_GCM" */
+    char *associated_data; /* resource.associated_data, often "" */
+};
+
+/* Largest notification body wxpay_notify_parse looks at, in bytes. */
+#define WXPAY_NOTIFY_BODY_MAX ((size_t)256 * 1024)
+
+/* Checks a received notification and, only when its signature verifies, decrypts it:
+ * Wechatpay-Signature-Type (absent or empty reads as WECHATPAY2-SHA256-RSA2048), the four
+ * Wechatpay-* headers, the timestamp within the client's skew window of its clock, a
+ * Wechatpay-Serial the client knows (its configured platform certificates and public keys, and in
+ * auto_certificates mode the downloaded ones), the RSA signature (a WECHATPAY/SIGNTEST/ probe
+ * fails here), then the envelope (strict JSON, resource_type encrypt-resource, algorithm
+ * AEAD_AES_256_GCM) and AEAD_AES_256_GCM with the client's APIv3 key; the plaintext must be a
+ * JSON object. Request-ID is not required. Returns, and sets res->kind to:
+ *   WXPAY_OK             *out filled (free it with wxpay_notification_free); res->signature valid
+ *   WXPAY_ERR_VERIFY     treat as forged: res->verify_failure is missing_header, bad_timestamp,
+ *                        stale, future, unknown_serial, probe, bad_signature or unsupported_type
+ *   WXPAY_ERR_NOTIFY     authentic (res->signature valid) but unusable: bad_envelope,
+ *                        resource_type, algorithm, decrypt (most often a wrong APIv3 key) or
+ *                        plaintext; also a body over WXPAY_NOTIFY_BODY_MAX (bad_envelope,
+ *                        res->signature none: not looked at)
+ *   WXPAY_ERR_LOCAL      `in`/`out` NULL, or the client has no APIv3 key (apiv3_key_file)
+ *   another kind         auto_certificates only: the download made first failed (its kind)
+ * res->error says why in one line (never with key material); res->request_id copies Request-ID.
+ * In auto_certificates mode the client downloads the certificates first when it has none yet or
+ * they are due (as before a call), and once more when Wechatpay-Serial is unknown, at most once a
+ * minute for that reason: the serial comes from whoever sent the request. Not thread-safe with
+ * other calls on the same client. *out is zeroed on every failure. */
+WXPAY_EXPORT enum wxpay_result_kind wxpay_notify_parse(struct wxpay_client *c,
+                                                       const struct wxpay_notify_input *in,
+                                                       struct wxpay_notification *out,
+                                                       struct wxpay_result *res);
+/* NULL-safe; frees every member and leaves *n zeroed. */
+WXPAY_EXPORT void wxpay_notification_free(struct wxpay_notification *n);
 
 /* Largest request body libwxpay sends (json_body of wxpay_request), in bytes. */
 #define WXPAY_BODY_MAX ((size_t)1024 * 1024)
