@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.c: what the mock received and answered, kept in a bounded ring (newest `cap` entries,
  * and at most `budget` bytes) for the admin API (GET /__admin/requests). An entry keeps its
- * strings in one block of its own and its answer-ready JSON in a second buffer; once the ring is
- * full the oldest entry and its buffers are reused for the newest request: under steady load the
- * journal allocates nothing and its memory stays flat. */
+ * strings in one block of its own, and is charged to the byte budget for that block and for the
+ * length of its JSON form, measured when it is added and written again by each dump (keeping the
+ * JSON too doubled the journal's memory); once the ring is full the oldest entry and its block
+ * are reused for the newest request, so the journal's memory stays flat under steady load. */
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -43,8 +44,8 @@ struct jentry {
     bool outbound;        /* a notification the mock sent (notify.c), not a request received */
     unsigned char *block; /* the header array, then target, names and values, then the body */
     size_t block_cap;
-    struct wxp_buf json; /* the entry as GET /__admin/requests writes it, made when added */
-    size_t cost;         /* bytes charged to the budget: the struct, the block, json.cap */
+    size_t json_len;     /* the length of the entry as GET /__admin/requests writes it */
+    size_t cost;         /* bytes charged to the budget: the struct, the block, json_len */
     struct jentry *next; /* only on the list of entries mock_journal_add drops */
 };
 
@@ -71,7 +72,6 @@ static void entry_free(struct jentry *e)
         return;
     }
     wxp_free(e->block);
-    wxp_buf_free(&e->json);
     wxp_free(e);
 }
 
@@ -248,7 +248,6 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
 {
     unsigned char *block = e->block;
     size_t block_cap = e->block_cap;
-    struct wxp_buf json = e->json;
     unsigned char *p = block;
     const char *target = req->target != NULL ? req->target : "";
     bool admin = is_admin(req);
@@ -256,7 +255,6 @@ static void entry_fill(struct jentry *e, const struct mock_request *req,
     memset(e, 0, sizeof *e);
     e->block = block;
     e->block_cap = block_cap;
-    e->json = json;
     e->seq = req->seq;
     e->received_ms = req->received_ms;
     e->outbound = req->outbound;
@@ -306,22 +304,20 @@ static bool entry_room(struct jentry *e, size_t need)
 
 static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e);
 
-/* Writes e's JSON form into e->json (kept for the dump) and sets e->cost. False when memory runs
- * out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process, without
- * libmicrohttpd's limits, can). A buffer that grew beyond BLOCK_KEEP_MAX for one large entry is
- * not kept for the next. */
+/* Measures e's JSON form (the dump writes the same bytes again) and sets e->cost. False when
+ * memory runs out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process,
+ * without libmicrohttpd's limits, can). */
 static bool entry_render(struct jentry *e)
 {
-    if (e->json.cap > BLOCK_KEEP_MAX) {
-        wxp_buf_free(&e->json);
-    }
-    wxp_buf_reset(&e->json);
-    e->json.max = ENTRY_JSON_MAX;
-    if (dump_entry(&e->json, e) != WXP_OK) {
-        return false;
-    }
-    e->cost = sizeof *e + e->block_cap + e->json.cap;
-    return true;
+    struct wxp_buf json;
+    bool ok;
+
+    wxp_buf_init(&json, ENTRY_JSON_MAX);
+    ok = dump_entry(&json, e) == WXP_OK;
+    e->json_len = json.len;
+    wxp_buf_free(&json);
+    e->cost = sizeof *e + e->block_cap + e->json_len;
+    return ok;
 }
 
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
@@ -348,7 +344,6 @@ void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
             return;
         }
         memset(e, 0, sizeof *e);
-        wxp_buf_init(&e->json, ENTRY_JSON_MAX);
     }
     if (!entry_room(e, need)) {
         entry_free(e);
@@ -660,7 +655,7 @@ enum wxp_code mock_journal_dump(struct mock_journal *j, const struct mock_journa
         }
         first = false;
         if (rc == WXP_OK) {
-            rc = wxp_buf_add(out, e->json.ptr, e->json.len);
+            rc = dump_entry(out, e);
         }
     }
     if (rc == WXP_OK) {

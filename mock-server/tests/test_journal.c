@@ -3,6 +3,7 @@
  * that cJSON parses, with every documented field, filters, and base64 for non-UTF-8 bodies. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mock.h"
@@ -457,6 +458,78 @@ static void test_journal_byte_budget_drops_oldest_bug(void **unused)
     mock_journal_free(j);
 }
 
+/* A counting allocator: the bytes live through wxp_malloc (a size header before each block). */
+static size_t live_bytes;
+
+static void *count_malloc(size_t n)
+{
+    size_t *p = malloc(sizeof(size_t) + n);
+    if (p == NULL) {
+        return NULL;
+    }
+    *p = n;
+    live_bytes += n;
+    return p + 1;
+}
+
+static void count_free(void *q)
+{
+    if (q != NULL) {
+        size_t *p = (size_t *)q - 1;
+        live_bytes -= *p;
+        free(p);
+    }
+}
+
+static void *count_realloc(void *q, size_t n)
+{
+    size_t *p = q != NULL ? (size_t *)q - 1 : NULL;
+    size_t old = p != NULL ? *p : 0;
+    size_t *r = realloc(p, sizeof(size_t) + n);
+    if (r == NULL) {
+        return NULL;
+    }
+    *r = n;
+    live_bytes = live_bytes - old + n;
+    return r + 1;
+}
+
+/* A full journal of terminate-sized requests holds their copies, not their JSON form as well:
+ * what it keeps live stays under 1.5 times the JSON it answers (about 1.26 times: the entry and
+ * its block; keeping the JSON too made it 2.3 times). */
+static void test_journal_keeps_no_second_copy_bug(void **unused)
+{
+    static const struct wxp_allocator counting = {count_malloc, count_realloc, count_free};
+    static const char BODY[] =
+        "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"reason\":\"用户解约\"}";
+    struct mock_journal *j;
+    struct wxp_buf b;
+    size_t before, held;
+
+    (void)unused;
+    wxp_mem_set_allocator(&counting);
+    before = live_bytes;
+    j = mock_journal_new(1000);
+    for (uint64_t i = 1; i <= 1000; i++) {
+        struct fake f;
+        fake_init(&f, i, "POST",
+                  "/v3/payscore/permissions/openid/oUpF8uMuAJO_M2pxb1Q9zNjWeS6o/terminate", BODY,
+                  strlen(BODY), 204, NULL, NULL);
+        mock_journal_add(j, &f.req, &f.resp);
+        fake_free(&f);
+    }
+    held = live_bytes - before;
+    wxp_buf_init(&b, (size_t)64 << 20);
+    assert_int_equal(mock_journal_dump(j, NULL, &b), WXP_OK);
+    if (held * 2 >= b.len * 3) {
+        fail_msg("1000 entries hold %zu bytes; their JSON is %zu", held, b.len);
+    }
+    wxp_buf_free(&b);
+    mock_journal_free(j);
+    assert_int_equal(live_bytes, before);
+    wxp_mem_set_allocator(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_journal_clear_empties),
         cmocka_unit_test(test_journal_dump_too_large_leaves_buffer),
         cmocka_unit_test(test_journal_byte_budget_drops_oldest_bug),
+        cmocka_unit_test(test_journal_keeps_no_second_copy_bug),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
