@@ -18,8 +18,7 @@
 #include "wxp/signmsg.h"
 #include "wxp/utf8.h"
 
-/* A version-4 UUID in its 36-character text form (real notification ids look like this). */
-static enum wxp_code uuid(char out[WXP_NOTIFY_ID_LEN + 1], struct wxp_err *err)
+enum wxp_code wxp_notify_id(char out[WXP_NOTIFY_ID_LEN + 1], struct wxp_err *err)
 {
     static const char HEX[] = "0123456789abcdef";
     unsigned char b[16];
@@ -86,7 +85,7 @@ enum wxp_code wxp_notify_build(const struct wxp_notify_spec *s, struct wxp_str a
         return wxp_err_set(err, WXP_E_INVALID_ARG, s->event_type == NULL ? "event_type" : "summary",
                            "a notification needs an event_type and a summary");
     }
-    if (s->id == NULL && (rc = uuid(id, err)) != WXP_OK) {
+    if (s->id == NULL && (rc = wxp_notify_id(id, err)) != WXP_OK) {
         return rc;
     }
     if (s->create_time == NULL && (rc = now_beijing(created, sizeof created, err)) != WXP_OK) {

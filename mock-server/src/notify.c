@@ -328,29 +328,6 @@ void mock_notifier_free(struct mock_notifier *q)
 
 /* ---- building -------------------------------------------------------------------------- */
 
-/* A fresh UUID-form id (the form current envelopes show). */
-static bool uuid_text(char out[37])
-{
-    static const char HEX[] = "0123456789abcdef";
-    unsigned char r[16];
-    size_t k = 0;
-
-    if (RAND_bytes(r, sizeof r) != 1) {
-        return false;
-    }
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[k++] = '-';
-        }
-        out[k++] = HEX[r[i] >> 4];
-        out[k++] = HEX[r[i] & 15];
-    }
-    out[k] = '\0';
-    return true;
-}
-
 /* Flips one bit of the ciphertext (tag = false: its first byte) or of the GCM tag (tag = true:
  * the last byte) inside the envelope text, re-encoding the base64 in place. */
 static bool tamper(struct wxp_buf *env, bool tag)
@@ -459,7 +436,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     long delay_ms = rq->delay_ms;
     enum mock_nsent res = MOCK_NSENT_ERROR;
     const char *url;
-    char uuid[37];
+    char uuid[WXP_NOTIFY_ID_LEN + 1];
     bool loopback = false;
     char local[160];
 
@@ -478,7 +455,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
         snprintf(why, why_cap, "the resource is longer than %zu bytes", PLAINTEXT_MAX);
         return MOCK_NSENT_ERROR;
     }
-    if (rq->id == NULL && !uuid_text(uuid)) {
+    if (rq->id == NULL && wxp_notify_id(uuid, &err) != WXP_OK) {
         snprintf(why, why_cap, "no random bytes for an id");
         return MOCK_NSENT_ERROR;
     }

@@ -34,6 +34,10 @@
 /* Length of a generated id: UUID form, 8-4-4-4-12. */
 #define WXP_NOTIFY_ID_LEN 36
 
+/* A fresh id: a version-4 UUID in its 36-character text form (real notification ids look like
+ * this). WXP_OK, or WXP_E_CRYPTO when no random bytes. */
+enum wxp_code wxp_notify_id(char out[WXP_NOTIFY_ID_LEN + 1], struct wxp_err *err) WXP_MUST_CHECK;
+
 /* What a notification says; NULL members get the documented default. Borrowed. */
 struct wxp_notify_spec {
     const char *id;              /* NULL: a fresh UUID-form id (36 chars) */
