@@ -304,20 +304,27 @@ static bool entry_room(struct jentry *e, size_t need)
 
 static enum wxp_code dump_entry(struct wxp_buf *out, const struct jentry *e);
 
-/* Measures e's JSON form (the dump writes the same bytes again) and sets e->cost. False when
- * memory runs out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process,
- * without libmicrohttpd's limits, can). */
-static bool entry_render(struct jentry *e)
+/* Measures e's JSON form (the dump writes the same bytes again) and sets e->cost. It is written
+ * into the request's scratch buffer (mock_scratch: kept by the connection, so no allocation per
+ * request), or, when it does not fit there, into a buffer of ENTRY_JSON_MAX. False when memory
+ * runs out, or when the form exceeds ENTRY_JSON_MAX (only a request made in process, without
+ * libmicrohttpd's limits, can). */
+static bool entry_render(struct jentry *e, const struct mock_request *req)
 {
-    struct wxp_buf json;
-    bool ok;
+    struct wxp_buf local, big;
+    struct wxp_buf *b = mock_scratch(req, &local);
+    enum wxp_code rc = dump_entry(b, e);
 
-    wxp_buf_init(&json, ENTRY_JSON_MAX);
-    ok = dump_entry(&json, e) == WXP_OK;
-    e->json_len = json.len;
-    wxp_buf_free(&json);
+    e->json_len = b->len;
+    mock_scratch_done(b, &local);
+    if (rc == WXP_E_TOO_LARGE) {
+        wxp_buf_init(&big, ENTRY_JSON_MAX);
+        rc = dump_entry(&big, e);
+        e->json_len = big.len;
+        wxp_buf_free(&big);
+    }
     e->cost = sizeof *e + e->block_cap + e->json_len;
-    return ok;
+    return rc == WXP_OK;
 }
 
 void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
@@ -350,7 +357,7 @@ void mock_journal_add(struct mock_journal *j, const struct mock_request *req,
         return;
     }
     entry_fill(e, req, resp);
-    if (!entry_render(e)) {
+    if (!entry_render(e, req)) {
         entry_free(e);
         return;
     }
