@@ -10,7 +10,8 @@
 # duplicate), its stderr (the failure on purpose), the mock's listing (attempts 500 then 204 for
 # the first, 204 for the second, both delivered), and --fail-first's usage error. Then a listener
 # given only a merchant id, the platform certificate and the APIv3 key (no private key) accepts a
-# notification, and without the APIv3 key or the platform key it names what is missing.
+# notification, and without the APIv3 key or the platform key it names what is missing. And the
+# mock maps libcurl only once it sends its first notification (docs/notifications.md#delivery-and-retries).
 # usage: notify_e2e.sh MOCK WXPAY FIXTURES
 set -eu
 mock=$1
@@ -68,6 +69,11 @@ lpid=$!
 wait_file listen.url "$lpid" "wxpay notify listen"
 notify_url="$(cat listen.url)/wxpay/notify"
 
+# libcurl is loaded when the first notification is sent, not at start.
+if grep -q libcurl "/proc/$mpid/maps"; then
+    fail "the mock mapped libcurl before sending any notification"
+fi
+
 "$wxpay" payscore permissions apply --service-id 500001 --appid wxd678efh567hg6787 \
     --authorization-code e2e-code-1 --notify-url "$notify_url" >apply.out 2>apply.err ||
     fail "apply: exit status $?"
@@ -85,6 +91,7 @@ until [ -s listen.out ]; do
     [ "$i" -lt 1000 ] || fail "USER_OPEN_SERVICE not delivered in 10 s"
     sleep 0.01
 done
+grep -q libcurl "/proc/$mpid/maps" || fail "the mock delivered a notification without libcurl mapped"
 curl -sS -o close.out -w '%{http_code}' -X POST "$WXPAY_BASE_URL/__admin/payscore/user-close" \
     --data '{"service_id":"500001","openid":"o-e2e-1"}' >close.code
 [ "$(cat close.code)" = 200 ] || fail "user-close: HTTP $(cat close.code) $(cat close.out)"

@@ -890,6 +890,9 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
     case MOCK_NSENT_FULL:
         answer_error(resp, 503, "SYSTEM_ERROR", why, NULL);
         break;
+    case MOCK_NSENT_NO_CURL:
+        answer_error(resp, 500, "SYSTEM_ERROR", why, NULL);
+        break;
     case MOCK_NSENT_MERCHANT:
         answer_error(resp, 400, "INVALID_REQUEST", why, "mchid");
         break;

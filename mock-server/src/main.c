@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "libcurl.h"
 #include "mock.h"
 #include "wxp/mem.h"
 #include "wxp/op.h"
@@ -488,6 +489,7 @@ out:
         wxp_free(tls_key);
     }
     mock_server_free(&srv);
+    mock_curl_unload(); /* no thread is left to use it */
     mock_sign_cleanup();
     return rc;
 }

@@ -552,6 +552,7 @@ enum mock_nsent {
     MOCK_NSENT_REMOTE,   /* recorded, not sent: the URL is not loopback (no --allow-remote) */
     MOCK_NSENT_BAD_URL,  /* recorded, not sent: not an http(s) URL */
     MOCK_NSENT_FULL,     /* recorded, not sent: the queue is full (count or bytes) */
+    MOCK_NSENT_NO_CURL,  /* recorded, not sent: libcurl could not be loaded */
     MOCK_NSENT_MERCHANT, /* not recorded: no such merchant, or it has no APIv3 key */
     MOCK_NSENT_ERROR,    /* not recorded: the envelope could not be built (err says why) */
 };

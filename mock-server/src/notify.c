@@ -5,7 +5,6 @@
  * attempt recorded for GET /__admin/notifications and the journal. Reference:
  * docs/notifications.md. */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -15,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "libcurl.h"
 #include "log.h"
 #include "mock.h"
 #include "wxp/base64.h"
@@ -201,9 +201,10 @@ bool mock_host_is_loopback(const char *host)
 }
 
 /* An http(s) URL, and whether its host is loopback. false with `why` when it is not a URL. */
-static bool url_check(const char *url, bool *loopback, char *why, size_t cap)
+static bool url_check(const struct mock_curl *mc, const char *url, bool *loopback, char *why,
+                      size_t cap)
 {
-    CURLU *u = curl_url();
+    CURLU *u = mc->url();
     char *scheme = NULL, *host = NULL;
     bool ok = false;
 
@@ -212,9 +213,9 @@ static bool url_check(const char *url, bool *loopback, char *why, size_t cap)
         snprintf(why, cap, "out of memory");
         return false;
     }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    if (mc->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        mc->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        mc->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         snprintf(why, cap, "not an absolute http(s) URL");
         goto out;
     }
@@ -233,9 +234,9 @@ static bool url_check(const char *url, bool *loopback, char *why, size_t cap)
     }
     ok = true;
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
+    mc->free(scheme);
+    mc->free(host);
+    mc->url_cleanup(u);
     return ok;
 }
 
@@ -435,6 +436,7 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     enum mock_nfault f = rq->fault;
     long delay_ms = rq->delay_ms;
     enum mock_nsent res = MOCK_NSENT_ERROR;
+    const struct mock_curl *mc;
     const char *url;
     char uuid[WXP_NOTIFY_ID_LEN + 1];
     bool loopback = false;
@@ -505,7 +507,9 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     if (t->url[0] == '\0') {
         res = MOCK_NSENT_NO_URL;
         snprintf(why, why_cap, "not sent: no notify_url (neither the record's nor the merchant's)");
-    } else if (!url_check(t->url, &loopback, why, why_cap)) {
+    } else if ((mc = mock_curl(why, why_cap)) == NULL) {
+        res = MOCK_NSENT_NO_CURL;
+    } else if (!url_check(mc, t->url, &loopback, why, why_cap)) {
         res = MOCK_NSENT_BAD_URL;
     } else if (!loopback && !nc->allow_remote) {
         /* rule: notifications go to loopback addresses only, as listening does, unless
@@ -734,14 +738,14 @@ struct job {
     struct presigned *pre; /* owned; NULL: sign when sending */
 };
 
-static enum wxp_code add_header(struct curl_slist **l, struct mock_request *jr, const char *name,
-                                const char *value)
+static enum wxp_code add_header(const struct mock_curl *mc, struct curl_slist **l,
+                                struct mock_request *jr, const char *name, const char *value)
 {
     char line[1200];
     struct curl_slist *nl;
 
     snprintf(line, sizeof line, "%s: %s", name, value);
-    nl = curl_slist_append(*l, line);
+    nl = mc->slist_append(*l, line);
     if (nl == NULL) {
         return WXP_E_NOMEM;
     }
@@ -760,7 +764,8 @@ static enum wxp_code add_header(struct curl_slist **l, struct mock_request *jr, 
  * reset and set up again for each attempt; reset keeps its connection cache, so consecutive
  * attempts to the same receiver reuse one kept-alive connection instead of a TCP connect and
  * close each (docs/performance.md#what-bounds-each-figure). */
-static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, struct attempt *a)
+static void attempt_one(struct mock_server *srv, const struct mock_curl *mc, CURL *c,
+                        const struct job *j, struct attempt *a)
 {
     const struct mock_platform *signer = mock_platform_current(srv);
     const struct mock_notify_config *nc = &srv->cfg.notify;
@@ -821,16 +826,16 @@ static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, s
     /* rule: the headers of a notification: Wechatpay-Serial, -Signature, -Timestamp, -Nonce,
      * -Signature-Type, Request-ID. src: docs/notifications.md#what-the-mock-sends ([D-NOTIFY],
      * [JSORG-NOTIFY]) */
-    if (add_header(&hl, &jr, "Content-Type", "application/json") != WXP_OK ||
-        add_header(&hl, &jr, "User-Agent", NOTIFY_UA) != WXP_OK ||
-        add_header(&hl, &jr, "Request-ID", reqid) != WXP_OK ||
-        add_header(&hl, &jr, "Wechatpay-Serial", h.serial) != WXP_OK ||
-        add_header(&hl, &jr, "Wechatpay-Signature", sig) != WXP_OK ||
-        add_header(&hl, &jr, "Wechatpay-Timestamp", h.timestamp) != WXP_OK ||
-        add_header(&hl, &jr, "Wechatpay-Nonce", h.nonce) != WXP_OK ||
+    if (add_header(mc, &hl, &jr, "Content-Type", "application/json") != WXP_OK ||
+        add_header(mc, &hl, &jr, "User-Agent", NOTIFY_UA) != WXP_OK ||
+        add_header(mc, &hl, &jr, "Request-ID", reqid) != WXP_OK ||
+        add_header(mc, &hl, &jr, "Wechatpay-Serial", h.serial) != WXP_OK ||
+        add_header(mc, &hl, &jr, "Wechatpay-Signature", sig) != WXP_OK ||
+        add_header(mc, &hl, &jr, "Wechatpay-Timestamp", h.timestamp) != WXP_OK ||
+        add_header(mc, &hl, &jr, "Wechatpay-Nonce", h.nonce) != WXP_OK ||
         (j->fault != MOCK_NF_NO_SIGNATURE_TYPE &&
-         add_header(&hl, &jr, "Wechatpay-Signature-Type", h.signature_type) != WXP_OK) ||
-        add_header(&hl, &jr, "Expect", "") != WXP_OK ||
+         add_header(mc, &hl, &jr, "Wechatpay-Signature-Type", h.signature_type) != WXP_OK) ||
+        add_header(mc, &hl, &jr, "Expect", "") != WXP_OK ||
         wxp_buf_add(&jr.body, j->body, j->body_len) != WXP_OK) {
         snprintf(a->error, sizeof a->error, "out of memory");
         goto out;
@@ -839,24 +844,24 @@ static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, s
         snprintf(a->error, sizeof a->error, "curl_easy_init failed");
         goto out;
     }
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, j->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, nc->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans);
+    mc->easy_reset(c);
+    mc->easy_setopt(c, CURLOPT_URL, j->url);
+    mc->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    mc->easy_setopt(c, CURLOPT_NOPROXY, "*");
+    mc->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    mc->easy_setopt(c, CURLOPT_TIMEOUT_MS, nc->timeout_ms);
+    mc->easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    mc->easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
+    mc->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    mc->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    mc->easy_setopt(c, CURLOPT_WRITEDATA, &ans);
     t0 = mock_mono_ms();
-    cc = curl_easy_perform(c);
+    cc = mc->easy_perform(c);
     a->latency_ms = mock_mono_ms() - t0;
     if (cc != CURLE_OK) {
-        snprintf(a->error, sizeof a->error, "%s", curl_easy_strerror(cc));
+        snprintf(a->error, sizeof a->error, "%s", mc->easy_strerror(cc));
     } else {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+        mc->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     }
     memcpy(a->answer, ans.text, ans.kept + 1);
     a->answer_len = ans.len;
@@ -869,7 +874,7 @@ static void attempt_one(struct mock_server *srv, CURL *c, const struct job *j, s
     mock_journal_add(srv->journal, &jr, &jresp);
     log_out(srv, j->n, j->id, j->url, a->status, (long long)a->latency_ms, j->fault, a->error);
 out:
-    curl_slist_free_all(hl);
+    mc->slist_free_all(hl);
     for (size_t i = 0; i < jr.nheaders; i++) {
         wxp_free(jr.headers[i].name);
         wxp_free(jr.headers[i].value);
@@ -959,8 +964,11 @@ static struct note *next_due(struct mock_notifier *q)
 static void *sender(void *arg)
 {
     struct mock_notifier *q = arg;
-    /* One handle for the thread's life: its connection cache outlives each attempt. */
-    CURL *c = curl_easy_init();
+    /* libcurl and one handle for the thread's life, made at the first attempt: the handle's
+     * connection cache outlives each attempt. */
+    const struct mock_curl *mc = NULL;
+    CURL *c = NULL;
+    char why[256] = "";
 
     pthread_mutex_lock(&q->lock);
     while (!q->stop) {
@@ -1001,7 +1009,15 @@ static void *sender(void *arg)
         }
         memset(a, 0, sizeof *a);
         pthread_mutex_unlock(&q->lock);
-        attempt_one(q->srv, c, &j, a);
+        if (mc == NULL && (mc = mock_curl(why, sizeof why)) != NULL) {
+            c = mc->easy_init();
+        }
+        if (mc == NULL) {
+            a->at_ms = mock_wall_ms();
+            snprintf(a->error, sizeof a->error, "%.150s", why);
+        } else {
+            attempt_one(q->srv, mc, c, &j, a);
+        }
         pthread_mutex_lock(&q->lock);
         t = find(q, j.n); /* a reset may have dropped it meanwhile */
         if (t != NULL && t->st == N_PENDING) {
@@ -1012,7 +1028,9 @@ static void *sender(void *arg)
         wxp_free(j.pre);
     }
     pthread_mutex_unlock(&q->lock);
-    curl_easy_cleanup(c);
+    if (c != NULL) {
+        mc->easy_cleanup(c);
+    }
     return NULL;
 }
 
@@ -1020,12 +1038,8 @@ enum wxp_code mock_notify_start(struct mock_server *srv, struct wxp_err *err)
 {
     struct mock_notifier *q = srv->notifier;
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        return wxp_err_set(err, WXP_E_IO, NULL, "curl_global_init failed");
-    }
     q->stop = false;
     if (pthread_create(&q->thread, NULL, sender, q) != 0) {
-        curl_global_cleanup();
         return wxp_err_set(err, WXP_E_IO, NULL, "cannot start the notification sender");
     }
     q->running = true;
@@ -1045,7 +1059,6 @@ void mock_notify_stop(struct mock_server *srv)
     pthread_mutex_unlock(&q->lock);
     pthread_join(q->thread, NULL);
     q->running = false;
-    curl_global_cleanup();
 }
 
 /* ---- listing --------------------------------------------------------------------------- */
