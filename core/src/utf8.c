@@ -3,6 +3,7 @@
 #include "wxp/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* Length of the sequence a lead byte starts; 0 for bytes that cannot lead. */
 static unsigned seq_len(unsigned char c)
@@ -46,8 +47,24 @@ enum wxp_code wxp_utf8_check(const char *p, size_t len, struct wxp_utf8_info *in
     size_t i = 0;
 
     while (i < len) {
-        unsigned char c = s[i];
-        unsigned n = seq_len(c);
+        unsigned char c;
+        unsigned n;
+
+        /* With nothing to count, runs of ASCII go eight bytes at a time (a byte below 0x80 is a
+         * whole sequence). */
+        while (info == NULL && len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, sizeof w);
+            if ((w & UINT64_C(0x8080808080808080)) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i == len) {
+            break;
+        }
+        c = s[i];
+        n = seq_len(c);
         /* Bytes of the sequence actually present: a wrong byte is reported at its own offset
          * whether or not the input goes on; only a clean cut-off reports the lead. */
         unsigned have = n < len - i ? n : (unsigned)(len - i);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_utf8.c: wxp_utf8_check against RFC 3629 / Unicode Table 3-7: every boundary code point,
  * overlongs, surrogates, > U+10FFFF, truncation and bad continuations with the exact offset. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +278,40 @@ static void test_utf8_counts_every_prefix(void **state)
     }
 }
 
+/* Without counts the check skips ASCII eight bytes at a time: every bad byte, at every offset
+ * from 0 to 24 in runs of ASCII (so before, on and after each 8-byte word), is refused as with
+ * counts, and the same text without it is accepted. */
+static void test_utf8_without_counts_agrees(void **state)
+{
+    static const char *const BAD[] = {"\x80", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                      "\xFF", "\xE4\xB8"};
+    static const char *const GOOD[] = {"\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\x01"};
+    char text[64];
+    (void)state;
+
+    for (size_t b = 0; b < NELEM(BAD) + NELEM(GOOD); b++) {
+        bool bad = b < NELEM(BAD);
+        const char *ins = bad ? BAD[b] : GOOD[b - NELEM(BAD)];
+        size_t il = strlen(ins);
+
+        for (size_t at = 0; at <= 24; at++) {
+            for (size_t tail = 0; tail <= 9; tail += 9) {
+                struct wxp_utf8_info info;
+                size_t len = at + il + tail;
+
+                memset(text, 'a', sizeof text);
+                memcpy(text + at, ins, il);
+                if (check_exact(text, len, NULL) != check_exact(text, len, &info) ||
+                    (check_exact(text, len, NULL) == WXP_OK) == bad) {
+                    fail_msg("insert %zu at %zu, tail %zu: with and without counts disagree, or "
+                             "the verdict is wrong",
+                             b, at, tail);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_utf8_classifies_every_lead_byte),
         cmocka_unit_test(test_utf8_accepts_every_scalar_value),
         cmocka_unit_test(test_utf8_counts_every_prefix),
+        cmocka_unit_test(test_utf8_without_counts_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
