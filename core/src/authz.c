@@ -75,7 +75,16 @@ static size_t control_at(const char *p, size_t n)
 {
     bool quoted = false;
     bool after_comma = false;
+    size_t first = 0;
 
+    /* Most headers hold no control byte at all: find the first one with a plain scan, and read
+     * the quotes and commas only when there is one. */
+    while (first < n && (unsigned char)p[first] >= 0x20 && (unsigned char)p[first] != 0x7F) {
+        first++;
+    }
+    if (first == n) {
+        return n;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c == '\t' && after_comma) {

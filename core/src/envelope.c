@@ -3,6 +3,8 @@
 #include "wxp/envelope.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "wxp/json.h"
@@ -70,6 +72,22 @@ const struct wxp_status *wxp_status_of(enum wxp_code c)
     return &SYSTEM;
 }
 
+/* Whether none of the 8 bytes at p needs an escape: none below 0x20, none '"' or '\\' (bytes
+ * from 0x80 up go through as they are, being UTF-8 already checked). Bit tricks of "Bit Twiddling
+ * Hacks" (determine if a word has a zero byte, or one less than n). */
+static bool word_plain(const char *p)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t w, q, b;
+
+    memcpy(&w, p, sizeof w);
+    q = w ^ (ones * '"');
+    b = w ^ (ones * '\\');
+    /* A byte below 0x20, a zero byte of q (a quote) or of b (a backslash), among the ASCII bytes;
+     * a byte from 0x80 up cannot be any of them, and ~w masks it out. */
+    return (((w - ones * 0x20) | (q - ones) | (b - ones)) & ~w & highs) == 0;
+}
+
 enum wxp_code wxp_json_quote(struct wxp_buf *out, const char *s, size_t len, struct wxp_err *err)
 {
     static const char HEX[] = "0123456789abcdef";
@@ -82,10 +100,18 @@ enum wxp_code wxp_json_quote(struct wxp_buf *out, const char *s, size_t len, str
     }
     rc = wxp_buf_add(out, "\"", 1);
     for (size_t i = 0; i < len && rc == WXP_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c;
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t n = 2;
 
+        while (len - i >= 8 && word_plain(s + i)) {
+            i += 8;
+            run += 8;
+        }
+        if (i == len) {
+            break;
+        }
+        c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
             run++;
             continue;

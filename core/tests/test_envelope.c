@@ -2,6 +2,7 @@
 /* test_envelope.c: the APIv3 error body (docs/protocol.md#error-envelope): exact bytes built,
  * documented and live bodies parsed, malformed ones refused, and the code -> status table. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -157,6 +158,56 @@ static void test_envelope_quotes_json_strings(void **state)
             fail_msg("row at line %d: %s is not the expected JSON", ROWS[i].line, b.ptr);
         }
         wxp_buf_free(&b);
+    }
+}
+
+/* wxp_json_quote skips eight plain bytes at a time: each byte that needs an escape (every one
+ * below 0x20, '"', '\\'), and the bytes next to them in value ('!', '#', '[', ']', 0x20, 0x7F,
+ * and UTF-8), at every offset of a 24-byte run of 'a', is quoted as a byte-by-byte rule says. */
+static void test_envelope_quotes_every_byte_at_every_offset(void **state)
+{
+    static const char *const INS[] = {"\"", "\\", "!",    "#",        "[",
+                                      "]",  " ",  "\x7F", "\xC3\xA9", "中"};
+    (void)state;
+
+    for (size_t k = 0; k < NELEM(INS) + 0x20; k++) {
+        char one[2] = {(char)(k - NELEM(INS)), 0};
+        const char *ins = k < NELEM(INS) ? INS[k] : one;
+        size_t il = k < NELEM(INS) ? strlen(ins) : 1;
+
+        for (size_t at = 0; at + il <= 24; at++) {
+            char in[24];
+            char want[24 * 6 + 3];
+            size_t w = 0;
+            struct wxp_buf b;
+
+            memset(in, 'a', sizeof in);
+            memcpy(in + at, ins, il);
+            want[w++] = '"';
+            for (size_t i = 0; i < sizeof in; i++) {
+                unsigned char c = (unsigned char)in[i];
+                if (c == '"' || c == '\\') {
+                    w += (size_t)snprintf(want + w, sizeof want - w, "\\%c", c);
+                } else if (c == '\n' || c == '\r' || c == '\t') {
+                    w += (size_t)snprintf(want + w, sizeof want - w, "\\%c",
+                                          c == '\n'   ? 'n'
+                                          : c == '\r' ? 'r'
+                                                      : 't');
+                } else if (c < 0x20) {
+                    w += (size_t)snprintf(want + w, sizeof want - w, "\\u%04x", c);
+                } else {
+                    want[w++] = (char)c;
+                }
+            }
+            want[w++] = '"';
+            want[w] = '\0';
+            wxp_buf_init(&b, 4096);
+            assert_int_equal(wxp_json_quote(&b, in, sizeof in, NULL), WXP_OK);
+            if (b.len != w || memcmp(b.ptr, want, w) != 0) {
+                fail_msg("byte(s) %zu at offset %zu: quoted as %s, want %s", k, at, b.ptr, want);
+            }
+            wxp_buf_free(&b);
+        }
     }
 }
 
@@ -574,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_envelope_builds_exact_bytes),
         cmocka_unit_test(test_envelope_builds_details),
         cmocka_unit_test(test_envelope_quotes_json_strings),
+        cmocka_unit_test(test_envelope_quotes_every_byte_at_every_offset),
         cmocka_unit_test(test_envelope_rejects_invalid_input),
         cmocka_unit_test(test_envelope_respects_buffer_cap),
         cmocka_unit_test(test_envelope_parses_error_bodies),
