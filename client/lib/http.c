@@ -25,7 +25,8 @@ struct xfer {
     long sent_before; /* CURLINFO_REQUEST_SIZE when the request was about to go out; -1: not yet */
 };
 
-/* rule: a request with a body is never sent twice by libcurl on its own. libcurl resends a
+/* rule: a request with a body is never sent twice by libcurl on its own; one without a body (a
+ * GET) may be. libcurl resends a
  * request once, silently, when a kept-alive connection closes before any byte of the answer
  * (lib/transfer.c Curl_retry_request). For a POST that closed connection may come after the
  * server executed it (a terminate then runs twice and the second answer is INVALID_ORDER_STATE
@@ -55,8 +56,10 @@ static int before_request(void *ud, char *primary_ip, char *local_ip, int primar
         x->sent_before = sent;
         return CURL_PREREQFUNC_OK;
     }
-    if (sent == x->sent_before) {
-        return CURL_PREREQFUNC_OK; /* nothing went out */
+    /* A GET, or a request without body bytes, changes nothing when sent again: libcurl's resend
+     * is kept. So is one of which nothing went out. */
+    if (x->req->body == NULL || x->req->body_len == 0 || sent == x->sent_before) {
+        return CURL_PREREQFUNC_OK;
     }
     x->resp->resend_refused = true;
     return CURL_PREREQFUNC_ABORT;

@@ -244,11 +244,55 @@ static void test_wire_one_handle_serves_each_method(void **state)
     wxpay_client_free(c);
 }
 
+static void add_rules(const char *json)
+{
+    const char *h[] = {"Content-Type: application/json", NULL};
+    struct e2e_resp r;
+
+    e2e_send(&mock, "POST", "/__admin/scenarios", h, json, strlen(json), &r);
+    if (r.status != 201) {
+        fail_msg("scenario refused: %ld %.*s", r.status, (int)r.body.len, wxp_buf_cstr(&r.body));
+    }
+    e2e_resp_free(&r);
+}
+
+/* The refusal of a resend is for requests with a body: a query (a GET) on a kept-alive
+ * connection that the server drops before answering is sent again by libcurl on a fresh one,
+ * once, and the call succeeds (docs/client.md#a-dropped-connection). */
+static void test_wire_a_dropped_get_is_sent_again(void **state)
+{
+    (void)state;
+    static const char *const LINE = "GET /v3/payscore/permissions/openid/oDropGet?";
+    const struct wxpay_param p[] = {
+        {"openid", "oDropGet"}, {"appid", "wxd678efh567hg6787"}, {"service_id", "500001"}};
+    struct wxpay_client *c = client_new(NULL);
+    struct wxpay_result r;
+    size_t sent = 0;
+
+    add_rules("[{\"match\":{\"openid\":\"oDropGet\"},\"times\":1,\"action\":{\"drop\":true}}]");
+    /* The first call opens the connection the query reuses. */
+    assert_int_equal(terminate(c, "oDropGetWarm", "warm", &r), WXPAY_OK);
+    wxpay_result_free(&r);
+    wire_watch(LINE);
+    (void)wxpay_call(c, "payscore.permissions.query-by-openid", p, 3, NULL, &r);
+    assert_int_not_equal(r.http_status, 0);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(r.curl_code, 0);
+    wxpay_result_free(&r);
+    for (size_t i = 0; i < wire.count; i++) {
+        sent += strncmp(wire.data[i], LINE, strlen(LINE)) == 0;
+    }
+    assert_int_equal(sent, 2);
+    wire_watch("");
+    wxpay_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wire_request_with_body_is_one_write),
         cmocka_unit_test(test_wire_one_handle_serves_each_method),
+        cmocka_unit_test(test_wire_a_dropped_get_is_sent_again),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }
