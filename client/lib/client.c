@@ -463,6 +463,10 @@ static enum wxpay_result_kind client_new(const struct wxpay_config *cfg, struct 
         kind = wxl_fail(res, WXPAY_ERR_LOCAL, "curl_easy_init failed");
         goto fail;
     }
+    if (!wxl_http_init(c)) {
+        kind = wxl_fail(res, WXPAY_ERR_LOCAL, "cannot set the curl options");
+        goto fail;
+    }
     *out = c;
     return WXPAY_OK;
 fail:

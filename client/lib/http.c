@@ -2,7 +2,11 @@
 /* http.c: one HTTP exchange on the client's curl handle: the request as built by call.c goes out
  * unchanged, and the status, the few headers the protocol needs and the body (capped) come back.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "wxp/mem.h"
 
 #include "internal.h"
 
@@ -18,38 +22,47 @@ struct xfer {
     const struct wxpay_client *c;
     const struct wxl_request *req;
     struct wxl_response *resp;
-    size_t sent; /* body bytes handed to curl so far */
+    long sent_before; /* CURLINFO_REQUEST_SIZE when the request was about to go out; -1: not yet */
 };
 
-/* CURLOPT_READFUNCTION: the body, from the request's own buffer. */
-static size_t read_body(char *buf, size_t size, size_t nitems, void *ud)
-{
-    struct xfer *x = ud;
-    size_t room = size * nitems;
-    size_t left = x->req->body_len - x->sent;
-    size_t n = left < room ? left : room;
-
-    memcpy(buf, x->req->body + x->sent, n);
-    x->sent += n;
-    return n;
-}
-
-/* rule: a request with a body is never sent twice by libcurl on its own. libcurl resends a
+/* rule: a request with a body is never sent twice by libcurl on its own; one without a body (a
+ * GET) may be. libcurl resends a
  * request once, silently, when a kept-alive connection closes before any byte of the answer
- * (lib/transfer.c Curl_retry_request), and rewinds the body to do it. For a POST that closed
- * connection may come after the server executed it (a terminate then runs twice and the second
- * answer is INVALID_ORDER_STATE for a call that succeeded), so the rewind is refused and the call
- * fails with resend_refused set, which the result reports as an outcome that is not known.
- * src: docs/client.md#a-dropped-connection. */
-static int seek_body(void *ud, curl_off_t offset, int origin)
+ * (lib/transfer.c Curl_retry_request). For a POST that closed connection may come after the
+ * server executed it (a terminate then runs twice and the second answer is INVALID_ORDER_STATE
+ * for a call that succeeded), so the resend is refused and the call fails with resend_refused
+ * set, which the result reports as an outcome that is not known. The body goes out with the
+ * headers, in one write (CURLOPT_POSTFIELDS), so there is no rewind to refuse: libcurl calls
+ * CURLOPT_PREREQFUNCTION before each request it sends, and a second call within one transfer is
+ * the resend. It is refused when bytes went out since the first call (CURLINFO_REQUEST_SIZE
+ * counts every request byte written in this transfer); when none did (the reused connection
+ * failed at the first write), the request never left and the resend on a fresh connection is
+ * allowed. Through a tunnelling proxy the fresh connection's CONNECT also counts, so a resend is
+ * refused there even then: the safe side. src: docs/client.md#a-dropped-connection. */
+static int before_request(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                          int local_port)
 {
     struct xfer *x = ud;
+    long sent = 0;
 
-    if (offset == 0 && origin == SEEK_SET && x->sent == 0) {
-        return CURL_SEEKFUNC_OK; /* nothing has gone out yet */
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    if (curl_easy_getinfo(x->c->curl, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK) {
+        sent = LONG_MAX; /* not known: refuse a resend */
+    }
+    if (x->sent_before < 0) {
+        x->sent_before = sent;
+        return CURL_PREREQFUNC_OK;
+    }
+    /* A GET, or a request without body bytes, changes nothing when sent again: libcurl's resend
+     * is kept. So is one of which nothing went out. */
+    if (x->req->body == NULL || x->req->body_len == 0 || sent == x->sent_before) {
+        return CURL_PREREQFUNC_OK;
     }
     x->resp->resend_refused = true;
-    return CURL_SEEKFUNC_CANTSEEK;
+    return CURL_PREREQFUNC_ABORT;
 }
 
 void wxl_trace(const struct wxpay_client *c, const char *what, const char *text, size_t len)
@@ -185,7 +198,8 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
     bool first = true;
 
     (void)h;
-    if (type != CURLINFO_HEADER_OUT) {
+    /* Between calls (libcurl closing the kept connection) there is no transfer to trace. */
+    if (x == NULL || type != CURLINFO_HEADER_OUT) {
         return 0;
     }
     while (start < size) {
@@ -208,14 +222,12 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
     return 0;
 }
 
-/* Sets every option of one request on a freshly reset handle. Returns false if curl refused
- * one (an old libcurl, out of memory). */
-static bool set_options(CURL *h, const struct wxpay_client *c, const struct wxl_request *req,
-                        struct curl_slist *headers, struct xfer *x)
+/* The options every request of a client shares: set once, when the handle is made. */
+bool wxl_http_init(struct wxpay_client *c)
 {
+    CURL *h = c->curl;
     bool bad = false;
 
-    bad |= curl_easy_setopt(h, CURLOPT_URL, req->url) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     /* The target curl sends must be the one we signed: no dot-segment squashing. */
     bad |= curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK;
@@ -225,18 +237,30 @@ static bool set_options(CURL *h, const struct wxpay_client *c, const struct wxl_
     if (c->ca_file != NULL) {
         bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
     }
-    bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->resp->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, before_request) != CURLE_OK;
     if (c->trace.fn != NULL) {
         /* With a debug function set, VERBOSE feeds it and prints nothing. */
         bad |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, x) != CURLE_OK;
         bad |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L) != CURLE_OK;
     }
+    return !bad;
+}
+
+/* Sets the options of one request. Returns false if curl refused one (out of memory). */
+static bool set_request(CURL *h, const struct wxl_request *req, struct curl_slist *headers,
+                        struct xfer *x)
+{
+    bool bad = false;
+
+    bad |= curl_easy_setopt(h, CURLOPT_URL, req->url) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->resp->errbuf) != CURLE_OK;
     if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
         bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
         return !bad;
@@ -245,51 +269,78 @@ static bool set_options(CURL *h, const struct wxpay_client *c, const struct wxl_
     /* A body (possibly empty, so that POST/PUT/PATCH carry Content-Length: 0); DELETE without
      * one sends none. */
     if (req->body != NULL || strcmp(req->method, "DELETE") != 0) {
-        /* Read through a callback, not CURLOPT_POSTFIELDS, so that a resend needs seek_body. */
-        bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_READDATA, x) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body) != CURLE_OK;
-        bad |= curl_easy_setopt(h, CURLOPT_SEEKDATA, x) != CURLE_OK;
+        /* The body in the same write as the headers (libcurl copies a body of less than 64
+         * KiB into its request buffer); before_request refuses a resend. */
         bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                                 (curl_off_t)(req->body != NULL ? req->body_len : 0)) != CURLE_OK;
+        bad |=
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") != CURLE_OK;
     }
     return !bad;
 }
 
+/* Puts the per-request options back to libcurl's defaults: the handle keeps no pointer into a
+ * finished call's stack or heap (libcurl calls the debug function when it closes the kept
+ * connection, later), and the next request starts from a GET without a body. Setting these
+ * cannot fail. */
+static void clear_request(CURL *h)
+{
+    (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_PREREQDATA, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_DEBUGDATA, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    (void)curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    (void)curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+}
+
+/* Most requests carry 5 header lines (Authorization, Accept, Content-Type, User-Agent,
+ * Wechatpay-Serial) plus Expect: they go in a list on the stack; a longer one is allocated. */
+#define HEADERS_ON_STACK 8
+
 CURLcode wxl_http_perform(struct wxpay_client *c, const struct wxl_request *req,
                           struct wxl_response *resp)
 {
-    struct curl_slist *headers = NULL;
-    struct xfer x = {c, req, resp, 0};
+    /* No "Expect: 100-continue": one round trip, and the answer we parse is the final one. */
+    static char expect[] = "Expect:";
+    struct curl_slist stack[HEADERS_ON_STACK];
+    struct curl_slist *list = stack;
+    struct xfer x = {c, req, resp, -1};
     CURLcode rc = CURLE_OK;
+    size_t n = 0;
 
-    /* Options go, the connection stays (curl_easy_reset keeps live connections). */
-    curl_easy_reset(c->curl);
-    for (size_t i = 0; req->headers[i] != NULL; i++) {
-        struct curl_slist *t = curl_slist_append(headers, req->headers[i]);
-        if (t == NULL) {
+    while (req->headers[n] != NULL) {
+        n++;
+    }
+    /* libcurl reads the list and never frees or changes it (CURLOPT_HTTPHEADER). */
+    if (n + 1 > HEADERS_ON_STACK) {
+        list = wxp_malloc((n + 1) * sizeof *list);
+        if (list == NULL) {
             rc = CURLE_OUT_OF_MEMORY;
             goto out;
         }
-        headers = t;
     }
-    {
-        /* No "Expect: 100-continue": one round trip, and the answer we parse is the final one. */
-        struct curl_slist *t = curl_slist_append(headers, "Expect:");
-        if (t == NULL) {
-            rc = CURLE_OUT_OF_MEMORY;
-            goto out;
-        }
-        headers = t;
+    for (size_t i = 0; i < n; i++) {
+        list[i].data = (char *)(uintptr_t)req->headers[i];
+        list[i].next = &list[i + 1];
     }
-    if (!set_options(c->curl, c, req, headers, &x)) {
+    list[n].data = expect;
+    list[n].next = NULL;
+    if (!set_request(c->curl, req, list, &x)) {
         rc = CURLE_FAILED_INIT;
         memcpy(resp->errbuf, "cannot set the curl options", sizeof "cannot set the curl options");
         goto out;
     }
     rc = curl_easy_perform(c->curl);
     if (rc != CURLE_OK) {
+        if (resp->resend_refused) {
+            /* The code a refused resend has always reported (docs/client.md): libcurl could not
+             * send the request again. */
+            rc = CURLE_SEND_FAIL_REWIND;
+        }
         goto out;
     }
     if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK) {
@@ -299,9 +350,10 @@ CURLcode wxl_http_perform(struct wxpay_client *c, const struct wxl_request *req,
         wxl_trace(c, "response-body", wxp_buf_cstr(&resp->body), resp->body.len);
     }
 out:
-    /* The handle must not keep pointers into this call's stack and heap. */
-    curl_easy_reset(c->curl);
-    curl_slist_free_all(headers);
+    clear_request(c->curl);
+    if (list != stack) {
+        wxp_free(list);
+    }
     resp->curl_code = rc;
     return rc;
 }

@@ -132,6 +132,10 @@ struct wxl_response {
 void wxl_response_init(struct wxl_response *r);
 void wxl_response_free(struct wxl_response *r);
 
+/* Sets the options every request of the client shares on its new curl handle. Returns false if
+ * curl refused one. */
+bool wxl_http_init(struct wxpay_client *c);
+
 /* Sends one request on the client's handle and fills `resp` (initialised by the caller). Returns
  * CURLE_OK when an HTTP answer (any status) arrived, else the curl error (also in resp). Traces
  * "request-line", "request-header", "request-body", "response-header", "response-body". */

@@ -286,6 +286,7 @@ static void test_client_never_resends_a_post_on_a_dropped_connection(void **stat
     wxpay_result_free(&r);
     assert_int_equal(terminate(c, "oDropKept", &r), WXPAY_ERR_TRANSPORT);
     assert_int_equal(r.http_status, 0);
+    assert_int_equal(r.curl_code, CURLE_SEND_FAIL_REWIND);
     assert_int_equal(r.attempts, 1);
     assert_non_null(strstr(r.error, "may have executed it"));
     wxpay_result_free(&r);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_buf.c: the capped buffer grows, caps, and keeps its contents on failure. */
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -58,6 +59,37 @@ static void test_buf_grows_across_many_appends(void **state)
     wxp_buf_free(&b);
 }
 
+/* wxp_buf_addf formats a piece that fits in its stack scratch once, and a longer one in the buffer
+ * itself: both give what snprintf gives, at every length around the switch, after earlier
+ * contents, and a piece one byte over the cap fails with the contents kept. */
+static void test_buf_addf_short_and_long_pieces(void **state)
+{
+    (void)state;
+    static const size_t LENS[] = {0, 1, 1022, 1023, 1024, 1025, 1026, 5000};
+    static char piece[5001], want[5100];
+    struct wxp_buf b;
+
+    for (size_t i = 0; i < sizeof LENS / sizeof LENS[0]; i++) {
+        size_t n = LENS[i];
+        memset(piece, 'a' + (int)(i % 26), n);
+        piece[n] = '\0';
+        snprintf(want, sizeof want, "head|%s|%zu", piece, n);
+        wxp_buf_init(&b, 6000);
+        assert_int_equal(wxp_buf_addstr(&b, "head"), WXP_OK);
+        assert_int_equal(wxp_buf_addf(&b, "|%s|%zu", piece, n), WXP_OK);
+        if (b.len != strlen(want) || strcmp(wxp_buf_cstr(&b), want) != 0) {
+            fail_msg("piece of %zu bytes: %zu bytes out, %zu wanted", n, b.len, strlen(want));
+        }
+        wxp_buf_free(&b);
+        /* The same piece with one byte less room than it needs. */
+        wxp_buf_init(&b, 4 + 1 + n + 1 + (n >= 1000 ? 4 : n >= 100 ? 3 : n >= 10 ? 2 : 1) - 1);
+        assert_int_equal(wxp_buf_addstr(&b, "head"), WXP_OK);
+        assert_int_equal(wxp_buf_addf(&b, "|%s|%zu", piece, n), WXP_E_TOO_LARGE);
+        assert_string_equal(wxp_buf_cstr(&b), "head");
+        wxp_buf_free(&b);
+    }
+}
+
 /* An unbounded buffer (max SIZE_MAX) grows like any other: max + 1 must not wrap to 0. */
 static void test_buf_unbounded_max(void **state)
 {
@@ -79,6 +111,7 @@ int main(void)
         cmocka_unit_test(test_buf_appends_and_terminates),
         cmocka_unit_test(test_buf_cap_is_exact_and_failure_keeps_contents),
         cmocka_unit_test(test_buf_grows_across_many_appends),
+        cmocka_unit_test(test_buf_addf_short_and_long_pieces),
         cmocka_unit_test(test_buf_unbounded_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
