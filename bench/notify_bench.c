@@ -34,6 +34,10 @@
 #define APIV3_KEY WXP_FIXTURES_DIR "/keys/test-merchant-a.apiv3.key"
 #define WINDOW_MAX 1000
 #define UPLOAD_MAX ((size_t)64 * 1024)
+/* Notifications asked for by one admin request ("count"); the default is measured
+ * (docs/performance.md#notifications). */
+#define BATCH_MAX 1000
+#define BATCH_DEFAULT 1
 
 struct rx {
     pthread_mutex_t lock;
@@ -43,12 +47,13 @@ struct rx {
     long asked;    /* asked for and accepted (201), or being asked for */
     long refused;  /* asked for and not accepted */
     long window;
+    long batch; /* notifications asked for by one admin request ("count") */
     struct wxp_keystore *ks;
     char apiv3[WXP_AEAD_KEY_LEN];
 };
 
 static struct rx rx = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 200, NULL, {0}};
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 200, 1, NULL, {0}};
 
 static double clock_s(clockid_t id)
 {
@@ -203,7 +208,7 @@ static void *drive(void *arg)
         long status = 0;
         CURLcode cc;
         pthread_mutex_lock(&rx.lock);
-        while (rx.asked - rx.received >= rx.window && now_s() < d->until) {
+        while (rx.asked - rx.received + rx.batch > rx.window && now_s() < d->until) {
             struct timespec dl;
             clock_gettime(CLOCK_REALTIME, &dl);
             dl.tv_nsec += 50 * 1000000L;
@@ -213,7 +218,7 @@ static void *drive(void *arg)
             }
             pthread_cond_timedwait(&rx.cond, &rx.lock, &dl);
         }
-        rx.asked++;
+        rx.asked += rx.batch;
         pthread_mutex_unlock(&rx.lock);
         cc = curl_easy_perform(d->c);
         if (cc == CURLE_OK) {
@@ -221,8 +226,8 @@ static void *drive(void *arg)
         }
         if (status != 201) {
             pthread_mutex_lock(&rx.lock);
-            rx.asked--;
-            rx.refused++;
+            rx.asked -= rx.batch;
+            rx.refused += rx.batch;
             pthread_mutex_unlock(&rx.lock);
         }
         if (cc != CURLE_OK) {
@@ -260,7 +265,7 @@ int main(int argc, char **argv)
 {
     const char *mock = NULL;
     double seconds = 5, warmup = 1;
-    long window = 200, conns = 2, r0, r1, bad0, bad1, refused, asked;
+    long window = 200, conns = 2, batch = BATCH_DEFAULT, r0, r1, bad0, bad1, refused, asked;
     struct driver ds[CONNS_MAX];
     struct wxp_key *key = NULL, *cert = NULL;
     struct wxp_err err;
@@ -283,17 +288,21 @@ int main(int argc, char **argv)
             window = strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--connections") == 0) {
             conns = strtol(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            batch = strtol(argv[i + 1], NULL, 10);
         }
     }
     if (mock == NULL || strlen(mock) > 100 || !(seconds > 0 && seconds <= 600) || window < 1 ||
-        window > WINDOW_MAX || conns < 1 || conns > CONNS_MAX || argc % 2 != 1) {
+        window > WINDOW_MAX || conns < 1 || conns > CONNS_MAX || batch < 1 || batch > BATCH_MAX ||
+        batch > window || argc % 2 != 1) {
         fprintf(stderr,
                 "usage: wxp-bench-notify --mock-url URL [--seconds N] [--window 1..%d] "
-                "[--connections 1..%d]\n",
-                WINDOW_MAX, CONNS_MAX);
+                "[--connections 1..%d] [--batch 1..%d, at most the window]\n",
+                WINDOW_MAX, CONNS_MAX, BATCH_MAX);
         return 2;
     }
     rx.window = window;
+    rx.batch = batch;
     memset(ds, 0, sizeof ds);
     f = fopen(APIV3_KEY, "rb");
     klen = f != NULL ? fread(rx.apiv3, 1, sizeof rx.apiv3, f) : 0;
@@ -322,8 +331,8 @@ int main(int argc, char **argv)
     snprintf(body, sizeof body,
              "{\"event_type\":\"PAYSCORE.USER_CONFIRM\",\"summary\":\"bench\",\"resource\":"
              "{\"openid\":\"oBenchNotify\",\"service_id\":\"500001\",\"appid\":"
-             "\"wxd678efh567hg6787\"},\"url\":\"http://127.0.0.1:%u/notify\"}",
-             (unsigned)info->port);
+             "\"wxd678efh567hg6787\"},\"url\":\"http://127.0.0.1:%u/notify\"%s%.0ld}",
+             (unsigned)info->port, batch > 1 ? ",\"count\":" : "", batch > 1 ? batch : 0L);
     snprintf(url, sizeof url, "%s/__admin/notifications", mock);
     hl = curl_slist_append(NULL, "Content-Type: application/json");
     if (hl == NULL) {
