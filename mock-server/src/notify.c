@@ -532,9 +532,14 @@ static void enqueue(struct mock_notifier *q, struct note *t)
     if (t->fault == MOCK_NF_DELAY) {
         t->due += t->delay_ms;
     }
-    /* rule: out of order: a held notification goes right after the next one. */
-    for (size_t i = 0; i < q->n; i++) {
-        if (q->v[i]->held && q->v[i]->st == N_PENDING) {
+    /* rule: out of order: a held notification goes right after the next one. Held notes are
+     * pending: the scan stops when it has seen all of those (newest first, as next_due). */
+    for (size_t i = q->n, seen = 0; i-- > 0 && seen < q->pending;) {
+        if (q->v[i]->st != N_PENDING) {
+            continue;
+        }
+        seen++;
+        if (q->v[i]->held) {
             q->v[i]->held = false;
             q->v[i]->due = t->due + 1;
         }
