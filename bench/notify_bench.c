@@ -39,7 +39,7 @@
 /* Notifications asked for by one admin request ("count"); the default is measured
  * (docs/performance.md#notifications). */
 #define BATCH_MAX 1000
-#define BATCH_DEFAULT 1
+#define BATCH_DEFAULT 20
 
 struct rx {
     pthread_mutex_t lock;
