@@ -5,11 +5,14 @@
  * measured in the same process (the mock sends from one thread and signs each notification once,
  * so one thread's sign rate is what it cannot beat). The receiver (libmicrohttpd, one polling
  * thread, 127.0.0.1:0) checks every notification with the core's wxp_notify_parse (signature,
- * then decryption); the driver asks for them through POST /__admin/notifications over
- * --connections kept-alive connections (default 2), keeping at most --window of them asked for and
- * not yet received, so the mock's queue never fills. Prints one line: notify_per_s=.. sign_per_s=..
- * sign_before=.. sign_after=.. ratio=.. delivered=.. bad=.. refused=.. seconds=.. Exit status 0
- * when every notification received in the window parsed and no request was refused. TEST ONLY keys.
+ * then decryption); the driver asks for them through POST /__admin/notifications, --batch of them
+ * per request ("count", default 20), over --connections kept-alive connections (default 2),
+ * keeping at most --window of them asked for and not yet received, so the mock's queue never
+ * fills. Prints one line: notify_per_s=.. sign_per_s=.. sign_before=.. sign_after=.. ratio=..
+ * delivered=.. bad=.. refused=.. seconds=.. cpu_us=.. (this process's CPU, receiver and driver,
+ * per delivery over the window) received_all=.. (warm-up and the last ones included: the mock's
+ * CPU over its life divides by it). Exit status 0 when every notification received in the window
+ * parsed and no request was refused. TEST ONLY keys.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -34,6 +37,10 @@
 #define APIV3_KEY WXP_FIXTURES_DIR "/keys/test-merchant-a.apiv3.key"
 #define WINDOW_MAX 1000
 #define UPLOAD_MAX ((size_t)64 * 1024)
+/* Notifications asked for by one admin request ("count"); the default is measured
+ * (docs/performance.md#notifications). */
+#define BATCH_MAX 1000
+#define BATCH_DEFAULT 20
 
 struct rx {
     pthread_mutex_t lock;
@@ -43,12 +50,13 @@ struct rx {
     long asked;    /* asked for and accepted (201), or being asked for */
     long refused;  /* asked for and not accepted */
     long window;
+    long batch; /* notifications asked for by one admin request ("count") */
     struct wxp_keystore *ks;
     char apiv3[WXP_AEAD_KEY_LEN];
 };
 
 static struct rx rx = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 200, NULL, {0}};
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 200, 1, NULL, {0}};
 
 static double clock_s(clockid_t id)
 {
@@ -203,7 +211,7 @@ static void *drive(void *arg)
         long status = 0;
         CURLcode cc;
         pthread_mutex_lock(&rx.lock);
-        while (rx.asked - rx.received >= rx.window && now_s() < d->until) {
+        while (rx.asked - rx.received + rx.batch > rx.window && now_s() < d->until) {
             struct timespec dl;
             clock_gettime(CLOCK_REALTIME, &dl);
             dl.tv_nsec += 50 * 1000000L;
@@ -213,7 +221,7 @@ static void *drive(void *arg)
             }
             pthread_cond_timedwait(&rx.cond, &rx.lock, &dl);
         }
-        rx.asked++;
+        rx.asked += rx.batch;
         pthread_mutex_unlock(&rx.lock);
         cc = curl_easy_perform(d->c);
         if (cc == CURLE_OK) {
@@ -221,8 +229,8 @@ static void *drive(void *arg)
         }
         if (status != 201) {
             pthread_mutex_lock(&rx.lock);
-            rx.asked--;
-            rx.refused++;
+            rx.asked -= rx.batch;
+            rx.refused += rx.batch;
             pthread_mutex_unlock(&rx.lock);
         }
         if (cc != CURLE_OK) {
@@ -260,7 +268,7 @@ int main(int argc, char **argv)
 {
     const char *mock = NULL;
     double seconds = 5, warmup = 1;
-    long window = 200, conns = 2, r0, r1, bad0, bad1, refused, asked;
+    long window = 200, conns = 2, batch = BATCH_DEFAULT, r0, r1, bad0, bad1, refused, asked;
     struct driver ds[CONNS_MAX];
     struct wxp_key *key = NULL, *cert = NULL;
     struct wxp_err err;
@@ -268,8 +276,8 @@ int main(int argc, char **argv)
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     struct curl_slist *hl = NULL;
-    char url[160], body[512];
-    double before, after, t0, t1;
+    char url[160], body[512], count[32] = "";
+    double before, after, t0, t1, c0, c1;
     size_t klen;
     FILE *f;
     int rc = 1;
@@ -283,17 +291,21 @@ int main(int argc, char **argv)
             window = strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--connections") == 0) {
             conns = strtol(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            batch = strtol(argv[i + 1], NULL, 10);
         }
     }
     if (mock == NULL || strlen(mock) > 100 || !(seconds > 0 && seconds <= 600) || window < 1 ||
-        window > WINDOW_MAX || conns < 1 || conns > CONNS_MAX || argc % 2 != 1) {
+        window > WINDOW_MAX || conns < 1 || conns > CONNS_MAX || batch < 1 || batch > BATCH_MAX ||
+        batch > window || argc % 2 != 1) {
         fprintf(stderr,
                 "usage: wxp-bench-notify --mock-url URL [--seconds N] [--window 1..%d] "
-                "[--connections 1..%d]\n",
-                WINDOW_MAX, CONNS_MAX);
+                "[--connections 1..%d] [--batch 1..%d, at most the window]\n",
+                WINDOW_MAX, CONNS_MAX, BATCH_MAX);
         return 2;
     }
     rx.window = window;
+    rx.batch = batch;
     memset(ds, 0, sizeof ds);
     f = fopen(APIV3_KEY, "rb");
     klen = f != NULL ? fread(rx.apiv3, 1, sizeof rx.apiv3, f) : 0;
@@ -319,11 +331,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "wxp-bench-notify: cannot start the receiver\n");
         goto out;
     }
+    /* "count" only above 1, so that --batch 1 also asks a mock that predates it. */
+    if (batch > 1) {
+        snprintf(count, sizeof count, ",\"count\":%ld", batch);
+    }
     snprintf(body, sizeof body,
              "{\"event_type\":\"PAYSCORE.USER_CONFIRM\",\"summary\":\"bench\",\"resource\":"
              "{\"openid\":\"oBenchNotify\",\"service_id\":\"500001\",\"appid\":"
-             "\"wxd678efh567hg6787\"},\"url\":\"http://127.0.0.1:%u/notify\"}",
-             (unsigned)info->port);
+             "\"wxd678efh567hg6787\"},\"url\":\"http://127.0.0.1:%u/notify\"%s}",
+             (unsigned)info->port, count);
     snprintf(url, sizeof url, "%s/__admin/notifications", mock);
     hl = curl_slist_append(NULL, "Content-Type: application/json");
     if (hl == NULL) {
@@ -352,6 +368,7 @@ int main(int argc, char **argv)
     bad0 = rx.bad;
     pthread_mutex_unlock(&rx.lock);
     t0 = now_s();
+    c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (drive_all(ds, conns, t0 + seconds) != 0) {
         goto out;
     }
@@ -362,6 +379,7 @@ int main(int argc, char **argv)
     refused = rx.refused;
     pthread_mutex_unlock(&rx.lock);
     t1 = now_s();
+    c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     /* Let the ones still queued arrive (bounded), so the mock is idle for the second sign loop. */
     for (int i = 0; i < 200 && received() < asked; i++) {
         struct timespec ts = {0, 10 * 1000000L};
@@ -373,10 +391,10 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("notify_per_s=%.1f sign_per_s=%.1f sign_before=%.1f sign_after=%.1f ratio=%.3f "
-           "delivered=%ld bad=%ld refused=%ld seconds=%.2f\n",
+           "delivered=%ld bad=%ld refused=%ld seconds=%.2f cpu_us=%.1f received_all=%ld\n",
            (double)(r1 - r0) / (t1 - t0), (before + after) / 2, before, after,
            ((double)(r1 - r0) / (t1 - t0)) / ((before + after) / 2), r1 - r0, bad1 - bad0, refused,
-           t1 - t0);
+           t1 - t0, r1 > r0 ? (c1 - c0) * 1e6 / (double)(r1 - r0) : 0.0, received());
     rc = bad1 == 0 && refused == 0 && r1 > r0 ? 0 : 1;
 out:
     for (long i = 0; i < conns; i++) {

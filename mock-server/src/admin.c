@@ -798,7 +798,8 @@ static bool admin_fault(const struct mrow *fault, const struct mrow *delay, enum
     return true;
 }
 
-/* POST /__admin/notifications: sends one notification now. */
+/* POST /__admin/notifications: sends one notification now, or `count` of them built from the same
+ * body (docs/notifications.md#admin-api). */
 static void notifications_post(struct mock_server *srv, const struct mock_request *req,
                                struct wxp_str query, struct mock_response *resp)
 {
@@ -814,6 +815,7 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
         R_AD,
         R_FAULT,
         R_DELAY,
+        R_COUNT,
         R_N
     };
     struct mrow rows[R_N] = {
@@ -828,6 +830,7 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
         [R_AD] = {"associated_data", M_STR, 257, 0, 0, NULL},
         [R_FAULT] = {"fault", M_STR, 32, 0, 0, NULL},
         [R_DELAY] = {"delay_ms", M_INT, 0, 0, 60000, NULL},
+        [R_COUNT] = {"count", M_INT, 0, 1, MOCK_NOTIFY_BATCH_MAX, NULL},
     };
     struct mock_notify_req rq;
     cJSON *root;
@@ -854,6 +857,14 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
         goto out;
     }
     memset(&rq, 0, sizeof rq);
+    rq.count = rows[R_COUNT].found != NULL ? (unsigned)rows[R_COUNT].found->valuedouble : 1;
+    if (rq.count > 1 && rows[R_ID].found != NULL) {
+        answer_error(resp, 400, "INVALID_REQUEST",
+                     "id names one notification: leave it out when count is more than 1 (each "
+                     "then gets a fresh id)",
+                     "id");
+        goto out;
+    }
     if (!admin_fault(&rows[R_FAULT], &rows[R_DELAY], &rq.fault, &rq.delay_ms, resp)) {
         goto out;
     }
@@ -878,9 +889,9 @@ static void notifications_post(struct mock_server *srv, const struct mock_reques
     switch (mock_notify_send(srv, &rq, &n, id, why, sizeof why)) {
     case MOCK_NSENT_QUEUED:
         wxp_buf_reset(&resp->body);
-        answer_body(
-            resp, 201,
-            wxp_buf_addf(&resp->body, "{\"n\":%llu,\"id\":\"%s\"}", (unsigned long long)n, id));
+        answer_body(resp, 201,
+                    wxp_buf_addf(&resp->body, "{\"n\":%llu,\"id\":\"%s\",\"count\":%u}",
+                                 (unsigned long long)n, id, rq.count));
         break;
     case MOCK_NSENT_NO_URL:
     case MOCK_NSENT_REMOTE:

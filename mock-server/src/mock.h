@@ -544,7 +544,10 @@ struct mock_notify_req {
     struct wxp_str plaintext;    /* the resource JSON to encrypt */
     enum mock_nfault fault;      /* MOCK_NF_NONE: the next queued fault, if any */
     long delay_ms;               /* MOCK_NF_DELAY */
+    unsigned count;              /* 0 or 1: one; 2..MOCK_NOTIFY_BATCH_MAX: a batch (id NULL) */
 };
+/* The most notifications one request may ask for (POST /__admin/notifications "count"). */
+#define MOCK_NOTIFY_BATCH_MAX 1000
 /* What became of a request to send. */
 enum mock_nsent {
     MOCK_NSENT_QUEUED,   /* queued; *n_out is its number */
@@ -557,7 +560,10 @@ enum mock_nsent {
     MOCK_NSENT_ERROR,    /* not recorded: the envelope could not be built (err says why) */
 };
 /* Records and (when it can) queues one notification; thread-safe. `why` (cap bytes) gets a one
- * line reason when it is not queued; id_out (at least 64 bytes, may be NULL) its envelope id. */
+ * line reason when it is not queued; id_out (at least 64 bytes, may be NULL) its envelope id.
+ * With rq->count > 1, queues that many, each with its own fresh id, envelope and signature, with
+ * consecutive numbers from *n_out (id_out: the first one's id), or none at all: a batch that
+ * does not fit in the queue is MOCK_NSENT_FULL, and a refused batch is not recorded. */
 enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
                                  uint64_t *n_out, char *id_out, char *why, size_t why_cap);
 /* The next `count` notifications carry fault f (delay_ms for MOCK_NF_DELAY). false when the

@@ -110,6 +110,8 @@ struct mock_notifier {
     size_t n;
     size_t pending;
     size_t pending_bytes;
+    size_t reserved;       /* room held for batches being built (send_batch) */
+    size_t reserved_bytes; /* and their envelopes' bytes */
     uint64_t next_n;
     struct fault_rule rules[FAULT_RULES_MAX];
     size_t nrules;
@@ -423,31 +425,11 @@ static void presign(struct mock_server *srv, struct note *t, const struct wxp_bu
     t->pre = p;
 }
 
-enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
-                                 uint64_t *n_out, char *id_out, char *why, size_t why_cap)
+/* Checks what every notification of a request needs: a merchant with an APIv3 key and a resource
+ * within PLAINTEXT_MAX. MOCK_NSENT_QUEUED when both hold. */
+static enum mock_nsent check_req(const struct mock_notify_req *rq, const struct mock_merchant *m,
+                                 char *why, size_t why_cap)
 {
-    struct mock_notifier *q = srv->notifier;
-    const struct mock_merchant *m = merchant_of(srv, rq->mchid);
-    const struct mock_notify_config *nc = &srv->cfg.notify;
-    struct wxp_notify_spec spec;
-    struct wxp_buf env;
-    struct wxp_err err;
-    struct note *t = NULL;
-    enum mock_nfault f = rq->fault;
-    long delay_ms = rq->delay_ms;
-    enum mock_nsent res = MOCK_NSENT_ERROR;
-    const struct mock_curl *mc;
-    const char *url;
-    char uuid[WXP_NOTIFY_ID_LEN + 1];
-    bool loopback = false;
-    char local[160];
-
-    if (why == NULL || why_cap == 0) {
-        why = local;
-        why_cap = sizeof local;
-    }
-    why[0] = '\0';
-    wxp_buf_init(&env, ENVELOPE_MAX);
     if (m == NULL || !m->has_apiv3_key) {
         snprintf(why, why_cap, "merchant %.31s %s", rq->mchid ? rq->mchid : "(default)",
                  m == NULL ? "is not configured" : "has no APIv3 key to encrypt with");
@@ -457,31 +439,61 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
         snprintf(why, why_cap, "the resource is longer than %zu bytes", PLAINTEXT_MAX);
         return MOCK_NSENT_ERROR;
     }
-    if (rq->id == NULL && wxp_notify_id(uuid, &err) != WXP_OK) {
-        snprintf(why, why_cap, "no random bytes for an id");
-        return MOCK_NSENT_ERROR;
+    return MOCK_NSENT_QUEUED;
+}
+
+/* Whether notifications may go to `url`: MOCK_NSENT_QUEUED, or why not (NO_URL, BAD_URL,
+ * REMOTE) in `why`. */
+static enum mock_nsent check_url(const struct mock_server *srv, const char *url, char *why,
+                                 size_t why_cap)
+{
+    const struct mock_curl *mc;
+    bool loopback = false;
+
+    if (url[0] == '\0') {
+        snprintf(why, why_cap, "not sent: no notify_url (neither the record's nor the merchant's)");
+        return MOCK_NSENT_NO_URL;
     }
-    t = wxp_malloc(sizeof *t);
+    mc = mock_curl(why, why_cap);
+    if (mc == NULL) {
+        return MOCK_NSENT_NO_CURL;
+    }
+    if (!url_check(mc, url, &loopback, why, why_cap)) {
+        return MOCK_NSENT_BAD_URL;
+    }
+    if (!loopback && !srv->cfg.notify.allow_remote) {
+        /* rule: notifications go to loopback addresses only, as listening does, unless
+         * --allow-remote. src: docs/notifications.md#security */
+        snprintf(why, why_cap,
+                 "not sent: the notify_url's host is not a loopback address (--allow-remote "
+                 "allows it)");
+        return MOCK_NSENT_REMOTE;
+    }
+    return MOCK_NSENT_QUEUED;
+}
+
+/* A new note for rq (id: rq->id, or `uuid`) with its fault, and its envelope in env: encrypted,
+ * tampered with when the fault says so. NULL with `why` on failure. */
+static struct note *build_note(const struct mock_notify_req *rq, const struct mock_merchant *m,
+                               const char *url, const char *uuid, enum mock_nfault f, long delay_ms,
+                               struct wxp_buf *env, char *why, size_t why_cap)
+{
+    struct wxp_notify_spec spec;
+    struct wxp_err err;
+    struct note *t = wxp_malloc(sizeof *t);
+
     if (t == NULL) {
         snprintf(why, why_cap, "out of memory");
-        return MOCK_NSENT_ERROR;
+        return NULL;
     }
     memset(t, 0, sizeof *t);
     snprintf(t->id, sizeof t->id, "%s", rq->id ? rq->id : uuid);
     snprintf(t->event_type, sizeof t->event_type, "%s", rq->event_type);
     snprintf(t->mchid, sizeof t->mchid, "%s", m->mchid);
-    url = rq->url != NULL && rq->url[0] != '\0' ? rq->url : m->notify_url;
     snprintf(t->url, sizeof t->url, "%s", url);
     t->created_ms = mock_wall_ms();
-
-    pthread_mutex_lock(&q->lock);
-    if (f == MOCK_NF_NONE) {
-        take_rule(q, &f, &delay_ms);
-    }
-    pthread_mutex_unlock(&q->lock);
     t->fault = f;
     t->delay_ms = delay_ms;
-
     memset(&spec, 0, sizeof spec);
     spec.id = t->id;
     spec.event_type = rq->event_type;
@@ -492,46 +504,102 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
     /* rule: resource.algorithm names AEAD_AES_256_GCM; the fault writes another label over the
      * same AES-256-GCM encryption. src: docs/notifications.md#faults ([GO-NOTIFY]) */
     spec.algorithm = f == MOCK_NF_WRONG_ALGORITHM ? "AEAD_SM4_GCM" : NULL;
-    if (wxp_notify_build(&spec, (struct wxp_str){(const char *)m->apiv3_key, WXP_AEAD_KEY_LEN},
-                         &env, &err) != WXP_OK) {
+    if (wxp_notify_build(&spec, (struct wxp_str){(const char *)m->apiv3_key, WXP_AEAD_KEY_LEN}, env,
+                         &err) != WXP_OK) {
         snprintf(why, why_cap, "cannot build the envelope: %.150s", err.msg);
-        res = MOCK_NSENT_ERROR;
-        goto out;
+        note_free(t);
+        return NULL;
     }
     if ((f == MOCK_NF_TAMPER_CIPHERTEXT || f == MOCK_NF_TAMPER_TAG) &&
-        !tamper(&env, f == MOCK_NF_TAMPER_TAG)) {
+        !tamper(env, f == MOCK_NF_TAMPER_TAG)) {
         snprintf(why, why_cap, "cannot tamper with the envelope's ciphertext");
-        res = MOCK_NSENT_ERROR;
+        note_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Whether a note's first attempt is signed when it is queued (PRESIGN_WITHIN_MS). */
+static bool presigns(const struct mock_notify_config *nc, enum mock_nfault f)
+{
+    return f == MOCK_NF_NONE &&
+           scaled_ms(nc, nc->nschedule > 0 ? nc->schedule[0] : 0) <= PRESIGN_WITHIN_MS;
+}
+
+/* Under the lock: numbers t, which owns its envelope (t->body), and queues it for delivery. */
+static void enqueue(struct mock_notifier *q, struct note *t)
+{
+    const struct mock_notify_config *nc = &q->srv->cfg.notify;
+    int64_t now = mock_mono_ms();
+
+    t->n = ++q->next_n;
+    t->st = N_PENDING;
+    t->due = now + scaled_ms(nc, nc->nschedule > 0 ? nc->schedule[0] : 0);
+    if (t->fault == MOCK_NF_DELAY) {
+        t->due += t->delay_ms;
+    }
+    /* rule: out of order: a held notification goes right after the next one. Held notes are
+     * pending: the scan stops when it has seen all of those (newest first, as next_due). */
+    for (size_t i = q->n, seen = 0; i-- > 0 && seen < q->pending;) {
+        if (q->v[i]->st != N_PENDING) {
+            continue;
+        }
+        seen++;
+        if (q->v[i]->held) {
+            q->v[i]->held = false;
+            q->v[i]->due = t->due + 1;
+        }
+    }
+    if (t->fault == MOCK_NF_OUT_OF_ORDER) {
+        t->held = true;
+        t->due = now + HOLD_MAX_MS;
+    }
+    q->pending++;
+    q->pending_bytes += t->body_len;
+    q->v[q->n++] = t;
+}
+
+/* One notification (count 1): recorded even when it cannot be queued (not_sent, with why). */
+static enum mock_nsent send_one(struct mock_server *srv, const struct mock_notify_req *rq,
+                                const struct mock_merchant *m, uint64_t *n_out, char *id_out,
+                                char *why, size_t why_cap)
+{
+    struct mock_notifier *q = srv->notifier;
+    const struct mock_notify_config *nc = &srv->cfg.notify;
+    struct wxp_buf env;
+    struct wxp_err err;
+    struct note *t = NULL;
+    enum mock_nfault f = rq->fault;
+    long delay_ms = rq->delay_ms;
+    enum mock_nsent res = MOCK_NSENT_ERROR;
+    const char *url = rq->url != NULL && rq->url[0] != '\0' ? rq->url : m->notify_url;
+    char uuid[WXP_NOTIFY_ID_LEN + 1];
+
+    wxp_buf_init(&env, ENVELOPE_MAX);
+    if (rq->id == NULL && wxp_notify_id(uuid, &err) != WXP_OK) {
+        snprintf(why, why_cap, "no random bytes for an id");
+        return MOCK_NSENT_ERROR;
+    }
+    pthread_mutex_lock(&q->lock);
+    if (f == MOCK_NF_NONE) {
+        take_rule(q, &f, &delay_ms);
+    }
+    pthread_mutex_unlock(&q->lock);
+    t = build_note(rq, m, url, uuid, f, delay_ms, &env, why, why_cap);
+    if (t == NULL) {
         goto out;
     }
-    if (t->url[0] == '\0') {
-        res = MOCK_NSENT_NO_URL;
-        snprintf(why, why_cap, "not sent: no notify_url (neither the record's nor the merchant's)");
-    } else if ((mc = mock_curl(why, why_cap)) == NULL) {
-        res = MOCK_NSENT_NO_CURL;
-    } else if (!url_check(mc, t->url, &loopback, why, why_cap)) {
-        res = MOCK_NSENT_BAD_URL;
-    } else if (!loopback && !nc->allow_remote) {
-        /* rule: notifications go to loopback addresses only, as listening does, unless
-         * --allow-remote. src: docs/notifications.md#security */
-        res = MOCK_NSENT_REMOTE;
-        snprintf(why, why_cap,
-                 "not sent: the notify_url's host is not a loopback address (--allow-remote "
-                 "allows it)");
-    } else {
-        res = MOCK_NSENT_QUEUED;
-    }
-
-    if (res == MOCK_NSENT_QUEUED && f == MOCK_NF_NONE &&
-        scaled_ms(nc, nc->nschedule > 0 ? nc->schedule[0] : 0) <= PRESIGN_WITHIN_MS) {
+    res = check_url(srv, t->url, why, why_cap);
+    if (res == MOCK_NSENT_QUEUED && presigns(nc, f)) {
         presign(srv, t, &env);
     }
     pthread_mutex_lock(&q->lock);
     if (res == MOCK_NSENT_QUEUED &&
-        (q->pending >= nc->queue_max || q->pending_bytes + env.len > nc->queue_bytes)) {
+        (q->pending + q->reserved >= nc->queue_max || q->pending + q->reserved >= KEEP_MAX ||
+         q->pending_bytes + q->reserved_bytes + env.len > nc->queue_bytes)) {
         res = MOCK_NSENT_FULL;
         snprintf(why, why_cap, "not sent: the queue is full (%zu notifications, %zu bytes)",
-                 q->pending, q->pending_bytes);
+                 q->pending + q->reserved, q->pending_bytes + q->reserved_bytes);
     }
     if (!keep_room(q)) {
         snprintf(why, why_cap, "not sent: %zu notifications are pending", q->n);
@@ -539,36 +607,18 @@ enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_noti
         res = MOCK_NSENT_FULL;
         goto out;
     }
-    t->n = ++q->next_n;
     if (res == MOCK_NSENT_QUEUED) {
-        int64_t now = mock_mono_ms();
         t->body = env.ptr;
         t->body_len = env.len;
         env.ptr = NULL;
         env.len = 0;
-        t->st = N_PENDING;
-        t->due = now + scaled_ms(nc, nc->nschedule > 0 ? nc->schedule[0] : 0);
-        if (f == MOCK_NF_DELAY) {
-            t->due += delay_ms;
-        }
-        /* rule: out of order: a held notification goes right after the next one. */
-        for (size_t i = 0; i < q->n; i++) {
-            if (q->v[i]->held && q->v[i]->st == N_PENDING) {
-                q->v[i]->held = false;
-                q->v[i]->due = t->due + 1;
-            }
-        }
-        if (f == MOCK_NF_OUT_OF_ORDER) {
-            t->held = true;
-            t->due = now + HOLD_MAX_MS;
-        }
-        q->pending++;
-        q->pending_bytes += t->body_len;
+        enqueue(q, t);
     } else {
+        t->n = ++q->next_n;
         t->st = N_NOT_SENT;
         snprintf(t->reason, sizeof t->reason, "%s", why);
+        q->v[q->n++] = t;
     }
-    q->v[q->n++] = t;
     if (n_out != NULL) {
         *n_out = t->n;
     }
@@ -585,6 +635,172 @@ out:
     note_free(t);
     wxp_buf_free(&env);
     return res;
+}
+
+/* Under the lock: whether `count` more notifications of `bytes` bytes in all fit beside the
+ * pending and reserved ones, in the queue and in the listing. */
+static bool batch_fits(const struct mock_notifier *q, size_t count, size_t bytes)
+{
+    const struct mock_notify_config *nc = &q->srv->cfg.notify;
+    size_t held = q->pending + q->reserved;
+
+    return held + count <= nc->queue_max && held + count <= KEEP_MAX &&
+           q->pending_bytes + q->reserved_bytes + bytes <= nc->queue_bytes;
+}
+
+/* A batch (count > 1): every notification is built from rq with its own fresh id, fault (from rq,
+ * else the queued rules, in order) and envelope; the room for all of them is reserved first, so
+ * they are queued all together (consecutive numbers) or none is, and none is recorded then. */
+static enum mock_nsent send_batch(struct mock_server *srv, const struct mock_notify_req *rq,
+                                  const struct mock_merchant *m, uint64_t *n_out, char *id_out,
+                                  char *why, size_t why_cap)
+{
+    struct mock_notifier *q = srv->notifier;
+    const struct mock_notify_config *nc = &srv->cfg.notify;
+    const char *url = rq->url != NULL && rq->url[0] != '\0' ? rq->url : m->notify_url;
+    struct note **v = NULL;
+    struct note *probe = NULL;
+    struct wxp_buf env;
+    struct wxp_err err;
+    size_t count = rq->count, est = 0;
+    enum mock_nsent res;
+    bool reserved = false;
+    char uuid[WXP_NOTIFY_ID_LEN + 1];
+
+    wxp_buf_init(&env, ENVELOPE_MAX);
+    res = check_url(srv, url, why, why_cap);
+    if (res != MOCK_NSENT_QUEUED) {
+        goto out;
+    }
+    res = MOCK_NSENT_ERROR;
+    v = wxp_malloc(count * sizeof *v);
+    if (v == NULL) {
+        snprintf(why, why_cap, "out of memory");
+        goto out;
+    }
+    memset(v, 0, count * sizeof *v);
+    /* Every envelope of the batch has the size of this one (ids of one length, the same
+     * resource) or less (the wrong_algorithm label is shorter): the bytes to reserve. */
+    if (wxp_notify_id(uuid, &err) != WXP_OK) {
+        snprintf(why, why_cap, "no random bytes for an id");
+        goto out;
+    }
+    probe = build_note(rq, m, url, uuid, MOCK_NF_NONE, 0, &env, why, why_cap);
+    if (probe == NULL) {
+        goto out;
+    }
+    est = env.len;
+    pthread_mutex_lock(&q->lock);
+    if (!batch_fits(q, count, count * est)) {
+        snprintf(why, why_cap,
+                 "not sent: the queue has no room for %zu more notifications (%zu waiting, %zu "
+                 "bytes); none of them was queued",
+                 count, q->pending + q->reserved, q->pending_bytes + q->reserved_bytes);
+        pthread_mutex_unlock(&q->lock);
+        res = MOCK_NSENT_FULL;
+        goto out;
+    }
+    q->reserved += count;
+    q->reserved_bytes += count * est;
+    reserved = true;
+    /* Each takes its fault now, in order, as `count` single requests would; the note holds it
+     * until it is built. */
+    for (size_t i = 0; i < count; i++) {
+        v[i] = wxp_malloc(sizeof *v[i]);
+        if (v[i] == NULL) {
+            break;
+        }
+        memset(v[i], 0, sizeof *v[i]);
+        v[i]->fault = rq->fault;
+        v[i]->delay_ms = rq->delay_ms;
+        if (v[i]->fault == MOCK_NF_NONE) {
+            take_rule(q, &v[i]->fault, &v[i]->delay_ms);
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    for (size_t i = 0; i < count; i++) {
+        struct note *t;
+        if (v[i] == NULL || wxp_notify_id(uuid, &err) != WXP_OK) {
+            snprintf(why, why_cap, "out of memory or random bytes");
+            goto out;
+        }
+        wxp_buf_reset(&env);
+        t = build_note(rq, m, url, uuid, v[i]->fault, v[i]->delay_ms, &env, why, why_cap);
+        if (t == NULL) {
+            goto out;
+        }
+        note_free(v[i]);
+        v[i] = t;
+        if (presigns(nc, t->fault)) {
+            presign(srv, t, &env);
+        }
+        t->body = env.ptr;
+        t->body_len = env.len;
+        wxp_buf_init(&env, ENVELOPE_MAX);
+    }
+    pthread_mutex_lock(&q->lock);
+    q->reserved -= count;
+    q->reserved_bytes -= count * est;
+    reserved = false;
+    if (n_out != NULL) {
+        *n_out = q->next_n + 1;
+    }
+    if (id_out != NULL) {
+        snprintf(id_out, 64, "%s", v[0]->id);
+    }
+    for (size_t i = 0; i < count; i++) {
+        /* The reservation kept room for all of them (no single notification queues into it),
+         * and keep_room drops finished notes only, so it finds room; checked all the same. */
+        if (!keep_room(q)) {
+            break;
+        }
+        enqueue(q, v[i]);
+        v[i] = NULL;
+    }
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    res = MOCK_NSENT_QUEUED;
+out:
+    if (reserved) {
+        pthread_mutex_lock(&q->lock);
+        q->reserved -= count;
+        q->reserved_bytes -= count * est;
+        pthread_mutex_unlock(&q->lock);
+    }
+    for (size_t i = 0; v != NULL && i < count; i++) {
+        note_free(v[i]);
+    }
+    note_free(probe);
+    wxp_free(v);
+    wxp_buf_free(&env);
+    return res;
+}
+
+enum mock_nsent mock_notify_send(struct mock_server *srv, const struct mock_notify_req *rq,
+                                 uint64_t *n_out, char *id_out, char *why, size_t why_cap)
+{
+    const struct mock_merchant *m = merchant_of(srv, rq->mchid);
+    enum mock_nsent res;
+    char local[160];
+
+    if (why == NULL || why_cap == 0) {
+        why = local;
+        why_cap = sizeof local;
+    }
+    why[0] = '\0';
+    res = check_req(rq, m, why, why_cap);
+    if (res != MOCK_NSENT_QUEUED) {
+        return res;
+    }
+    if (rq->count > 1) {
+        if (rq->count > MOCK_NOTIFY_BATCH_MAX || rq->id != NULL) {
+            snprintf(why, why_cap, "a batch is 2 to %d notifications, each with a fresh id",
+                     MOCK_NOTIFY_BATCH_MAX);
+            return MOCK_NSENT_ERROR;
+        }
+        return send_batch(srv, rq, m, n_out, id_out, why, why_cap);
+    }
+    return send_one(srv, rq, m, n_out, id_out, why, why_cap);
 }
 
 bool mock_notify_fault_next(struct mock_server *srv, enum mock_nfault f, unsigned count,
@@ -884,9 +1100,10 @@ out:
     mock_response_free(&jresp);
 }
 
+/* Newest first: the note being sent is pending, and pending notes are the newest ones. */
 static struct note *find(struct mock_notifier *q, uint64_t n)
 {
-    for (size_t i = 0; i < q->n; i++) {
+    for (size_t i = q->n; i-- > 0;) {
         if (q->v[i]->n == n) {
             return q->v[i];
         }
@@ -947,15 +1164,21 @@ static void settle(struct mock_notifier *q, struct note *t, const struct attempt
     t->due = now + scaled_ms(nc, wait_s);
 }
 
-/* Under the lock: the pending note due first, or NULL. */
+/* Under the lock: the pending note due first (the oldest of those due at once), or NULL. The
+ * scan runs newest first and stops when it has seen all q->pending of them: pending notes are
+ * the newest, and the listing keeps up to KEEP_MAX finished ones before them. */
 static struct note *next_due(struct mock_notifier *q)
 {
     struct note *best = NULL;
+    size_t seen = 0;
 
-    for (size_t i = 0; i < q->n; i++) {
+    for (size_t i = q->n; i-- > 0 && seen < q->pending;) {
         struct note *t = q->v[i];
-        if (t->st == N_PENDING && (best == NULL || t->due < best->due)) {
-            best = t;
+        if (t->st == N_PENDING) {
+            seen++;
+            if (best == NULL || t->due <= best->due) {
+                best = t;
+            }
         }
     }
     return best;

@@ -781,6 +781,150 @@ static void test_notify_refusals(void **state)
     e2e_stop(&mock);
 }
 
+/* POST /__admin/notifications with "count": 3 queues three notifications built from one body,
+ * numbered one after the other, each with its own fresh id, envelope and signature; every one
+ * arrives and verifies and decrypts on its own. */
+static void test_notify_batch(void **state)
+{
+    char body[1024];
+    struct e2e_resp r;
+    struct wxp_notify n[3];
+    cJSON *j, *a;
+    char first[64];
+    double n0;
+
+    (void)state;
+    start_with(NULL, "0.001");
+    snprintf(body, sizeof body,
+             "{\"event_type\":\"PAYSCORE.USER_CONFIRM\",\"summary\":\"batch\",\"url\":\"%s\","
+             "\"resource\":{\"k\":\"v\"},\"count\":3}",
+             rx.url);
+    assert_int_equal(admin("POST", "/__admin/notifications", body, &r), 201);
+    j = cJSON_ParseWithLength(r.body.ptr, r.body.len);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "count")->valueint, 3);
+    n0 = cJSON_GetObjectItemCaseSensitive(j, "n")->valuedouble;
+    assert_non_null(jstr(j, "id"));
+    snprintf(first, sizeof first, "%s", jstr(j, "id"));
+    cJSON_Delete(j);
+    e2e_resp_free(&r);
+    rx_wait(3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_parses(i, &n[i]);
+        assert_string_equal(n[i].resource, "{\"k\":\"v\"}");
+        assert_string_equal(n[i].summary, "batch");
+    }
+    assert_string_not_equal(n[0].id, n[1].id);
+    assert_string_not_equal(n[0].id, n[2].id);
+    assert_string_not_equal(n[1].id, n[2].id);
+    assert_string_not_equal(rx.got[0].h[H_NONCE], rx.got[1].h[H_NONCE]);
+    assert_string_not_equal(rx.got[1].h[H_SIG], rx.got[2].h[H_SIG]);
+    for (size_t i = 0; i < 3; i++) {
+        wxp_notify_free(&n[i]);
+    }
+    a = listing_settled(2);
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+    assert_string_equal(jstr(cJSON_GetArrayItem(a, 0), "id"), first);
+    for (int i = 0; i < 3; i++) {
+        const cJSON *t = cJSON_GetArrayItem(a, i);
+        assert_true(cJSON_GetObjectItemCaseSensitive(t, "n")->valuedouble == n0 + i);
+        assert_string_equal(jstr(t, "state"), "delivered");
+    }
+    cJSON_Delete(a);
+    assert_int_equal(rx.n, 3);
+    e2e_stop(&mock);
+}
+
+/* A count that is not an integer 1..1000 is a 400 naming "count"; an id with a count over 1 is a
+ * 400 naming "id"; none of them queues or records anything. */
+static void test_notify_batch_refusals(void **state)
+{
+    static const char *const BAD[] = {"0", "1001", "2.5", "\"3\"", "-1", "null"};
+    char body[1024];
+    struct e2e_resp r;
+    cJSON *j;
+
+    (void)state;
+    start_with(NULL, "0.001");
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        snprintf(body, sizeof body,
+                 "{\"event_type\":\"X\",\"summary\":\"s\",\"url\":\"%s\",\"plaintext\":\"{}\","
+                 "\"count\":%s}",
+                 rx.url, BAD[i]);
+        if (admin("POST", "/__admin/notifications", body, &r) != 400 ||
+            strstr(wxp_buf_cstr(&r.body), "\"field\":\"count\"") == NULL) {
+            fail_msg("count %s: %ld %s", BAD[i], r.status, wxp_buf_cstr(&r.body));
+        }
+        e2e_resp_free(&r);
+    }
+    snprintf(body, sizeof body,
+             "{\"event_type\":\"X\",\"summary\":\"s\",\"url\":\"%s\",\"plaintext\":\"{}\","
+             "\"count\":2,\"id\":\"my-id\"}",
+             rx.url);
+    assert_int_equal(admin("POST", "/__admin/notifications", body, &r), 400);
+    assert_non_null(strstr(wxp_buf_cstr(&r.body), "\"field\":\"id\""));
+    e2e_resp_free(&r);
+    j = listing();
+    assert_int_equal(cJSON_GetArraySize(j), 0);
+    cJSON_Delete(j);
+    e2e_stop(&mock);
+}
+
+/* A batch is queued whole or not at all: with room for 4 (queue_max), a batch of 5 is a 503 and
+ * nothing is queued, recorded or sent, and a batch of 4 fits; a batch whose envelopes
+ * exceed queue_bytes is refused the same way. */
+static void test_notify_batch_full_queue(void **state)
+{
+    char body[1024];
+    struct e2e_resp r;
+    cJSON *j;
+
+    (void)state;
+    start_with("{\"notify\":{\"queue_max\":4,\"queue_bytes\":16384}}", "0.001");
+    snprintf(body, sizeof body,
+             "{\"event_type\":\"X\",\"summary\":\"s\",\"url\":\"%s\",\"plaintext\":\"{}\","
+             "\"count\":5}",
+             rx.url);
+    assert_int_equal(admin("POST", "/__admin/notifications", body, &r), 503);
+    assert_non_null(strstr(wxp_buf_cstr(&r.body), "none of them was queued"));
+    e2e_resp_free(&r);
+    j = listing();
+    assert_int_equal(cJSON_GetArraySize(j), 0);
+    cJSON_Delete(j);
+    pthread_mutex_lock(&rx.lock);
+    assert_int_equal(rx.n, 0);
+    pthread_mutex_unlock(&rx.lock);
+    snprintf(body, sizeof body,
+             "{\"event_type\":\"X\",\"summary\":\"s\",\"url\":\"%s\",\"plaintext\":\"{}\","
+             "\"count\":4}",
+             rx.url);
+    assert_int_equal(admin("POST", "/__admin/notifications", body, &r), 201);
+    e2e_resp_free(&r);
+    rx_wait(4);
+    cJSON_Delete(listing_settled(3));
+    e2e_stop(&mock);
+
+    /* 16 KiB of envelopes: 3 of 8 KiB resources do not fit, none is queued. */
+    start_with("{\"notify\":{\"queue_max\":100,\"queue_bytes\":16384}}", "0.001");
+    {
+        static char big[1024 + 8200];
+        char pt[8001];
+        memset(pt, 'a', sizeof pt - 1);
+        pt[sizeof pt - 1] = '\0';
+        snprintf(big, sizeof big,
+                 "{\"event_type\":\"X\",\"summary\":\"s\",\"url\":\"%s\",\"plaintext\":\"%s\","
+                 "\"count\":3}",
+                 rx.url, pt);
+        assert_int_equal(admin("POST", "/__admin/notifications", big, &r), 503);
+        assert_non_null(strstr(wxp_buf_cstr(&r.body), "none of them was queued"));
+        e2e_resp_free(&r);
+    }
+    j = listing();
+    assert_int_equal(cJSON_GetArraySize(j), 0);
+    cJSON_Delete(j);
+    e2e_stop(&mock);
+}
+
 /* Public-key mode: the platform public key's ID is the Wechatpay-Serial, and the notification
  * verifies with that key. A full queue (queue_max 1, the first one waiting 100 s for its retry)
  * refuses the next one with 503 and lists it as not sent. */
@@ -904,6 +1048,9 @@ int main(void)
         cmocka_unit_test(test_notify_delivery_faults),
         cmocka_unit_test(test_notify_refusals),
         cmocka_unit_test(test_notify_public_key_mode_and_full_queue),
+        cmocka_unit_test(test_notify_batch),
+        cmocka_unit_test(test_notify_batch_refusals),
+        cmocka_unit_test(test_notify_batch_full_queue),
         cmocka_unit_test(test_notify_log_lines),
         cmocka_unit_test(test_notify_stop_bound),
     };
