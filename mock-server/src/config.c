@@ -112,7 +112,6 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     static const char *const services_a[] = {"2002000000000558128851361561536", "500001"};
     static const char *const appids_b[] = {"wx1234567890abcdef"};
     static const char *const services_b[] = {"2002000000000558128851361561999"};
-    struct wxp_key *pcert = NULL;
     enum wxp_code rc;
 
     memset(c, 0, sizeof *c);
@@ -162,9 +161,6 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
         rc = embedded_apiv3(&c->merchants[1], mock_embed_merchant_b_apiv3, err);
     }
     if (rc == WXP_OK) {
-        rc = pem_cert(mock_embed_platform_cert, &pcert, err);
-    }
-    if (rc == WXP_OK) {
         rc = mock_platform_cert(&c->signers[0], NULL, mock_embed_platform_cert, err);
     }
     /* Certificate mode first (the default signer), then public-key mode with the same key,
@@ -179,12 +175,10 @@ enum wxp_code mock_config_defaults(struct mock_config *c, struct wxp_err *err)
     if (rc != WXP_OK) {
         goto fail;
     }
-    snprintf(c->signers[0].id, sizeof c->signers[0].id, "%s", wxp_key_id(pcert));
+    snprintf(c->signers[0].id, sizeof c->signers[0].id, "%s", MOCK_EMBED_PLATFORM_SERIAL);
     snprintf(c->signers[1].id, sizeof c->signers[1].id, "%s", MOCK_EMBED_PUBKEY_ID);
-    wxp_key_free(pcert);
     return WXP_OK;
 fail:
-    wxp_key_free(pcert);
     mock_config_free(c);
     return rc;
 }

@@ -12,6 +12,9 @@ extern const char mock_embed_wrong_key[];
 extern const char mock_embed_merchant_a_apiv3[];
 extern const char mock_embed_merchant_b_apiv3[];
 
+/* The serial of mock_embed_platform_cert (fixtures/fixtures.json), so that start-up does not parse
+ * the certificate a second time to read it (test_config checks the two agree). */
+#define MOCK_EMBED_PLATFORM_SERIAL "6D5C4B3A29180F1E2D3C4B5A69788796A5B4C3D2"
 /* The fixtures' public-key-mode id for the platform key (fixtures/fixtures.json). */
 #define MOCK_EMBED_PUBKEY_ID "PUB_KEY_ID_0119000001092025112400000000000001"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "embed.h"
 #include "mock.h"
 #include "testutil.h"
 #include "wxp/mem.h"
@@ -34,6 +35,17 @@ static void test_config_defaults_carry_the_test_keys(void **unused)
     (void)unused;
 
     assert_int_equal(mock_config_defaults(&cfg, &err), WXP_OK);
+    /* The default signer's id is the embedded certificate's serial, which start-up takes from
+     * embed.h instead of parsing the certificate twice. */
+    {
+        struct wxp_key *pc = NULL;
+        assert_int_equal(
+            wxp_key_cert_pem(mock_embed_platform_cert, strlen(mock_embed_platform_cert), &pc, &err),
+            WXP_OK);
+        assert_string_equal(cfg.signers[0].id, wxp_key_id(pc));
+        assert_string_equal(MOCK_EMBED_PLATFORM_SERIAL, wxp_key_id(pc));
+        wxp_key_free(pc);
+    }
     assert_string_equal(cfg.merchants[0].mchid, T_MCHID_A);
     assert_key(&cfg.merchants[0], a);
     assert_string_equal(cfg.merchants[1].mchid, T_MCHID_B);
