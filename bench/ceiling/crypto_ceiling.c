@@ -2,8 +2,11 @@
 /* crypto_ceiling.c: wxp-crypto-ceiling, the crypto ceiling: libmicrohttpd as wxpay-mock runs it,
  * doing per request exactly what a faithful mock cannot avoid: one RSA-2048 verify (a fixed
  * request signing string, pre-signed by merchant A, checked with merchant A's certificate) and
- * one RSA-2048 sign (a fresh response signing string, platform key), then 204 with the signature
- * in a header. wxpay-mock's default mode is measured against it. Keys load once at start.
+ * one RSA-2048 sign (a fresh response signing string, platform key), then 204 with the headers a
+ * client needs to verify it (Wechatpay-Timestamp, -Nonce, -Serial, -Signature, -Signature-Type)
+ * and the Request-ID the real server sends: the same header set, of the same sizes, as
+ * wxpay-mock's answer, so that a driver reads as many bytes from either. wxpay-mock's default mode
+ * is measured against it. Keys load once at start.
  * With --query it does the same for a query: the request string is a GET's (target with its
  * query, empty body) and the answer a 200 with a fixed authorization entity as its JSON body,
  * signed over `ts\nnonce\nBODY\n` (what a query by openid costs the mock beyond the ceiling is
@@ -34,6 +37,9 @@ static const char QUERY_BODY[] =
     "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"1900000109\","
     "\"openid\":\"oBenchCeiling00\",\"authorization_state\":\"AVAILABLE\"}";
 
+/* The fixture platform certificate's serial (fixtures/fixtures.json). */
+#define PLATFORM_SERIAL "6D5C4B3A29180F1E2D3C4B5A69788796A5B4C3D2"
+
 struct ceiling {
     bool query;                    /* --query: QUERY_MSG and a 200 with QUERY_BODY */
     struct wxp_key *merchant_cert; /* verifies */
@@ -52,6 +58,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con)
     size_t bodylen = c->query ? sizeof QUERY_BODY - 1 : 0;
     char msg[96 + sizeof QUERY_BODY];
     char sig[WXP_SIG_B64_MAX];
+    char ts[24], nonce[40], reqid[48];
+    unsigned long k = atomic_fetch_add(&c->counter, 1UL);
     size_t siglen = 0;
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -61,8 +69,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con)
         WXP_OK) {
         return MHD_NO;
     }
-    n = snprintf(msg, sizeof msg, "%lld\n%032lu\n%s\n", (long long)time(NULL),
-                 atomic_fetch_add(&c->counter, 1UL), body);
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    snprintf(nonce, sizeof nonce, "%032lu", k);
+    snprintf(reqid, sizeof reqid, "%036lX-1", k);
+    n = snprintf(msg, sizeof msg, "%s\n%s\n%s\n", ts, nonce, body);
     if (n < 0 || (size_t)n >= sizeof msg ||
         wxp_sign(c->platform_key, msg, (size_t)n, sig, sizeof sig, &siglen, NULL) != WXP_OK) {
         return MHD_NO;
@@ -72,7 +82,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con)
     if (r == NULL) {
         return MHD_NO;
     }
+    MHD_add_response_header(r, "Request-ID", reqid);
+    MHD_add_response_header(r, "Wechatpay-Nonce", nonce);
     MHD_add_response_header(r, "Wechatpay-Signature", sig);
+    MHD_add_response_header(r, "Wechatpay-Timestamp", ts);
+    MHD_add_response_header(r, "Wechatpay-Serial", PLATFORM_SERIAL);
+    MHD_add_response_header(r, "Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048");
     if (c->query) {
         MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
     }
