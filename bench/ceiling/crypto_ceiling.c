@@ -37,13 +37,11 @@ static const char QUERY_BODY[] =
     "{\"service_id\":\"500001\",\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"1900000109\","
     "\"openid\":\"oBenchCeiling00\",\"authorization_state\":\"AVAILABLE\"}";
 
-/* The fixture platform certificate's serial (fixtures/fixtures.json). */
-#define PLATFORM_SERIAL "6D5C4B3A29180F1E2D3C4B5A69788796A5B4C3D2"
-
 struct ceiling {
     bool query;                    /* --query: QUERY_MSG and a 200 with QUERY_BODY */
     struct wxp_key *merchant_cert; /* verifies */
     struct wxp_key *platform_key;  /* signs */
+    struct wxp_key *platform_cert; /* its serial goes in Wechatpay-Serial */
     char request_sig[WXP_SIG_B64_MAX];
     size_t request_sig_len;
     atomic_ulong counter; /* makes each response's nonce, so each signature, different */
@@ -86,7 +84,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con)
     MHD_add_response_header(r, "Wechatpay-Nonce", nonce);
     MHD_add_response_header(r, "Wechatpay-Signature", sig);
     MHD_add_response_header(r, "Wechatpay-Timestamp", ts);
-    MHD_add_response_header(r, "Wechatpay-Serial", PLATFORM_SERIAL);
+    MHD_add_response_header(r, "Wechatpay-Serial", wxp_key_id(c->platform_cert));
     MHD_add_response_header(r, "Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048");
     if (c->query) {
         MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
@@ -118,6 +116,8 @@ int main(int argc, char **argv)
                              &err) != WXP_OK ||
         wxp_key_private_file(WXP_FIXTURES_DIR "/keys/test-platform.key.pem", &c.platform_key,
                              &err) != WXP_OK ||
+        wxp_key_cert_file(WXP_FIXTURES_DIR "/certs/test-platform.cert.pem", &c.platform_cert,
+                          &err) != WXP_OK ||
         wxp_sign(merchant_key, c.query ? QUERY_MSG : REQUEST_MSG,
                  c.query ? sizeof QUERY_MSG - 1 : sizeof REQUEST_MSG - 1, c.request_sig,
                  sizeof c.request_sig, &c.request_sig_len, &err) != WXP_OK) {
@@ -129,5 +129,6 @@ out:
     wxp_key_free(merchant_key);
     wxp_key_free(c.merchant_cert);
     wxp_key_free(c.platform_key);
+    wxp_key_free(c.platform_cert);
     return rc;
 }

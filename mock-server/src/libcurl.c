@@ -55,21 +55,13 @@ static void load(void)
     LOAD(url_set, "curl_url_set");
     LOAD(url_get, "curl_url_get");
     LOAD(free, "curl_free");
-    {
-        CURLcode (*global_init)(long flags);
-        void *p = dlsym(lib, "curl_global_init");
-
-        if (p == NULL) {
-            snprintf(failure, sizeof failure, "%s has no curl_global_init", MOCK_LIBCURL_SONAME);
-            goto fail;
-        }
-        memcpy(&global_init, &p, sizeof global_init);
-        /* rule: curl_global_init is not thread-safe; pthread_once runs it once, before any
-         * other use. */
-        if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(failure, sizeof failure, "curl_global_init failed");
-            goto fail;
-        }
+    LOAD(global_init, "curl_global_init");
+    LOAD(global_cleanup, "curl_global_cleanup");
+    /* rule: curl_global_init is not thread-safe; pthread_once runs it once, before any other
+     * use. */
+    if (fns.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(failure, sizeof failure, "curl_global_init failed");
+        goto fail;
     }
     table = &fns;
     return;
@@ -89,17 +81,10 @@ const struct mock_curl *mock_curl(char *why, size_t cap)
 
 void mock_curl_unload(void)
 {
-    void (*global_cleanup)(void);
-    void *p;
-
     if (table == NULL) {
         return;
     }
-    p = dlsym(lib, "curl_global_cleanup");
-    if (p != NULL) {
-        memcpy(&global_cleanup, &p, sizeof global_cleanup);
-        global_cleanup();
-    }
+    fns.global_cleanup();
     table = NULL;
     snprintf(failure, sizeof failure, "libcurl was unloaded at exit");
     dlclose(lib);

@@ -11,6 +11,8 @@
 #include <curl/curl.h>
 
 struct mock_curl {
+    CURLcode (*global_init)(long flags); /* called once, by the loader */
+    void (*global_cleanup)(void);        /* called by mock_curl_unload */
     CURL *(*easy_init)(void);
     void (*easy_cleanup)(CURL *c);
     void (*easy_reset)(CURL *c);
